@@ -1,0 +1,54 @@
+/*  arena.h - a bump allocator for everything one request allocates.
+ *
+ *  A request's decoded message, its response and every string a handler
+ *  builds live in one arena that the dispatcher frees in one call after the
+ *  reply is sent. Handlers therefore never free what they allocate.
+ *  An arena belongs to one thread at a time.
+ */
+#ifndef SECPOL_ARENA_H_INCLUDED
+#define SECPOL_ARENA_H_INCLUDED
+
+#include <protobuf-c/protobuf-c.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+typedef struct secpol_arena secpol_arena_t;
+
+/*  Creates an empty arena. Returns NULL when out of memory.
+ *  Caller owns return value and destroys it with secpol_arena_destroy(). */
+secpol_arena_t *secpol_arena_new (void);
+
+/*  Frees every block the arena handed out, then the arena. NULL-safe;
+ *  nulls the caller's pointer. */
+void secpol_arena_destroy (secpol_arena_t **self_p);
+
+/*  Returns size bytes, zeroed and aligned for any type, valid until the
+ *  arena is destroyed. Aborts the process when out of memory: a request
+ *  cannot continue without it and a half-built reply is worse. */
+void *secpol_arena_alloc (secpol_arena_t *self, size_t size);
+
+/*  Copies a NUL-terminated string (NULL gives ""). */
+char *secpol_arena_strdup (secpol_arena_t *self, const char *s);
+
+/*  Copies len bytes and NUL-terminates them. */
+char *secpol_arena_strndup (secpol_arena_t *self, const char *s, size_t len);
+
+/*  printf into the arena. */
+char *secpol_arena_printf (secpol_arena_t *self, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+char *secpol_arena_vprintf (secpol_arena_t *self, const char *fmt, va_list args);
+
+/*  A protobuf-c allocator that draws from this arena (its free is a no-op),
+ *  for protobuf_c_message_unpack(). The allocator lives inside the arena. */
+ProtobufCAllocator *secpol_arena_allocator (secpol_arena_t *self);
+
+/*  Returns a new message of the given type, initialised with its defaults. */
+ProtobufCMessage *secpol_arena_message (secpol_arena_t *self,
+                                        const ProtobufCMessageDescriptor *descriptor);
+
+/*  Appends one pointer to a protobuf repeated field held as (*count, *items),
+ *  growing the array inside the arena. Used for repeated strings and
+ *  repeated messages alike. */
+void secpol_arena_append (secpol_arena_t *self, size_t *count, void ***items, void *item);
+
+#endif

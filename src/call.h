@@ -1,0 +1,73 @@
+/*  call.h - what a handler is given, and how it answers.
+ *
+ *  The dispatcher decodes the request, opens the transaction the method's
+ *  lane calls for, reads the clock once, and calls the handler with a
+ *  secpol_call_t. The handler reads call->txn and call->now, fills the
+ *  response message the dispatcher allocated, and returns a status code.
+ *  It never begins or commits a transaction and never reads the wall clock.
+ *
+ *  Everything a handler allocates comes from call->arena and is freed after
+ *  the reply is sent. On a WRITE lane a non-zero return rolls back every
+ *  write the handler made (its nested transaction is aborted alone).
+ */
+#ifndef SECPOL_CALL_H_INCLUDED
+#define SECPOL_CALL_H_INCLUDED
+
+#include "arena.h"
+#include "secpol/secpol_status.h"
+#include "store.h"
+
+#include <protobuf-c/protobuf-c.h>
+#include <stdint.h>
+
+typedef struct secpol_server secpol_server_t;
+
+/*  Roles a caller can hold; a method names the least it requires.
+ *  Without authentication configured every caller holds SECPOL_ROLE_ADMIN. */
+typedef enum {
+    SECPOL_ROLE_ANY = 0,     /* anyone who can reach the socket */
+    SECPOL_ROLE_SERVICE = 1, /* a backend service */
+    SECPOL_ROLE_ADMIN = 2,   /* operators: policy writes, unlocks, test clock */
+} secpol_role_t;
+
+typedef struct {
+    secpol_arena_t *arena;       /* every allocation of this request */
+    secpol_txn_t *txn;           /* read-only (READ) or nested write (WRITE); NULL in SLOW prepare */
+    int64_t now;                 /* unix seconds, --test-clock offset applied */
+    const char *method;          /* "/secpol.v1.Health/Check" */
+    const char *request_id;      /* from the request header; "" when none */
+    const char *caller;          /* authenticated identity; "" when none */
+    secpol_role_t role;          /* the caller's role */
+    secpol_server_t *server;     /* for the few handlers that touch server state */
+    void *slow_result;           /* SLOW lane: what prepare left for the write handler */
+    /* the answer being built */
+    char *message;               /* status message; NULL = none */
+    size_t n_violations;         /* bad fields found so far */
+    ProtobufCMessage **violations; /* Secpol__V1__FieldViolation, in the arena */
+} secpol_call_t;
+
+/*  A handler: fills response (already initialised to its type's defaults)
+ *  from request, and returns a secpol_status_t. */
+typedef int (*secpol_handler_fn) (secpol_call_t *call, const ProtobufCMessage *request,
+                                  ProtobufCMessage *response);
+
+/*  Sets the status message (printf format) and returns code, so handlers can
+ *  write `return secpol_call_fail (call, SECPOL_NOT_FOUND, "no session");`. */
+int secpol_call_fail (secpol_call_t *call, int code, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+/*  Records one bad field: field is its proto path ("policy.hsts.max_age_days"),
+ *  description says what is wrong. */
+void secpol_call_violation (secpol_call_t *call, const char *field, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+/*  Returns SECPOL_INVALID_ARGUMENT with a message naming every violated
+ *  field when any violation was recorded, else SECPOL_OK. */
+int secpol_call_check (secpol_call_t *call);
+
+/*  Arena shorthands. */
+#define secpol_call_alloc(call, size) secpol_arena_alloc ((call)->arena, (size))
+#define secpol_call_strdup(call, s)   secpol_arena_strdup ((call)->arena, (s))
+#define secpol_call_printf(call, ...) secpol_arena_printf ((call)->arena, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,152 @@
+/*  store.h - the narrow storage interface every handler uses.
+ *
+ *  Tables are named key/value maps ordered by key bytes. Handlers only get,
+ *  put, delete and walk cursors inside a transaction that the dispatcher
+ *  gives them; they never begin or commit one. This is the seam where a
+ *  second backend can be added without touching handlers. The one backend
+ *  today is LMDB (one environment, one sub-database per table).
+ *
+ *  Threads: a store may be used from many threads. A write transaction
+ *  belongs to the WRITE lane; read transactions to the READ lane workers.
+ *  Values returned by get and cursors point into the store and stay valid
+ *  until the transaction ends (or, in a write transaction, until the next
+ *  write to the same table).
+ */
+#ifndef SECPOL_STORE_H_INCLUDED
+#define SECPOL_STORE_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*  Schema of the data directory. Raise it when a stored format changes in a
+ *  way an older secpold would misread; a store written by a newer schema is
+ *  refused at open. */
+#define SECPOL_SCHEMA_VERSION 1
+
+/*  Tables. Add new ones at the end; each gets its own LMDB sub-database
+ *  named by secpol_table_name(). */
+typedef enum {
+    SECPOL_TABLE_META = 0,        /* schema version and other store facts */
+    SECPOL_TABLE_POLICY,          /* policy levels (workspace / community) */
+    SECPOL_TABLE_POLICY_REVISION, /* one record per policy change */
+    SECPOL_TABLE_COUNT            /* number of tables; keep last */
+} secpol_table_t;
+
+/*  Our own error codes, in a range clear of errno (positive) and of LMDB's
+ *  (-30799..-30780). 0 is success. secpol_strerror() covers all three. */
+#define SECPOL_ENOTFOUND   (-32000) /* key not in the table */
+#define SECPOL_ESCHEMA     (-32001) /* store written by a newer schema */
+#define SECPOL_EMAPFULL    (-32002) /* map full: the WRITE lane grows it and retries */
+#define SECPOL_EINVAL      (-32003) /* bad argument (empty key, unknown table) */
+#define SECPOL_EREADONLY   (-32004) /* write in a read-only transaction */
+#define SECPOL_ECORRUPT    (-32005) /* a stored record does not decode */
+
+typedef struct secpol_store secpol_store_t;
+typedef struct secpol_txn secpol_txn_t;
+typedef struct secpol_cursor secpol_cursor_t;
+
+/*  A borrowed byte range. */
+typedef struct {
+    const void *data; /* not NUL-terminated */
+    size_t size;      /* bytes */
+} secpol_val_t;
+
+typedef struct {
+    size_t map_size;      /* initial map size in bytes; 0 = 64 MiB. Grows on demand. */
+    unsigned max_readers; /* concurrent read transactions; 0 = 126 */
+    bool no_sync;         /* true only for throwaway stores: skips fsync on commit */
+} secpol_store_options_t;
+
+/*  Returns a static description of err: one of ours, an LMDB code, or errno. */
+const char *secpol_strerror (int err);
+
+/*  Returns the table's sub-database name ("policy"). */
+const char *secpol_table_name (secpol_table_t table);
+
+/*  Opens (creating if needed) the store in directory dir, which must exist.
+ *  Clears stale reader slots left by dead processes (mdb_reader_check),
+ *  creates every table, and checks the schema version: a new store is
+ *  stamped with SECPOL_SCHEMA_VERSION, an older one is accepted, a newer one
+ *  fails with SECPOL_ESCHEMA. options may be NULL for defaults.
+ *  On success *store_p is set; the caller owns it and closes it with
+ *  secpol_store_close(). Returns 0 or an error code. */
+int secpol_store_open (secpol_store_t **store_p, const char *dir,
+                       const secpol_store_options_t *options)
+    __attribute__ ((warn_unused_result));
+
+/*  Closes the store. Every transaction must have ended. NULL-safe; nulls
+ *  the caller's pointer. */
+void secpol_store_close (secpol_store_t **store_p);
+
+/*  Returns the schema version the store is stamped with. */
+uint32_t secpol_store_schema (secpol_store_t *self);
+
+/*  Returns the current map size in bytes. */
+size_t secpol_store_map_size (secpol_store_t *self);
+
+/*  Doubles the map size. Call only with no transaction of this process
+ *  active except read transactions (it waits for those to end); the WRITE
+ *  lane calls it after aborting a batch that hit SECPOL_EMAPFULL. */
+int secpol_store_grow (secpol_store_t *self) __attribute__ ((warn_unused_result));
+
+/*  Begins a transaction. parent is NULL, or a write transaction to nest in
+ *  (the child commits into the parent, or aborts alone). write selects a
+ *  write transaction; LMDB allows one at a time, so only the WRITE lane
+ *  begins them. On success *txn_p is set and must be ended with commit or
+ *  abort. */
+int secpol_txn_begin (secpol_store_t *self, secpol_txn_t *parent, bool write,
+                      secpol_txn_t **txn_p) __attribute__ ((warn_unused_result));
+
+/*  Commits and frees the transaction; *txn_p is nulled even on failure
+ *  (a failed commit is aborted). A top-level write commit is durable when
+ *  this returns 0. */
+int secpol_txn_commit (secpol_txn_t **txn_p) __attribute__ ((warn_unused_result));
+
+/*  Aborts and frees the transaction. NULL-safe; nulls the pointer. */
+void secpol_txn_abort (secpol_txn_t **txn_p);
+
+/*  True when a put in this transaction (or a child) ran out of map space.
+ *  The dispatcher checks it to grow the map and retry the batch. */
+bool secpol_txn_map_full (secpol_txn_t *self);
+
+/*  Gets the value stored under key. Returns 0 and sets *value, or
+ *  SECPOL_ENOTFOUND, or another error. */
+int secpol_get (secpol_txn_t *txn, secpol_table_t table, const void *key, size_t key_size,
+                secpol_val_t *value) __attribute__ ((warn_unused_result));
+
+/*  Stores value under key, replacing any value there. Write transactions only. */
+int secpol_put (secpol_txn_t *txn, secpol_table_t table, const void *key, size_t key_size,
+                const void *value, size_t value_size) __attribute__ ((warn_unused_result));
+
+/*  Deletes key. Returns 0, or SECPOL_ENOTFOUND when it was not there. */
+int secpol_del (secpol_txn_t *txn, secpol_table_t table, const void *key, size_t key_size)
+    __attribute__ ((warn_unused_result));
+
+/*  Opens a cursor on table inside txn. Close it before the txn ends. */
+int secpol_cursor_open (secpol_txn_t *txn, secpol_table_t table, secpol_cursor_t **cursor_p)
+    __attribute__ ((warn_unused_result));
+
+/*  Closes the cursor. NULL-safe; nulls the pointer. */
+void secpol_cursor_close (secpol_cursor_t **cursor_p);
+
+/*  Positions at the first key >= key (key NULL: the first key), and returns
+ *  it in *key_out / *value_out (either may be NULL). SECPOL_ENOTFOUND when
+ *  no such key. */
+int secpol_cursor_seek (secpol_cursor_t *self, const void *key, size_t key_size,
+                        secpol_val_t *key_out, secpol_val_t *value_out);
+
+/*  Positions at the last key of the table. SECPOL_ENOTFOUND when empty. */
+int secpol_cursor_last (secpol_cursor_t *self, secpol_val_t *key_out, secpol_val_t *value_out);
+
+/*  Steps forward / backward. SECPOL_ENOTFOUND past either end. */
+int secpol_cursor_next (secpol_cursor_t *self, secpol_val_t *key_out, secpol_val_t *value_out);
+int secpol_cursor_prev (secpol_cursor_t *self, secpol_val_t *key_out, secpol_val_t *value_out);
+
+/*  Deletes the entry under the cursor (write transactions only). */
+int secpol_cursor_del (secpol_cursor_t *self) __attribute__ ((warn_unused_result));
+
+/*  True when val starts with prefix. Handy for prefix scans. */
+bool secpol_val_has_prefix (secpol_val_t val, const void *prefix, size_t prefix_size);
+
+#endif
