@@ -1,6 +1,6 @@
 /*  secpol_registry.h - every generated service of the secpol.v1 contract.
  *
- *  The list is generated at build time from proto/secpol/v1/*.proto, so a
+ *  The list is generated at build time from every .proto under proto/secpol/v1, so a
  *  service added to a .proto is known here (and to secpolctl, the client
  *  library and the server's method table) with no change to their code.
  */

@@ -1,0 +1,193 @@
+/*  secpold.c - the secpol daemon: options, signals, server lifetime. */
+#include "log.h"
+#include "server.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static volatile sig_atomic_t s_stop = 0;
+
+static void s_on_signal (int signum);
+static void s_usage (FILE *out);
+static int s_parse_int (const char *what, const char *text, int min, int max, int *out);
+static bool s_truthy (const char *text);
+
+int
+main (int argc, char **argv)
+{
+    secpol_server_config_t config = {0};
+    config.data_dir = "./var";
+    config.default_role = SECPOL_ROLE_ADMIN; /* no authentication configured */
+    const char *log_level = "info";
+    static char endpoint_buf[4096];
+
+    /* Environment first, options override. */
+    const char *env;
+    if ((env = getenv ("SECPOL_ENDPOINT")) && *env) {
+        snprintf (endpoint_buf, sizeof endpoint_buf, "%s", env);
+        for (char *save = NULL, *tok = strtok_r (endpoint_buf, ",", &save);
+             tok && config.n_endpoints < SECPOL_MAX_ENDPOINTS; tok = strtok_r (NULL, ",", &save))
+            config.endpoints[config.n_endpoints++] = tok;
+    }
+    if ((env = getenv ("SECPOL_DATA_DIR")) && *env)
+        config.data_dir = env;
+    if ((env = getenv ("SECPOL_WORKERS")) && *env
+        && s_parse_int ("SECPOL_WORKERS", env, 1, 256, &config.read_workers))
+        return 2;
+    if ((env = getenv ("SECPOL_SLOW_WORKERS")) && *env
+        && s_parse_int ("SECPOL_SLOW_WORKERS", env, 1, 256, &config.slow_workers))
+        return 2;
+    if ((env = getenv ("SECPOL_LOG_LEVEL")) && *env)
+        log_level = env;
+    if ((env = getenv ("SECPOL_TEST_CLOCK")) && *env)
+        config.test_clock = s_truthy (env);
+
+    static const struct option options[] = {
+        {"endpoint", required_argument, NULL, 'e'},
+        {"data-dir", required_argument, NULL, 'd'},
+        {"workers", required_argument, NULL, 'w'},
+        {"slow-workers", required_argument, NULL, 's'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"test-clock", no_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    bool endpoints_from_options = false;
+    int opt;
+    while ((opt = getopt_long (argc, argv, "e:d:w:s:l:thV", options, NULL)) != -1) {
+        switch (opt) {
+            case 'e':
+                if (!endpoints_from_options) {
+                    config.n_endpoints = 0; /* options replace SECPOL_ENDPOINT */
+                    endpoints_from_options = true;
+                }
+                if (config.n_endpoints == SECPOL_MAX_ENDPOINTS) {
+                    fprintf (stderr, "secpold: at most %d --endpoint options\n",
+                             SECPOL_MAX_ENDPOINTS);
+                    return 2;
+                }
+                config.endpoints[config.n_endpoints++] = optarg;
+                break;
+            case 'd':
+                config.data_dir = optarg;
+                break;
+            case 'w':
+                if (s_parse_int ("--workers", optarg, 1, 256, &config.read_workers))
+                    return 2;
+                break;
+            case 's':
+                if (s_parse_int ("--slow-workers", optarg, 1, 256, &config.slow_workers))
+                    return 2;
+                break;
+            case 'l':
+                log_level = optarg;
+                break;
+            case 't':
+                config.test_clock = true;
+                break;
+            case 'h':
+                s_usage (stdout);
+                return 0;
+            case 'V':
+                printf ("secpold %s (schema %d)\n", SECPOL_VERSION, SECPOL_SCHEMA_VERSION);
+                return 0;
+            default:
+                s_usage (stderr);
+                return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "secpold: unexpected argument '%s'\n", argv[optind]);
+        s_usage (stderr);
+        return 2;
+    }
+    int level = secpol_log_parse_level (log_level);
+    if (level < 0) {
+        fprintf (stderr, "secpold: --log-level must be debug, info, warn or error, not '%s'\n",
+                 log_level);
+        return 2;
+    }
+    secpol_log_set_level ((secpol_log_level_t) level);
+
+    struct sigaction action = {0};
+    action.sa_handler = s_on_signal;
+    sigemptyset (&action.sa_mask);
+    sigaction (SIGINT, &action, NULL);
+    sigaction (SIGTERM, &action, NULL);
+    signal (SIGPIPE, SIG_IGN);
+
+    char err[512];
+    secpol_server_t *server = secpol_server_new (&config, err, sizeof err);
+    if (!server) {
+        secpol_log (SECPOL_LOG_ERROR, "start failed", "error=\"%s\"", err);
+        return 1;
+    }
+    secpol_log (SECPOL_LOG_INFO, "start",
+                "version=%s schema=%u data_dir=%s test_clock=%s", SECPOL_VERSION,
+                secpol_store_schema (secpol_server_store (server)), config.data_dir,
+                config.test_clock ? "on" : "off");
+    if (config.test_clock)
+        secpol_log (SECPOL_LOG_WARN, "test clock enabled",
+                    "note=\"TestClockService can shift time; never use in production\"");
+    secpol_server_run (server, &s_stop);
+    secpol_server_destroy (&server);
+    secpol_log (SECPOL_LOG_INFO, "stop", NULL);
+    return 0;
+}
+
+static void
+s_on_signal (int signum)
+{
+    (void) signum;
+    s_stop = 1;
+}
+
+static int
+s_parse_int (const char *what, const char *text, int min, int max, int *out)
+{
+    char *end;
+    long value = strtol (text, &end, 10);
+    if (*text == '\0' || *end != '\0' || value < min || value > max) {
+        fprintf (stderr, "secpold: %s must be a number from %d to %d, not '%s'\n", what, min, max,
+                 text);
+        return -1;
+    }
+    *out = (int) value;
+    return 0;
+}
+
+static bool
+s_truthy (const char *text)
+{
+    return strcmp (text, "1") == 0 || strcasecmp (text, "true") == 0
+           || strcasecmp (text, "yes") == 0 || strcasecmp (text, "on") == 0;
+}
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+             "usage: secpold [options]\n"
+             "\n"
+             "secpol security-policy service. Every option can also be set by the\n"
+             "environment variable shown; options win.\n"
+             "\n"
+             "  -e, --endpoint E      ZeroMQ endpoint to bind; repeatable\n"
+             "                        (SECPOL_ENDPOINT, comma-separated; default tcp://127.0.0.1:7420)\n"
+             "  -d, --data-dir DIR    LMDB store directory, created if missing\n"
+             "                        (SECPOL_DATA_DIR; default ./var)\n"
+             "  -w, --workers N       READ lane threads (SECPOL_WORKERS; default: cores)\n"
+             "  -s, --slow-workers N  SLOW lane threads (SECPOL_SLOW_WORKERS; default: cores/2)\n"
+             "  -l, --log-level L     debug, info, warn or error (SECPOL_LOG_LEVEL; default info)\n"
+             "  -t, --test-clock      serve TestClockService, which shifts the clock\n"
+             "                        (SECPOL_TEST_CLOCK=1); for tests only\n"
+             "  -h, --help            this text\n"
+             "  -V, --version         print the version\n"
+             "\n"
+             "Logs are logfmt lines on stderr. SIGINT/SIGTERM drain in-flight requests, then stop.\n");
+}

@@ -1,0 +1,431 @@
+/*  store.c - the LMDB backend of store.h.
+ *
+ *  One environment, one named sub-database per table. The map grows: a put
+ *  that hits MDB_MAP_FULL marks its transaction, the WRITE lane aborts the
+ *  batch, calls secpol_store_grow() and runs the batch again. LMDB's
+ *  mdb_env_set_mapsize() must not run while any transaction of this process
+ *  is open, so read transactions hold a shared lock that grow takes
+ *  exclusively.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_MAP_SIZE    (64u * 1024 * 1024)
+#define DEFAULT_MAX_READERS 126
+#define SCHEMA_KEY          "schema_version"
+
+struct secpol_store {
+    MDB_env *env;                      /* the environment */
+    MDB_dbi dbi[SECPOL_TABLE_COUNT];   /* one sub-database per table */
+    uint32_t schema;                   /* schema stamped in the store */
+    size_t map_size;                   /* current map size */
+    pthread_rwlock_t resize_lock;      /* shared by open txns, exclusive in grow */
+};
+
+struct secpol_txn {
+    secpol_store_t *store;
+    MDB_txn *txn;
+    secpol_txn_t *parent;  /* NULL for a top-level txn */
+    bool write;            /* write transaction */
+    bool map_full;         /* a put hit MDB_MAP_FULL */
+};
+
+struct secpol_cursor {
+    MDB_cursor *cursor;
+    secpol_txn_t *txn;
+};
+
+static const char *const s_table_names[SECPOL_TABLE_COUNT] = {
+    [SECPOL_TABLE_META] = "meta",
+    [SECPOL_TABLE_POLICY] = "policy",
+    [SECPOL_TABLE_POLICY_REVISION] = "policy_revision",
+};
+
+static int s_map_error (int rc);
+static int s_init_tables (secpol_store_t *self);
+static void s_fill (secpol_val_t *out, const MDB_val *val);
+
+const char *
+secpol_strerror (int err)
+{
+    switch (err) {
+        case 0:
+            return "success";
+        case SECPOL_ENOTFOUND:
+            return "key not found";
+        case SECPOL_ESCHEMA:
+            return "store was written by a newer secpold (schema version too new)";
+        case SECPOL_EMAPFULL:
+            return "store map is full";
+        case SECPOL_EINVAL:
+            return "invalid argument to the store";
+        case SECPOL_EREADONLY:
+            return "write in a read-only transaction";
+        case SECPOL_ECORRUPT:
+            return "stored record does not decode";
+        default:
+            return mdb_strerror (err); /* LMDB codes and errno alike */
+    }
+}
+
+const char *
+secpol_table_name (secpol_table_t table)
+{
+    return table < SECPOL_TABLE_COUNT ? s_table_names[table] : "?";
+}
+
+int
+secpol_store_open (secpol_store_t **store_p, const char *dir,
+                   const secpol_store_options_t *options)
+{
+    secpol_store_options_t defaults = {0};
+    if (!options)
+        options = &defaults;
+    secpol_store_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return ENOMEM;
+    pthread_rwlock_init (&self->resize_lock, NULL);
+    self->map_size = options->map_size ? options->map_size : DEFAULT_MAP_SIZE;
+
+    int rc = mdb_env_create (&self->env);
+    if (rc)
+        goto fail;
+    if ((rc = mdb_env_set_maxdbs (self->env, SECPOL_TABLE_COUNT + 4))
+        || (rc = mdb_env_set_maxreaders (self->env, options->max_readers ? options->max_readers
+                                                                         : DEFAULT_MAX_READERS))
+        || (rc = mdb_env_set_mapsize (self->env, self->map_size)))
+        goto fail;
+    /* MDB_NOTLS: read transactions are tied to our lanes, not to threads. */
+    unsigned flags = MDB_NOTLS | (options->no_sync ? MDB_NOSYNC : 0);
+    if ((rc = mdb_env_open (self->env, dir, flags, 0600)))
+        goto fail;
+    int dead = 0;
+    if ((rc = mdb_reader_check (self->env, &dead)))
+        goto fail;
+    MDB_envinfo info;
+    mdb_env_info (self->env, &info);
+    if (info.me_mapsize > self->map_size)
+        self->map_size = info.me_mapsize; /* an earlier run grew it */
+    if ((rc = s_init_tables (self)))
+        goto fail;
+    *store_p = self;
+    return 0;
+
+fail:
+    if (self->env)
+        mdb_env_close (self->env);
+    pthread_rwlock_destroy (&self->resize_lock);
+    free (self);
+    return rc;
+}
+
+static int
+s_init_tables (secpol_store_t *self)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin (self->env, NULL, 0, &txn);
+    if (rc)
+        return rc;
+    for (int i = 0; i < SECPOL_TABLE_COUNT; i++)
+        if ((rc = mdb_dbi_open (txn, s_table_names[i], MDB_CREATE, &self->dbi[i])))
+            goto fail;
+    MDB_val key = {strlen (SCHEMA_KEY), SCHEMA_KEY}, val;
+    rc = mdb_get (txn, self->dbi[SECPOL_TABLE_META], &key, &val);
+    if (rc == MDB_NOTFOUND) {
+        uint32_t schema = SECPOL_SCHEMA_VERSION;
+        val.mv_size = sizeof schema;
+        val.mv_data = &schema;
+        if ((rc = mdb_put (txn, self->dbi[SECPOL_TABLE_META], &key, &val, 0)))
+            goto fail;
+        self->schema = schema;
+    }
+    else if (rc)
+        goto fail;
+    else {
+        if (val.mv_size != sizeof (uint32_t)) {
+            rc = SECPOL_ECORRUPT;
+            goto fail;
+        }
+        memcpy (&self->schema, val.mv_data, sizeof self->schema);
+        if (self->schema > SECPOL_SCHEMA_VERSION) {
+            rc = SECPOL_ESCHEMA;
+            goto fail;
+        }
+    }
+    return mdb_txn_commit (txn);
+
+fail:
+    mdb_txn_abort (txn);
+    return rc;
+}
+
+void
+secpol_store_close (secpol_store_t **store_p)
+{
+    if (!store_p || !*store_p)
+        return;
+    secpol_store_t *self = *store_p;
+    mdb_env_close (self->env);
+    pthread_rwlock_destroy (&self->resize_lock);
+    free (self);
+    *store_p = NULL;
+}
+
+uint32_t
+secpol_store_schema (secpol_store_t *self)
+{
+    return self->schema;
+}
+
+size_t
+secpol_store_map_size (secpol_store_t *self)
+{
+    return self->map_size;
+}
+
+int
+secpol_store_grow (secpol_store_t *self)
+{
+    pthread_rwlock_wrlock (&self->resize_lock);
+    size_t size = self->map_size * 2;
+    int rc = mdb_env_set_mapsize (self->env, size);
+    if (rc == 0)
+        self->map_size = size;
+    pthread_rwlock_unlock (&self->resize_lock);
+    return rc;
+}
+
+int
+secpol_txn_begin (secpol_store_t *self, secpol_txn_t *parent, bool write, secpol_txn_t **txn_p)
+{
+    if (parent && (!write || !parent->write))
+        return SECPOL_EINVAL;
+    secpol_txn_t *txn = calloc (1, sizeof *txn);
+    if (!txn)
+        return ENOMEM;
+    txn->store = self;
+    txn->parent = parent;
+    txn->write = write;
+    if (!parent)
+        pthread_rwlock_rdlock (&self->resize_lock);
+    int rc = mdb_txn_begin (self->env, parent ? parent->txn : NULL, write ? 0 : MDB_RDONLY,
+                            &txn->txn);
+    if (rc == MDB_MAP_RESIZED && !parent) {
+        /* another process grew the map: adopt its size and try once more */
+        pthread_rwlock_unlock (&self->resize_lock);
+        pthread_rwlock_wrlock (&self->resize_lock);
+        mdb_env_set_mapsize (self->env, 0);
+        pthread_rwlock_unlock (&self->resize_lock);
+        pthread_rwlock_rdlock (&self->resize_lock);
+        rc = mdb_txn_begin (self->env, NULL, write ? 0 : MDB_RDONLY, &txn->txn);
+    }
+    if (rc) {
+        if (!parent)
+            pthread_rwlock_unlock (&self->resize_lock);
+        free (txn);
+        return s_map_error (rc);
+    }
+    *txn_p = txn;
+    return 0;
+}
+
+static void
+s_txn_end (secpol_txn_t **txn_p, bool commit, int *rc)
+{
+    secpol_txn_t *txn = *txn_p;
+    if (commit) {
+        *rc = s_map_error (mdb_txn_commit (txn->txn));
+        if (*rc == SECPOL_EMAPFULL)
+            txn->map_full = true;
+    }
+    else
+        mdb_txn_abort (txn->txn);
+    if (txn->parent && txn->map_full)
+        txn->parent->map_full = true;
+    if (!txn->parent)
+        pthread_rwlock_unlock (&txn->store->resize_lock);
+    free (txn);
+    *txn_p = NULL;
+}
+
+int
+secpol_txn_commit (secpol_txn_t **txn_p)
+{
+    int rc = 0;
+    s_txn_end (txn_p, true, &rc);
+    return rc;
+}
+
+void
+secpol_txn_abort (secpol_txn_t **txn_p)
+{
+    if (!txn_p || !*txn_p)
+        return;
+    int rc = 0;
+    s_txn_end (txn_p, false, &rc);
+}
+
+bool
+secpol_txn_map_full (secpol_txn_t *self)
+{
+    return self->map_full;
+}
+
+static int
+s_map_error (int rc)
+{
+    switch (rc) {
+        case MDB_NOTFOUND:
+            return SECPOL_ENOTFOUND;
+        case MDB_MAP_FULL:
+        case MDB_TXN_FULL:
+            return SECPOL_EMAPFULL;
+        default:
+            return rc;
+    }
+}
+
+static void
+s_fill (secpol_val_t *out, const MDB_val *val)
+{
+    if (out) {
+        out->data = val->mv_data;
+        out->size = val->mv_size;
+    }
+}
+
+int
+secpol_get (secpol_txn_t *txn, secpol_table_t table, const void *key, size_t key_size,
+            secpol_val_t *value)
+{
+    if (table >= SECPOL_TABLE_COUNT || key_size == 0)
+        return SECPOL_EINVAL;
+    MDB_val k = {key_size, (void *) key}, v;
+    int rc = s_map_error (mdb_get (txn->txn, txn->store->dbi[table], &k, &v));
+    if (rc == 0)
+        s_fill (value, &v);
+    return rc;
+}
+
+int
+secpol_put (secpol_txn_t *txn, secpol_table_t table, const void *key, size_t key_size,
+            const void *value, size_t value_size)
+{
+    if (table >= SECPOL_TABLE_COUNT || key_size == 0)
+        return SECPOL_EINVAL;
+    if (!txn->write)
+        return SECPOL_EREADONLY;
+    MDB_val k = {key_size, (void *) key}, v = {value_size, (void *) value};
+    int rc = s_map_error (mdb_put (txn->txn, txn->store->dbi[table], &k, &v, 0));
+    if (rc == SECPOL_EMAPFULL)
+        txn->map_full = true;
+    return rc;
+}
+
+int
+secpol_del (secpol_txn_t *txn, secpol_table_t table, const void *key, size_t key_size)
+{
+    if (table >= SECPOL_TABLE_COUNT || key_size == 0)
+        return SECPOL_EINVAL;
+    if (!txn->write)
+        return SECPOL_EREADONLY;
+    MDB_val k = {key_size, (void *) key};
+    int rc = s_map_error (mdb_del (txn->txn, txn->store->dbi[table], &k, NULL));
+    if (rc == SECPOL_EMAPFULL)
+        txn->map_full = true; /* deletes can split pages too */
+    return rc;
+}
+
+int
+secpol_cursor_open (secpol_txn_t *txn, secpol_table_t table, secpol_cursor_t **cursor_p)
+{
+    if (table >= SECPOL_TABLE_COUNT)
+        return SECPOL_EINVAL;
+    secpol_cursor_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return ENOMEM;
+    int rc = mdb_cursor_open (txn->txn, txn->store->dbi[table], &self->cursor);
+    if (rc) {
+        free (self);
+        return s_map_error (rc);
+    }
+    self->txn = txn;
+    *cursor_p = self;
+    return 0;
+}
+
+void
+secpol_cursor_close (secpol_cursor_t **cursor_p)
+{
+    if (!cursor_p || !*cursor_p)
+        return;
+    mdb_cursor_close ((*cursor_p)->cursor);
+    free (*cursor_p);
+    *cursor_p = NULL;
+}
+
+static int
+s_cursor_get (secpol_cursor_t *self, MDB_val *k, MDB_cursor_op op, secpol_val_t *key_out,
+              secpol_val_t *value_out)
+{
+    MDB_val v;
+    int rc = s_map_error (mdb_cursor_get (self->cursor, k, &v, op));
+    if (rc == 0) {
+        s_fill (key_out, k);
+        s_fill (value_out, &v);
+    }
+    return rc;
+}
+
+int
+secpol_cursor_seek (secpol_cursor_t *self, const void *key, size_t key_size,
+                    secpol_val_t *key_out, secpol_val_t *value_out)
+{
+    MDB_val k = {key_size, (void *) key};
+    if (!key || key_size == 0)
+        return s_cursor_get (self, &k, MDB_FIRST, key_out, value_out);
+    return s_cursor_get (self, &k, MDB_SET_RANGE, key_out, value_out);
+}
+
+int
+secpol_cursor_last (secpol_cursor_t *self, secpol_val_t *key_out, secpol_val_t *value_out)
+{
+    MDB_val k = {0, NULL};
+    return s_cursor_get (self, &k, MDB_LAST, key_out, value_out);
+}
+
+int
+secpol_cursor_next (secpol_cursor_t *self, secpol_val_t *key_out, secpol_val_t *value_out)
+{
+    MDB_val k = {0, NULL};
+    return s_cursor_get (self, &k, MDB_NEXT, key_out, value_out);
+}
+
+int
+secpol_cursor_prev (secpol_cursor_t *self, secpol_val_t *key_out, secpol_val_t *value_out)
+{
+    MDB_val k = {0, NULL};
+    return s_cursor_get (self, &k, MDB_PREV, key_out, value_out);
+}
+
+int
+secpol_cursor_del (secpol_cursor_t *self)
+{
+    if (!self->txn->write)
+        return SECPOL_EREADONLY;
+    int rc = s_map_error (mdb_cursor_del (self->cursor, 0));
+    if (rc == SECPOL_EMAPFULL)
+        self->txn->map_full = true;
+    return rc;
+}
+
+bool
+secpol_val_has_prefix (secpol_val_t val, const void *prefix, size_t prefix_size)
+{
+    return val.size >= prefix_size && memcmp (val.data, prefix, prefix_size) == 0;
+}
