@@ -19,11 +19,11 @@ secpol_registry_find (const char *path, const ProtobufCServiceDescriptor **servi
     const char *slash = strchr (path + 1, '/');
     if (!slash)
         return NULL;
-    size_t service_len = (size_t) (slash - path - 1);
+    size_t service_len = (size_t)(slash - path - 1);
     for (size_t i = 0; i < secpol_services_count; i++) {
         const ProtobufCServiceDescriptor *service = secpol_services[i];
-        if (strlen (service->name) != service_len
-            || memcmp (service->name, path + 1, service_len) != 0)
+        if (strlen (service->name) != service_len ||
+            memcmp (service->name, path + 1, service_len) != 0)
             continue;
         const ProtobufCMethodDescriptor *method =
             protobuf_c_service_descriptor_get_method_by_name (service, slash + 1);

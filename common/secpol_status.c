@@ -26,7 +26,7 @@ static const char *const s_names[] = {
 const char *
 secpol_status_name (int code)
 {
-    if (code < 0 || code >= (int) (sizeof s_names / sizeof s_names[0]))
+    if (code < 0 || code >= (int)(sizeof s_names / sizeof s_names[0]))
         return "UNKNOWN";
     return s_names[code];
 }
@@ -34,7 +34,7 @@ secpol_status_name (int code)
 int
 secpol_status_from_name (const char *name)
 {
-    for (int i = 0; i < (int) (sizeof s_names / sizeof s_names[0]); i++)
+    for (int i = 0; i < (int)(sizeof s_names / sizeof s_names[0]); i++)
         if (strcmp (s_names[i], name) == 0)
             return i;
     return -1;

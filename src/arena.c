@@ -55,7 +55,7 @@ secpol_arena_destroy (secpol_arena_t **self_p)
 void *
 secpol_arena_alloc (secpol_arena_t *self, size_t size)
 {
-    size = (size + ARENA_ALIGN - 1) & ~(size_t) (ARENA_ALIGN - 1);
+    size = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
     if (size == 0)
         size = ARENA_ALIGN;
     block_t *block = self->head;
@@ -71,7 +71,7 @@ secpol_arena_alloc (secpol_arena_t *self, size_t size)
         block->next = self->head;
         self->head = block;
     }
-    void *result = (char *) block->data + block->used;
+    void *result = (char *)block->data + block->used;
     block->used += size;
     memset (result, 0, size);
     return result;
@@ -102,8 +102,8 @@ secpol_arena_vprintf (secpol_arena_t *self, const char *fmt, va_list args)
     va_end (copy);
     if (len < 0)
         return secpol_arena_strdup (self, "");
-    char *result = secpol_arena_alloc (self, (size_t) len + 1);
-    vsnprintf (result, (size_t) len + 1, fmt, args);
+    char *result = secpol_arena_alloc (self, (size_t)len + 1);
+    vsnprintf (result, (size_t)len + 1, fmt, args);
     return result;
 }
 
@@ -154,6 +154,6 @@ s_pb_alloc (void *data, size_t size)
 static void
 s_pb_free (void *data, void *pointer)
 {
-    (void) data;
-    (void) pointer;
+    (void)data;
+    (void)pointer;
 }

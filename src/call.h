@@ -31,18 +31,18 @@ typedef enum {
 } secpol_role_t;
 
 typedef struct {
-    secpol_arena_t *arena;       /* every allocation of this request */
-    secpol_txn_t *txn;           /* read-only (READ) or nested write (WRITE); NULL in SLOW prepare */
-    int64_t now;                 /* unix seconds, --test-clock offset applied */
-    const char *method;          /* "/secpol.v1.Health/Check" */
-    const char *request_id;      /* from the request header; "" when none */
-    const char *caller;          /* authenticated identity; "" when none */
-    secpol_role_t role;          /* the caller's role */
-    secpol_server_t *server;     /* for the few handlers that touch server state */
-    void *slow_result;           /* SLOW lane: what prepare left for the write handler */
+    secpol_arena_t *arena;   /* every allocation of this request */
+    secpol_txn_t *txn;       /* read-only (READ) or nested write (WRITE); NULL in SLOW prepare */
+    int64_t now;             /* unix seconds, --test-clock offset applied */
+    const char *method;      /* "/secpol.v1.Health/Check" */
+    const char *request_id;  /* from the request header; "" when none */
+    const char *caller;      /* authenticated identity; "" when none */
+    secpol_role_t role;      /* the caller's role */
+    secpol_server_t *server; /* for the few handlers that touch server state */
+    void *slow_result;       /* SLOW lane: what prepare left for the write handler */
     /* the answer being built */
-    char *message;               /* status message; NULL = none */
-    size_t n_violations;         /* bad fields found so far */
+    char *message;                 /* status message; NULL = none */
+    size_t n_violations;           /* bad fields found so far */
     ProtobufCMessage **violations; /* Secpol__V1__FieldViolation, in the arena */
 } secpol_call_t;
 

@@ -14,7 +14,7 @@ static const char *const s_level_names[] = {"debug", "info", "warn", "error"};
 void
 secpol_log_set_level (secpol_log_level_t level)
 {
-    atomic_store (&s_level, (int) level);
+    atomic_store (&s_level, (int)level);
 }
 
 int
@@ -29,7 +29,7 @@ secpol_log_parse_level (const char *name)
 int
 secpol_log_enabled (secpol_log_level_t level)
 {
-    return (int) level >= atomic_load (&s_level);
+    return (int)level >= atomic_load (&s_level);
 }
 
 char *
@@ -48,15 +48,14 @@ secpol_log_quote (char *buf, size_t size, const char *s)
     size_t n = 0;
     if (n + 1 < size)
         buf[n++] = '"';
-    for (const unsigned char *p = (const unsigned char *) s; *p && n + 7 < size; p++) {
+    for (const unsigned char *p = (const unsigned char *)s; *p && n + 7 < size; p++) {
         if (*p == '"' || *p == '\\') {
             buf[n++] = '\\';
-            buf[n++] = (char) *p;
-        }
-        else if (*p < ' ' || *p == 0x7f)
-            n += (size_t) snprintf (buf + n, size - n, "\\x%02x", *p);
+            buf[n++] = (char)*p;
+        } else if (*p < ' ' || *p == 0x7f)
+            n += (size_t)snprintf (buf + n, size - n, "\\x%02x", *p);
         else
-            buf[n++] = (char) *p;
+            buf[n++] = (char)*p;
     }
     if (n + 1 < size)
         buf[n++] = '"';

@@ -17,7 +17,7 @@ struct secpol_method_table {
 static int
 s_compare_path (const void *a, const void *b)
 {
-    return strcmp (((const secpol_method_t *) a)->path, ((const secpol_method_t *) b)->path);
+    return strcmp (((const secpol_method_t *)a)->path, ((const secpol_method_t *)b)->path);
 }
 
 secpol_method_table_t *
@@ -36,8 +36,8 @@ secpol_method_table_new (const secpol_method_spec_t *const *specs, const size_t 
         for (unsigned m = 0; m < service->n_methods; m++) {
             secpol_method_t *method = &self->methods[self->size++];
             int len = secpol_registry_path (NULL, 0, service, m);
-            method->path = malloc ((size_t) len + 1);
-            secpol_registry_path (method->path, (size_t) len + 1, service, m);
+            method->path = malloc ((size_t)len + 1);
+            secpol_registry_path (method->path, (size_t)len + 1, service, m);
             method->descriptor = &service->methods[m];
         }
     }
@@ -48,11 +48,9 @@ secpol_method_table_new (const secpol_method_spec_t *const *specs, const size_t 
             const secpol_method_spec_t *spec = &specs[a][i];
             char path[256];
             snprintf (path, sizeof path, "/%s/%s", spec->service->name, spec->method);
-            secpol_method_t *method =
-                (secpol_method_t *) secpol_method_table_find (self, path);
+            secpol_method_t *method = (secpol_method_t *)secpol_method_table_find (self, path);
             if (!method) {
-                fprintf (stderr, "secpol: method table names %s, which no .proto declares\n",
-                         path);
+                fprintf (stderr, "secpol: method table names %s, which no .proto declares\n", path);
                 goto fail;
             }
             if (method->spec) {
@@ -106,7 +104,7 @@ secpol_method_table_find (const secpol_method_table_t *self, const char *path)
 {
     if (!path)
         return NULL;
-    secpol_method_t key = {.path = (char *) path};
+    secpol_method_t key = {.path = (char *)path};
     return bsearch (&key, self->methods, self->size, sizeof *self->methods, s_compare_path);
 }
 

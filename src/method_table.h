@@ -42,9 +42,9 @@ typedef struct {
 
 /*  One resolved method. */
 typedef struct {
-    char *path;                               /* "/secpol.v1.Health/Check" */
+    char *path;                                  /* "/secpol.v1.Health/Check" */
     const ProtobufCMethodDescriptor *descriptor; /* input and output types */
-    const secpol_method_spec_t *spec;         /* NULL: declared but not implemented */
+    const secpol_method_spec_t *spec;            /* NULL: declared but not implemented */
 } secpol_method_t;
 
 typedef struct secpol_method_table secpol_method_table_t;

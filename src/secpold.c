@@ -35,11 +35,11 @@ main (int argc, char **argv)
     }
     if ((env = getenv ("SECPOL_DATA_DIR")) && *env)
         config.data_dir = env;
-    if ((env = getenv ("SECPOL_WORKERS")) && *env
-        && s_parse_int ("SECPOL_WORKERS", env, 1, 256, &config.read_workers))
+    if ((env = getenv ("SECPOL_WORKERS")) && *env &&
+        s_parse_int ("SECPOL_WORKERS", env, 1, 256, &config.read_workers))
         return 2;
-    if ((env = getenv ("SECPOL_SLOW_WORKERS")) && *env
-        && s_parse_int ("SECPOL_SLOW_WORKERS", env, 1, 256, &config.slow_workers))
+    if ((env = getenv ("SECPOL_SLOW_WORKERS")) && *env &&
+        s_parse_int ("SECPOL_SLOW_WORKERS", env, 1, 256, &config.slow_workers))
         return 2;
     if ((env = getenv ("SECPOL_LOG_LEVEL")) && *env)
         log_level = env;
@@ -112,7 +112,7 @@ main (int argc, char **argv)
                  log_level);
         return 2;
     }
-    secpol_log_set_level ((secpol_log_level_t) level);
+    secpol_log_set_level ((secpol_log_level_t)level);
 
     struct sigaction action = {0};
     action.sa_handler = s_on_signal;
@@ -127,9 +127,8 @@ main (int argc, char **argv)
         secpol_log (SECPOL_LOG_ERROR, "start failed", "error=\"%s\"", err);
         return 1;
     }
-    secpol_log (SECPOL_LOG_INFO, "start",
-                "version=%s schema=%u data_dir=%s test_clock=%s", SECPOL_VERSION,
-                secpol_store_schema (secpol_server_store (server)), config.data_dir,
+    secpol_log (SECPOL_LOG_INFO, "start", "version=%s schema=%u data_dir=%s test_clock=%s",
+                SECPOL_VERSION, secpol_store_schema (secpol_server_store (server)), config.data_dir,
                 config.test_clock ? "on" : "off");
     if (config.test_clock)
         secpol_log (SECPOL_LOG_WARN, "test clock enabled",
@@ -143,7 +142,7 @@ main (int argc, char **argv)
 static void
 s_on_signal (int signum)
 {
-    (void) signum;
+    (void)signum;
     s_stop = 1;
 }
 
@@ -157,37 +156,38 @@ s_parse_int (const char *what, const char *text, int min, int max, int *out)
                  text);
         return -1;
     }
-    *out = (int) value;
+    *out = (int)value;
     return 0;
 }
 
 static bool
 s_truthy (const char *text)
 {
-    return strcmp (text, "1") == 0 || strcasecmp (text, "true") == 0
-           || strcasecmp (text, "yes") == 0 || strcasecmp (text, "on") == 0;
+    return strcmp (text, "1") == 0 || strcasecmp (text, "true") == 0 ||
+           strcasecmp (text, "yes") == 0 || strcasecmp (text, "on") == 0;
 }
 
 static void
 s_usage (FILE *out)
 {
-    fprintf (out,
-             "usage: secpold [options]\n"
-             "\n"
-             "secpol security-policy service. Every option can also be set by the\n"
-             "environment variable shown; options win.\n"
-             "\n"
-             "  -e, --endpoint E      ZeroMQ endpoint to bind; repeatable\n"
-             "                        (SECPOL_ENDPOINT, comma-separated; default tcp://127.0.0.1:7420)\n"
-             "  -d, --data-dir DIR    LMDB store directory, created if missing\n"
-             "                        (SECPOL_DATA_DIR; default ./var)\n"
-             "  -w, --workers N       READ lane threads (SECPOL_WORKERS; default: cores)\n"
-             "  -s, --slow-workers N  SLOW lane threads (SECPOL_SLOW_WORKERS; default: cores/2)\n"
-             "  -l, --log-level L     debug, info, warn or error (SECPOL_LOG_LEVEL; default info)\n"
-             "  -t, --test-clock      serve TestClockService, which shifts the clock\n"
-             "                        (SECPOL_TEST_CLOCK=1); for tests only\n"
-             "  -h, --help            this text\n"
-             "  -V, --version         print the version\n"
-             "\n"
-             "Logs are logfmt lines on stderr. SIGINT/SIGTERM drain in-flight requests, then stop.\n");
+    fprintf (
+        out,
+        "usage: secpold [options]\n"
+        "\n"
+        "secpol security-policy service. Every option can also be set by the\n"
+        "environment variable shown; options win.\n"
+        "\n"
+        "  -e, --endpoint E      ZeroMQ endpoint to bind; repeatable\n"
+        "                        (SECPOL_ENDPOINT, comma-separated; default tcp://127.0.0.1:7420)\n"
+        "  -d, --data-dir DIR    LMDB store directory, created if missing\n"
+        "                        (SECPOL_DATA_DIR; default ./var)\n"
+        "  -w, --workers N       READ lane threads (SECPOL_WORKERS; default: cores)\n"
+        "  -s, --slow-workers N  SLOW lane threads (SECPOL_SLOW_WORKERS; default: cores/2)\n"
+        "  -l, --log-level L     debug, info, warn or error (SECPOL_LOG_LEVEL; default info)\n"
+        "  -t, --test-clock      serve TestClockService, which shifts the clock\n"
+        "                        (SECPOL_TEST_CLOCK=1); for tests only\n"
+        "  -h, --help            this text\n"
+        "  -V, --version         print the version\n"
+        "\n"
+        "Logs are logfmt lines on stderr. SIGINT/SIGTERM drain in-flight requests, then stop.\n");
 }

@@ -20,18 +20,18 @@
 
 /* One request on its way through a lane. */
 typedef struct job {
-    struct job *next;                /* queue link */
-    zframe_t *identity;              /* ROUTER routing id of the caller */
-    zframe_t *body;                  /* request bytes */
-    uint64_t call_id;                /* echoed in the reply */
-    char request_id[80];             /* for logs */
-    const secpol_method_t *method;   /* resolved method */
-    int64_t received_us;             /* monotonic, at the front end */
-    int64_t deadline_us;             /* monotonic; 0 = none */
-    secpol_call_t call;              /* the handler's context and answer */
-    ProtobufCMessage *request;       /* decoded body, in call.arena */
-    ProtobufCMessage *response;      /* in call.arena */
-    int code;                        /* status so far */
+    struct job *next;              /* queue link */
+    zframe_t *identity;            /* ROUTER routing id of the caller */
+    zframe_t *body;                /* request bytes */
+    uint64_t call_id;              /* echoed in the reply */
+    char request_id[80];           /* for logs */
+    const secpol_method_t *method; /* resolved method */
+    int64_t received_us;           /* monotonic, at the front end */
+    int64_t deadline_us;           /* monotonic; 0 = none */
+    secpol_call_t call;            /* the handler's context and answer */
+    ProtobufCMessage *request;     /* decoded body, in call.arena */
+    ProtobufCMessage *response;    /* in call.arena */
+    int code;                      /* status so far */
 } job_t;
 
 /* A blocking FIFO of jobs shared by the front end and one lane. */
@@ -50,20 +50,20 @@ typedef struct {
 } worker_t;
 
 struct secpol_server {
-    secpol_server_config_t config;    /* copy of the caller's config */
+    secpol_server_config_t config;      /* copy of the caller's config */
     secpol_method_table_t *own_methods; /* when we built the default table */
     const secpol_method_table_t *methods;
     secpol_store_t *store;
-    zsock_t *router;                  /* the front end socket */
-    zsock_t *replies;                 /* PULL: lane threads send replies here */
-    char replies_endpoint[64];        /* inproc address of replies */
+    zsock_t *router;           /* the front end socket */
+    zsock_t *replies;          /* PULL: lane threads send replies here */
+    char replies_endpoint[64]; /* inproc address of replies */
     queue_t read_queue, write_queue, slow_queue;
-    worker_t *workers;                /* every lane thread */
+    worker_t *workers; /* every lane thread */
     size_t n_workers;
-    atomic_int_fast64_t clock_offset; /* test clock, seconds */
-    atomic_uint_fast64_t commits;     /* WRITE lane commits */
+    atomic_int_fast64_t clock_offset;        /* test clock, seconds */
+    atomic_uint_fast64_t commits;            /* WRITE lane commits */
     atomic_uint_fast64_t committed_requests; /* requests those commits carried */
-    size_t in_flight;                 /* queued or running; front end only */
+    size_t in_flight;                        /* queued or running; front end only */
 };
 
 static void s_queue_init (queue_t *q);
@@ -92,9 +92,9 @@ secpol_server_new (const secpol_server_config_t *config, char *err, size_t err_s
     if (cores < 1)
         cores = 1;
     if (self->config.read_workers <= 0)
-        self->config.read_workers = (int) cores;
+        self->config.read_workers = (int)cores;
     if (self->config.slow_workers <= 0)
-        self->config.slow_workers = cores > 2 ? (int) cores / 2 : 1;
+        self->config.slow_workers = cores > 2 ? (int)cores / 2 : 1;
     if (self->config.write_batch_max == 0)
         self->config.write_batch_max = DEFAULT_WRITE_BATCH;
     if (self->config.n_endpoints == 0) {
@@ -147,7 +147,7 @@ secpol_server_new (const secpol_server_config_t *config, char *err, size_t err_s
         }
     }
     snprintf (self->replies_endpoint, sizeof self->replies_endpoint, "inproc://secpol-replies-%p",
-              (void *) self);
+              (void *)self);
     self->replies = zsock_new (ZMQ_PULL);
     if (!self->replies || zsock_bind (self->replies, "%s", self->replies_endpoint) < 0) {
         snprintf (err, err_size, "cannot bind %s", self->replies_endpoint);
@@ -155,14 +155,14 @@ secpol_server_new (const secpol_server_config_t *config, char *err, size_t err_s
     }
     zsock_set_rcvhwm (self->replies, 0);
 
-    self->n_workers = (size_t) self->config.read_workers + 1 + (size_t) self->config.slow_workers;
+    self->n_workers = (size_t)self->config.read_workers + 1 + (size_t)self->config.slow_workers;
     self->workers = calloc (self->n_workers, sizeof *self->workers);
     for (size_t i = 0; i < self->n_workers; i++) {
         worker_t *worker = &self->workers[i];
         worker->server = self;
-        worker->lane = i < (size_t) self->config.read_workers ? SECPOL_LANE_READ
-                       : i == (size_t) self->config.read_workers ? SECPOL_LANE_WRITE
-                                                                  : SECPOL_LANE_SLOW;
+        worker->lane = i < (size_t)self->config.read_workers    ? SECPOL_LANE_READ
+                       : i == (size_t)self->config.read_workers ? SECPOL_LANE_WRITE
+                                                                : SECPOL_LANE_SLOW;
         if (pthread_create (&worker->thread, NULL, s_worker, worker) != 0) {
             snprintf (err, err_size, "cannot start lane thread");
             self->n_workers = i;
@@ -208,7 +208,7 @@ secpol_server_store (secpol_server_t *self)
 int64_t
 secpol_server_now (secpol_server_t *self)
 {
-    return (int64_t) time (NULL) + atomic_load (&self->clock_offset);
+    return (int64_t)time (NULL) + atomic_load (&self->clock_offset);
 }
 
 void
@@ -265,29 +265,26 @@ s_accept (secpol_server_t *self, zmsg_t *msg)
     if (!header->method || !*header->method) {
         code = SECPOL_INVALID_ARGUMENT;
         snprintf (reason, sizeof reason, "header.method is empty");
-    }
-    else if (!(method = secpol_method_table_find (self->methods, header->method))
-             || !method->spec) {
+    } else if (!(method = secpol_method_table_find (self->methods, header->method)) ||
+               !method->spec) {
         char quoted[300];
         code = SECPOL_UNIMPLEMENTED;
         snprintf (reason, sizeof reason, "unknown method %s",
                   secpol_log_quote (quoted, sizeof quoted, header->method));
-    }
-    else if ((method->spec->flags & SECPOL_METHOD_TEST_CLOCK) && !self->config.test_clock) {
+    } else if ((method->spec->flags & SECPOL_METHOD_TEST_CLOCK) && !self->config.test_clock) {
         code = SECPOL_UNIMPLEMENTED;
         snprintf (reason, sizeof reason, "%s is served only when secpold runs with --test-clock",
                   method->path);
-    }
-    else if (self->config.default_role < method->spec->role) {
+    } else if (self->config.default_role < method->spec->role) {
         code = SECPOL_PERMISSION_DENIED;
         snprintf (reason, sizeof reason, "%s needs a more privileged role", method->path);
-    }
-    else {
+    } else {
         uint32_t limit = method->spec->max_request_bytes ? method->spec->max_request_bytes
                                                          : SECPOL_DEFAULT_MAX_REQUEST;
         if (zframe_size (body) > limit) {
             code = SECPOL_RESOURCE_EXHAUSTED;
-            snprintf (reason, sizeof reason, "request body of %zu bytes exceeds the %u-byte limit of %s",
+            snprintf (reason, sizeof reason,
+                      "request body of %zu bytes exceeds the %u-byte limit of %s",
                       zframe_size (body), limit, method->path);
         }
     }
@@ -313,7 +310,7 @@ s_accept (secpol_server_t *self, zmsg_t *msg)
     job->method = method;
     job->received_us = s_monotonic_us ();
     if (header->deadline_ms)
-        job->deadline_us = job->received_us + (int64_t) header->deadline_ms * 1000;
+        job->deadline_us = job->received_us + (int64_t)header->deadline_ms * 1000;
     secpol__v1__request_header__free_unpacked (header, NULL);
     self->in_flight++;
     switch (method->spec->lane) {
@@ -354,8 +351,7 @@ secpol_server_run (secpol_server_t *self, volatile sig_atomic_t *stop)
         void *which = zpoller_wait (poller, POLL_INTERVAL_MS);
         if (which == self->replies) {
             s_forward_reply (self);
-        }
-        else if (which == self->router) {
+        } else if (which == self->router) {
             /* take what is waiting, but let replies through between bursts */
             for (int i = 0; i < 64 && !*stop; i++) {
                 if (!(zsock_events (self->router) & ZMQ_POLLIN))
@@ -371,7 +367,7 @@ secpol_server_run (secpol_server_t *self, volatile sig_atomic_t *stop)
 
     secpol_log (SECPOL_LOG_INFO, "draining", "in_flight=%zu", self->in_flight);
     /* Stop taking requests; answer the ones already queued or running. */
-    int64_t give_up = s_monotonic_us () + (int64_t) DRAIN_TIMEOUT_MS * 1000;
+    int64_t give_up = s_monotonic_us () + (int64_t)DRAIN_TIMEOUT_MS * 1000;
     zpoller_t *drain = zpoller_new (self->replies, NULL);
     zpoller_set_nonstop (drain, true);
     while (self->in_flight > 0 && s_monotonic_us () < give_up)
@@ -408,13 +404,13 @@ s_job_start (secpol_server_t *self, job_t *job, int64_t now)
     job->call.role = self->config.default_role;
     job->call.server = self;
     const ProtobufCMethodDescriptor *descriptor = job->method->descriptor;
-    job->request = protobuf_c_message_unpack (descriptor->input,
-                                              secpol_arena_allocator (job->call.arena),
-                                              zframe_size (job->body), zframe_data (job->body));
+    job->request =
+        protobuf_c_message_unpack (descriptor->input, secpol_arena_allocator (job->call.arena),
+                                   zframe_size (job->body), zframe_data (job->body));
     if (!job->request) {
-        job->code = secpol_call_fail (&job->call, SECPOL_INVALID_ARGUMENT,
-                                      "request body does not decode as %s",
-                                      descriptor->input->name);
+        job->code =
+            secpol_call_fail (&job->call, SECPOL_INVALID_ARGUMENT,
+                              "request body does not decode as %s", descriptor->input->name);
         return false;
     }
     job->response = secpol_arena_message (job->call.arena, descriptor->output);
@@ -434,9 +430,9 @@ s_job_finish (secpol_server_t *self, zsock_t *push, job_t *job)
     else if (job->call.message)
         header.message = job->call.message;
     else if (job->code != SECPOL_OK)
-        header.message = (char *) secpol_status_name (job->code);
+        header.message = (char *)secpol_status_name (job->code);
     header.n_violations = job->call.n_violations;
-    header.violations = (Secpol__V1__FieldViolation **) job->call.violations;
+    header.violations = (Secpol__V1__FieldViolation **)job->call.violations;
 
     zmsg_t *reply = zmsg_new ();
     zmsg_append (reply, &job->identity);
@@ -450,8 +446,7 @@ s_job_finish (secpol_server_t *self, zsock_t *push, job_t *job)
         frame = zframe_new (NULL, size);
         protobuf_c_message_pack (job->response, zframe_data (frame));
         zmsg_append (reply, &frame);
-    }
-    else
+    } else
         zmsg_addmem (reply, "", 0);
     zmsg_send (&reply, push);
 
@@ -459,10 +454,10 @@ s_job_finish (secpol_server_t *self, zsock_t *push, job_t *job)
         char quoted[200];
         secpol_log (SECPOL_LOG_DEBUG, "call", "method=%s code=%s us=%lld request_id=%s",
                     job->method->path, secpol_status_name (job->code),
-                    (long long) (s_monotonic_us () - job->received_us),
+                    (long long)(s_monotonic_us () - job->received_us),
                     secpol_log_quote (quoted, sizeof quoted, job->request_id));
     }
-    (void) self;
+    (void)self;
     s_job_destroy (&job);
 }
 
@@ -512,12 +507,10 @@ s_run_write_batch (secpol_server_t *self, job_t **jobs, size_t n, bool *started)
             if (job->method->spec->lane == SECPOL_LANE_SLOW && job->call.arena) {
                 job->call.now = now;
                 job->code = SECPOL_OK;
-            }
-            else if (!s_job_start (self, job, now))
+            } else if (!s_job_start (self, job, now))
                 continue;
             started[i] = true;
-        }
-        else if (job->code != SECPOL_OK)
+        } else if (job->code != SECPOL_OK)
             continue;
         if (rc) {
             job->code = secpol_call_fail (&job->call, SECPOL_UNAVAILABLE,
@@ -538,8 +531,7 @@ s_run_write_batch (secpol_server_t *self, job_t **jobs, size_t n, bool *started)
             if (nrc)
                 job->code = secpol_call_fail (&job->call, SECPOL_INTERNAL, "commit: %s",
                                               secpol_strerror (nrc));
-        }
-        else
+        } else
             secpol_txn_abort (&job->call.txn);
         job->call.txn = NULL;
     }
@@ -563,8 +555,7 @@ s_run_write_batch (secpol_server_t *self, job_t **jobs, size_t n, bool *started)
     if (rc == 0) {
         atomic_fetch_add (&self->commits, 1);
         atomic_fetch_add (&self->committed_requests, carried);
-    }
-    else
+    } else
         secpol_log (SECPOL_LOG_ERROR, "commit failed", "error=\"%s\"", secpol_strerror (rc));
     return true;
 }
@@ -584,8 +575,8 @@ s_run_write (secpol_server_t *self, zsock_t *push, job_t *first)
         /* The map is full: everything rolled back. Grow and run again. */
         size_t before = secpol_store_map_size (self->store);
         int rc = secpol_store_grow (self->store);
-        secpol_log (SECPOL_LOG_INFO, "store grown", "from=%zu to=%zu",
-                    before, secpol_store_map_size (self->store));
+        secpol_log (SECPOL_LOG_INFO, "store grown", "from=%zu to=%zu", before,
+                    secpol_store_map_size (self->store));
         for (size_t i = 0; i < n; i++)
             if (jobs[i]->method->spec->lane != SECPOL_LANE_SLOW)
                 started[i] = false;
@@ -642,17 +633,16 @@ s_worker (void *arg)
 /* --- helpers -------------------------------------------------------------- */
 
 static void
-s_reply_error (zsock_t *socket, zframe_t *identity, uint64_t call_id, int code,
-               const char *message)
+s_reply_error (zsock_t *socket, zframe_t *identity, uint64_t call_id, int code, const char *message)
 {
     Secpol__V1__ResponseHeader header = SECPOL__V1__RESPONSE_HEADER__INIT;
     header.call_id = call_id;
     header.code = code;
-    header.message = (char *) message;
+    header.message = (char *)message;
     uint8_t buf[1024];
     size_t size = secpol__v1__response_header__get_packed_size (&header);
     if (size > sizeof buf) {
-        header.message = (char *) secpol_status_name (code);
+        header.message = (char *)secpol_status_name (code);
         size = secpol__v1__response_header__get_packed_size (&header);
     }
     secpol__v1__response_header__pack (&header, buf);
@@ -683,7 +673,7 @@ s_monotonic_us (void)
 {
     struct timespec ts;
     clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void

@@ -20,19 +20,19 @@
 #define SCHEMA_KEY          "schema_version"
 
 struct secpol_store {
-    MDB_env *env;                      /* the environment */
-    MDB_dbi dbi[SECPOL_TABLE_COUNT];   /* one sub-database per table */
-    uint32_t schema;                   /* schema stamped in the store */
-    size_t map_size;                   /* current map size */
-    pthread_rwlock_t resize_lock;      /* shared by open txns, exclusive in grow */
+    MDB_env *env;                    /* the environment */
+    MDB_dbi dbi[SECPOL_TABLE_COUNT]; /* one sub-database per table */
+    uint32_t schema;                 /* schema stamped in the store */
+    size_t map_size;                 /* current map size */
+    pthread_rwlock_t resize_lock;    /* shared by open txns, exclusive in grow */
 };
 
 struct secpol_txn {
     secpol_store_t *store;
     MDB_txn *txn;
-    secpol_txn_t *parent;  /* NULL for a top-level txn */
-    bool write;            /* write transaction */
-    bool map_full;         /* a put hit MDB_MAP_FULL */
+    secpol_txn_t *parent; /* NULL for a top-level txn */
+    bool write;           /* write transaction */
+    bool map_full;        /* a put hit MDB_MAP_FULL */
 };
 
 struct secpol_cursor {
@@ -80,8 +80,7 @@ secpol_table_name (secpol_table_t table)
 }
 
 int
-secpol_store_open (secpol_store_t **store_p, const char *dir,
-                   const secpol_store_options_t *options)
+secpol_store_open (secpol_store_t **store_p, const char *dir, const secpol_store_options_t *options)
 {
     secpol_store_options_t defaults = {0};
     if (!options)
@@ -95,10 +94,10 @@ secpol_store_open (secpol_store_t **store_p, const char *dir,
     int rc = mdb_env_create (&self->env);
     if (rc)
         goto fail;
-    if ((rc = mdb_env_set_maxdbs (self->env, SECPOL_TABLE_COUNT + 4))
-        || (rc = mdb_env_set_maxreaders (self->env, options->max_readers ? options->max_readers
-                                                                         : DEFAULT_MAX_READERS))
-        || (rc = mdb_env_set_mapsize (self->env, self->map_size)))
+    if ((rc = mdb_env_set_maxdbs (self->env, SECPOL_TABLE_COUNT + 4)) ||
+        (rc = mdb_env_set_maxreaders (self->env, options->max_readers ? options->max_readers
+                                                                      : DEFAULT_MAX_READERS)) ||
+        (rc = mdb_env_set_mapsize (self->env, self->map_size)))
         goto fail;
     /* MDB_NOTLS: read transactions are tied to our lanes, not to threads. */
     unsigned flags = MDB_NOTLS | (options->no_sync ? MDB_NOSYNC : 0);
@@ -143,8 +142,7 @@ s_init_tables (secpol_store_t *self)
         if ((rc = mdb_put (txn, self->dbi[SECPOL_TABLE_META], &key, &val, 0)))
             goto fail;
         self->schema = schema;
-    }
-    else if (rc)
+    } else if (rc)
         goto fail;
     else {
         if (val.mv_size != sizeof (uint32_t)) {
@@ -213,8 +211,8 @@ secpol_txn_begin (secpol_store_t *self, secpol_txn_t *parent, bool write, secpol
     txn->write = write;
     if (!parent)
         pthread_rwlock_rdlock (&self->resize_lock);
-    int rc = mdb_txn_begin (self->env, parent ? parent->txn : NULL, write ? 0 : MDB_RDONLY,
-                            &txn->txn);
+    int rc =
+        mdb_txn_begin (self->env, parent ? parent->txn : NULL, write ? 0 : MDB_RDONLY, &txn->txn);
     if (rc == MDB_MAP_RESIZED && !parent) {
         /* another process grew the map: adopt its size and try once more */
         pthread_rwlock_unlock (&self->resize_lock);
@@ -242,8 +240,7 @@ s_txn_end (secpol_txn_t **txn_p, bool commit, int *rc)
         *rc = s_map_error (mdb_txn_commit (txn->txn));
         if (*rc == SECPOL_EMAPFULL)
             txn->map_full = true;
-    }
-    else
+    } else
         mdb_txn_abort (txn->txn);
     if (txn->parent && txn->map_full)
         txn->parent->map_full = true;
@@ -305,7 +302,7 @@ secpol_get (secpol_txn_t *txn, secpol_table_t table, const void *key, size_t key
 {
     if (table >= SECPOL_TABLE_COUNT || key_size == 0)
         return SECPOL_EINVAL;
-    MDB_val k = {key_size, (void *) key}, v;
+    MDB_val k = {key_size, (void *)key}, v;
     int rc = s_map_error (mdb_get (txn->txn, txn->store->dbi[table], &k, &v));
     if (rc == 0)
         s_fill (value, &v);
@@ -320,7 +317,7 @@ secpol_put (secpol_txn_t *txn, secpol_table_t table, const void *key, size_t key
         return SECPOL_EINVAL;
     if (!txn->write)
         return SECPOL_EREADONLY;
-    MDB_val k = {key_size, (void *) key}, v = {value_size, (void *) value};
+    MDB_val k = {key_size, (void *)key}, v = {value_size, (void *)value};
     int rc = s_map_error (mdb_put (txn->txn, txn->store->dbi[table], &k, &v, 0));
     if (rc == SECPOL_EMAPFULL)
         txn->map_full = true;
@@ -334,7 +331,7 @@ secpol_del (secpol_txn_t *txn, secpol_table_t table, const void *key, size_t key
         return SECPOL_EINVAL;
     if (!txn->write)
         return SECPOL_EREADONLY;
-    MDB_val k = {key_size, (void *) key};
+    MDB_val k = {key_size, (void *)key};
     int rc = s_map_error (mdb_del (txn->txn, txn->store->dbi[table], &k, NULL));
     if (rc == SECPOL_EMAPFULL)
         txn->map_full = true; /* deletes can split pages too */
@@ -383,10 +380,10 @@ s_cursor_get (secpol_cursor_t *self, MDB_val *k, MDB_cursor_op op, secpol_val_t 
 }
 
 int
-secpol_cursor_seek (secpol_cursor_t *self, const void *key, size_t key_size,
-                    secpol_val_t *key_out, secpol_val_t *value_out)
+secpol_cursor_seek (secpol_cursor_t *self, const void *key, size_t key_size, secpol_val_t *key_out,
+                    secpol_val_t *value_out)
 {
-    MDB_val k = {key_size, (void *) key};
+    MDB_val k = {key_size, (void *)key};
     if (!key || key_size == 0)
         return s_cursor_get (self, &k, MDB_FIRST, key_out, value_out);
     return s_cursor_get (self, &k, MDB_SET_RANGE, key_out, value_out);

@@ -35,12 +35,12 @@ typedef enum {
 
 /*  Our own error codes, in a range clear of errno (positive) and of LMDB's
  *  (-30799..-30780). 0 is success. secpol_strerror() covers all three. */
-#define SECPOL_ENOTFOUND   (-32000) /* key not in the table */
-#define SECPOL_ESCHEMA     (-32001) /* store written by a newer schema */
-#define SECPOL_EMAPFULL    (-32002) /* map full: the WRITE lane grows it and retries */
-#define SECPOL_EINVAL      (-32003) /* bad argument (empty key, unknown table) */
-#define SECPOL_EREADONLY   (-32004) /* write in a read-only transaction */
-#define SECPOL_ECORRUPT    (-32005) /* a stored record does not decode */
+#define SECPOL_ENOTFOUND (-32000) /* key not in the table */
+#define SECPOL_ESCHEMA   (-32001) /* store written by a newer schema */
+#define SECPOL_EMAPFULL  (-32002) /* map full: the WRITE lane grows it and retries */
+#define SECPOL_EINVAL    (-32003) /* bad argument (empty key, unknown table) */
+#define SECPOL_EREADONLY (-32004) /* write in a read-only transaction */
+#define SECPOL_ECORRUPT  (-32005) /* a stored record does not decode */
 
 typedef struct secpol_store secpol_store_t;
 typedef struct secpol_txn secpol_txn_t;
@@ -72,8 +72,7 @@ const char *secpol_table_name (secpol_table_t table);
  *  On success *store_p is set; the caller owns it and closes it with
  *  secpol_store_close(). Returns 0 or an error code. */
 int secpol_store_open (secpol_store_t **store_p, const char *dir,
-                       const secpol_store_options_t *options)
-    __attribute__ ((warn_unused_result));
+                       const secpol_store_options_t *options) __attribute__ ((warn_unused_result));
 
 /*  Closes the store. Every transaction must have ended. NULL-safe; nulls
  *  the caller's pointer. */
@@ -95,8 +94,8 @@ int secpol_store_grow (secpol_store_t *self) __attribute__ ((warn_unused_result)
  *  write transaction; LMDB allows one at a time, so only the WRITE lane
  *  begins them. On success *txn_p is set and must be ended with commit or
  *  abort. */
-int secpol_txn_begin (secpol_store_t *self, secpol_txn_t *parent, bool write,
-                      secpol_txn_t **txn_p) __attribute__ ((warn_unused_result));
+int secpol_txn_begin (secpol_store_t *self, secpol_txn_t *parent, bool write, secpol_txn_t **txn_p)
+    __attribute__ ((warn_unused_result));
 
 /*  Commits and frees the transaction; *txn_p is nulled even on failure
  *  (a failed commit is aborted). A top-level write commit is durable when

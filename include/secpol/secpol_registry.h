@@ -21,8 +21,8 @@ extern const size_t secpol_services_count;
 /*  Finds a method by wire path "/secpol.v1.Health/Check". Returns its
  *  descriptor (input and output types) and, when service_p is not NULL, sets
  *  *service_p to its service. Returns NULL for an unknown path. */
-const ProtobufCMethodDescriptor *secpol_registry_find (const char *path,
-                                                       const ProtobufCServiceDescriptor **service_p);
+const ProtobufCMethodDescriptor *
+secpol_registry_find (const char *path, const ProtobufCServiceDescriptor **service_p);
 
 /*  Writes the wire path of a service's method into buf (size bytes).
  *  Returns the length it needs, as snprintf does. */

@@ -93,7 +93,7 @@ s_spawn (secpol_test_daemon_t *self, const char *const *extra_args)
             dup2 (fd, STDERR_FILENO);
             close (fd);
         }
-        execv (SECPOLD_PATH, (char *const *) argv);
+        execv (SECPOLD_PATH, (char *const *)argv);
         _exit (127);
     }
     self->pid = pid;

@@ -12,12 +12,12 @@
 #include <sys/types.h>
 
 typedef struct {
-    pid_t pid;           /* secpold's pid; 0 when not running */
-    char dir[256];       /* temp dir, removed at stop */
-    char data_dir[300];  /* <dir>/data */
-    char endpoint[320];  /* ipc://<dir>/secpol.sock */
-    char log_path[300];  /* <dir>/secpold.log: secpold's stderr */
-    int exit_status;     /* after stop: waitpid status */
+    pid_t pid;          /* secpold's pid; 0 when not running */
+    char dir[256];      /* temp dir, removed at stop */
+    char data_dir[300]; /* <dir>/data */
+    char endpoint[320]; /* ipc://<dir>/secpol.sock */
+    char log_path[300]; /* <dir>/secpold.log: secpold's stderr */
+    int exit_status;    /* after stop: waitpid status */
 } secpol_test_daemon_t;
 
 /*  Starts secpold with --test-clock plus extra_args (NULL-terminated, may be

@@ -1,0 +1,393 @@
+/*  test_lanes.c - the dispatcher's lanes, with real threads, sockets and LMDB.
+ *
+ *  The server runs in-process with a method table of test handlers bound to
+ *  methods of the real contract (so no test-only .proto is needed):
+ *    Health/Check               READ   sleeps when asked, for deadlines and drain
+ *    TestClockService/SetOffset WRITE  writes key "k<offset>"; a negative offset
+ *                                      writes and then fails, so must roll back
+ *    PolicyService/GetPolicy    SLOW   prepare derives a value outside any txn,
+ *                                      the write part stores it
+ */
+#include "server.h"
+
+#include "secpol/v1/health.pb-c.h"
+#include "secpol/v1/policy.pb-c.h"
+#include "secpol/v1/rpc.pb-c.h"
+#include "secpol/v1/test_clock.pb-c.h"
+
+#include <czmq.h>
+#include <stdatomic.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+static char s_dir[64];
+static char s_endpoint[128];
+static volatile sig_atomic_t s_stop;
+static atomic_int s_sleep_ms;       /* Check handler sleeps this long */
+static atomic_int s_first_write_ms; /* the first write handler sleeps this long */
+static pthread_t s_thread;
+static secpol_server_t *s_server;
+static secpol_method_table_t *s_table;
+
+static int
+s_check (secpol_call_t *call, const ProtobufCMessage *request, ProtobufCMessage *response)
+{
+    int ms = atomic_load (&s_sleep_ms);
+    if (ms)
+        zclock_sleep (ms);
+    ((Secpol__V1__HealthCheckResponse *)response)->now = call->now;
+    return SECPOL_OK;
+}
+
+static int
+s_write (secpol_call_t *call, const ProtobufCMessage *request, ProtobufCMessage *response)
+{
+    int ms = atomic_exchange (&s_first_write_ms, 0);
+    if (ms)
+        zclock_sleep (ms);
+    int64_t offset = ((const Secpol__V1__SetOffsetRequest *)request)->offset_seconds;
+    char key[32];
+    snprintf (key, sizeof key, "k%lld", (long long)(offset < 0 ? -offset : offset));
+    static char big[4000];
+    int rc = secpol_put (call->txn, SECPOL_TABLE_META, key, strlen (key), big, sizeof big);
+    if (rc)
+        return secpol_call_fail (call, SECPOL_INTERNAL, "put: %s", secpol_strerror (rc));
+    if (offset < 0)
+        return secpol_call_fail (call, SECPOL_FAILED_PRECONDITION, "negative");
+    ((Secpol__V1__SetOffsetResponse *)response)->now = offset;
+    return SECPOL_OK;
+}
+
+static int
+s_slow_prepare (secpol_call_t *call, const ProtobufCMessage *request, ProtobufCMessage *response)
+{
+    const Secpol__V1__GetPolicyRequest *in = (const Secpol__V1__GetPolicyRequest *)request;
+    if (call->txn != NULL)
+        return secpol_call_fail (call, SECPOL_INTERNAL, "prepare got a transaction");
+    call->slow_result = secpol_call_printf (call, "prepared:%s", in->workspace_id);
+    return SECPOL_OK;
+}
+
+static int
+s_slow_write (secpol_call_t *call, const ProtobufCMessage *request, ProtobufCMessage *response)
+{
+    const char *value = call->slow_result;
+    int rc = secpol_put (call->txn, SECPOL_TABLE_META, "slow", 4, value, strlen (value));
+    if (rc)
+        return secpol_call_fail (call, SECPOL_INTERNAL, "put: %s", secpol_strerror (rc));
+    ((Secpol__V1__Policy *)response)->updated_by = (char *)value;
+    return SECPOL_OK;
+}
+
+static const secpol_method_spec_t s_specs[] = {
+    {&secpol__v1__health__descriptor, "Check", SECPOL_LANE_READ, SECPOL_ROLE_ANY, s_check, NULL, 0,
+     0},
+    {&secpol__v1__test_clock_service__descriptor, "SetOffset", SECPOL_LANE_WRITE, SECPOL_ROLE_ANY,
+     s_write, NULL, 0, 0},
+    {&secpol__v1__policy_service__descriptor, "GetPolicy", SECPOL_LANE_SLOW, SECPOL_ROLE_ANY,
+     s_slow_write, s_slow_prepare, 0, 0},
+};
+
+static void *
+s_run (void *arg)
+{
+    secpol_server_run (s_server, &s_stop);
+    return NULL;
+}
+
+static void
+s_start (size_t map_size)
+{
+    snprintf (s_dir, sizeof s_dir, "/tmp/secpol-lanes-XXXXXX");
+    assert_non_null (mkdtemp (s_dir));
+    snprintf (s_endpoint, sizeof s_endpoint, "ipc://%s/s.sock", s_dir);
+    char data[128];
+    snprintf (data, sizeof data, "%s/data", s_dir);
+    const secpol_method_spec_t *const specs[] = {s_specs};
+    const size_t counts[] = {sizeof s_specs / sizeof s_specs[0]};
+    s_table = secpol_method_table_new (specs, counts, 1);
+    assert_non_null (s_table);
+    secpol_server_config_t config = {
+        .endpoints = {s_endpoint},
+        .n_endpoints = 1,
+        .data_dir = data,
+        .read_workers = 1,
+        .slow_workers = 1,
+        .default_role = SECPOL_ROLE_ADMIN,
+        .store = {.map_size = map_size},
+        .methods = s_table,
+    };
+    char err[256];
+    s_server = secpol_server_new (&config, err, sizeof err);
+    assert_non_null (s_server);
+    s_stop = 0;
+    assert_int_equal (pthread_create (&s_thread, NULL, s_run, NULL), 0);
+}
+
+/*  Stops the server; leaves the store open for inspection in *store_p. */
+static void
+s_stop_server (secpol_store_t **store_p)
+{
+    s_stop = 1;
+    pthread_join (s_thread, NULL);
+    secpol_server_destroy (&s_server);
+    secpol_method_table_destroy (&s_table);
+    char data[128];
+    snprintf (data, sizeof data, "%s/data", s_dir);
+    if (store_p)
+        assert_int_equal (secpol_store_open (store_p, data, NULL), 0);
+}
+
+static void
+s_cleanup (void)
+{
+    char cmd[128];
+    snprintf (cmd, sizeof cmd, "rm -rf '%s'", s_dir);
+    assert_int_equal (system (cmd), 0);
+}
+
+static void
+s_send (zsock_t *dealer, const char *method, uint64_t call_id, uint32_t deadline_ms,
+        const ProtobufCMessage *body)
+{
+    Secpol__V1__RequestHeader header = SECPOL__V1__REQUEST_HEADER__INIT;
+    header.method = (char *)method;
+    header.call_id = call_id;
+    header.deadline_ms = deadline_ms;
+    uint8_t hbuf[256], bbuf[256];
+    size_t hlen = secpol__v1__request_header__pack (&header, hbuf);
+    size_t blen = body ? protobuf_c_message_pack (body, bbuf) : 0;
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addmem (msg, "", 0);
+    zmsg_addmem (msg, hbuf, hlen);
+    zmsg_addmem (msg, bbuf, blen);
+    assert_int_equal (zmsg_send (&msg, dealer), 0);
+}
+
+/*  Receives one reply; returns its code and call id; copies the body. */
+static int
+s_recv (zsock_t *dealer, uint64_t *call_id, uint8_t *body, size_t *body_size)
+{
+    zsock_set_rcvtimeo (dealer, 10000);
+    zmsg_t *msg = zmsg_recv (dealer);
+    assert_non_null (msg);
+    assert_int_equal (zmsg_size (msg), 3);
+    zframe_t *frame = zmsg_first (msg);
+    assert_int_equal (zframe_size (frame), 0);
+    frame = zmsg_next (msg);
+    Secpol__V1__ResponseHeader *header =
+        secpol__v1__response_header__unpack (NULL, zframe_size (frame), zframe_data (frame));
+    assert_non_null (header);
+    int code = header->code;
+    *call_id = header->call_id;
+    secpol__v1__response_header__free_unpacked (header, NULL);
+    frame = zmsg_next (msg);
+    if (body) {
+        memcpy (body, zframe_data (frame), zframe_size (frame));
+        *body_size = zframe_size (frame);
+    }
+    zmsg_destroy (&msg);
+    return code;
+}
+
+static void
+test_deadline_spent_in_queue (void **state)
+{
+    s_start (0);
+    zsock_t *dealer = zsock_new_dealer (s_endpoint);
+    atomic_store (&s_sleep_ms, 300);
+    /* one READ worker: call 2 waits behind call 1 longer than its budget */
+    s_send (dealer, "/secpol.v1.Health/Check", 1, 0, NULL);
+    s_send (dealer, "/secpol.v1.Health/Check", 2, 50, NULL);
+    s_send (dealer, "/secpol.v1.Health/Check", 3, 60000, NULL);
+    int codes[4] = {-1, -1, -1, -1};
+    for (int i = 0; i < 3; i++) {
+        uint64_t id;
+        int code = s_recv (dealer, &id, NULL, NULL);
+        assert_true (id >= 1 && id <= 3);
+        codes[id] = code;
+    }
+    assert_int_equal (codes[1], SECPOL_OK);
+    assert_int_equal (codes[2], SECPOL_DEADLINE_EXCEEDED);
+    assert_int_equal (codes[3], SECPOL_OK);
+    atomic_store (&s_sleep_ms, 0);
+    zsock_destroy (&dealer);
+    s_stop_server (NULL);
+    s_cleanup ();
+}
+
+static void
+test_group_commit_rolls_back_failures_alone (void **state)
+{
+    s_start (0);
+    zsock_t *dealer = zsock_new_dealer (s_endpoint);
+    /* the first write holds the writer while the other 199 queue up */
+    atomic_store (&s_first_write_ms, 300);
+    const int n = 200;
+    for (int i = 1; i <= n; i++) {
+        Secpol__V1__SetOffsetRequest req = SECPOL__V1__SET_OFFSET_REQUEST__INIT;
+        req.offset_seconds = i % 5 == 0 ? -i : i; /* every fifth fails */
+        s_send (dealer, "/secpol.v1.TestClockService/SetOffset", (uint64_t)i, 0, &req.base);
+    }
+    int ok = 0, failed = 0;
+    for (int i = 0; i < n; i++) {
+        uint64_t id;
+        int code = s_recv (dealer, &id, NULL, NULL);
+        if (id % 5 == 0) {
+            assert_int_equal (code, SECPOL_FAILED_PRECONDITION);
+            failed++;
+        } else {
+            assert_int_equal (code, SECPOL_OK);
+            ok++;
+        }
+    }
+    assert_int_equal (ok, 160);
+    assert_int_equal (failed, 40);
+    uint64_t commits, requests;
+    secpol_server_write_stats (s_server, &commits, &requests);
+    assert_int_equal (requests, 160);
+    assert_true (commits < 10); /* 1 + one batch of the rest, give or take */
+    zsock_destroy (&dealer);
+
+    secpol_store_t *store = NULL;
+    s_stop_server (&store);
+    secpol_txn_t *txn = NULL;
+    assert_int_equal (secpol_txn_begin (store, NULL, false, &txn), 0);
+    for (int i = 1; i <= n; i++) {
+        char key[32];
+        snprintf (key, sizeof key, "k%d", i);
+        assert_int_equal (secpol_get (txn, SECPOL_TABLE_META, key, strlen (key), NULL),
+                          i % 5 == 0 ? SECPOL_ENOTFOUND : 0);
+    }
+    secpol_txn_abort (&txn);
+    secpol_store_close (&store);
+    s_cleanup ();
+}
+
+static void
+test_write_lane_grows_full_map (void **state)
+{
+    s_start (64 * 1024); /* 16 pages of data at most */
+    zsock_t *dealer = zsock_new_dealer (s_endpoint);
+    for (int i = 1; i <= 100; i++) {
+        Secpol__V1__SetOffsetRequest req = SECPOL__V1__SET_OFFSET_REQUEST__INIT;
+        req.offset_seconds = i;
+        s_send (dealer, "/secpol.v1.TestClockService/SetOffset", (uint64_t)i, 0, &req.base);
+    }
+    for (int i = 0; i < 100; i++) {
+        uint64_t id;
+        assert_int_equal (s_recv (dealer, &id, NULL, NULL), SECPOL_OK);
+    }
+    assert_true (secpol_store_map_size (secpol_server_store (s_server)) > 64 * 1024);
+    zsock_destroy (&dealer);
+    secpol_store_t *store = NULL;
+    s_stop_server (&store);
+    secpol_txn_t *txn = NULL;
+    assert_int_equal (secpol_txn_begin (store, NULL, false, &txn), 0);
+    assert_int_equal (secpol_get (txn, SECPOL_TABLE_META, "k100", 4, NULL), 0);
+    assert_int_equal (secpol_get (txn, SECPOL_TABLE_META, "k1", 2, NULL), 0);
+    secpol_txn_abort (&txn);
+    secpol_store_close (&store);
+    s_cleanup ();
+}
+
+static void
+test_slow_lane_hands_its_write_to_the_writer (void **state)
+{
+    s_start (0);
+    zsock_t *dealer = zsock_new_dealer (s_endpoint);
+    Secpol__V1__GetPolicyRequest req = SECPOL__V1__GET_POLICY_REQUEST__INIT;
+    req.workspace_id = "ws-9";
+    s_send (dealer, "/secpol.v1.PolicyService/GetPolicy", 42, 0, &req.base);
+    uint64_t id;
+    uint8_t body[256];
+    size_t size;
+    assert_int_equal (s_recv (dealer, &id, body, &size), SECPOL_OK);
+    assert_int_equal (id, 42);
+    Secpol__V1__Policy *policy = secpol__v1__policy__unpack (NULL, size, body);
+    assert_non_null (policy);
+    assert_string_equal (policy->updated_by, "prepared:ws-9");
+    secpol__v1__policy__free_unpacked (policy, NULL);
+    zsock_destroy (&dealer);
+    secpol_store_t *store = NULL;
+    s_stop_server (&store);
+    secpol_txn_t *txn = NULL;
+    secpol_val_t value;
+    assert_int_equal (secpol_txn_begin (store, NULL, false, &txn), 0);
+    assert_int_equal (secpol_get (txn, SECPOL_TABLE_META, "slow", 4, &value), 0);
+    assert_int_equal (value.size, strlen ("prepared:ws-9"));
+    assert_memory_equal (value.data, "prepared:ws-9", value.size);
+    secpol_txn_abort (&txn);
+    secpol_store_close (&store);
+    s_cleanup ();
+}
+
+static void
+test_stop_drains_in_flight_requests (void **state)
+{
+    s_start (0);
+    zsock_t *dealer = zsock_new_dealer (s_endpoint);
+    atomic_store (&s_sleep_ms, 400);
+    s_send (dealer, "/secpol.v1.Health/Check", 7, 0, NULL);
+    zclock_sleep (100); /* the request is running */
+    s_stop = 1;         /* as SIGTERM would */
+    uint64_t id;
+    assert_int_equal (s_recv (dealer, &id, NULL, NULL), SECPOL_OK);
+    assert_int_equal (id, 7);
+    atomic_store (&s_sleep_ms, 0);
+    zsock_destroy (&dealer);
+    s_stop_server (NULL);
+    s_cleanup ();
+}
+
+static void
+test_method_table_refuses_unknown_and_duplicate_methods (void **state)
+{
+    const secpol_method_spec_t bad[] = {
+        {&secpol__v1__health__descriptor, "NoSuchMethod", SECPOL_LANE_READ, SECPOL_ROLE_ANY,
+         s_check, NULL, 0, 0},
+    };
+    const secpol_method_spec_t *const specs1[] = {bad};
+    const size_t counts1[] = {1};
+    assert_null (secpol_method_table_new (specs1, counts1, 1));
+    const secpol_method_spec_t *const specs2[] = {s_specs, s_specs};
+    const size_t counts2[] = {1, 1};
+    assert_null (secpol_method_table_new (specs2, counts2, 2));
+
+    /* the real table: every method of every .proto is listed, sorted,
+     * and Health/Check resolves with its generated types */
+    secpol_method_table_t *table = secpol_method_table_default ();
+    assert_non_null (table);
+    const secpol_method_t *check = secpol_method_table_find (table, "/secpol.v1.Health/Check");
+    assert_non_null (check);
+    assert_non_null (check->spec);
+    assert_ptr_equal (check->descriptor->input, &secpol__v1__health_check_request__descriptor);
+    assert_ptr_equal (check->descriptor->output, &secpol__v1__health_check_response__descriptor);
+    assert_null (secpol_method_table_find (table, "/secpol.v1.Health/check"));
+    assert_null (secpol_method_table_find (table, ""));
+    for (size_t i = 1; i < secpol_method_table_size (table); i++)
+        assert_true (strcmp (secpol_method_table_at (table, i - 1)->path,
+                             secpol_method_table_at (table, i)->path) < 0);
+    const secpol_method_t *set_offset =
+        secpol_method_table_find (table, "/secpol.v1.TestClockService/SetOffset");
+    assert_non_null (set_offset);
+    assert_true (set_offset->spec->flags & SECPOL_METHOD_TEST_CLOCK);
+    secpol_method_table_destroy (&table);
+    assert_null (table);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_deadline_spent_in_queue),
+        cmocka_unit_test (test_group_commit_rolls_back_failures_alone),
+        cmocka_unit_test (test_write_lane_grows_full_map),
+        cmocka_unit_test (test_slow_lane_hands_its_write_to_the_writer),
+        cmocka_unit_test (test_stop_drains_in_flight_requests),
+        cmocka_unit_test (test_method_table_refuses_unknown_and_duplicate_methods),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
