@@ -77,11 +77,16 @@ s_spawn (secpol_test_daemon_t *self, const char *const *extra_args)
     argv[argc++] = self->endpoint;
     argv[argc++] = "--data-dir";
     argv[argc++] = self->data_dir;
-    argv[argc++] = "--test-clock";
     argv[argc++] = "--log-level";
     argv[argc++] = "debug";
+    bool test_clock = true;
     for (int i = 0; extra_args && extra_args[i] && argc < 62; i++)
-        argv[argc++] = extra_args[i];
+        if (strcmp (extra_args[i], "--no-test-clock") == 0)
+            test_clock = false;
+        else
+            argv[argc++] = extra_args[i];
+    if (test_clock)
+        argv[argc++] = "--test-clock";
     argv[argc] = NULL;
 
     pid_t pid = fork ();
@@ -116,12 +121,25 @@ int
 secpol_test_raw (const secpol_test_daemon_t *self, int n, const void *const *frames,
                  const size_t *sizes, int timeout_ms, void **reply, size_t *reply_sizes)
 {
+    const void *all[16] = {""};
+    size_t all_sizes[16] = {0};
+    for (int i = 0; i < n && i < 15; i++) {
+        all[i + 1] = frames[i];
+        all_sizes[i + 1] = sizes[i];
+    }
+    return secpol_test_raw_frames (self, n < 15 ? n + 1 : 16, all, all_sizes, timeout_ms, reply,
+                                   reply_sizes);
+}
+
+int
+secpol_test_raw_frames (const secpol_test_daemon_t *self, int n, const void *const *frames,
+                        const size_t *sizes, int timeout_ms, void **reply, size_t *reply_sizes)
+{
     zsock_t *dealer = zsock_new_dealer (self->endpoint);
     if (!dealer)
         return 0;
     zsock_set_linger (dealer, 0);
     zmsg_t *msg = zmsg_new ();
-    zmsg_addmem (msg, "", 0);
     for (int i = 0; i < n; i++)
         zmsg_addmem (msg, frames[i], sizes[i]);
     zmsg_send (&msg, dealer);

@@ -21,7 +21,8 @@ typedef struct {
 } secpol_test_daemon_t;
 
 /*  Starts secpold with --test-clock plus extra_args (NULL-terminated, may be
- *  NULL). Returns 0 on success, -1 (with a message on stderr) when it did
+ *  NULL). An extra argument "--no-test-clock" is not passed on: it starts
+ *  secpold without --test-clock. Returns 0 on success, -1 (with a message on stderr) when it did
  *  not answer within 10 seconds. */
 int secpol_test_daemon_start (secpol_test_daemon_t *self, const char *const *extra_args);
 
@@ -46,6 +47,11 @@ int secpol_test_run (const secpol_test_daemon_t *self, char **out, const char *f
  *  timeout_ms for the reply. Returns the number of reply frames after the
  *  delimiter (0 on timeout) and copies up to 4 of them into reply[]
  *  (malloc'd, caller frees) with their sizes. */
+/*  As secpol_test_raw, but sends exactly the frames given (no delimiter
+ *  added), to test framing errors. */
+int secpol_test_raw_frames (const secpol_test_daemon_t *self, int n, const void *const *frames,
+                            const size_t *sizes, int timeout_ms, void **reply, size_t *reply_sizes);
+
 int secpol_test_raw (const secpol_test_daemon_t *self, int n, const void *const *frames,
                      const size_t *sizes, int timeout_ms, void **reply, size_t *reply_sizes);
 
