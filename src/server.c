@@ -2,7 +2,7 @@
 #include "server.h"
 
 #include "log.h"
-#include "secpol/v1/rpc.pb-c.h"
+#include "wire.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -16,7 +16,6 @@
 #define DEFAULT_WRITE_BATCH 256
 #define DRAIN_TIMEOUT_MS    30000
 #define POLL_INTERVAL_MS    100
-#define MAX_HEADER_BYTES    4096
 
 /* One request on its way through a lane. */
 typedef struct job {
@@ -238,56 +237,19 @@ static void
 s_accept (secpol_server_t *self, zmsg_t *msg)
 {
     zframe_t *identity = zmsg_pop (msg);
-    size_t frames = zmsg_size (msg);
-    zframe_t *delimiter = zmsg_first (msg);
-    if (frames != 3 || zframe_size (delimiter) != 0) {
-        char reason[160];
-        snprintf (reason, sizeof reason,
-                  "expected 3 frames (empty delimiter, RequestHeader, body), got %zu", frames);
-        s_reply_error (self->router, identity, 0, SECPOL_INVALID_ARGUMENT, reason);
-        goto done;
+    const void *frames[3];
+    size_t sizes[3];
+    size_t n = zmsg_size (msg);
+    zframe_t *frame = zmsg_first (msg);
+    for (size_t i = 0; i < 3 && frame; i++, frame = zmsg_next (msg)) {
+        frames[i] = zframe_data (frame);
+        sizes[i] = zframe_size (frame);
     }
-    zframe_t *header_frame = zmsg_next (msg);
-    zframe_t *body = zmsg_next (msg);
-    Secpol__V1__RequestHeader *header = NULL;
-    if (zframe_size (header_frame) <= MAX_HEADER_BYTES)
-        header = secpol__v1__request_header__unpack (NULL, zframe_size (header_frame),
-                                                     zframe_data (header_frame));
-    if (!header) {
-        s_reply_error (self->router, identity, 0, SECPOL_INVALID_ARGUMENT,
-                       "request header does not decode as secpol.v1.RequestHeader");
-        goto done;
-    }
-    uint64_t call_id = header->call_id;
-    const secpol_method_t *method = NULL;
+    secpol_wire_policy_t policy = {self->config.test_clock, self->config.default_role};
+    secpol_wire_request_t request;
     char reason[512];
-    int code = SECPOL_OK;
-    if (!header->method || !*header->method) {
-        code = SECPOL_INVALID_ARGUMENT;
-        snprintf (reason, sizeof reason, "header.method is empty");
-    } else if (!(method = secpol_method_table_find (self->methods, header->method)) ||
-               !method->spec) {
-        char quoted[300];
-        code = SECPOL_UNIMPLEMENTED;
-        snprintf (reason, sizeof reason, "unknown method %s",
-                  secpol_log_quote (quoted, sizeof quoted, header->method));
-    } else if ((method->spec->flags & SECPOL_METHOD_TEST_CLOCK) && !self->config.test_clock) {
-        code = SECPOL_UNIMPLEMENTED;
-        snprintf (reason, sizeof reason, "%s is served only when secpold runs with --test-clock",
-                  method->path);
-    } else if (self->config.default_role < method->spec->role) {
-        code = SECPOL_PERMISSION_DENIED;
-        snprintf (reason, sizeof reason, "%s needs a more privileged role", method->path);
-    } else {
-        uint32_t limit = method->spec->max_request_bytes ? method->spec->max_request_bytes
-                                                         : SECPOL_DEFAULT_MAX_REQUEST;
-        if (zframe_size (body) > limit) {
-            code = SECPOL_RESOURCE_EXHAUSTED;
-            snprintf (reason, sizeof reason,
-                      "request body of %zu bytes exceeds the %u-byte limit of %s",
-                      zframe_size (body), limit, method->path);
-        }
-    }
+    int code = secpol_wire_check_request (&request, reason, sizeof reason, self->methods, &policy,
+                                          n, frames, sizes);
     if (code != SECPOL_OK) {
         if (secpol_log_enabled (SECPOL_LOG_DEBUG)) {
             char quoted[600];
@@ -295,25 +257,26 @@ s_accept (secpol_server_t *self, zmsg_t *msg)
                         secpol_status_name (code),
                         secpol_log_quote (quoted, sizeof quoted, reason));
         }
-        s_reply_error (self->router, identity, call_id, code, reason);
-        secpol__v1__request_header__free_unpacked (header, NULL);
-        goto done;
+        s_reply_error (self->router, identity, request.call_id, code, reason);
+        zframe_destroy (&identity);
+        zmsg_destroy (&msg);
+        return;
     }
-
     job_t *job = calloc (1, sizeof *job);
     job->identity = identity;
-    identity = NULL;
-    job->body = zframe_dup (body);
-    job->call_id = call_id;
-    snprintf (job->request_id, sizeof job->request_id, "%s",
-              header->request_id ? header->request_id : "");
-    job->method = method;
+    zmsg_first (msg);
+    zmsg_next (msg);
+    job->body = zmsg_next (msg);
+    zmsg_remove (msg, job->body);
+    zmsg_destroy (&msg);
+    job->call_id = request.call_id;
+    memcpy (job->request_id, request.request_id, sizeof job->request_id);
+    job->method = request.method;
     job->received_us = s_monotonic_us ();
-    if (header->deadline_ms)
-        job->deadline_us = job->received_us + (int64_t)header->deadline_ms * 1000;
-    secpol__v1__request_header__free_unpacked (header, NULL);
+    if (request.deadline_ms)
+        job->deadline_us = job->received_us + (int64_t)request.deadline_ms * 1000;
     self->in_flight++;
-    switch (method->spec->lane) {
+    switch (job->method->spec->lane) {
         case SECPOL_LANE_READ:
             s_queue_push (&self->read_queue, job);
             break;
@@ -324,9 +287,6 @@ s_accept (secpol_server_t *self, zmsg_t *msg)
             s_queue_push (&self->slow_queue, job);
             break;
     }
-done:
-    zframe_destroy (&identity);
-    zmsg_destroy (&msg);
 }
 
 static void
@@ -422,24 +382,19 @@ s_job_start (secpol_server_t *self, job_t *job, int64_t now)
 static void
 s_job_finish (secpol_server_t *self, zsock_t *push, job_t *job)
 {
-    Secpol__V1__ResponseHeader header = SECPOL__V1__RESPONSE_HEADER__INIT;
-    header.call_id = job->call_id;
-    header.code = job->code;
-    if (job->code == SECPOL_DEADLINE_EXCEEDED && !job->call.message)
-        header.message = "deadline exceeded before the request started";
-    else if (job->call.message)
-        header.message = job->call.message;
-    else if (job->code != SECPOL_OK)
-        header.message = (char *)secpol_status_name (job->code);
-    header.n_violations = job->call.n_violations;
-    header.violations = (Secpol__V1__FieldViolation **)job->call.violations;
-
+    const char *message = job->call.message;
+    if (!message && job->code == SECPOL_DEADLINE_EXCEEDED)
+        message = "deadline exceeded before the request started";
+    else if (!message && job->code != SECPOL_OK)
+        message = secpol_status_name (job->code);
+    size_t header_size = secpol_wire_response_size (job->call_id, job->code, message,
+                                                    job->call.n_violations, job->call.violations);
+    zframe_t *frame = zframe_new (NULL, header_size);
+    secpol_wire_pack_response (zframe_data (frame), header_size, job->call_id, job->code, message,
+                               job->call.n_violations, job->call.violations);
     zmsg_t *reply = zmsg_new ();
     zmsg_append (reply, &job->identity);
     zmsg_addmem (reply, "", 0);
-    size_t header_size = secpol__v1__response_header__get_packed_size (&header);
-    zframe_t *frame = zframe_new (NULL, header_size);
-    secpol__v1__response_header__pack (&header, zframe_data (frame));
     zmsg_append (reply, &frame);
     if (job->code == SECPOL_OK && job->response) {
         size_t size = protobuf_c_message_get_packed_size (job->response);
@@ -635,17 +590,11 @@ s_worker (void *arg)
 static void
 s_reply_error (zsock_t *socket, zframe_t *identity, uint64_t call_id, int code, const char *message)
 {
-    Secpol__V1__ResponseHeader header = SECPOL__V1__RESPONSE_HEADER__INIT;
-    header.call_id = call_id;
-    header.code = code;
-    header.message = (char *)message;
     uint8_t buf[1024];
-    size_t size = secpol__v1__response_header__get_packed_size (&header);
-    if (size > sizeof buf) {
-        header.message = (char *)secpol_status_name (code);
-        size = secpol__v1__response_header__get_packed_size (&header);
-    }
-    secpol__v1__response_header__pack (&header, buf);
+    size_t size = secpol_wire_pack_response (buf, sizeof buf, call_id, code, message, 0, NULL);
+    if (size == 0) /* a reason too long for the buffer: send the bare code name */
+        size = secpol_wire_pack_response (buf, sizeof buf, call_id, code, secpol_status_name (code),
+                                          0, NULL);
     zmsg_t *reply = zmsg_new ();
     zmsg_addmem (reply, zframe_data (identity), zframe_size (identity));
     zmsg_addmem (reply, "", 0);

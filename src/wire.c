@@ -1,0 +1,96 @@
+/*  wire.c - wire protocol v1 checks; see wire.h. */
+#include "wire.h"
+
+#include "log.h"
+#include "secpol/v1/rpc.pb-c.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int
+secpol_wire_check_request (secpol_wire_request_t *out, char *reason, size_t reason_size,
+                           const secpol_method_table_t *methods, const secpol_wire_policy_t *policy,
+                           size_t n, const void *const *frames, const size_t *sizes)
+{
+    memset (out, 0, sizeof *out);
+    if (n != 3 || sizes[0] != 0) {
+        snprintf (reason, reason_size,
+                  "expected 3 frames (empty delimiter, RequestHeader, body), got %zu%s", n,
+                  n == 3 ? " with a non-empty delimiter" : "");
+        return SECPOL_INVALID_ARGUMENT;
+    }
+    Secpol__V1__RequestHeader *header = NULL;
+    if (sizes[1] <= SECPOL_MAX_HEADER_BYTES)
+        header = secpol__v1__request_header__unpack (NULL, sizes[1], frames[1]);
+    if (!header) {
+        snprintf (reason, reason_size, "request header does not decode as secpol.v1.RequestHeader");
+        return SECPOL_INVALID_ARGUMENT;
+    }
+    out->call_id = header->call_id;
+    out->deadline_ms = header->deadline_ms;
+    snprintf (out->request_id, sizeof out->request_id, "%s", header->request_id);
+
+    int code = SECPOL_OK;
+    const secpol_method_t *method = NULL;
+    if (!*header->method) {
+        code = SECPOL_INVALID_ARGUMENT;
+        snprintf (reason, reason_size, "header.method is empty");
+    } else if (!(method = secpol_method_table_find (methods, header->method)) || !method->spec) {
+        char quoted[300];
+        code = SECPOL_UNIMPLEMENTED;
+        snprintf (reason, reason_size, "unknown method %s",
+                  secpol_log_quote (quoted, sizeof quoted, header->method));
+    } else if ((method->spec->flags & SECPOL_METHOD_TEST_CLOCK) && !policy->test_clock) {
+        code = SECPOL_UNIMPLEMENTED;
+        snprintf (reason, reason_size, "%s is served only when secpold runs with --test-clock",
+                  method->path);
+    } else if (policy->role < method->spec->role) {
+        code = SECPOL_PERMISSION_DENIED;
+        snprintf (reason, reason_size, "%s needs a more privileged role", method->path);
+    } else {
+        uint32_t limit = method->spec->max_request_bytes ? method->spec->max_request_bytes
+                                                         : SECPOL_DEFAULT_MAX_REQUEST;
+        if (sizes[2] > limit) {
+            code = SECPOL_RESOURCE_EXHAUSTED;
+            snprintf (reason, reason_size,
+                      "request body of %zu bytes exceeds the %u-byte limit of %s", sizes[2], limit,
+                      method->path);
+        }
+    }
+    secpol__v1__request_header__free_unpacked (header, NULL);
+    if (code == SECPOL_OK)
+        out->method = method;
+    return code;
+}
+
+static void
+s_fill (Secpol__V1__ResponseHeader *header, uint64_t call_id, int code, const char *message,
+        size_t n_violations, ProtobufCMessage *const *violations)
+{
+    header->call_id = call_id;
+    header->code = code;
+    header->message = (char *)(message ? message : "");
+    header->n_violations = n_violations;
+    header->violations = (Secpol__V1__FieldViolation **)violations;
+}
+
+size_t
+secpol_wire_response_size (uint64_t call_id, int code, const char *message, size_t n_violations,
+                           ProtobufCMessage *const *violations)
+{
+    Secpol__V1__ResponseHeader header = SECPOL__V1__RESPONSE_HEADER__INIT;
+    s_fill (&header, call_id, code, message, n_violations, violations);
+    return secpol__v1__response_header__get_packed_size (&header);
+}
+
+size_t
+secpol_wire_pack_response (uint8_t *buf, size_t size, uint64_t call_id, int code,
+                           const char *message, size_t n_violations,
+                           ProtobufCMessage *const *violations)
+{
+    Secpol__V1__ResponseHeader header = SECPOL__V1__RESPONSE_HEADER__INIT;
+    s_fill (&header, call_id, code, message, n_violations, violations);
+    if (secpol__v1__response_header__get_packed_size (&header) > size)
+        return 0;
+    return secpol__v1__response_header__pack (&header, buf);
+}

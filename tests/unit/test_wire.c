@@ -1,0 +1,183 @@
+/*  test_wire.c - wire protocol v1 header codec and request checks, against
+ *  the real method table (no sockets). */
+#include "wire.h"
+
+#include "secpol/v1/rpc.pb-c.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+static secpol_method_table_t *s_methods;
+static const secpol_wire_policy_t s_admin = {.test_clock = false, .role = SECPOL_ROLE_ADMIN};
+
+static int
+s_setup (void **state)
+{
+    s_methods = secpol_method_table_default ();
+    return s_methods ? 0 : -1;
+}
+
+static int
+s_teardown (void **state)
+{
+    secpol_method_table_destroy (&s_methods);
+    return 0;
+}
+
+static size_t
+s_header (uint8_t *buf, const char *method, uint64_t call_id, uint32_t deadline_ms,
+          const char *request_id)
+{
+    Secpol__V1__RequestHeader header = SECPOL__V1__REQUEST_HEADER__INIT;
+    header.method = (char *)method;
+    header.call_id = call_id;
+    header.deadline_ms = deadline_ms;
+    header.request_id = (char *)request_id;
+    return secpol__v1__request_header__pack (&header, buf);
+}
+
+static int
+s_check (secpol_wire_request_t *out, char *reason, const secpol_wire_policy_t *policy,
+         const void *header, size_t header_size, size_t body_size)
+{
+    static char body[70000];
+    const void *frames[] = {"", header, body};
+    size_t sizes[] = {0, header_size, body_size};
+    return secpol_wire_check_request (out, reason, 256, s_methods, policy, 3, frames, sizes);
+}
+
+static void
+test_valid_request_decodes_every_header_field (void **state)
+{
+    uint8_t header[256];
+    size_t size = s_header (header, "/secpol.v1.Health/Check", UINT64_MAX, 1500, "req-1");
+    secpol_wire_request_t out;
+    char reason[256];
+    assert_int_equal (s_check (&out, reason, &s_admin, header, size, 0), SECPOL_OK);
+    assert_int_equal (out.call_id, UINT64_MAX);
+    assert_int_equal (out.deadline_ms, 1500);
+    assert_string_equal (out.request_id, "req-1");
+    assert_non_null (out.method);
+    assert_string_equal (out.method->path, "/secpol.v1.Health/Check");
+}
+
+static void
+test_refusals_name_the_problem_and_keep_call_id (void **state)
+{
+    uint8_t header[256];
+    secpol_wire_request_t out;
+    char reason[256];
+    size_t size = s_header (header, "/secpol.v1.Health/Nope", 77, 0, "");
+    assert_int_equal (s_check (&out, reason, &s_admin, header, size, 0), SECPOL_UNIMPLEMENTED);
+    assert_int_equal (out.call_id, 77);
+    assert_null (out.method);
+    assert_string_equal (reason, "unknown method /secpol.v1.Health/Nope");
+
+    size = s_header (header, "", 78, 0, "");
+    assert_int_equal (s_check (&out, reason, &s_admin, header, size, 0), SECPOL_INVALID_ARGUMENT);
+    assert_int_equal (out.call_id, 78);
+
+    /* TestClockService exists only under --test-clock */
+    size = s_header (header, "/secpol.v1.TestClockService/SetOffset", 79, 0, "");
+    assert_int_equal (s_check (&out, reason, &s_admin, header, size, 0), SECPOL_UNIMPLEMENTED);
+    assert_non_null (strstr (reason, "--test-clock"));
+    const secpol_wire_policy_t clock = {.test_clock = true, .role = SECPOL_ROLE_ADMIN};
+    assert_int_equal (s_check (&out, reason, &clock, header, size, 0), SECPOL_OK);
+    /* and it needs the admin role */
+    const secpol_wire_policy_t service = {.test_clock = true, .role = SECPOL_ROLE_SERVICE};
+    assert_int_equal (s_check (&out, reason, &service, header, size, 0), SECPOL_PERMISSION_DENIED);
+
+    /* a body over the method's limit */
+    size = s_header (header, "/secpol.v1.Health/Check", 80, 0, "");
+    assert_int_equal (
+        s_check (&out, reason, &s_admin, header, size, SECPOL_DEFAULT_MAX_REQUEST + 1),
+        SECPOL_RESOURCE_EXHAUSTED);
+    assert_int_equal (s_check (&out, reason, &s_admin, header, size, SECPOL_DEFAULT_MAX_REQUEST),
+                      SECPOL_OK);
+}
+
+static void
+test_framing_and_undecodable_header (void **state)
+{
+    secpol_wire_request_t out;
+    char reason[256];
+    const void *frames[] = {"x", "y", "z", "w"};
+    size_t sizes[] = {1, 1, 1, 1};
+    assert_int_equal (secpol_wire_check_request (&out, reason, sizeof reason, s_methods, &s_admin,
+                                                 1, frames, sizes),
+                      SECPOL_INVALID_ARGUMENT);
+    assert_string_equal (reason, "expected 3 frames (empty delimiter, RequestHeader, body), got 1");
+    assert_int_equal (secpol_wire_check_request (&out, reason, sizeof reason, s_methods, &s_admin,
+                                                 3, frames, sizes),
+                      SECPOL_INVALID_ARGUMENT);
+    assert_non_null (strstr (reason, "non-empty delimiter"));
+    const uint8_t garbage[] = {0x12, 0x80}; /* truncated varint */
+    assert_int_equal (s_check (&out, reason, &s_admin, garbage, sizeof garbage, 0),
+                      SECPOL_INVALID_ARGUMENT);
+    assert_int_equal (out.call_id, 0);
+    assert_non_null (strstr (reason, "RequestHeader"));
+    /* a header larger than the cap is refused without being decoded */
+    static uint8_t big[SECPOL_MAX_HEADER_BYTES + 100];
+    char method[SECPOL_MAX_HEADER_BYTES + 10];
+    memset (method, 'a', sizeof method - 1);
+    method[sizeof method - 1] = '\0';
+    size_t size = s_header (big, method, 5, 0, "");
+    assert_true (size > SECPOL_MAX_HEADER_BYTES);
+    assert_int_equal (s_check (&out, reason, &s_admin, big, size, 0), SECPOL_INVALID_ARGUMENT);
+}
+
+static void
+test_response_header_round_trip (void **state)
+{
+    Secpol__V1__FieldViolation v1 = SECPOL__V1__FIELD_VIOLATION__INIT, v2 = v1;
+    v1.field = "policy.hsts.max_age_days";
+    v1.description = "must be at most 730";
+    v2.field = "policy.referrer_policy";
+    v2.description = "not a Referrer-Policy token";
+    ProtobufCMessage *violations[] = {&v1.base, &v2.base};
+    size_t size = secpol_wire_response_size (123456789, SECPOL_INVALID_ARGUMENT, "invalid fields",
+                                             2, violations);
+    uint8_t buf[512];
+    assert_int_equal (
+        secpol_wire_pack_response (buf, size - 1, 123456789, 3, "invalid fields", 2, violations),
+        0); /* too small: refused, not overrun */
+    assert_int_equal (secpol_wire_pack_response (buf, sizeof buf, 123456789,
+                                                 SECPOL_INVALID_ARGUMENT, "invalid fields", 2,
+                                                 violations),
+                      size);
+    Secpol__V1__ResponseHeader *header = secpol__v1__response_header__unpack (NULL, size, buf);
+    assert_non_null (header);
+    assert_int_equal (header->call_id, 123456789);
+    assert_int_equal (header->code, SECPOL_INVALID_ARGUMENT);
+    assert_string_equal (header->message, "invalid fields");
+    assert_int_equal (header->n_violations, 2);
+    assert_string_equal (header->violations[1]->field, "policy.referrer_policy");
+    secpol__v1__response_header__free_unpacked (header, NULL);
+}
+
+static void
+test_status_names (void **state)
+{
+    assert_string_equal (secpol_status_name (SECPOL_DEADLINE_EXCEEDED), "DEADLINE_EXCEEDED");
+    assert_string_equal (secpol_status_name (16), "UNAUTHENTICATED");
+    assert_string_equal (secpol_status_name (99), "UNKNOWN");
+    assert_int_equal (secpol_status_from_name ("ABORTED"), SECPOL_ABORTED);
+    assert_int_equal (secpol_status_from_name ("nope"), -1);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_valid_request_decodes_every_header_field),
+        cmocka_unit_test (test_refusals_name_the_problem_and_keep_call_id),
+        cmocka_unit_test (test_framing_and_undecodable_header),
+        cmocka_unit_test (test_response_header_round_trip),
+        cmocka_unit_test (test_status_names),
+    };
+    return cmocka_run_group_tests (tests, s_setup, s_teardown);
+}
