@@ -1,0 +1,830 @@
+/*  secpol_client.c - C client library of the secpol wire protocol v1.
+ *
+ *  One DEALER socket carries every call. Each call sent gets a fresh call_id
+ *  and an entry in a small hash table (call_id -> expected response type,
+ *  expiry), also linked in expiry order so the earliest expiry is found in
+ *  O(1). A reply is matched to its entry by the call_id of its header;
+ *  replies for ids no longer in the table are dropped. While a synchronous
+ *  call waits, replies of asynchronous calls are stashed (in arrival order)
+ *  on their entries for secpol_client_recv(). See secpol_client.h.
+ */
+#include "secpol/secpol_client.h"
+
+#include "secpol/secpol_registry.h"
+#include "secpol/v1/health.pb-c.h"
+#include "secpol/v1/rpc.pb-c.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_HEALTH_PATH "/secpol.v1.Health/Check"
+#define S_QUEUE_LIMIT 100000 /* ZMQ_SNDHWM and ZMQ_RCVHWM of the DEALER */
+#define S_NEVER       INT64_MAX
+#define S_MIN_BUCKETS 64
+
+typedef struct s_call s_call_t;
+
+/*  What s_read() got. */
+typedef enum {
+    S_READ_MESSAGE,     /* a message */
+    S_READ_TIMEOUT,     /* nothing before the time given */
+    S_READ_INTERRUPTED, /* SIGINT/SIGTERM caught by czmq */
+    S_READ_FAILED,      /* the socket failed */
+} s_read_t;
+
+/*  One call sent and not yet completed. */
+struct s_call {
+    uint64_t call_id;                         /* echoed back by the server */
+    const ProtobufCMessageDescriptor *output; /* response type; NULL = discard body */
+    int timeout_ms;                           /* as sent, for messages; 0 = forever */
+    int64_t expires_at;                       /* zclock_mono () ms; S_NEVER = never */
+    s_call_t *hash_next;                      /* bucket chain */
+    s_call_t *prev, *next;                    /* expiry list, while waiting */
+    bool waiting;                             /* linked in the expiry list */
+    zmsg_t *reply;                            /* stashed reply, when arrived */
+    s_call_t *stash_next;                     /* stash FIFO */
+};
+
+/*  The ProtobufCService handed to generated stubs. */
+typedef struct {
+    ProtobufCService base;   /* must stay first: stubs see only this */
+    secpol_client_t *client; /* the transport */
+} s_service_t;
+
+struct secpol_client {
+    zsock_t *dealer;                   /* connected to endpoint */
+    void *handle;                      /* its libzmq socket, for zmq_poll */
+    char *endpoint;                    /* as given */
+    int timeout_ms;                    /* per call; 0 = forever */
+    char *request_id;                  /* sent in headers; NULL = none */
+    uint64_t next_call_id;             /* starts at 1 */
+    s_call_t **buckets;                /* calls in flight by call_id */
+    size_t n_buckets;                  /* power of two */
+    size_t n_calls;                    /* entries in buckets */
+    s_call_t *first, *last;            /* waiting calls, earliest expiry first */
+    s_call_t *stash_head, *stash_tail; /* arrived during a sync call */
+    s_service_t **services;            /* made by secpol_client_service */
+    size_t n_services;
+    secpol_client_status_t status;      /* of the last operation */
+    bool status_remote;                 /* status came from a server header */
+    Secpol__V1__ResponseHeader *header; /* backs status strings when remote */
+    const char **fields;                /* backs status.violation_fields */
+    const char **descriptions;          /* backs status.violation_descriptions */
+    char local_message[512];            /* backs status.message when local */
+};
+
+static void s_status_clear (secpol_client_t *self);
+static int s_status_local (secpol_client_t *self, int code, uint64_t call_id, const char *fmt, ...)
+    __attribute__ ((format (printf, 4, 5)));
+static int s_status_remote (secpol_client_t *self, Secpol__V1__ResponseHeader *header);
+static size_t s_bucket (const secpol_client_t *self, uint64_t call_id);
+static int s_table_add (secpol_client_t *self, s_call_t *call);
+static s_call_t *s_table_find (const secpol_client_t *self, uint64_t call_id);
+static void s_table_remove (secpol_client_t *self, s_call_t *call);
+static void s_waiting_link (secpol_client_t *self, s_call_t *call);
+static void s_waiting_unlink (secpol_client_t *self, s_call_t *call);
+static void s_call_free (secpol_client_t *self, s_call_t *call);
+static int s_send (secpol_client_t *self, s_call_t **call_p, const char *path,
+                   const ProtobufCMessageDescriptor *output, const ProtobufCMessage *request);
+static s_read_t s_read (secpol_client_t *self, zmsg_t **msg_p, int64_t until);
+static int s_read_failure (secpol_client_t *self, s_read_t result, uint64_t call_id,
+                           int timeout_ms);
+static Secpol__V1__ResponseHeader *s_reply_header (zmsg_t *msg);
+static int s_finish (secpol_client_t *self, s_call_t *call, zmsg_t **msg_p,
+                     Secpol__V1__ResponseHeader *header, ProtobufCMessage **response_p);
+static int s_call_sync (secpol_client_t *self, const char *path,
+                        const ProtobufCMessageDescriptor *output, const ProtobufCMessage *request,
+                        ProtobufCMessage **response_p);
+static const ProtobufCMethodDescriptor *s_resolve (secpol_client_t *self, const char *path,
+                                                   const ProtobufCMessage *request);
+static void s_service_invoke (ProtobufCService *service, unsigned method_index,
+                              const ProtobufCMessage *input, ProtobufCClosure closure,
+                              void *closure_data);
+static void s_service_destroy (ProtobufCService *service);
+
+//  --------------------------------------------------------------------------
+//  Constructor, destructor, settings
+
+secpol_client_t *
+secpol_client_new (const char *endpoint, int timeout_ms)
+{
+    if (!endpoint)
+        endpoint = SECPOL_CLIENT_DEFAULT_ENDPOINT;
+    secpol_client_t *self = (secpol_client_t *)calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->endpoint = strdup (endpoint);
+    self->next_call_id = 1;
+    self->n_buckets = S_MIN_BUCKETS;
+    self->buckets = (s_call_t **)calloc (self->n_buckets, sizeof *self->buckets);
+    self->status.message = "";
+    if (!self->endpoint || !self->buckets)
+        goto fail;
+
+    self->dealer = zsock_new (ZMQ_DEALER);
+    if (!self->dealer)
+        goto fail;
+    zsock_set_linger (self->dealer, 0);
+    zsock_set_sndhwm (self->dealer, S_QUEUE_LIMIT);
+    zsock_set_rcvhwm (self->dealer, S_QUEUE_LIMIT);
+    self->handle = zsock_resolve (self->dealer);
+    if (zsock_connect (self->dealer, "%s", endpoint) != 0)
+        goto fail;
+    secpol_client_set_timeout (self, timeout_ms);
+
+    //  Any answer with a decodable header proves a secpol server is there,
+    //  whatever its status (NOT_SERVING, PERMISSION_DENIED, ...).
+    ProtobufCMessage *health = NULL;
+    int code = s_call_sync (self, S_HEALTH_PATH, &secpol__v1__health_check_response__descriptor,
+                            NULL, &health);
+    protobuf_c_message_free_unpacked (health, NULL);
+    if (code != SECPOL_OK && !self->status_remote)
+        goto fail;
+    return self;
+
+fail:
+    secpol_client_destroy (&self);
+    return NULL;
+}
+
+void
+secpol_client_destroy (secpol_client_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    secpol_client_t *self = *self_p;
+    for (size_t i = 0; self->buckets && i < self->n_buckets; i++) {
+        s_call_t *call = self->buckets[i];
+        while (call) {
+            s_call_t *next = call->hash_next;
+            zmsg_destroy (&call->reply);
+            free (call);
+            call = next;
+        }
+    }
+    free (self->buckets);
+    for (size_t i = 0; i < self->n_services; i++)
+        free (self->services[i]);
+    free (self->services);
+    s_status_clear (self);
+    zsock_destroy (&self->dealer);
+    free (self->request_id);
+    free (self->endpoint);
+    free (self);
+    *self_p = NULL;
+}
+
+void
+secpol_client_set_timeout (secpol_client_t *self, int timeout_ms)
+{
+    if (!self)
+        return;
+    self->timeout_ms = timeout_ms > 0 ? timeout_ms : 0;
+    //  A send blocks only while the queue is full; give it the call's budget.
+    zsock_set_sndtimeo (self->dealer, self->timeout_ms > 0 ? self->timeout_ms : -1);
+}
+
+int
+secpol_client_timeout (const secpol_client_t *self)
+{
+    return self ? self->timeout_ms : 0;
+}
+
+void
+secpol_client_set_request_id (secpol_client_t *self, const char *request_id)
+{
+    if (!self)
+        return;
+    free (self->request_id);
+    self->request_id = request_id && *request_id ? strdup (request_id) : NULL;
+}
+
+const char *
+secpol_client_endpoint (const secpol_client_t *self)
+{
+    return self ? self->endpoint : NULL;
+}
+
+const secpol_client_status_t *
+secpol_client_status (const secpol_client_t *self)
+{
+    return self ? &self->status : NULL;
+}
+
+size_t
+secpol_client_in_flight (const secpol_client_t *self)
+{
+    return self ? self->n_calls : 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Synchronous calls
+
+int
+secpol_client_call (secpol_client_t *self, const char *method_path, const ProtobufCMessage *request,
+                    ProtobufCMessage **response_p)
+{
+    if (response_p)
+        *response_p = NULL;
+    if (!self)
+        return SECPOL_INVALID_ARGUMENT;
+    const ProtobufCMethodDescriptor *method = s_resolve (self, method_path, request);
+    if (!method)
+        return self->status.code;
+    return s_call_sync (self, method_path, method->output, request, response_p);
+}
+
+int
+secpol_client_call_path (secpol_client_t *self, const char *method_path,
+                         const ProtobufCMessageDescriptor *output_descriptor,
+                         const ProtobufCMessage *request, ProtobufCMessage **response_p)
+{
+    if (response_p)
+        *response_p = NULL;
+    if (!self)
+        return SECPOL_INVALID_ARGUMENT;
+    if (!method_path || !*method_path)
+        return s_status_local (self, SECPOL_INVALID_ARGUMENT, 0, "no method path");
+    return s_call_sync (self, method_path, output_descriptor, request, response_p);
+}
+
+//  --------------------------------------------------------------------------
+//  Generated typed stubs: a ProtobufCService whose invoke() is a sync call
+
+ProtobufCService *
+secpol_client_service (secpol_client_t *self, const ProtobufCServiceDescriptor *descriptor)
+{
+    if (!self || !descriptor)
+        return NULL;
+    for (size_t i = 0; i < self->n_services; i++)
+        if (self->services[i]->base.descriptor == descriptor)
+            return &self->services[i]->base;
+    s_service_t **services =
+        (s_service_t **)realloc (self->services, (self->n_services + 1) * sizeof *self->services);
+    if (!services)
+        return NULL;
+    self->services = services;
+    s_service_t *service = (s_service_t *)calloc (1, sizeof *service);
+    if (!service)
+        return NULL;
+    service->base.descriptor = descriptor;
+    service->base.invoke = s_service_invoke;
+    service->base.destroy = s_service_destroy;
+    service->client = self;
+    self->services[self->n_services++] = service;
+    return &service->base;
+}
+
+void
+secpol_closure_keep (const ProtobufCMessage *message, void *closure_data)
+{
+    ProtobufCMessage **kept = (ProtobufCMessage **)closure_data;
+    if (kept)
+        *kept = (ProtobufCMessage *)message;
+    else
+        protobuf_c_message_free_unpacked ((ProtobufCMessage *)message, NULL);
+}
+
+static void
+s_service_invoke (ProtobufCService *base, unsigned method_index, const ProtobufCMessage *input,
+                  ProtobufCClosure closure, void *closure_data)
+{
+    s_service_t *service = (s_service_t *)base;
+    secpol_client_t *self = service->client;
+    const ProtobufCServiceDescriptor *descriptor = base->descriptor;
+    ProtobufCMessage *output = NULL;
+
+    if (method_index >= descriptor->n_methods)
+        s_status_local (self, SECPOL_INVALID_ARGUMENT, 0, "%s has no method #%u", descriptor->name,
+                        method_index);
+    else {
+        const ProtobufCMethodDescriptor *method = &descriptor->methods[method_index];
+        int size = secpol_registry_path (NULL, 0, descriptor, method_index);
+        char *path = size > 0 ? (char *)malloc ((size_t)size + 1) : NULL;
+        if (!path)
+            s_status_local (self, SECPOL_INTERNAL, 0, "out of memory");
+        else if (input && input->descriptor != method->input)
+            s_status_local (self, SECPOL_INVALID_ARGUMENT, 0, "%s takes a %s, not a %s",
+                            method->name, method->input->name, input->descriptor->name);
+        else {
+            secpol_registry_path (path, (size_t)size + 1, descriptor, method_index);
+            if (s_call_sync (self, path, method->output, input, &output) != SECPOL_OK)
+                output = NULL;
+        }
+        free (path);
+    }
+    if (closure)
+        closure (output, closure_data);
+    else
+        protobuf_c_message_free_unpacked (output, NULL);
+}
+
+static void
+s_service_destroy (ProtobufCService *service)
+{
+    //  Owned by the client: freed by secpol_client_destroy.
+    (void)service;
+}
+
+//  --------------------------------------------------------------------------
+//  Pipelined asynchronous calls
+
+int
+secpol_client_send (secpol_client_t *self, const char *method_path, const ProtobufCMessage *request,
+                    uint64_t *call_id_p)
+{
+    if (call_id_p)
+        *call_id_p = 0;
+    if (!self)
+        return SECPOL_INVALID_ARGUMENT;
+    const ProtobufCMethodDescriptor *method = s_resolve (self, method_path, request);
+    if (!method)
+        return self->status.code;
+    s_call_t *call = NULL;
+    int code = s_send (self, &call, method_path, method->output, request);
+    if (code != SECPOL_OK)
+        return code;
+    if (call_id_p)
+        *call_id_p = call->call_id;
+    s_status_clear (self);
+    self->status.call_id = call->call_id;
+    return SECPOL_OK;
+}
+
+int
+secpol_client_recv (secpol_client_t *self, int timeout_ms, uint64_t *call_id_p,
+                    ProtobufCMessage **response_p)
+{
+    if (call_id_p)
+        *call_id_p = 0;
+    if (response_p)
+        *response_p = NULL;
+    if (!self)
+        return SECPOL_INVALID_ARGUMENT;
+
+    if (self->stash_head) {
+        //  Arrived while a synchronous call waited: oldest first.
+        s_call_t *call = self->stash_head;
+        self->stash_head = call->stash_next;
+        if (!self->stash_head)
+            self->stash_tail = NULL;
+        zmsg_t *msg = call->reply;
+        call->reply = NULL;
+        int code = s_finish (self, call, &msg, s_reply_header (msg), response_p);
+        if (call_id_p)
+            *call_id_p = self->status.call_id;
+        return code;
+    }
+    if (self->n_calls == 0)
+        return s_status_local (self, SECPOL_UNAVAILABLE, 0, "no call in flight");
+
+    int64_t until = timeout_ms < 0 ? S_NEVER : zclock_mono () + timeout_ms;
+    while (true) {
+        //  Replies already queued complete before any expiry: look at the
+        //  socket first, then expire, then wait.
+        int64_t now = zclock_mono ();
+        int64_t first_expiry = self->first ? self->first->expires_at : S_NEVER;
+        int64_t wait_until =
+            first_expiry <= now ? now : (until < first_expiry ? until : first_expiry);
+        zmsg_t *msg = NULL;
+        s_read_t result = s_read (self, &msg, wait_until);
+        if (result == S_READ_MESSAGE) {
+            Secpol__V1__ResponseHeader *header = s_reply_header (msg);
+            s_call_t *call = header ? s_table_find (self, header->call_id) : NULL;
+            if (call && call->waiting) {
+                int code = s_finish (self, call, &msg, header, response_p);
+                if (call_id_p)
+                    *call_id_p = self->status.call_id;
+                return code;
+            }
+            //  Unknown, timed out, duplicate or undecodable: drop it.
+            secpol__v1__response_header__free_unpacked (header, NULL);
+            zmsg_destroy (&msg);
+            continue;
+        }
+        if (result != S_READ_TIMEOUT)
+            return s_read_failure (self, result, 0, 0);
+        now = zclock_mono ();
+        if (self->first && self->first->expires_at <= now) {
+            s_call_t *call = self->first;
+            uint64_t call_id = call->call_id;
+            int code = s_read_failure (self, S_READ_TIMEOUT, call_id, call->timeout_ms);
+            s_call_free (self, call);
+            if (call_id_p)
+                *call_id_p = call_id;
+            return code;
+        }
+        if (now >= until)
+            return s_status_local (self, SECPOL_UNAVAILABLE, 0, "no call completed within %d ms",
+                                   timeout_ms);
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Internals: one call
+
+static const ProtobufCMethodDescriptor *
+s_resolve (secpol_client_t *self, const char *path, const ProtobufCMessage *request)
+{
+    const ProtobufCMethodDescriptor *method = secpol_registry_find (path, NULL);
+    if (!method) {
+        s_status_local (self, SECPOL_INVALID_ARGUMENT, 0, "unknown method %s",
+                        path ? path : "(null)");
+        return NULL;
+    }
+    if (request && request->descriptor != method->input) {
+        s_status_local (self, SECPOL_INVALID_ARGUMENT, 0, "%s takes a %s, not a %s", path,
+                        method->input->name,
+                        request->descriptor ? request->descriptor->name : "(no type)");
+        return NULL;
+    }
+    return method;
+}
+
+static int
+s_call_sync (secpol_client_t *self, const char *path, const ProtobufCMessageDescriptor *output,
+             const ProtobufCMessage *request, ProtobufCMessage **response_p)
+{
+    ProtobufCMessage *response = NULL;
+    s_call_t *call = NULL;
+    int code = s_send (self, &call, path, output, request);
+    while (code == SECPOL_OK) {
+        zmsg_t *msg = NULL;
+        s_read_t result = s_read (self, &msg, call->expires_at);
+        if (result != S_READ_MESSAGE) {
+            code = s_read_failure (self, result, call->call_id, call->timeout_ms);
+            s_call_free (self, call);
+            break;
+        }
+        Secpol__V1__ResponseHeader *header = s_reply_header (msg);
+        s_call_t *other = header ? s_table_find (self, header->call_id) : NULL;
+        if (other == call) {
+            code = s_finish (self, call, &msg, header, &response);
+            break;
+        }
+        secpol__v1__response_header__free_unpacked (header, NULL);
+        if (other && other->waiting) {
+            //  An asynchronous call's reply: keep it for secpol_client_recv.
+            s_waiting_unlink (self, other);
+            other->reply = msg;
+            other->stash_next = NULL;
+            if (self->stash_tail)
+                self->stash_tail->stash_next = other;
+            else
+                self->stash_head = other;
+            self->stash_tail = other;
+        } else
+            zmsg_destroy (&msg);
+    }
+    if (response_p)
+        *response_p = response;
+    else
+        protobuf_c_message_free_unpacked (response, NULL);
+    return code;
+}
+
+//  Sets the status for a read that got no message, and returns its code.
+static int
+s_read_failure (secpol_client_t *self, s_read_t result, uint64_t call_id, int timeout_ms)
+{
+    if (result == S_READ_INTERRUPTED)
+        return s_status_local (self, SECPOL_CANCELLED, call_id, "interrupted");
+    if (result == S_READ_FAILED)
+        return s_status_local (self, SECPOL_UNAVAILABLE, call_id, "socket to %s failed: %s",
+                               self->endpoint, zmq_strerror (errno));
+    return s_status_local (self, SECPOL_UNAVAILABLE, call_id, "no reply from %s within %d ms",
+                           self->endpoint, timeout_ms);
+}
+
+static int
+s_send (secpol_client_t *self, s_call_t **call_p, const char *path,
+        const ProtobufCMessageDescriptor *output, const ProtobufCMessage *request)
+{
+    *call_p = NULL;
+    uint64_t call_id = self->next_call_id++;
+    size_t body_size = request ? protobuf_c_message_get_packed_size (request) : 0;
+    if (body_size > SECPOL_CLIENT_MAX_MESSAGE)
+        return s_status_local (self, SECPOL_RESOURCE_EXHAUSTED, call_id,
+                               "request of %zu bytes is over the %u byte limit", body_size,
+                               SECPOL_CLIENT_MAX_MESSAGE);
+
+    Secpol__V1__RequestHeader header = SECPOL__V1__REQUEST_HEADER__INIT;
+    header.method = (char *)path;
+    header.call_id = call_id;
+    header.deadline_ms = (uint32_t)self->timeout_ms;
+    if (self->request_id)
+        header.request_id = self->request_id;
+    size_t header_size = secpol__v1__request_header__get_packed_size (&header);
+    if (header_size > SECPOL_CLIENT_MAX_MESSAGE)
+        return s_status_local (self, SECPOL_INVALID_ARGUMENT, call_id, "method path too long");
+
+    s_call_t *call = (s_call_t *)calloc (1, sizeof *call);
+    uint8_t *header_buf = (uint8_t *)malloc (header_size + 1);
+    uint8_t *body_buf = (uint8_t *)malloc (body_size + 1);
+    int code = SECPOL_OK;
+    if (call) {
+        call->call_id = call_id;
+        call->output = output;
+        call->timeout_ms = self->timeout_ms;
+        call->expires_at = self->timeout_ms > 0 ? zclock_mono () + self->timeout_ms : S_NEVER;
+    }
+    if (!call || !header_buf || !body_buf || s_table_add (self, call) != 0) {
+        free (call);
+        call = NULL;
+        code = s_status_local (self, SECPOL_INTERNAL, call_id, "out of memory");
+        goto out;
+    }
+    secpol__v1__request_header__pack (&header, header_buf);
+    if (request)
+        protobuf_c_message_pack (request, body_buf);
+
+    if (zmq_send (self->handle, "", 0, ZMQ_SNDMORE) != 0 ||
+        zmq_send (self->handle, header_buf, header_size, ZMQ_SNDMORE) < 0 ||
+        zmq_send (self->handle, body_buf, body_size, 0) < 0) {
+        int error = errno;
+        s_table_remove (self, call);
+        free (call);
+        call = NULL;
+        if (error == EINTR && zsys_interrupted)
+            code = s_status_local (self, SECPOL_CANCELLED, call_id, "interrupted");
+        else
+            code = s_status_local (self, SECPOL_UNAVAILABLE, call_id, "cannot send to %s: %s",
+                                   self->endpoint,
+                                   error == EAGAIN ? "send queue full" : zmq_strerror (error));
+        goto out;
+    }
+    s_waiting_link (self, call);
+    *call_p = call;
+
+out:
+    free (header_buf);
+    free (body_buf);
+    return code;
+}
+
+//  Waits until the zclock_mono () time until (S_NEVER = forever; a time
+//  already passed = just look) for one message. Returns S_READ_MESSAGE with
+//  *msg_p set, or S_READ_TIMEOUT, S_READ_INTERRUPTED (SIGINT/SIGTERM caught
+//  by czmq) or S_READ_FAILED (the socket failed) with *msg_p NULL.
+static s_read_t
+s_read (secpol_client_t *self, zmsg_t **msg_p, int64_t until)
+{
+    *msg_p = NULL;
+    while (true) {
+        int64_t now = zclock_mono ();
+        long wait = until == S_NEVER ? -1 : (until > now ? (long)(until - now) : 0);
+        zmq_pollitem_t item = {self->handle, 0, ZMQ_POLLIN, 0};
+        int rc = zmq_poll (&item, 1, wait);
+        if (rc < 0 && errno == EINTR) {
+            if (zsys_interrupted)
+                return S_READ_INTERRUPTED;
+            continue;
+        }
+        if (rc < 0)
+            return S_READ_FAILED;
+        if (rc == 0) {
+            if (until != S_NEVER && zclock_mono () >= until)
+                return S_READ_TIMEOUT;
+            continue;
+        }
+        *msg_p = zmsg_recv (self->dealer);
+        if (*msg_p)
+            return S_READ_MESSAGE;
+        if (zsys_interrupted)
+            return S_READ_INTERRUPTED;
+        if (errno != EINTR && errno != EAGAIN)
+            return S_READ_FAILED;
+    }
+}
+
+//  Decodes the header of a reply [empty][header][body]. Returns NULL when
+//  the reply does not start with an empty delimiter and a decodable header.
+static Secpol__V1__ResponseHeader *
+s_reply_header (zmsg_t *msg)
+{
+    if (!msg || zmsg_size (msg) < 2)
+        return NULL;
+    zframe_t *delimiter = zmsg_first (msg);
+    if (zframe_size (delimiter) != 0)
+        return NULL;
+    zframe_t *header = zmsg_next (msg);
+    return secpol__v1__response_header__unpack (NULL, zframe_size (header), zframe_data (header));
+}
+
+//  Completes call with its reply: takes msg and header (either may be
+//  NULL), sets the status, decodes the response into *response_p (or frees
+//  it when response_p is NULL), frees the call. Returns the code.
+static int
+s_finish (secpol_client_t *self, s_call_t *call, zmsg_t **msg_p, Secpol__V1__ResponseHeader *header,
+          ProtobufCMessage **response_p)
+{
+    uint64_t call_id = call->call_id;
+    const ProtobufCMessageDescriptor *output = call->output;
+    s_call_free (self, call);
+    int code;
+    size_t frames = *msg_p ? zmsg_size (*msg_p) : 0;
+    if (!header)
+        code = s_status_local (self, SECPOL_INTERNAL, call_id, "undecodable reply header");
+    else if (frames != 3) {
+        secpol__v1__response_header__free_unpacked (header, NULL);
+        code = s_status_local (self, SECPOL_INTERNAL, call_id,
+                               "malformed reply: %zu frames, expected 3", frames);
+    } else {
+        code = s_status_remote (self, header);
+        zframe_t *body = zmsg_last (*msg_p);
+        if (code == SECPOL_OK && output) {
+            ProtobufCMessage *response =
+                protobuf_c_message_unpack (output, NULL, zframe_size (body), zframe_data (body));
+            if (!response)
+                code = s_status_local (self, SECPOL_INTERNAL, call_id,
+                                       "undecodable %s in reply (%zu bytes)", output->name,
+                                       zframe_size (body));
+            else if (response_p)
+                *response_p = response;
+            else
+                protobuf_c_message_free_unpacked (response, NULL);
+        }
+    }
+    zmsg_destroy (msg_p);
+    return code;
+}
+
+//  --------------------------------------------------------------------------
+//  Internals: status
+
+static void
+s_status_clear (secpol_client_t *self)
+{
+    secpol__v1__response_header__free_unpacked (self->header, NULL);
+    self->header = NULL;
+    free (self->fields);
+    free (self->descriptions);
+    self->fields = NULL;
+    self->descriptions = NULL;
+    self->status_remote = false;
+    self->local_message[0] = '\0';
+    memset (&self->status, 0, sizeof self->status);
+    self->status.message = "";
+}
+
+static int
+s_status_local (secpol_client_t *self, int code, uint64_t call_id, const char *fmt, ...)
+{
+    s_status_clear (self);
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (self->local_message, sizeof self->local_message, fmt, args);
+    va_end (args);
+    self->status.code = code;
+    self->status.call_id = call_id;
+    self->status.message = self->local_message;
+    return code;
+}
+
+//  Takes ownership of header; returns its code, mapped into 0..16.
+static int
+s_status_remote (secpol_client_t *self, Secpol__V1__ResponseHeader *header)
+{
+    s_status_clear (self);
+    self->header = header;
+    self->status_remote = true;
+    self->status.call_id = header->call_id;
+    self->status.message = header->message ? header->message : "";
+    self->status.code = header->code;
+    if (header->code < SECPOL_OK || header->code > SECPOL_UNAUTHENTICATED) {
+        //  Not a canonical code: keep the number visible in the message.
+        snprintf (self->local_message, sizeof self->local_message, "status code %d: %s",
+                  (int)header->code, self->status.message);
+        self->status.message = self->local_message;
+        self->status.code = SECPOL_UNKNOWN;
+    }
+    size_t n = header->n_violations;
+    if (n > 0) {
+        self->fields = (const char **)calloc (n, sizeof (char *));
+        self->descriptions = (const char **)calloc (n, sizeof (char *));
+        if (self->fields && self->descriptions) {
+            for (size_t i = 0; i < n; i++) {
+                Secpol__V1__FieldViolation *violation = header->violations[i];
+                self->fields[i] = violation && violation->field ? violation->field : "";
+                self->descriptions[i] =
+                    violation && violation->description ? violation->description : "";
+            }
+            self->status.n_violations = n;
+            self->status.violation_fields = self->fields;
+            self->status.violation_descriptions = self->descriptions;
+        }
+    }
+    return self->status.code;
+}
+
+//  --------------------------------------------------------------------------
+//  Internals: calls in flight (hash by call_id + expiry list)
+
+static size_t
+s_bucket (const secpol_client_t *self, uint64_t call_id)
+{
+    //  Fibonacci hashing spreads sequential ids over the buckets.
+    return (size_t)((call_id * 11400714819323198485ull) >> 32) & (self->n_buckets - 1);
+}
+
+static int
+s_table_add (secpol_client_t *self, s_call_t *call)
+{
+    if (self->n_calls >= self->n_buckets) {
+        size_t old_n = self->n_buckets;
+        s_call_t **old = self->buckets;
+        s_call_t **grown = (s_call_t **)calloc (old_n * 2, sizeof *grown);
+        if (!grown)
+            return -1;
+        self->buckets = grown;
+        self->n_buckets = old_n * 2;
+        for (size_t i = 0; i < old_n; i++) {
+            s_call_t *entry = old[i];
+            while (entry) {
+                s_call_t *next = entry->hash_next;
+                size_t b = s_bucket (self, entry->call_id);
+                entry->hash_next = self->buckets[b];
+                self->buckets[b] = entry;
+                entry = next;
+            }
+        }
+        free (old);
+    }
+    size_t b = s_bucket (self, call->call_id);
+    call->hash_next = self->buckets[b];
+    self->buckets[b] = call;
+    self->n_calls++;
+    return 0;
+}
+
+static s_call_t *
+s_table_find (const secpol_client_t *self, uint64_t call_id)
+{
+    for (s_call_t *call = self->buckets[s_bucket (self, call_id)]; call; call = call->hash_next)
+        if (call->call_id == call_id)
+            return call;
+    return NULL;
+}
+
+static void
+s_table_remove (secpol_client_t *self, s_call_t *call)
+{
+    s_call_t **link = &self->buckets[s_bucket (self, call->call_id)];
+    while (*link && *link != call)
+        link = &(*link)->hash_next;
+    if (*link) {
+        *link = call->hash_next;
+        self->n_calls--;
+    }
+}
+
+static void
+s_waiting_link (secpol_client_t *self, s_call_t *call)
+{
+    //  Expiries mostly grow with time: walk from the back.
+    s_call_t *after = self->last;
+    while (after && after->expires_at > call->expires_at)
+        after = after->prev;
+    call->prev = after;
+    call->next = after ? after->next : self->first;
+    if (call->next)
+        call->next->prev = call;
+    else
+        self->last = call;
+    if (after)
+        after->next = call;
+    else
+        self->first = call;
+    call->waiting = true;
+}
+
+static void
+s_waiting_unlink (secpol_client_t *self, s_call_t *call)
+{
+    if (!call->waiting)
+        return;
+    if (call->prev)
+        call->prev->next = call->next;
+    else
+        self->first = call->next;
+    if (call->next)
+        call->next->prev = call->prev;
+    else
+        self->last = call->prev;
+    call->prev = call->next = NULL;
+    call->waiting = false;
+}
+
+static void
+s_call_free (secpol_client_t *self, s_call_t *call)
+{
+    s_waiting_unlink (self, call);
+    s_table_remove (self, call);
+    zmsg_destroy (&call->reply);
+    free (call);
+}

@@ -1,0 +1,232 @@
+/*  secpol_client.h - C client library of the secpol wire protocol v1.
+ *
+ *  One secpol_client_t owns one ZeroMQ DEALER socket connected to a secpold
+ *  endpoint. Over it the client offers three ways to call a method:
+ *
+ *  1. secpol_client_call(): one synchronous call by wire path, with any
+ *     generated request message; returns the status code.
+ *  2. Typed synchronous stubs: protoc-c generates, for every RPC, a function
+ *     such as secpol__v1__health__check (service, &request, closure, data).
+ *     secpol_client_service() returns the ProtobufCService those stubs need;
+ *     its transport does one synchronous call and then calls the closure.
+ *     No code is written by hand per method: every service in the .proto
+ *     files works as soon as it is generated.
+ *  3. The pipelined asynchronous API: secpol_client_send() puts many calls in
+ *     flight on the one socket, secpol_client_recv() returns their replies
+ *     as they arrive, matched by call_id (for load generators).
+ *
+ *  Status. Every call yields a code of secpol_status.h (0 = OK, else the
+ *  gRPC canonical code the server sent or a local one, see below), and
+ *  secpol_client_status() gives its message and field violations.
+ *  Local failures map to codes too:
+ *    SECPOL_UNAVAILABLE       no reply within the timeout (server down,
+ *                             unreachable, or too slow), or the socket failed;
+ *    SECPOL_INVALID_ARGUMENT  unknown method path, or a request whose type is
+ *                             not the method's input type, or NULL arguments;
+ *    SECPOL_RESOURCE_EXHAUSTED a request larger than SECPOL_CLIENT_MAX_MESSAGE;
+ *    SECPOL_INTERNAL          a reply that cannot be decoded;
+ *    SECPOL_CANCELLED         the wait was interrupted by SIGINT/SIGTERM
+ *                             caught by czmq (zsys_interrupted).
+ *
+ *  Memory. Requests stay owned by the caller. A response returned through
+ *  response_p is owned by the caller, who frees it with
+ *  protobuf_c_message_free_unpacked (response, NULL). Strings inside
+ *  secpol_client_status_t are owned by the client.
+ *
+ *  Threads. A client belongs to one thread at a time: no function of one
+ *  client may run in two threads at once (the socket is not thread safe).
+ *  Use one client per thread; distinct clients are independent.
+ *
+ *  Signals. The socket is made by czmq, whose first socket installs SIGINT
+ *  and SIGTERM handlers that set zsys_interrupted (czmq's default). A program
+ *  that handles signals itself calls zsys_handler_set (NULL) before
+ *  secpol_client_new(), or sets ZSYS_SIGHANDLER=false in the environment.
+ *
+ *  Logging. The library never logs and never writes to stdout or stderr.
+ */
+#ifndef SECPOL_CLIENT_H_INCLUDED
+#define SECPOL_CLIENT_H_INCLUDED
+
+#include <protobuf-c/protobuf-c.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "secpol/secpol_status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*  The endpoint secpold binds when started without --endpoint. */
+#define SECPOL_CLIENT_DEFAULT_ENDPOINT "tcp://127.0.0.1:7420"
+
+/*  The largest request body the client sends. secpold drops a peer that sends
+ *  a bigger frame (ZMQ_MAXMSGSIZE), so such requests fail locally with
+ *  SECPOL_RESOURCE_EXHAUSTED instead. Most methods accept much less (64 KiB
+ *  by default) and answer RESOURCE_EXHAUSTED themselves. */
+#define SECPOL_CLIENT_MAX_MESSAGE (4u * 1024 * 1024)
+
+#if defined(__GNUC__)
+#define SECPOL_CLIENT_CHECK __attribute__ ((warn_unused_result))
+#else
+#define SECPOL_CLIENT_CHECK
+#endif
+
+typedef struct secpol_client secpol_client_t;
+
+/*  The outcome of the last call, send or recv of a client. */
+typedef struct {
+    int code;                                  /* secpol_status_t; 0 = OK */
+    const char *message;                       /* "" when none; never NULL */
+    uint64_t call_id;                          /* call it is about; 0 = none */
+    size_t n_violations;                       /* entries in the two arrays */
+    const char *const *violation_fields;       /* "policy.hsts.max_age_days" */
+    const char *const *violation_descriptions; /* what is wrong with each */
+} secpol_client_status_t;
+
+/*  Creates a client: connects a DEALER socket to endpoint (a ZeroMQ endpoint
+ *  such as "tcp://127.0.0.1:7420" or "ipc:///run/secpol.sock"; NULL means
+ *  SECPOL_CLIENT_DEFAULT_ENDPOINT) and confirms the server answers with one
+ *  Health/Check round trip within timeout_ms milliseconds (a server that
+ *  answers NOT_SERVING, or any status, still counts as answering).
+ *  timeout_ms also becomes the client's per-call timeout (see
+ *  secpol_client_set_timeout); 0 or less means wait forever.
+ *  Returns NULL when the endpoint is malformed, the socket cannot be made,
+ *  or no answer came in time. Caller owns return value and destroys it with
+ *  secpol_client_destroy(). */
+secpol_client_t *secpol_client_new (const char *endpoint, int timeout_ms) SECPOL_CLIENT_CHECK;
+
+/*  Destroys a client: closes the socket without waiting (linger 0), drops
+ *  every call still in flight and every stashed reply, frees the services
+ *  returned by secpol_client_service(). NULL-safe (self_p or *self_p may be
+ *  NULL); sets *self_p to NULL. */
+void secpol_client_destroy (secpol_client_t **self_p);
+
+/*  Sets how long later calls wait for their reply, in milliseconds; 0 or
+ *  less means wait forever. The same value is sent to the server as the
+ *  call's deadline_ms (0 = none), so a server that cannot start the call in
+ *  time answers DEADLINE_EXCEEDED. Calls already in flight keep the timeout
+ *  they were sent with. */
+void secpol_client_set_timeout (secpol_client_t *self, int timeout_ms);
+
+/*  Returns the current per-call timeout in milliseconds (0 = forever). */
+int secpol_client_timeout (const secpol_client_t *self);
+
+/*  Sets the request_id sent in every later request header, for the server's
+ *  logs and tracing (not a secret: never put tokens or passwords in it).
+ *  NULL or "" sends none. The client copies the string. */
+void secpol_client_set_request_id (secpol_client_t *self, const char *request_id);
+
+/*  Calls method_path ("/secpol.v1.Health/Check") with request and waits for
+ *  its reply up to the client's timeout. request must be a message of the
+ *  method's input type (NULL sends an empty request, all fields default).
+ *  Returns the status code. On SECPOL_OK *response_p receives the decoded
+ *  response, of the method's output type; the caller owns it and frees it
+ *  with protobuf_c_message_free_unpacked (response, NULL). On any other code
+ *  *response_p is set to NULL and secpol_client_status() tells why.
+ *  The method must be in the registry (secpol_registry.h); a path unknown to
+ *  it fails locally with SECPOL_INVALID_ARGUMENT. Replies of asynchronous
+ *  calls that arrive meanwhile are kept for secpol_client_recv(). */
+int secpol_client_call (secpol_client_t *self, const char *method_path,
+                        const ProtobufCMessage *request,
+                        ProtobufCMessage **response_p) SECPOL_CLIENT_CHECK;
+
+/*  As secpol_client_call(), for a method this build may not know: the caller
+ *  names the response type. output_descriptor may be NULL when the caller
+ *  only wants the status (an OK response body is then discarded and
+ *  *response_p set to NULL). request may be NULL (empty request); it is not
+ *  checked against any input type. method_path is sent as given. */
+int secpol_client_call_path (secpol_client_t *self, const char *method_path,
+                             const ProtobufCMessageDescriptor *output_descriptor,
+                             const ProtobufCMessage *request,
+                             ProtobufCMessage **response_p) SECPOL_CLIENT_CHECK;
+
+/*  Returns the code, message and field violations of the client's last
+ *  call, send or recv (code 0 and message "" before the first). The
+ *  structure and its strings are owned by the client and stay valid until
+ *  the next call, send, recv or destroy of this client. Never NULL for a
+ *  non-NULL self. */
+const secpol_client_status_t *secpol_client_status (const secpol_client_t *self);
+
+/*  Returns a ProtobufCService for the generated typed stubs of a service,
+ *  for example:
+ *
+ *      ProtobufCService *health =
+ *          secpol_client_service (client, &secpol__v1__health__descriptor);
+ *      Secpol__V1__HealthCheckRequest request = SECPOL__V1__HEALTH_CHECK_REQUEST__INIT;
+ *      Secpol__V1__HealthCheckResponse *response = NULL;
+ *      secpol__v1__health__check (health, &request,
+ *                                 (Secpol__V1__HealthCheckResponse_Closure) secpol_closure_keep,
+ *                                 &response);
+ *      if (!response)
+ *          ... secpol_client_status (client)->code says why ...
+ *      protobuf_c_message_free_unpacked (&response->base, NULL);
+ *
+ *  Each stub does one synchronous call (as secpol_client_call(), with the
+ *  client's timeout) and then calls closure (output, closure_data) exactly
+ *  once: output is the response on OK, NULL on any other status.
+ *
+ *  Ownership rule: the transport hands the output to the closure. The
+ *  closure owns it: it keeps it (secpol_closure_keep does) or frees it with
+ *  protobuf_c_message_free_unpacked ((ProtobufCMessage *) output, NULL)
+ *  before returning. A NULL closure is allowed: the output is then freed.
+ *
+ *  The service is owned by the client (one per descriptor, made on first
+ *  use, freed by secpol_client_destroy); never pass it to
+ *  protobuf_c_service_destroy (its destroy does nothing). Returns NULL when
+ *  self or descriptor is NULL or memory runs out. The service's methods need
+ *  not be in the registry: the wire path is "/<service full name>/<method>". */
+ProtobufCService *secpol_client_service (secpol_client_t *self,
+                                         const ProtobufCServiceDescriptor *descriptor);
+
+/*  A closure for the generated stubs that keeps the output: closure_data is
+ *  a ProtobufCMessage ** (or a pointer to a typed response pointer) that
+ *  receives the output, or NULL when the call failed. With it the caller
+ *  owns the output. Pass it cast to the stub's typed closure type, e.g.
+ *  (Secpol__V1__HealthCheckResponse_Closure) secpol_closure_keep. */
+void secpol_closure_keep (const ProtobufCMessage *message, void *closure_data);
+
+/*  Sends one asynchronous call of method_path (which must be in the
+ *  registry) with request (NULL = empty request) and returns at once,
+ *  without waiting for the reply. On success returns SECPOL_OK and sets
+ *  *call_id_p (when not NULL) to the call's id, which secpol_client_recv()
+ *  returns with its reply. The call's timeout is the client's timeout at
+ *  send time. Fails with SECPOL_INVALID_ARGUMENT for an unknown path or a
+ *  request of the wrong type, SECPOL_RESOURCE_EXHAUSTED for a request over
+ *  SECPOL_CLIENT_MAX_MESSAGE, SECPOL_UNAVAILABLE when the socket's send queue
+ *  stays full for the timeout; then nothing is in flight and *call_id_p is
+ *  set to 0. Many calls may be in flight at once; the socket queues up to
+ *  100000 messages each way. */
+int secpol_client_send (secpol_client_t *self, const char *method_path,
+                        const ProtobufCMessage *request, uint64_t *call_id_p) SECPOL_CLIENT_CHECK;
+
+/*  Waits up to timeout_ms milliseconds (0 = do not wait, less than 0 =
+ *  forever) for the next completion of any call in flight, in arrival order,
+ *  and returns its code. A completion is either a reply, or the end of a
+ *  call's own timeout without a reply (then the code is SECPOL_UNAVAILABLE
+ *  and a late reply is discarded). *call_id_p (when not NULL) receives the
+ *  completed call's id; *response_p (when not NULL) receives the response on
+ *  SECPOL_OK (caller owns it: protobuf_c_message_free_unpacked (r, NULL)),
+ *  else NULL; when response_p is NULL an OK response is freed.
+ *  When nothing completed within timeout_ms, or no call is in flight,
+ *  returns SECPOL_UNAVAILABLE with *call_id_p set to 0: callers tell "no
+ *  completion" from "a call failed" by the call id (ids start at 1).
+ *  secpol_client_status() describes the completion. Replies whose call_id
+ *  is not in flight (unknown, or already timed out) and replies whose header
+ *  cannot be decoded are discarded. */
+int secpol_client_recv (secpol_client_t *self, int timeout_ms, uint64_t *call_id_p,
+                        ProtobufCMessage **response_p) SECPOL_CLIENT_CHECK;
+
+/*  Returns the number of asynchronous calls sent and not yet returned by
+ *  secpol_client_recv() (including replies that arrived during a
+ *  synchronous call and wait in the client). */
+size_t secpol_client_in_flight (const secpol_client_t *self);
+
+/*  Returns the endpoint the client is connected to. Owned by the client. */
+const char *secpol_client_endpoint (const secpol_client_t *self);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
