@@ -1,0 +1,373 @@
+/*  policy_service.c - PolicyService handlers and their method table.
+ *
+ *  Reads (GetPolicy, ListPolicyRevisions, RenderSecurityHeaders,
+ *  CheckFileUpload) run on the READ lane; writes (UpdatePolicy,
+ *  DeletePolicy) on the WRITE lane, which runs one handler at a time: a
+ *  read-modify-write inside one handler is therefore atomic, and two
+ *  concurrent updates of different settings both survive. A handler that
+ *  returns an error has everything it wrote rolled back.
+ *
+ *  Behaviour is documented in docs/POLICY.md.
+ */
+#include "policy_store.h"
+#include "services.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#define PAGE_SIZE_DEFAULT 50
+#define PAGE_SIZE_MAX     500
+#define ACTOR_MAX         256
+#define PAGE_TOKEN_PREFIX "r1-"
+
+static bool s_check_ids (secpol_call_t *call, const char *workspace_id, const char *community_id);
+static void s_check_actor (secpol_call_t *call, const char *actor);
+static int s_store_failed (secpol_call_t *call, int rc, const char *workspace_id,
+                           const char *community_id);
+static int s_check_version (secpol_call_t *call, uint64_t expected, uint64_t stored,
+                            const char *community_id);
+static char *s_page_token (secpol_call_t *call, uint64_t version);
+static bool s_parse_page_token (const char *token, uint64_t *version_p);
+
+static int
+s_get_policy (secpol_call_t *call, const ProtobufCMessage *request, ProtobufCMessage *response)
+{
+    const Secpol__V1__GetPolicyRequest *in = (const Secpol__V1__GetPolicyRequest *)request;
+    if (!s_check_ids (call, in->workspace_id, in->community_id))
+        return secpol_call_check (call);
+    Secpol__V1__Policy *policy;
+    int rc = secpol_policy_effective (call->txn, call->arena, in->workspace_id, in->community_id,
+                                      &policy);
+    if (rc)
+        return s_store_failed (call, rc, in->workspace_id, in->community_id);
+    *(Secpol__V1__Policy *)response = *policy;
+    return SECPOL_OK;
+}
+
+static int
+s_update_policy (secpol_call_t *call, const ProtobufCMessage *request, ProtobufCMessage *response)
+{
+    const Secpol__V1__UpdatePolicyRequest *in = (const Secpol__V1__UpdatePolicyRequest *)request;
+    const char *ws = in->workspace_id, *community = in->community_id;
+    s_check_ids (call, ws, community);
+    s_check_actor (call, in->actor);
+
+    secpol_policy_mask_t mask = 0;
+    if (in->n_update_mask == 0)
+        secpol_call_violation (call, "update_mask",
+                               "is required: name the settings to change "
+                               "(\"login_lockout.max_failures\", \"hsts\", or \"*\" for all)");
+    const char *unknown = NULL;
+    for (size_t k = 0; k < in->n_update_mask; k++)
+        if (secpol_policy_mask_add (&mask, in->update_mask[k]) != 0)
+            unknown = unknown ? secpol_call_printf (call, "%s, \"%s\"", unknown, in->update_mask[k])
+                              : secpol_call_printf (call, "\"%s\"", in->update_mask[k]);
+    if (unknown)
+        secpol_call_violation (call, "update_mask",
+                               "names no setting: %s (metadata such as version cannot be set)",
+                               unknown);
+    int rc = secpol_call_check (call);
+    if (rc)
+        return rc;
+
+    secpol_policy_view_t view;
+    rc = secpol_policy_view (call->txn, call->arena, ws, community, &view);
+    if (rc)
+        return s_store_failed (call, rc, ws, community);
+    const Secpol__Store__V1__PolicyLevel *old = view.level;
+    uint64_t old_version = old ? old->version : 0;
+    rc = s_check_version (call, in->expected_version, old_version, community);
+    if (rc)
+        return rc;
+
+    /* The new level: what it set before, the masked leaves from the request,
+     * and the rest of every group the mask touches pinned at its current
+     * effective value (a group's cross-field rules hold within one level). */
+    const Secpol__V1__Policy *update = in->policy;
+    if (!update)
+        update = secpol_policy_new (call->arena);
+    secpol_policy_mask_t old_mask = secpol_policy_level_mask (old);
+    secpol_policy_mask_t widened = secpol_policy_mask_groups (mask);
+    Secpol__Store__V1__PolicyLevel *level = (Secpol__Store__V1__PolicyLevel *)secpol_arena_message (
+        call->arena, &secpol__store__v1__policy_level__descriptor);
+    level->values = secpol_policy_new (call->arena);
+    Secpol__V1__Policy empty = SECPOL__V1__POLICY__INIT;
+    const Secpol__V1__Policy *old_values = old && old->values ? old->values : &empty;
+    for (size_t i = 0; i < secpol_policy_field_count (); i++) {
+        secpol_policy_mask_t bit = UINT64_C (1) << i;
+        if (mask & bit)
+            secpol_policy_leaf_copy (call->arena, level->values, update, i);
+        else if (old_mask & bit)
+            secpol_policy_leaf_copy (call->arena, level->values, old_values, i);
+        else if (widened & bit)
+            secpol_policy_leaf_copy (call->arena, level->values, view.effective, i);
+    }
+    secpol_policy_mask_t new_mask = old_mask | widened;
+    secpol_policy_level_set_mask (call->arena, level, new_mask);
+    Secpol__V1__Policy *result = secpol_policy_compose (call->arena, view.parent, level);
+
+    secpol_policy_violation_t *violations;
+    size_t n_violations =
+        secpol_policy_validate (call->arena, update, mask, result, view.effective, &violations);
+    for (size_t k = 0; k < n_violations; k++)
+        secpol_call_violation (call, violations[k].field, "%s", violations[k].description);
+    rc = secpol_call_check (call);
+    if (rc)
+        return rc;
+
+    Secpol__V1__FieldChange **changes;
+    size_t n_changes = secpol_policy_diff (call->arena, old_mask, old_values, view.effective,
+                                           new_mask, level->values, result, &changes);
+    if (n_changes == 0) {
+        /* Nothing changed: no new version, no revision. */
+        *(Secpol__V1__Policy *)response = *view.effective;
+        return SECPOL_OK;
+    }
+    level->version = old_version + 1;
+    level->updated_at = call->now;
+    level->updated_by = (char *)(*in->actor ? in->actor : call->caller);
+    rc = secpol_policy_level_save (call->txn, call->arena, ws, community, level);
+
+    Secpol__V1__PolicyRevision revision = SECPOL__V1__POLICY_REVISION__INIT;
+    revision.version = level->version;
+    revision.changed_at = call->now;
+    revision.actor = level->updated_by;
+    revision.caller = (char *)call->caller;
+    revision.n_changes = n_changes;
+    revision.changes = changes;
+    if (rc == 0)
+        rc = secpol_policy_revision_save (call->txn, call->arena, ws, community, &revision);
+    if (rc)
+        return s_store_failed (call, rc, ws, community);
+
+    result->version = level->version;
+    result->updated_at = level->updated_at;
+    result->updated_by = level->updated_by;
+    *(Secpol__V1__Policy *)response = *result;
+    return SECPOL_OK;
+}
+
+static int
+s_delete_policy (secpol_call_t *call, const ProtobufCMessage *request, ProtobufCMessage *response)
+{
+    const Secpol__V1__DeletePolicyRequest *in = (const Secpol__V1__DeletePolicyRequest *)request;
+    Secpol__V1__DeletePolicyResponse *out = (Secpol__V1__DeletePolicyResponse *)response;
+    const char *ws = in->workspace_id, *community = in->community_id;
+    s_check_ids (call, ws, community);
+    s_check_actor (call, in->actor);
+    int rc = secpol_call_check (call);
+    if (rc)
+        return rc;
+
+    secpol_policy_view_t view;
+    rc = secpol_policy_view (call->txn, call->arena, ws, community, &view);
+    if (rc)
+        return s_store_failed (call, rc, ws, community);
+    const Secpol__Store__V1__PolicyLevel *old = view.level;
+    rc = s_check_version (call, in->expected_version, old ? old->version : 0, community);
+    if (rc)
+        return rc;
+    secpol_policy_mask_t old_mask = secpol_policy_level_mask (old);
+    if (old_mask == 0) {
+        /* The level sets nothing: nothing to delete, no revision. */
+        out->deleted = false;
+        out->policy = view.effective;
+        return SECPOL_OK;
+    }
+
+    /* The record stays, with no overrides, so that the version keeps
+     * counting up and revision keys never repeat. */
+    Secpol__Store__V1__PolicyLevel *level = (Secpol__Store__V1__PolicyLevel *)secpol_arena_message (
+        call->arena, &secpol__store__v1__policy_level__descriptor);
+    level->values = secpol_policy_new (call->arena);
+    level->version = old->version + 1;
+    level->updated_at = call->now;
+    level->updated_by = (char *)(*in->actor ? in->actor : call->caller);
+    Secpol__V1__Policy *result = secpol_policy_compose (call->arena, view.parent, level);
+
+    Secpol__V1__PolicyRevision revision = SECPOL__V1__POLICY_REVISION__INIT;
+    revision.version = level->version;
+    revision.changed_at = call->now;
+    revision.actor = level->updated_by;
+    revision.caller = (char *)call->caller;
+    revision.deleted = true;
+    revision.n_changes =
+        secpol_policy_diff (call->arena, old_mask, old->values ? old->values : level->values,
+                            view.effective, 0, level->values, result, &revision.changes);
+    rc = secpol_policy_level_save (call->txn, call->arena, ws, community, level);
+    if (rc == 0)
+        rc = secpol_policy_revision_save (call->txn, call->arena, ws, community, &revision);
+    if (rc)
+        return s_store_failed (call, rc, ws, community);
+    out->deleted = true;
+    out->policy = result;
+    return SECPOL_OK;
+}
+
+static int
+s_list_policy_revisions (secpol_call_t *call, const ProtobufCMessage *request,
+                         ProtobufCMessage *response)
+{
+    const Secpol__V1__ListPolicyRevisionsRequest *in =
+        (const Secpol__V1__ListPolicyRevisionsRequest *)request;
+    Secpol__V1__ListPolicyRevisionsResponse *out =
+        (Secpol__V1__ListPolicyRevisionsResponse *)response;
+    s_check_ids (call, in->workspace_id, in->community_id);
+    uint64_t from = UINT64_MAX;
+    if (*in->page_token && !s_parse_page_token (in->page_token, &from))
+        secpol_call_violation (call, "page_token",
+                               "is not a page token: pass next_page_token from the previous "
+                               "page unchanged, or \"\" for the first page");
+    int rc = secpol_call_check (call);
+    if (rc)
+        return rc;
+    /* AIP-158: 0 means the default; larger than the maximum is coerced */
+    size_t limit = in->page_size == 0 ? PAGE_SIZE_DEFAULT : in->page_size;
+    if (limit > PAGE_SIZE_MAX)
+        limit = PAGE_SIZE_MAX;
+    uint64_t next = 0;
+    rc = secpol_policy_revisions (call->txn, call->arena, in->workspace_id, in->community_id, from,
+                                  limit, out, &next);
+    if (rc)
+        return s_store_failed (call, rc, in->workspace_id, in->community_id);
+    out->next_page_token = next ? s_page_token (call, next) : "";
+    return SECPOL_OK;
+}
+
+static int
+s_render_security_headers (secpol_call_t *call, const ProtobufCMessage *request,
+                           ProtobufCMessage *response)
+{
+    const Secpol__V1__RenderSecurityHeadersRequest *in =
+        (const Secpol__V1__RenderSecurityHeadersRequest *)request;
+    if (!s_check_ids (call, in->workspace_id, in->community_id))
+        return secpol_call_check (call);
+    Secpol__V1__Policy *policy;
+    int rc = secpol_policy_effective (call->txn, call->arena, in->workspace_id, in->community_id,
+                                      &policy);
+    if (rc)
+        return s_store_failed (call, rc, in->workspace_id, in->community_id);
+    secpol_policy_render_headers (call->arena, policy,
+                                  (Secpol__V1__RenderSecurityHeadersResponse *)response);
+    return SECPOL_OK;
+}
+
+static int
+s_check_file_upload (secpol_call_t *call, const ProtobufCMessage *request,
+                     ProtobufCMessage *response)
+{
+    const Secpol__V1__CheckFileUploadRequest *in =
+        (const Secpol__V1__CheckFileUploadRequest *)request;
+    s_check_ids (call, in->workspace_id, in->community_id);
+    if (!*in->filename)
+        secpol_call_violation (call, "filename", "is required");
+    int rc = secpol_call_check (call);
+    if (rc)
+        return rc;
+    Secpol__V1__Policy *policy;
+    rc = secpol_policy_effective (call->txn, call->arena, in->workspace_id, in->community_id,
+                                  &policy);
+    if (rc)
+        return s_store_failed (call, rc, in->workspace_id, in->community_id);
+    secpol_policy_check_upload (call->arena, policy, in->filename,
+                                (Secpol__V1__CheckFileUploadResponse *)response);
+    return SECPOL_OK;
+}
+
+const secpol_method_spec_t secpol_policy_methods[] = {
+    {&secpol__v1__policy_service__descriptor, "GetPolicy", SECPOL_LANE_READ, SECPOL_ROLE_SERVICE,
+     s_get_policy, NULL, 0, 0},
+    {&secpol__v1__policy_service__descriptor, "UpdatePolicy", SECPOL_LANE_WRITE, SECPOL_ROLE_ADMIN,
+     s_update_policy, NULL, 0, 0},
+    {&secpol__v1__policy_service__descriptor, "DeletePolicy", SECPOL_LANE_WRITE, SECPOL_ROLE_ADMIN,
+     s_delete_policy, NULL, 0, 0},
+    {&secpol__v1__policy_service__descriptor, "ListPolicyRevisions", SECPOL_LANE_READ,
+     SECPOL_ROLE_SERVICE, s_list_policy_revisions, NULL, 0, 0},
+    {&secpol__v1__policy_service__descriptor, "RenderSecurityHeaders", SECPOL_LANE_READ,
+     SECPOL_ROLE_SERVICE, s_render_security_headers, NULL, 0, 0},
+    {&secpol__v1__policy_service__descriptor, "CheckFileUpload", SECPOL_LANE_READ,
+     SECPOL_ROLE_SERVICE, s_check_file_upload, NULL, 0, 0},
+};
+const size_t secpol_policy_methods_count =
+    sizeof secpol_policy_methods / sizeof secpol_policy_methods[0];
+
+/*  Records a violation for each bad id; true when both are good. */
+static bool
+s_check_ids (secpol_call_t *call, const char *workspace_id, const char *community_id)
+{
+    const char *ws_problem = secpol_policy_id_problem (workspace_id, true);
+    const char *community_problem = secpol_policy_id_problem (community_id, false);
+    if (ws_problem)
+        secpol_call_violation (call, "workspace_id", "%s", ws_problem);
+    if (community_problem)
+        secpol_call_violation (call, "community_id", "%s", community_problem);
+    return !ws_problem && !community_problem;
+}
+
+static void
+s_check_actor (secpol_call_t *call, const char *actor)
+{
+    size_t length = strlen (actor);
+    if (length > ACTOR_MAX) {
+        secpol_call_violation (call, "actor", "is longer than %d bytes", ACTOR_MAX);
+        return;
+    }
+    for (size_t k = 0; k < length;) {
+        uint32_t c;
+        size_t step = secpol_policy_utf8_next (actor + k, length - k, &c);
+        if (!step || secpol_policy_is_control (c)) {
+            secpol_call_violation (call, "actor", "must be UTF-8 text without control characters");
+            return;
+        }
+        k += step;
+    }
+}
+
+static int
+s_check_version (secpol_call_t *call, uint64_t expected, uint64_t stored, const char *community_id)
+{
+    if (expected == 0 || expected == stored)
+        return SECPOL_OK;
+    return secpol_call_fail (call, SECPOL_ABORTED,
+                             "the %s policy is at version %" PRIu64 ", not %" PRIu64
+                             ": read it again and retry",
+                             *community_id ? "community" : "workspace", stored, expected);
+}
+
+static int
+s_store_failed (secpol_call_t *call, int rc, const char *workspace_id, const char *community_id)
+{
+    return secpol_call_fail (call, SECPOL_INTERNAL, "policy store of workspace %s%s%s: %s",
+                             workspace_id, *community_id ? " community " : "", community_id,
+                             secpol_strerror (rc));
+}
+
+static char *
+s_page_token (secpol_call_t *call, uint64_t version)
+{
+    return secpol_call_printf (call, PAGE_TOKEN_PREFIX "%016" PRIx64, version);
+}
+
+static bool
+s_parse_page_token (const char *token, uint64_t *version_p)
+{
+    size_t prefix = strlen (PAGE_TOKEN_PREFIX);
+    if (strlen (token) != prefix + 16 || strncmp (token, PAGE_TOKEN_PREFIX, prefix) != 0)
+        return false;
+    uint64_t version = 0;
+    for (const char *p = token + prefix; *p; p++) {
+        int digit;
+        if (*p >= '0' && *p <= '9')
+            digit = *p - '0';
+        else if (*p >= 'a' && *p <= 'f')
+            digit = *p - 'a' + 10;
+        else
+            return false;
+        version = (version << 4) | (uint64_t)digit;
+    }
+    if (version == 0)
+        return false;
+    *version_p = version;
+    return true;
+}

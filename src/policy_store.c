@@ -1,0 +1,204 @@
+/*  policy_store.c - policy levels and revisions in the store; see
+ *  policy_store.h and policy.h. */
+#include "policy_store.h"
+
+#include <string.h>
+
+static int s_unpack_level (secpol_arena_t *arena, secpol_val_t value,
+                           Secpol__Store__V1__PolicyLevel **level_p);
+static int s_load_level (secpol_txn_t *txn, secpol_arena_t *arena, const char *workspace_id,
+                         const char *community_id, Secpol__Store__V1__PolicyLevel **level_p);
+
+const char *
+secpol_policy_id_problem (const char *id, bool required)
+{
+    size_t length = id ? strlen (id) : 0;
+    if (length == 0)
+        return required ? "is required" : NULL;
+    if (length > SECPOL_POLICY_ID_MAX)
+        return "is longer than 128 bytes";
+    for (size_t k = 0; k < length;) {
+        uint32_t code_point;
+        size_t step = secpol_policy_utf8_next (id + k, length - k, &code_point);
+        if (!step)
+            return "is not valid UTF-8";
+        if (secpol_policy_is_control (code_point))
+            return "contains a control character";
+        k += step;
+    }
+    return NULL;
+}
+
+size_t
+secpol_policy_level_key (uint8_t key[SECPOL_POLICY_KEY_MAX], const char *workspace_id,
+                         const char *community_id)
+{
+    size_t ws = strlen (workspace_id);
+    size_t community = community_id ? strlen (community_id) : 0;
+    /* ids are at most SECPOL_POLICY_ID_MAX (< 256) bytes: checked by every handler */
+    if (ws > SECPOL_POLICY_ID_MAX)
+        ws = SECPOL_POLICY_ID_MAX;
+    if (community > SECPOL_POLICY_ID_MAX)
+        community = SECPOL_POLICY_ID_MAX;
+    size_t n = 0;
+    key[n++] = (uint8_t)ws;
+    memcpy (key + n, workspace_id, ws);
+    n += ws;
+    key[n++] = (uint8_t)community;
+    if (community)
+        memcpy (key + n, community_id, community);
+    return n + community;
+}
+
+Secpol__V1__Policy *
+secpol_policy_compose (secpol_arena_t *arena, const Secpol__V1__Policy *parent,
+                       const Secpol__Store__V1__PolicyLevel *level)
+{
+    Secpol__V1__Policy *policy = secpol_policy_new (arena);
+    for (size_t i = 0; i < secpol_policy_field_count (); i++)
+        secpol_policy_leaf_copy (arena, policy, parent, i);
+    secpol_policy_level_apply (arena, policy, level);
+    policy->version = level ? level->version : 0;
+    policy->updated_at = level ? level->updated_at : 0;
+    policy->updated_by = secpol_arena_strdup (arena, level ? level->updated_by : "");
+    return policy;
+}
+
+int
+secpol_policy_view (secpol_txn_t *txn, secpol_arena_t *arena, const char *workspace_id,
+                    const char *community_id, secpol_policy_view_t *view)
+{
+    memset (view, 0, sizeof *view);
+    Secpol__V1__Policy *defaults = secpol_policy_defaults (arena);
+    Secpol__Store__V1__PolicyLevel *workspace = NULL;
+    int rc = s_load_level (txn, arena, workspace_id, "", &workspace);
+    if (rc)
+        return rc;
+    if (community_id && *community_id) {
+        view->parent = secpol_policy_compose (arena, defaults, workspace);
+        rc = s_load_level (txn, arena, workspace_id, community_id, &view->level);
+        if (rc)
+            return rc;
+    } else {
+        view->parent = defaults;
+        view->level = workspace;
+    }
+    view->effective = secpol_policy_compose (arena, view->parent, view->level);
+    return 0;
+}
+
+int
+secpol_policy_effective (secpol_txn_t *txn, secpol_arena_t *arena, const char *workspace_id,
+                         const char *community_id, Secpol__V1__Policy **policy_p)
+{
+    secpol_policy_view_t view;
+    int rc = secpol_policy_view (txn, arena, workspace_id, community_id, &view);
+    *policy_p = rc ? NULL : view.effective;
+    return rc;
+}
+
+int
+secpol_policy_level_save (secpol_txn_t *txn, secpol_arena_t *arena, const char *workspace_id,
+                          const char *community_id, const Secpol__Store__V1__PolicyLevel *level)
+{
+    uint8_t key[SECPOL_POLICY_KEY_MAX];
+    size_t key_size = secpol_policy_level_key (key, workspace_id, community_id);
+    size_t size = secpol__store__v1__policy_level__get_packed_size (level);
+    uint8_t *buffer = secpol_arena_alloc (arena, size);
+    secpol__store__v1__policy_level__pack (level, buffer);
+    return secpol_put (txn, SECPOL_TABLE_POLICY, key, key_size, buffer, size);
+}
+
+/*  Level key + big-endian version. */
+static size_t
+s_revision_key (uint8_t key[SECPOL_POLICY_REVISION_KEY_MAX], const char *workspace_id,
+                const char *community_id, uint64_t version)
+{
+    size_t n = secpol_policy_level_key (key, workspace_id, community_id);
+    for (int k = 7; k >= 0; k--)
+        key[n++] = (uint8_t)(version >> (8 * k));
+    return n;
+}
+
+int
+secpol_policy_revision_save (secpol_txn_t *txn, secpol_arena_t *arena, const char *workspace_id,
+                             const char *community_id, const Secpol__V1__PolicyRevision *revision)
+{
+    uint8_t key[SECPOL_POLICY_REVISION_KEY_MAX];
+    size_t key_size = s_revision_key (key, workspace_id, community_id, revision->version);
+    size_t size = secpol__v1__policy_revision__get_packed_size (revision);
+    uint8_t *buffer = secpol_arena_alloc (arena, size);
+    secpol__v1__policy_revision__pack (revision, buffer);
+    return secpol_put (txn, SECPOL_TABLE_POLICY_REVISION, key, key_size, buffer, size);
+}
+
+int
+secpol_policy_revisions (secpol_txn_t *txn, secpol_arena_t *arena, const char *workspace_id,
+                         const char *community_id, uint64_t from, size_t limit,
+                         Secpol__V1__ListPolicyRevisionsResponse *out, uint64_t *next_p)
+{
+    *next_p = 0;
+    uint8_t key[SECPOL_POLICY_REVISION_KEY_MAX];
+    size_t key_size = s_revision_key (key, workspace_id, community_id, from);
+    size_t prefix_size = key_size - 8;
+
+    secpol_cursor_t *cursor = NULL;
+    int rc = secpol_cursor_open (txn, SECPOL_TABLE_POLICY_REVISION, &cursor);
+    if (rc)
+        return rc;
+    /* Position on the last key <= level key + from: seek the first key >=
+     * it, and step back unless it is exactly that key. */
+    secpol_val_t found_key, found_value;
+    rc = secpol_cursor_seek (cursor, key, key_size, &found_key, &found_value);
+    if (rc == SECPOL_ENOTFOUND)
+        rc = secpol_cursor_last (cursor, &found_key, &found_value);
+    else if (rc == 0 && (found_key.size != key_size || memcmp (found_key.data, key, key_size) != 0))
+        rc = secpol_cursor_prev (cursor, &found_key, &found_value);
+
+    while (rc == 0 && secpol_val_has_prefix (found_key, key, prefix_size) &&
+           found_key.size == key_size) {
+        const uint8_t *tail = (const uint8_t *)found_key.data + prefix_size;
+        uint64_t version = 0;
+        for (int k = 0; k < 8; k++)
+            version = (version << 8) | tail[k];
+        if (out->n_revisions == limit) {
+            *next_p = version;
+            break;
+        }
+        ProtobufCMessage *revision = protobuf_c_message_unpack (
+            &secpol__v1__policy_revision__descriptor, secpol_arena_allocator (arena),
+            found_value.size, found_value.data);
+        if (!revision) {
+            rc = SECPOL_ECORRUPT;
+            break;
+        }
+        secpol_arena_append (arena, &out->n_revisions, (void ***)&out->revisions, revision);
+        rc = secpol_cursor_prev (cursor, &found_key, &found_value);
+    }
+    secpol_cursor_close (&cursor);
+    return rc == SECPOL_ENOTFOUND ? 0 : rc;
+}
+
+static int
+s_load_level (secpol_txn_t *txn, secpol_arena_t *arena, const char *workspace_id,
+              const char *community_id, Secpol__Store__V1__PolicyLevel **level_p)
+{
+    *level_p = NULL;
+    uint8_t key[SECPOL_POLICY_KEY_MAX];
+    size_t key_size = secpol_policy_level_key (key, workspace_id, community_id);
+    secpol_val_t value;
+    int rc = secpol_get (txn, SECPOL_TABLE_POLICY, key, key_size, &value);
+    if (rc == SECPOL_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    return s_unpack_level (arena, value, level_p);
+}
+
+static int
+s_unpack_level (secpol_arena_t *arena, secpol_val_t value, Secpol__Store__V1__PolicyLevel **level_p)
+{
+    *level_p = secpol__store__v1__policy_level__unpack (secpol_arena_allocator (arena), value.size,
+                                                        value.data);
+    return *level_p ? 0 : SECPOL_ECORRUPT;
+}

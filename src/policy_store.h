@@ -1,0 +1,74 @@
+/*  policy_store.h - how PolicyService keeps policy levels and revisions.
+ *
+ *  Table SECPOL_TABLE_POLICY holds one secpol.store.v1.PolicyLevel per
+ *  level under the key
+ *      u8 len(workspace_id) workspace_id u8 len(community_id) community_id
+ *  (community_id "" for the workspace level). The length prefixes keep keys
+ *  unambiguous whatever bytes the ids hold, and no level's key is a prefix
+ *  of another's revision keys.
+ *
+ *  Table SECPOL_TABLE_POLICY_REVISION holds one secpol.v1.PolicyRevision per
+ *  change under level key + big-endian u64 version, so that one level's
+ *  revisions are contiguous and ordered by version.
+ *
+ *  Only PolicyService uses this header; other services read the effective
+ *  policy through policy.h.
+ */
+#ifndef SECPOL_POLICY_STORE_H_INCLUDED
+#define SECPOL_POLICY_STORE_H_INCLUDED
+
+#include "policy.h"
+#include "policy_fields.h"
+
+#include <stdint.h>
+
+/*  Largest level key, and largest revision key. */
+#define SECPOL_POLICY_KEY_MAX          (2 + 2 * SECPOL_POLICY_ID_MAX)
+#define SECPOL_POLICY_REVISION_KEY_MAX (SECPOL_POLICY_KEY_MAX + 8)
+
+/*  A level and what surrounds it, as UpdatePolicy and DeletePolicy need it. */
+typedef struct {
+    Secpol__V1__Policy *parent;            /* what the level inherits: defaults, or defaults <-
+                                              workspace for a community */
+    Secpol__Store__V1__PolicyLevel *level; /* the level's record; NULL when never written */
+    Secpol__V1__Policy *effective;         /* parent <- level, with the level's metadata */
+} secpol_policy_view_t;
+
+/*  Writes the key of a level into key and returns its length. ids must
+ *  have passed secpol_policy_id_problem(); community_id NULL = "". */
+size_t secpol_policy_level_key (uint8_t key[SECPOL_POLICY_KEY_MAX], const char *workspace_id,
+                                const char *community_id);
+
+/*  Loads the level of workspace_id / community_id with what it inherits
+ *  into *view (everything in arena). Returns 0, or a store error
+ *  (SECPOL_ECORRUPT when a record does not decode). */
+int secpol_policy_view (secpol_txn_t *txn, secpol_arena_t *arena, const char *workspace_id,
+                        const char *community_id, secpol_policy_view_t *view)
+    __attribute__ ((warn_unused_result));
+
+/*  Returns a new policy: parent with level applied and level's version,
+ *  updated_at and updated_by (0 / 0 / "" when level is NULL). */
+Secpol__V1__Policy *secpol_policy_compose (secpol_arena_t *arena, const Secpol__V1__Policy *parent,
+                                           const Secpol__Store__V1__PolicyLevel *level);
+
+/*  Stores a level record (write transactions only). Returns 0 or an error. */
+int secpol_policy_level_save (secpol_txn_t *txn, secpol_arena_t *arena, const char *workspace_id,
+                              const char *community_id, const Secpol__Store__V1__PolicyLevel *level)
+    __attribute__ ((warn_unused_result));
+
+/*  Stores a revision of a level under its version. Returns 0 or an error. */
+int secpol_policy_revision_save (secpol_txn_t *txn, secpol_arena_t *arena, const char *workspace_id,
+                                 const char *community_id,
+                                 const Secpol__V1__PolicyRevision *revision)
+    __attribute__ ((warn_unused_result));
+
+/*  Reads up to limit revisions of a level, newest first, starting at
+ *  version from (inclusive; UINT64_MAX = the newest) into out->revisions.
+ *  *next_p receives the version the next page starts at, 0 when there is
+ *  none. Returns 0 or a store error. */
+int secpol_policy_revisions (secpol_txn_t *txn, secpol_arena_t *arena, const char *workspace_id,
+                             const char *community_id, uint64_t from, size_t limit,
+                             Secpol__V1__ListPolicyRevisionsResponse *out, uint64_t *next_p)
+    __attribute__ ((warn_unused_result));
+
+#endif
