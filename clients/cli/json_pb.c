@@ -326,7 +326,7 @@ secpol_json_parse_message (ProtobufCMessage **message_p, char *error, size_t err
     if (!*p)
         return secpol_json_to_message (message_p, error, error_size, descriptor, NULL);
     json_error_t parse_error;
-    json_t *json = json_loads (p, JSON_REJECT_DUPLICATES, &parse_error);
+    json_t *json = json_loads (p, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &parse_error);
     if (!json) {
         if (error && error_size)
             snprintf (error, error_size, "invalid JSON at line %d, column %d: %s", parse_error.line,
