@@ -1,0 +1,841 @@
+/*  test_policy_fields.c - the policy settings table: coverage of every
+ *  Policy field, defaults, one valid and one invalid value for every
+ *  setting, cross-field rules, update masks, text forms, inheritance and
+ *  revisions against a real LMDB store, and docs/POLICY.md in sync.
+ *
+ *  Standards the defaults are checked against: NIST SP 800-63B section
+ *  5.2.2 (at most 100 consecutive failures), 5.1.3.2 (out-of-band codes
+ *  live at most 10 minutes); OWASP ASVS 4.0.3 V3.3 (idle timeout); OWASP
+ *  HTTP Headers cheat sheet (X-XSS-Protection: 0, nosniff, HSTS).
+ */
+#include "policy_store.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+static secpol_arena_t *s_arena;
+
+static int
+s_setup (void **state)
+{
+    s_arena = secpol_arena_new ();
+    return s_arena ? 0 : -1;
+}
+
+static int
+s_teardown (void **state)
+{
+    secpol_arena_destroy (&s_arena);
+    return 0;
+}
+
+static size_t
+s_index (const char *path)
+{
+    int i = secpol_policy_field_index (path);
+    if (i < 0)
+        fail_msg ("no setting %s", path);
+    return (size_t)i;
+}
+
+static secpol_policy_mask_t
+s_bit (const char *path)
+{
+    return UINT64_C (1) << s_index (path);
+}
+
+/*  Defaults with path set to text. */
+static Secpol__V1__Policy *
+s_defaults_with (const char *path, const char *text)
+{
+    Secpol__V1__Policy *policy = secpol_policy_defaults (s_arena);
+    if (path)
+        assert_int_equal (secpol_policy_leaf_parse (s_arena, policy, s_index (path), text), 0);
+    return policy;
+}
+
+/*  Validates an update of one leaf against the defaults. */
+static size_t
+s_validate (const Secpol__V1__Policy *update, secpol_policy_mask_t mask,
+            secpol_policy_violation_t **violations)
+{
+    Secpol__V1__Policy *current = secpol_policy_defaults (s_arena);
+    return secpol_policy_validate (s_arena, update, mask, update, current, violations);
+}
+
+/* --- coverage ---------------------------------------------------------------- */
+
+static void
+test_table_covers_every_policy_field (void **state)
+{
+    /* every leaf of secpol.v1.Policy except the metadata is in the table */
+    const ProtobufCMessageDescriptor *policy = &secpol__v1__policy__descriptor;
+    size_t leaves = 0;
+    for (unsigned k = 0; k < policy->n_fields; k++) {
+        const ProtobufCFieldDescriptor *fd = &policy->fields[k];
+        if (fd->id >= 100) {
+            assert_int_equal (secpol_policy_field_index (fd->name), -1); /* not maskable */
+            continue;
+        }
+        if (fd->type == PROTOBUF_C_TYPE_MESSAGE) {
+            const ProtobufCMessageDescriptor *sub = fd->descriptor;
+            for (unsigned m = 0; m < sub->n_fields; m++) {
+                char path[128];
+                snprintf (path, sizeof path, "%s.%s", fd->name, sub->fields[m].name);
+                if (secpol_policy_field_index (path) < 0)
+                    fail_msg ("Policy leaf %s is not in the settings table", path);
+                leaves++;
+            }
+        } else {
+            if (secpol_policy_field_index (fd->name) < 0)
+                fail_msg ("Policy field %s is not in the settings table", fd->name);
+            leaves++;
+        }
+    }
+    assert_int_equal (leaves, secpol_policy_field_count ());
+
+    /* every one of the 54 settings of DESIGN.md is there */
+    bool seen[55] = {false};
+    for (size_t i = 0; i < secpol_policy_field_count (); i++) {
+        unsigned setting = secpol_policy_field (i)->setting;
+        assert_true (setting >= 1 && setting <= 54);
+        seen[setting] = true;
+        /* and every leaf says who enforces it */
+        assert_non_null (secpol_policy_field (i)->enforcer);
+    }
+    for (unsigned setting = 1; setting <= 54; setting++)
+        if (!seen[setting])
+            fail_msg ("setting %u has no leaf", setting);
+}
+
+/* --- defaults ------------------------------------------------------------------ */
+
+static void
+test_defaults_are_valid_and_signable (void **state)
+{
+    Secpol__V1__Policy *defaults = secpol_policy_defaults (s_arena);
+    secpol_policy_violation_t *violations;
+    size_t n = s_validate (defaults, secpol_policy_mask_all (), &violations);
+    for (size_t k = 0; k < n; k++)
+        print_error ("%s: %s\n", violations[k].field, violations[k].description);
+    assert_int_equal (n, 0);
+
+    assert_int_equal (defaults->password_policy,
+                      SECPOL__V1__PASSWORD_POLICY_LEVEL__PASSWORD_POLICY_LEVEL_MEDIUM);
+    assert_int_equal (defaults->session_timeout_minutes, 30); /* ASVS 3.3.2 (L2: 30 minutes) */
+    /* lockout is on for all three kinds, and never above 100 (800-63B 5.2.2) */
+    const Secpol__V1__LockoutSettings *lockouts[] = {
+        defaults->login_lockout, defaults->claim_lockout, defaults->two_factor_lockout};
+    for (int k = 0; k < 3; k++) {
+        assert_true (lockouts[k]->max_failures >= 1 && lockouts[k]->max_failures <= 100);
+        assert_true (lockouts[k]->lock_minutes >= 1);
+    }
+    /* out-of-band codes at most 10 minutes (800-63B 5.1.3.2) */
+    assert_true (defaults->email_otp_ttl_seconds <= 600);
+    /* OWASP headers cheat sheet */
+    assert_false (defaults->xss_protection_enabled);
+    assert_true (defaults->content_type_options_enabled);
+    assert_true (defaults->hsts->enabled);
+    assert_true (defaults->hsts->max_age_days >= 365);
+    assert_true (defaults->hsts->include_subdomains);
+    assert_false (defaults->hsts->preload);
+    assert_string_equal (defaults->referrer_policy, "strict-origin-when-cross-origin");
+    assert_string_equal (defaults->cross_origin_opener_policy, "same-origin");
+    assert_string_equal (defaults->cross_origin_resource_policy, "same-origin");
+    assert_string_equal (defaults->public_key_pins, "");
+    assert_string_equal (defaults->expect_ct, "");
+    assert_non_null (strstr (defaults->content_security_policy, "object-src 'none'"));
+    assert_non_null (strstr (defaults->content_security_policy, "frame-ancestors"));
+    /* uploads: documents and images, never executables, scripts or SVG */
+    assert_true (defaults->n_allowed_file_extensions >= 10);
+    for (size_t k = 0; k < defaults->n_allowed_file_extensions; k++) {
+        const char *ext = defaults->allowed_file_extensions[k];
+        assert_true (strcmp (ext, "exe") && strcmp (ext, "svg") && strcmp (ext, "html") &&
+                     strcmp (ext, "js") && strcmp (ext, "docm"));
+    }
+    /* no setting has metadata */
+    assert_int_equal (defaults->version, 0);
+}
+
+/* --- one valid and one invalid value for every setting ---------------------------- */
+
+typedef struct {
+    const char *path;
+    const char *valid;   /* a value that passes */
+    const char *invalid; /* a value that fails alone; NULL: every value of the type is valid */
+} field_case_t;
+
+static const field_case_t s_cases[] = {
+    {"password_policy", "HIGH", "PASSWORD_POLICY_LEVEL_UNSPECIFIED"},
+    {"allow_concurrent_login", "false", NULL},
+    {"remember_me_enabled", "true", NULL},
+    {"session_timeout_minutes", "60", "0"},
+    {"email_verification_link_ttl_minutes", "2880", "10081"},
+    {"passwordless_auth_ttl_minutes", "5", "1441"},
+    {"password_reset_link_ttl_minutes", "30", "0"},
+    {"password_reuse_limit", "0", "25"},
+    {"email_claim_link_ttl_minutes", "120", "1441"},
+    {"rank_assessment_link_ttl_minutes", "525600", "525601"},
+    {"rank_reviewscale_link_ttl_minutes", "43200", "0"},
+    {"resource_download_link_ttl_minutes", "60", "600000"},
+    {"member_approve_link_ttl_minutes", "20160", "525601"},
+    {"member_reject_link_ttl_minutes", "20160", "0"},
+    {"member_profile_link_ttl_minutes", "1", "525601"},
+    {"idea_view_link_ttl_minutes", "100000", "0"},
+    {"idea_approve_link_ttl_minutes", "20160", "525601"},
+    {"idea_reject_link_ttl_minutes", "20160", "0"},
+    {"idea_pending_auth_link_ttl_minutes", "60", "10081"},
+    {"conversation_view_link_ttl_minutes", "1", "0"},
+    {"identity_verification_link_ttl_minutes", "30", "1441"},
+    {"login_lockout.max_failures", "100", "101"},
+    {"login_lockout.window_minutes", "0", "10081"},
+    {"login_lockout.lock_minutes", "0", "10081"},
+    {"locked_login_prompt_seconds", "0", "3601"},
+    {"claim_lockout.max_failures", "0", "1000"},
+    {"claim_lockout.window_minutes", "10080", "20000"},
+    {"claim_lockout.lock_minutes", "1", "10081"},
+    {"two_factor_lockout.max_failures", "10", "101"},
+    {"two_factor_lockout.window_minutes", "60", "10081"},
+    {"two_factor_lockout.lock_minutes", "60", "99999"},
+    {"max_inactive_days", "90", "3651"},
+    {"force_password_reset", "1", NULL}, /* lowering: see test_force_password_reset_never_lowered */
+    {"password_change_interval_days", "1", "366"},
+    {"email_two_step_enabled", "true", NULL},
+    {"email_otp_ttl_seconds", "600", "601"},
+    {"authenticator_app_enabled", "false", NULL},
+    {"auto_login_by_email_token", "true", NULL},
+    {"gravatar_enabled", "true", NULL},
+    /* enabling the banner alone is invalid: it has no text by default */
+    {"auth_page_banner_enabled", "false", "true"},
+    {"auth_page_banner_text", "Maintenance tonight 22:00 UTC.\nSee the status page.",
+     "Maintenance\rtonight"},
+    {"captcha_enabled", "true", NULL},
+    {"hsts.enabled", "false", NULL},
+    {"hsts.max_age_days", "730", "731"},
+    {"hsts.include_subdomains", "false", NULL},
+    {"hsts.preload", "true", NULL}, /* valid with the defaults; see test_hsts_preload_rules */
+    {"xss_protection_enabled", "true", NULL},
+    {"content_type_options_enabled", "false", NULL},
+    {"referrer_policy", "no-referrer, strict-origin-when-cross-origin", "always"},
+    {"content_security_policy", "default-src 'none'; img-src 'self' data:",
+     "default-src 'self'\r\nSet-Cookie: session=stolen"},
+    {"public_key_pins", "pin-sha256=\"cUPcTAZWKaASuYWhhneDttWpY3oBAkE3h2+soZS7sWs=\"; max-age=60",
+     "pin-sha256=\"x\"\n"},
+    /* enabling analytics alone is invalid: there is no measurement id by default */
+    {"google_analytics.enabled", "false", "true"},
+    {"google_analytics.measurement_id", "G-ABC123XYZ9", "G-abc"},
+    {"permissions_policy", "camera=(), microphone=(self)", "camera=()\x01"},
+    {"cross_origin_embedder_policy", "require-corp", "require_corp"},
+    {"cross_origin_opener_policy", "same-origin-allow-popups", "same-site"},
+    {"cross_origin_resource_policy", "cross-origin", "none"},
+    {"expect_ct", "max-age=86400, enforce", "max-age=86400, report-uri=\"https://ex\xc3\xa4mple\""},
+    {"allowed_file_extensions", "pdf,png,7z", "pdf,PDF"},
+};
+
+static void
+test_every_setting_has_a_case (void **state)
+{
+    size_t n_cases = sizeof s_cases / sizeof s_cases[0];
+    assert_int_equal (n_cases, secpol_policy_field_count ());
+    for (size_t i = 0; i < secpol_policy_field_count (); i++) {
+        bool found = false;
+        for (size_t k = 0; k < n_cases; k++)
+            found = found || strcmp (s_cases[k].path, secpol_policy_field (i)->path) == 0;
+        if (!found)
+            fail_msg ("no validation case for %s", secpol_policy_field (i)->path);
+    }
+}
+
+static void
+test_one_valid_and_one_invalid_value_per_setting (void **state)
+{
+    for (size_t k = 0; k < sizeof s_cases / sizeof s_cases[0]; k++) {
+        const field_case_t *c = &s_cases[k];
+        secpol_policy_violation_t *violations;
+        Secpol__V1__Policy *update = s_defaults_with (c->path, c->valid);
+        size_t n = s_validate (update, s_bit (c->path), &violations);
+        if (n)
+            fail_msg ("%s=%s: refused: %s", c->path, c->valid, violations[0].description);
+        if (!c->invalid)
+            continue;
+        update = s_defaults_with (c->path, c->invalid);
+        n = s_validate (update, s_bit (c->path), &violations);
+        if (n != 1)
+            fail_msg ("%s=%s: %zu violations, expected 1", c->path, c->invalid, n);
+        char expected[128];
+        snprintf (expected, sizeof expected, "policy.%s", c->path);
+        assert_string_equal (violations[0].field, expected);
+        assert_true (strlen (violations[0].description) > 5);
+    }
+}
+
+static void
+test_numbers_outside_their_range (void **state)
+{
+    /* unknown enum value */
+    Secpol__V1__Policy *update = secpol_policy_defaults (s_arena);
+    update->password_policy = 7;
+    secpol_policy_violation_t *violations;
+    assert_int_equal (s_validate (update, s_bit ("password_policy"), &violations), 1);
+    assert_non_null (strstr (violations[0].description, "LOW, MEDIUM, HIGH"));
+    /* email OTP below its floor */
+    update = s_defaults_with ("email_otp_ttl_seconds", "29");
+    assert_int_equal (s_validate (update, s_bit ("email_otp_ttl_seconds"), &violations), 1);
+    assert_non_null (strstr (violations[0].description, "between 30 and 600"));
+    /* a 32-bit value does not parse above 2^32 - 1 */
+    assert_int_equal (
+        secpol_policy_leaf_parse (s_arena, update, s_index ("max_inactive_days"), "4294967296"),
+        -1);
+}
+
+static void
+test_text_values (void **state)
+{
+    secpol_policy_violation_t *violations;
+    const struct {
+        const char *path, *value;
+        bool valid;
+    } cases[] = {
+        {"referrer_policy", "", true}, /* not sent */
+        {"referrer_policy", "unsafe-url", true},
+        {"referrer_policy", "origin,same-origin", true},
+        {"referrer_policy", "origin,", false},
+        {"referrer_policy", "Origin", false},
+        {"cross_origin_embedder_policy", "", true},
+        {"cross_origin_embedder_policy", "credentialless", true},
+        {"cross_origin_opener_policy", "noopener-allow-popups", true},
+        {"cross_origin_resource_policy", "same-site", true},
+        {"cross_origin_resource_policy", "same-site ", false},
+        {"google_analytics.measurement_id", "", true},
+        {"google_analytics.measurement_id", "UA-12345678-1", true},
+        {"google_analytics.measurement_id", "UA-1234", false},
+        {"google_analytics.measurement_id", "G-ABC", false},
+        {"google_analytics.measurement_id", "G-ABCDEFGHIJKLMNOPQ", false},
+        {"google_analytics.measurement_id", "G-ABCD<script>", false},
+        {"auth_page_banner_text", "Wartung heute Nacht \xe2\x80\x93 bitte speichern", true},
+        {"auth_page_banner_text", "bad \xc3\x28 utf-8", false},
+        {"auth_page_banner_text", "tab\tseparated", false},
+        {"auth_page_banner_text", "C1 \xc2\x85 control", false},
+        {"content_security_policy", "", true},
+        {"content_security_policy", "default-src 'self'\t", false},
+        {"allowed_file_extensions", "", true}, /* no uploads at all */
+        {"allowed_file_extensions", ".pdf", false},
+        {"allowed_file_extensions", "pdf,pdf", false},
+        {"allowed_file_extensions", "tar.gz", false},
+        {"allowed_file_extensions", "a/b", false},
+        {"allowed_file_extensions", "abcdefghijklmnopq", false},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        Secpol__V1__Policy *update = s_defaults_with (cases[k].path, cases[k].value);
+        size_t n = s_validate (update, s_bit (cases[k].path), &violations);
+        if (n != (cases[k].valid ? 0u : 1u))
+            fail_msg ("%s=\"%s\": %zu violations", cases[k].path, cases[k].value, n);
+    }
+
+    /* length caps: CSP 8192 bytes, other headers 4096, banner 2000 */
+    char *long_text = secpol_arena_alloc (s_arena, 8194);
+    memset (long_text, 'a', 8193);
+    Secpol__V1__Policy *update = secpol_policy_defaults (s_arena);
+    update->content_security_policy = long_text;
+    assert_int_equal (s_validate (update, s_bit ("content_security_policy"), &violations), 1);
+    long_text[8192] = 0;
+    assert_int_equal (s_validate (update, s_bit ("content_security_policy"), &violations), 0);
+    long_text[4097] = 0;
+    update->permissions_policy = long_text;
+    assert_int_equal (s_validate (update, s_bit ("permissions_policy"), &violations), 1);
+    long_text[2001] = 0;
+    update->auth_page_banner_text = long_text;
+    assert_int_equal (s_validate (update, s_bit ("auth_page_banner_text"), &violations), 1);
+
+    /* at most 200 extensions */
+    update = secpol_policy_defaults (s_arena);
+    update->n_allowed_file_extensions = 0;
+    for (int k = 0; k < 201; k++)
+        secpol_arena_append (s_arena, &update->n_allowed_file_extensions,
+                             (void ***)&update->allowed_file_extensions,
+                             secpol_arena_printf (s_arena, "x%d", k));
+    assert_int_equal (s_validate (update, s_bit ("allowed_file_extensions"), &violations), 1);
+    update->n_allowed_file_extensions = 200;
+    assert_int_equal (s_validate (update, s_bit ("allowed_file_extensions"), &violations), 0);
+}
+
+static void
+test_one_violation_per_bad_field (void **state)
+{
+    Secpol__V1__Policy *update = secpol_policy_defaults (s_arena);
+    update->login_lockout->max_failures = 500;
+    update->referrer_policy = "nope";
+    update->email_otp_ttl_seconds = 3600;
+    update->session_timeout_minutes = 45; /* fine */
+    secpol_policy_violation_t *violations;
+    size_t n = s_validate (update, secpol_policy_mask_all (), &violations);
+    assert_int_equal (n, 3);
+    /* in table order */
+    assert_string_equal (violations[0].field, "policy.login_lockout.max_failures");
+    assert_string_equal (violations[1].field, "policy.email_otp_ttl_seconds");
+    assert_string_equal (violations[2].field, "policy.referrer_policy");
+    /* a field outside the mask is not judged */
+    n = s_validate (update, s_bit ("session_timeout_minutes"), &violations);
+    assert_int_equal (n, 0);
+}
+
+static void
+test_hsts_preload_rules (void **state)
+{
+    /* hstspreload.org: preload needs includeSubDomains and max-age >= 1 year */
+    secpol_policy_violation_t *violations;
+    secpol_policy_mask_t hsts = 0;
+    assert_int_equal (secpol_policy_mask_add (&hsts, "hsts"), 0);
+
+    Secpol__V1__Policy *update = s_defaults_with ("hsts.preload", "true");
+    update->hsts->include_subdomains = false;
+    assert_int_equal (s_validate (update, hsts, &violations), 1);
+    assert_string_equal (violations[0].field, "policy.hsts.preload");
+    assert_non_null (strstr (violations[0].description, "include_subdomains"));
+
+    update->hsts->include_subdomains = true;
+    update->hsts->max_age_days = 180;
+    assert_int_equal (s_validate (update, hsts, &violations), 1);
+    assert_non_null (strstr (violations[0].description, "365"));
+
+    /* turning HSTS off under an existing preload names the field changed */
+    Secpol__V1__Policy *current = s_defaults_with ("hsts.preload", "true");
+    update = s_defaults_with ("hsts.preload", "true");
+    update->hsts->enabled = false;
+    assert_int_equal (secpol_policy_validate (s_arena, update, s_bit ("hsts.enabled"), update,
+                                              current, &violations),
+                      1);
+    assert_string_equal (violations[0].field, "policy.hsts.enabled");
+
+    /* a bad max_age is reported once, on itself */
+    update = s_defaults_with ("hsts.preload", "true");
+    update->hsts->max_age_days = 9999;
+    assert_int_equal (s_validate (update, hsts, &violations), 1);
+    assert_string_equal (violations[0].field, "policy.hsts.max_age_days");
+}
+
+static void
+test_analytics_and_banner_need_their_text (void **state)
+{
+    secpol_policy_violation_t *violations;
+    secpol_policy_mask_t mask = 0;
+    assert_int_equal (secpol_policy_mask_add (&mask, "google_analytics"), 0);
+    Secpol__V1__Policy *update = s_defaults_with ("google_analytics.enabled", "true");
+    assert_int_equal (s_validate (update, mask, &violations), 1);
+    assert_string_equal (violations[0].field, "policy.google_analytics.measurement_id");
+    update->google_analytics->measurement_id = "G-12AB34CD56";
+    assert_int_equal (s_validate (update, mask, &violations), 0);
+
+    update = s_defaults_with ("auth_page_banner_enabled", "true");
+    update->auth_page_banner_text = "Scheduled maintenance on Sunday.";
+    mask = s_bit ("auth_page_banner_enabled") | s_bit ("auth_page_banner_text");
+    assert_int_equal (s_validate (update, mask, &violations), 0);
+}
+
+static void
+test_force_password_reset_never_lowered (void **state)
+{
+    Secpol__V1__Policy *current = s_defaults_with ("force_password_reset", "5");
+    secpol_policy_violation_t *violations;
+    Secpol__V1__Policy *update = s_defaults_with ("force_password_reset", "4");
+    assert_int_equal (secpol_policy_validate (s_arena, update, s_bit ("force_password_reset"),
+                                              update, current, &violations),
+                      1);
+    assert_string_equal (violations[0].field, "policy.force_password_reset");
+    assert_non_null (strstr (violations[0].description, "lowered"));
+    update = s_defaults_with ("force_password_reset", "5");
+    assert_int_equal (secpol_policy_validate (s_arena, update, s_bit ("force_password_reset"),
+                                              update, current, &violations),
+                      0);
+    update = s_defaults_with ("force_password_reset", "18446744073709551615");
+    assert_int_equal (secpol_policy_validate (s_arena, update, s_bit ("force_password_reset"),
+                                              update, current, &violations),
+                      0);
+}
+
+/* --- masks ------------------------------------------------------------------------ */
+
+static void
+test_mask_paths (void **state)
+{
+    secpol_policy_mask_t mask = 0;
+    assert_int_equal (secpol_policy_mask_add (&mask, "*"), 0);
+    assert_true (mask == secpol_policy_mask_all ());
+
+    mask = 0;
+    assert_int_equal (secpol_policy_mask_add (&mask, "login_lockout"), 0);
+    assert_true (mask ==
+                 (s_bit ("login_lockout.max_failures") | s_bit ("login_lockout.window_minutes") |
+                  s_bit ("login_lockout.lock_minutes")));
+    mask = 0;
+    assert_int_equal (secpol_policy_mask_add (&mask, "login_lockout.max_failures"), 0);
+    assert_int_equal (secpol_policy_mask_add (&mask, "allowed_file_extensions"), 0);
+    assert_true (mask ==
+                 (s_bit ("login_lockout.max_failures") | s_bit ("allowed_file_extensions")));
+
+    const char *unknown[] = {"",
+                             "nope",
+                             "version",
+                             "updated_at",
+                             "updated_by",
+                             "login",
+                             "login_lockout.",
+                             "login_lockout.nope",
+                             ".hsts",
+                             "hsts.enabled.x",
+                             "**",
+                             "policy.hsts"};
+    for (size_t k = 0; k < sizeof unknown / sizeof unknown[0]; k++) {
+        secpol_policy_mask_t before = s_bit ("captcha_enabled");
+        mask = before;
+        if (secpol_policy_mask_add (&mask, unknown[k]) != -1)
+            fail_msg ("\"%s\" accepted as a mask path", unknown[k]);
+        assert_true (mask == before);
+    }
+
+    /* groups widen to their whole group */
+    assert_true (secpol_policy_mask_groups (s_bit ("hsts.preload")) ==
+                 (s_bit ("hsts.enabled") | s_bit ("hsts.max_age_days") |
+                  s_bit ("hsts.include_subdomains") | s_bit ("hsts.preload")));
+    assert_true (secpol_policy_mask_groups (s_bit ("auth_page_banner_text")) ==
+                 (s_bit ("auth_page_banner_text") | s_bit ("auth_page_banner_enabled")));
+    assert_true (secpol_policy_mask_groups (s_bit ("login_lockout.max_failures")) ==
+                 s_bit ("login_lockout.max_failures"));
+}
+
+/* --- text forms ----------------------------------------------------------------------- */
+
+static void
+test_text_round_trip (void **state)
+{
+    Secpol__V1__Policy *defaults = secpol_policy_defaults (s_arena);
+    Secpol__V1__Policy *copy = secpol_policy_new (s_arena);
+    for (size_t i = 0; i < secpol_policy_field_count (); i++) {
+        char *text = secpol_policy_leaf_text (s_arena, defaults, i);
+        assert_int_equal (secpol_policy_leaf_parse (s_arena, copy, i, text), 0);
+        assert_true (secpol_policy_leaf_equal (defaults, copy, i));
+    }
+    assert_string_equal (secpol_policy_leaf_text (s_arena, defaults, s_index ("password_policy")),
+                         "PASSWORD_POLICY_LEVEL_MEDIUM");
+    assert_string_equal (
+        secpol_policy_leaf_text (s_arena, defaults, s_index ("login_lockout.max_failures")), "5");
+    assert_string_equal (secpol_policy_leaf_text (s_arena, defaults, s_index ("hsts.enabled")),
+                         "true");
+    Secpol__V1__Policy *update = s_defaults_with ("allowed_file_extensions", " pdf , png,,jpg ");
+    assert_string_equal (
+        secpol_policy_leaf_text (s_arena, update, s_index ("allowed_file_extensions")),
+        "pdf,png,jpg");
+    /* a NULL sub-message reads as zero */
+    Secpol__V1__Policy bare = SECPOL__V1__POLICY__INIT;
+    assert_string_equal (secpol_policy_leaf_text (s_arena, &bare, s_index ("hsts.max_age_days")),
+                         "0");
+    assert_int_equal (secpol_policy_leaf_parse (s_arena, update, s_index ("hsts.enabled"), "yes"),
+                      -1);
+    assert_int_equal (
+        secpol_policy_leaf_parse (s_arena, update, s_index ("password_policy"), "EXTREME"), -1);
+    assert_int_equal (
+        secpol_policy_leaf_parse (s_arena, update, s_index ("session_timeout_minutes"), "-1"), -1);
+    assert_int_equal (
+        secpol_policy_leaf_parse (s_arena, update, s_index ("session_timeout_minutes"), "1x"), -1);
+}
+
+/* --- inheritance and revisions in a real store ---------------------------------------------- */
+
+typedef struct {
+    char dir[64];
+    secpol_store_t *store;
+    secpol_txn_t *txn;
+} store_fixture_t;
+
+static void
+s_store_open (store_fixture_t *fx)
+{
+    snprintf (fx->dir, sizeof fx->dir, "/tmp/secpol-policy-XXXXXX");
+    assert_non_null (mkdtemp (fx->dir));
+    secpol_store_options_t options = {.no_sync = true};
+    assert_int_equal (secpol_store_open (&fx->store, fx->dir, &options), 0);
+    assert_int_equal (secpol_txn_begin (fx->store, NULL, true, &fx->txn), 0);
+}
+
+static void
+s_store_close (store_fixture_t *fx)
+{
+    secpol_txn_abort (&fx->txn);
+    secpol_store_close (&fx->store);
+    char cmd[128];
+    snprintf (cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
+    assert_int_equal (system (cmd), 0);
+}
+
+/*  Saves a level that overrides the given leaves (path, text pairs, NULL-ended). */
+static void
+s_save_level (secpol_txn_t *txn, const char *ws, const char *community, uint64_t version, ...)
+{
+    Secpol__Store__V1__PolicyLevel *level = (Secpol__Store__V1__PolicyLevel *)secpol_arena_message (
+        s_arena, &secpol__store__v1__policy_level__descriptor);
+    level->values = secpol_policy_new (s_arena);
+    secpol_policy_mask_t mask = 0;
+    va_list args;
+    va_start (args, version);
+    const char *path;
+    while ((path = va_arg (args, const char *))) {
+        const char *text = va_arg (args, const char *);
+        assert_int_equal (secpol_policy_leaf_parse (s_arena, level->values, s_index (path), text),
+                          0);
+        mask |= s_bit (path);
+    }
+    va_end (args);
+    secpol_policy_level_set_mask (s_arena, level, mask);
+    level->version = version;
+    level->updated_at = 1700000000;
+    level->updated_by = "admin@example.com";
+    assert_int_equal (secpol_policy_level_save (txn, s_arena, ws, community, level), 0);
+}
+
+static void
+test_inheritance_defaults_workspace_community (void **state)
+{
+    store_fixture_t fx;
+    s_store_open (&fx);
+    Secpol__V1__Policy *policy;
+
+    /* nothing stored: defaults, version 0 */
+    assert_int_equal (secpol_policy_effective (fx.txn, s_arena, "w1", "", &policy), 0);
+    assert_int_equal (policy->login_lockout->max_failures, 5);
+    assert_int_equal (policy->version, 0);
+    assert_string_equal (policy->updated_by, "");
+
+    s_save_level (fx.txn, "w1", "", 3, "login_lockout.max_failures", "3", "session_timeout_minutes",
+                  "20", "force_password_reset", "4", NULL);
+    s_save_level (fx.txn, "w1", "c1", 7, "session_timeout_minutes", "10", "force_password_reset",
+                  "2", NULL);
+
+    assert_int_equal (secpol_policy_effective (fx.txn, s_arena, "w1", "", &policy), 0);
+    assert_int_equal (policy->login_lockout->max_failures, 3);
+    assert_int_equal (policy->login_lockout->window_minutes, 15); /* default */
+    assert_int_equal (policy->session_timeout_minutes, 20);
+    assert_int_equal (policy->version, 3);
+    assert_int_equal (policy->updated_at, 1700000000);
+    assert_string_equal (policy->updated_by, "admin@example.com");
+
+    /* the community shadows what it sets, inherits the rest */
+    assert_int_equal (secpol_policy_effective (fx.txn, s_arena, "w1", "c1", &policy), 0);
+    assert_int_equal (policy->session_timeout_minutes, 10);
+    assert_int_equal (policy->login_lockout->max_failures, 3);
+    assert_int_equal (policy->version, 7);
+    /* a generation counter takes the largest level: the workspace's raise reaches it */
+    assert_int_equal (policy->force_password_reset, 4);
+
+    /* another community of w1 inherits the workspace, version 0 */
+    assert_int_equal (secpol_policy_effective (fx.txn, s_arena, "w1", "c2", &policy), 0);
+    assert_int_equal (policy->session_timeout_minutes, 20);
+    assert_int_equal (policy->version, 0);
+
+    /* other workspaces, including ones whose id extends w1, see nothing of it */
+    const char *others[] = {"w", "w10", "w1\x01"};
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal (secpol_policy_effective (fx.txn, s_arena, others[k], "", &policy), 0);
+        assert_int_equal (policy->login_lockout->max_failures, 5);
+    }
+
+    /* the view UpdatePolicy uses: parent and level */
+    secpol_policy_view_t view;
+    assert_int_equal (secpol_policy_view (fx.txn, s_arena, "w1", "c1", &view), 0);
+    assert_int_equal (view.parent->session_timeout_minutes, 20);
+    assert_non_null (view.level);
+    assert_int_equal (view.level->n_overridden, 2);
+    assert_int_equal (view.effective->session_timeout_minutes, 10);
+
+    /* a record that does not decode is reported, not guessed at */
+    uint8_t key[SECPOL_POLICY_KEY_MAX];
+    size_t key_size = secpol_policy_level_key (key, "bad", "");
+    assert_int_equal (secpol_put (fx.txn, SECPOL_TABLE_POLICY, key, key_size, "\xff\xff", 2), 0);
+    assert_int_equal (secpol_policy_effective (fx.txn, s_arena, "bad", "", &policy),
+                      SECPOL_ECORRUPT);
+    s_store_close (&fx);
+}
+
+static void
+test_level_keys_are_unambiguous (void **state)
+{
+    uint8_t a[SECPOL_POLICY_KEY_MAX], b[SECPOL_POLICY_KEY_MAX];
+    /* ("ab", "c") and ("a", "bc") must differ, and ("a","") is no prefix of ("a","b") */
+    size_t na = secpol_policy_level_key (a, "ab", "c");
+    size_t nb = secpol_policy_level_key (b, "a", "bc");
+    assert_true (na != nb || memcmp (a, b, na) != 0);
+    na = secpol_policy_level_key (a, "a", "");
+    nb = secpol_policy_level_key (b, "a", "b");
+    assert_true (na <= nb);
+    assert_true (memcmp (a, b, na) != 0);
+}
+
+static void
+test_diff_names_each_change (void **state)
+{
+    Secpol__V1__Policy *old_values = secpol_policy_new (s_arena);
+    Secpol__V1__Policy *new_values = secpol_policy_new (s_arena);
+    Secpol__V1__Policy *old_effective = secpol_policy_defaults (s_arena);
+    Secpol__V1__Policy *new_effective = secpol_policy_defaults (s_arena);
+    /* before: the level sets max_failures=5 (same as default) and the extensions */
+    secpol_policy_mask_t old_mask = s_bit ("login_lockout.max_failures") |
+                                    s_bit ("allowed_file_extensions") | s_bit ("captcha_enabled");
+    old_values->login_lockout->max_failures = 5;
+    secpol_policy_leaf_parse (s_arena, old_values, s_index ("allowed_file_extensions"), "pdf,png");
+    secpol_policy_leaf_parse (s_arena, old_effective, s_index ("allowed_file_extensions"),
+                              "pdf,png");
+    /* after: max_failures=8, extensions dropped (inherited), captcha unchanged, gravatar new */
+    secpol_policy_mask_t new_mask = s_bit ("login_lockout.max_failures") |
+                                    s_bit ("captcha_enabled") | s_bit ("gravatar_enabled");
+    new_values->login_lockout->max_failures = 8;
+    new_effective->login_lockout->max_failures = 8;
+    new_values->gravatar_enabled = false;
+
+    Secpol__V1__FieldChange **changes;
+    size_t n = secpol_policy_diff (s_arena, old_mask, old_values, old_effective, new_mask,
+                                   new_values, new_effective, &changes);
+    assert_int_equal (n, 3);
+    assert_string_equal (changes[0]->field, "login_lockout.max_failures");
+    assert_string_equal (changes[0]->old_value, "5");
+    assert_string_equal (changes[0]->new_value, "8");
+    assert_false (changes[0]->old_inherited);
+    assert_false (changes[0]->new_inherited);
+    /* pinning a value equal to what was inherited is a change of the level */
+    assert_string_equal (changes[1]->field, "gravatar_enabled");
+    assert_true (changes[1]->old_inherited);
+    assert_false (changes[1]->new_inherited);
+    assert_string_equal (changes[1]->old_value, "false");
+    assert_string_equal (changes[1]->new_value, "false");
+    assert_string_equal (changes[2]->field, "allowed_file_extensions");
+    assert_string_equal (changes[2]->old_value, "pdf,png");
+    assert_true (changes[2]->new_inherited);
+    assert_non_null (strstr (changes[2]->new_value, "docx"));
+
+    /* no change, no entries */
+    n = secpol_policy_diff (s_arena, old_mask, old_values, old_effective, old_mask, old_values,
+                            old_effective, &changes);
+    assert_int_equal (n, 0);
+}
+
+static void
+test_revisions_newest_first_with_pages (void **state)
+{
+    store_fixture_t fx;
+    s_store_open (&fx);
+    for (uint64_t version = 1; version <= 7; version++) {
+        Secpol__V1__PolicyRevision revision = SECPOL__V1__POLICY_REVISION__INIT;
+        revision.version = version;
+        revision.changed_at = 1700000000 + (int64_t)version;
+        revision.actor = "admin";
+        assert_int_equal (secpol_policy_revision_save (fx.txn, s_arena, "w1", "", &revision), 0);
+        /* neighbours that must not leak into w1's listing */
+        assert_int_equal (secpol_policy_revision_save (fx.txn, s_arena, "w1", "c", &revision), 0);
+        assert_int_equal (secpol_policy_revision_save (fx.txn, s_arena, "w", "", &revision), 0);
+        assert_int_equal (secpol_policy_revision_save (fx.txn, s_arena, "w2", "", &revision), 0);
+    }
+    Secpol__V1__ListPolicyRevisionsResponse page = SECPOL__V1__LIST_POLICY_REVISIONS_RESPONSE__INIT;
+    uint64_t next = 0;
+    assert_int_equal (
+        secpol_policy_revisions (fx.txn, s_arena, "w1", "", UINT64_MAX, 3, &page, &next), 0);
+    assert_int_equal (page.n_revisions, 3);
+    assert_int_equal (page.revisions[0]->version, 7);
+    assert_int_equal (page.revisions[2]->version, 5);
+    assert_int_equal (next, 4);
+
+    Secpol__V1__ListPolicyRevisionsResponse rest = SECPOL__V1__LIST_POLICY_REVISIONS_RESPONSE__INIT;
+    assert_int_equal (secpol_policy_revisions (fx.txn, s_arena, "w1", "", next, 10, &rest, &next),
+                      0);
+    assert_int_equal (rest.n_revisions, 4);
+    assert_int_equal (rest.revisions[0]->version, 4);
+    assert_int_equal (rest.revisions[3]->version, 1);
+    assert_int_equal (next, 0);
+
+    /* exactly one page: no next */
+    Secpol__V1__ListPolicyRevisionsResponse all = SECPOL__V1__LIST_POLICY_REVISIONS_RESPONSE__INIT;
+    assert_int_equal (
+        secpol_policy_revisions (fx.txn, s_arena, "w1", "c", UINT64_MAX, 7, &all, &next), 0);
+    assert_int_equal (all.n_revisions, 7);
+    assert_int_equal (next, 0);
+
+    /* nothing written: empty */
+    Secpol__V1__ListPolicyRevisionsResponse none = SECPOL__V1__LIST_POLICY_REVISIONS_RESPONSE__INIT;
+    assert_int_equal (
+        secpol_policy_revisions (fx.txn, s_arena, "w0", "", UINT64_MAX, 7, &none, &next), 0);
+    assert_int_equal (none.n_revisions, 0);
+    s_store_close (&fx);
+}
+
+static void
+test_ids (void **state)
+{
+    assert_null (secpol_policy_id_problem ("acme", true));
+    assert_null (secpol_policy_id_problem ("", false));
+    assert_null (secpol_policy_id_problem ("équipe-ß", true));
+    assert_non_null (secpol_policy_id_problem ("", true));
+    assert_non_null (secpol_policy_id_problem (NULL, true));
+    assert_non_null (secpol_policy_id_problem ("a\nb", true));
+    assert_non_null (secpol_policy_id_problem ("a\x7f", false));
+    assert_non_null (secpol_policy_id_problem ("\xc3", true));
+    char long_id[130];
+    memset (long_id, 'x', 129);
+    long_id[129] = 0;
+    assert_non_null (secpol_policy_id_problem (long_id, true));
+    long_id[128] = 0;
+    assert_null (secpol_policy_id_problem (long_id, true));
+}
+
+/* --- docs ------------------------------------------------------------------------------------ */
+
+static void
+test_docs_table_matches (void **state)
+{
+    char *table = secpol_policy_fields_markdown (s_arena);
+    char path[512];
+    snprintf (path, sizeof path, "%s/docs/POLICY.md", SECPOL_SOURCE_DIR);
+    FILE *file = fopen (path, "r");
+    assert_non_null (file);
+    static char docs[256 * 1024];
+    size_t n = fread (docs, 1, sizeof docs - 1, file);
+    fclose (file);
+    docs[n] = 0;
+    if (!strstr (docs, table)) {
+        print_error ("docs/POLICY.md does not contain the settings table; replace it with:\n%s",
+                     table);
+        fail ();
+    }
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown (test_table_covers_every_policy_field, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_defaults_are_valid_and_signable, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_every_setting_has_a_case, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_one_valid_and_one_invalid_value_per_setting, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_numbers_outside_their_range, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_text_values, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_one_violation_per_bad_field, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_hsts_preload_rules, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_analytics_and_banner_need_their_text, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_force_password_reset_never_lowered, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_mask_paths, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_text_round_trip, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_inheritance_defaults_workspace_community, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_level_keys_are_unambiguous, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_diff_names_each_change, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_revisions_newest_first_with_pages, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_ids, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_docs_table_matches, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}

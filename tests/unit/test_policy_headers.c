@@ -1,0 +1,130 @@
+/*  test_policy_headers.c - RenderSecurityHeaders for representative
+ *  policies (OWASP HTTP Headers cheat sheet; hstspreload.org). */
+#include "policy.h"
+#include "policy_fields.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+static secpol_arena_t *s_arena;
+
+static int
+s_setup (void **state)
+{
+    s_arena = secpol_arena_new ();
+    return s_arena ? 0 : -1;
+}
+
+static int
+s_teardown (void **state)
+{
+    secpol_arena_destroy (&s_arena);
+    return 0;
+}
+
+/*  Renders policy as "Name: value\n" lines. */
+static char *
+s_render (const Secpol__V1__Policy *policy, Secpol__V1__RenderSecurityHeadersResponse *out)
+{
+    *out = (Secpol__V1__RenderSecurityHeadersResponse)
+        SECPOL__V1__RENDER_SECURITY_HEADERS_RESPONSE__INIT;
+    secpol_policy_render_headers (s_arena, policy, out);
+    char *text = "";
+    for (size_t k = 0; k < out->n_headers; k++)
+        text = secpol_arena_printf (s_arena, "%s%s: %s\n", text, out->headers[k]->name,
+                                    out->headers[k]->value);
+    return text;
+}
+
+static void
+test_defaults (void **state)
+{
+    Secpol__V1__RenderSecurityHeadersResponse out;
+    char *text = s_render (secpol_policy_defaults (s_arena), &out);
+    assert_string_equal (
+        text, "Strict-Transport-Security: max-age=31536000; includeSubDomains\n"
+              "X-Content-Type-Options: nosniff\n"
+              "X-XSS-Protection: 0\n"
+              "Referrer-Policy: strict-origin-when-cross-origin\n"
+              "Content-Security-Policy: default-src 'self'; object-src 'none'; base-uri 'self'; "
+              "frame-ancestors 'self'\n"
+              "Permissions-Policy: accelerometer=(), camera=(), geolocation=(), gyroscope=(), "
+              "magnetometer=(), microphone=(), payment=(), usb=()\n"
+              "Cross-Origin-Opener-Policy: same-origin\n"
+              "Cross-Origin-Resource-Policy: same-origin\n");
+    assert_int_equal (out.n_warnings, 0);
+}
+
+static void
+test_preload_policy (void **state)
+{
+    Secpol__V1__Policy *policy = secpol_policy_defaults (s_arena);
+    policy->hsts->max_age_days = 730;
+    policy->hsts->preload = true;
+    policy->cross_origin_embedder_policy = "require-corp";
+    Secpol__V1__RenderSecurityHeadersResponse out;
+    char *text = s_render (policy, &out);
+    assert_non_null (
+        strstr (text, "Strict-Transport-Security: max-age=63072000; includeSubDomains; preload\n"));
+    assert_non_null (strstr (text, "Cross-Origin-Embedder-Policy: require-corp\n"));
+    assert_int_equal (out.n_warnings, 0);
+}
+
+static void
+test_minimal_policy (void **state)
+{
+    /* everything that can be switched off is off: only X-XSS-Protection: 0 stays */
+    Secpol__V1__Policy *policy = secpol_policy_defaults (s_arena);
+    policy->hsts->enabled = false;
+    policy->content_type_options_enabled = false;
+    policy->referrer_policy = "";
+    policy->content_security_policy = "";
+    policy->permissions_policy = "";
+    policy->cross_origin_opener_policy = "";
+    policy->cross_origin_resource_policy = "";
+    Secpol__V1__RenderSecurityHeadersResponse out;
+    assert_string_equal (s_render (policy, &out), "X-XSS-Protection: 0\n");
+    /* HSTS with max-age 0 is sent: it tells browsers to forget the entry */
+    policy->hsts->enabled = true;
+    policy->hsts->max_age_days = 0;
+    policy->hsts->include_subdomains = false;
+    assert_string_equal (s_render (policy, &out),
+                         "Strict-Transport-Security: max-age=0\nX-XSS-Protection: 0\n");
+}
+
+static void
+test_legacy_and_deprecated_headers_warn (void **state)
+{
+    Secpol__V1__Policy *policy = secpol_policy_defaults (s_arena);
+    policy->xss_protection_enabled = true;
+    policy->public_key_pins = "pin-sha256=\"cUPcTAZWKaASuYWhhneDttWpY3oBAkE3h2+soZS7sWs=\"; "
+                              "max-age=5184000";
+    policy->expect_ct = "max-age=86400, enforce";
+    Secpol__V1__RenderSecurityHeadersResponse out;
+    char *text = s_render (policy, &out);
+    assert_non_null (strstr (text, "X-XSS-Protection: 1; mode=block\n"));
+    assert_non_null (strstr (text, "Public-Key-Pins: pin-sha256="));
+    assert_non_null (strstr (text, "Expect-CT: max-age=86400, enforce\n"));
+    assert_int_equal (out.n_warnings, 3);
+    assert_non_null (strstr (out.warnings[0], "X-XSS-Protection"));
+    assert_non_null (strstr (out.warnings[1], "Public-Key-Pins is deprecated"));
+    assert_non_null (strstr (out.warnings[2], "Expect-CT is deprecated"));
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown (test_defaults, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_preload_policy, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_minimal_policy, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_legacy_and_deprecated_headers_warn, s_setup,
+                                         s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
