@@ -520,8 +520,11 @@ s_send (secpol_client_t *self, s_call_t **call_p, const char *path,
     if (self->request_id)
         header.request_id = self->request_id;
     size_t header_size = secpol__v1__request_header__get_packed_size (&header);
-    if (header_size > SECPOL_CLIENT_MAX_MESSAGE)
-        return s_status_local (self, SECPOL_INVALID_ARGUMENT, call_id, "method path too long");
+    if (header_size > SECPOL_CLIENT_MAX_HEADER)
+        return s_status_local (self, SECPOL_INVALID_ARGUMENT, call_id,
+                               "request header of %zu bytes is over the %u byte limit "
+                               "(method path or request_id too long)",
+                               header_size, SECPOL_CLIENT_MAX_HEADER);
 
     s_call_t *call = (s_call_t *)calloc (1, sizeof *call);
     uint8_t *header_buf = (uint8_t *)malloc (header_size + 1);

@@ -21,8 +21,9 @@
  *  Local failures map to codes too:
  *    SECPOL_UNAVAILABLE       no reply within the timeout (server down,
  *                             unreachable, or too slow), or the socket failed;
- *    SECPOL_INVALID_ARGUMENT  unknown method path, or a request whose type is
- *                             not the method's input type, or NULL arguments;
+ *    SECPOL_INVALID_ARGUMENT  unknown method path, a request whose type is
+ *                             not the method's input type, NULL arguments, or
+ *                             a header over SECPOL_CLIENT_MAX_HEADER bytes;
  *    SECPOL_RESOURCE_EXHAUSTED a request larger than SECPOL_CLIENT_MAX_MESSAGE;
  *    SECPOL_INTERNAL          a reply that cannot be decoded;
  *    SECPOL_CANCELLED         the wait was interrupted by SIGINT/SIGTERM
@@ -65,6 +66,10 @@ extern "C" {
  *  SECPOL_RESOURCE_EXHAUSTED instead. Most methods accept much less (64 KiB
  *  by default) and answer RESOURCE_EXHAUSTED themselves. */
 #define SECPOL_CLIENT_MAX_MESSAGE (4u * 1024 * 1024)
+
+/*  The largest RequestHeader secpold decodes; a longer method path or
+ *  request_id fails locally with SECPOL_INVALID_ARGUMENT. */
+#define SECPOL_CLIENT_MAX_HEADER 4096u
 
 #if defined(__GNUC__)
 #define SECPOL_CLIENT_CHECK __attribute__ ((warn_unused_result))

@@ -427,6 +427,13 @@ test_oversized_request_refused_locally (void **state)
     assert_int_equal (
         secpol_client_call (client, "/secpol.v1.PolicyService/GetPolicy", &request.base, &response),
         SECPOL_RESOURCE_EXHAUSTED);
+    //  A header secpold would not decode (request_id too long) is refused too.
+    big[SECPOL_CLIENT_MAX_HEADER] = '\0';
+    secpol_client_set_request_id (client, big);
+    assert_int_equal (secpol_client_call (client, S_HEALTH, NULL, &response),
+                      SECPOL_INVALID_ARGUMENT);
+    assert_non_null (strstr (secpol_client_status (client)->message, "request_id"));
+    secpol_client_set_request_id (client, NULL);
     free (big);
     //  The connection was not dropped.
     assert_int_equal (secpol_client_call (client, S_HEALTH, NULL, &response), SECPOL_OK);
