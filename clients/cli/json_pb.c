@@ -37,6 +37,7 @@ static json_t *s_uint64_json (uint64_t value);
 static json_t *s_double_json (double value);
 static json_t *s_bytes_json (const ProtobufCBinaryData *bytes);
 static size_t s_element_size (ProtobufCType type);
+static bool s_present (const ProtobufCFieldDescriptor *field, const char *base);
 static int s_object_to_message (ProtobufCMessage **message_p, s_error_t *error,
                                 const s_path_t *path, const ProtobufCMessageDescriptor *descriptor,
                                 const json_t *json);
@@ -114,10 +115,7 @@ s_message_to_json (const ProtobufCMessage *message)
                     value = NULL;
                 }
             }
-        } else if (field->label == PROTOBUF_C_LABEL_OPTIONAL &&
-                   field->type != PROTOBUF_C_TYPE_STRING &&
-                   field->type != PROTOBUF_C_TYPE_MESSAGE &&
-                   !*(const protobuf_c_boolean *)(base + field->quantifier_offset))
+        } else if (field->label == PROTOBUF_C_LABEL_OPTIONAL && !s_present (field, base))
             value = json_null (); //  proto3 `optional` (or proto2) not set
         else
             value = s_value_to_json (field, member);
@@ -262,6 +260,16 @@ s_string_json (const char *text)
     json = json_string (clean);
     free (clean);
     return json;
+}
+
+//  Whether an optional field is set: strings and messages by a non-NULL
+//  pointer, every other type by its has_ flag.
+static bool
+s_present (const ProtobufCFieldDescriptor *field, const char *base)
+{
+    if (field->type == PROTOBUF_C_TYPE_STRING || field->type == PROTOBUF_C_TYPE_MESSAGE)
+        return *(const void *const *)(base + field->offset) != NULL;
+    return *(const protobuf_c_boolean *)(base + field->quantifier_offset);
 }
 
 static size_t

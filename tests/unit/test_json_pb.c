@@ -65,6 +65,7 @@ typedef struct {
     double *reals;
     size_t n_words;
     char **words;
+    char *maybe_text;
 } all_types_t;
 
 #define S_FIELD(name_, id_, label_, type_, quantifier_, member_, descriptor_, default_, flags_)    \
@@ -110,6 +111,7 @@ static const ProtobufCFieldDescriptor s_all_fields[] = {
                 PROTOBUF_C_FIELD_FLAG_PACKED),
     S_REPEATED ("reals", 25, DOUBLE, reals, NULL, PROTOBUF_C_FIELD_FLAG_PACKED),
     S_REPEATED ("words", 26, STRING, words, NULL, 0),
+    S_FIELD ("maybe_text", 27, OPTIONAL, STRING, 0, maybe_text, NULL, NULL, 0),
 };
 #define S_N_FIELDS (sizeof s_all_fields / sizeof s_all_fields[0])
 
@@ -498,7 +500,8 @@ test_every_field_kind_round_trips (void **state)
         "{\"i32\": -2147483648, \"i64\": \"-9223372036854775808\", \"u32\": 4294967295,"
         " \"u64\": \"18446744073709551615\", \"s32\": -5, \"s64\": -9007199254740992,"
         " \"fx32\": 7, \"fx64\": 8, \"sf32\": -9, \"sf64\": -10,"
-        " \"floatValue\": 0.5, \"double_value\": -6.103515625e-05, \"flag\": true, \"level\": \"HIGH\","
+        " \"floatValue\": 0.5, \"double_value\": -6.103515625e-05, \"flag\": true, \"level\": "
+        "\"HIGH\","
         " \"text\": \"h\\u00e9llo\", \"blob\": \"AAECA/8=\","
         " \"lockout\": {\"maxFailures\": 3}, \"maybe_count\": 0, \"choiceNumber\": 12,"
         " \"numbers\": [1, -2, 3], \"blobs\": [\"\", \"_-8\", \"QQ\"],"
@@ -565,7 +568,7 @@ test_every_field_kind_round_trips (void **state)
         "{\"max_failures\":0,\"window_minutes\":0,\"lock_minutes\":0},"
         "{\"max_failures\":0,\"window_minutes\":0,\"lock_minutes\":0}],"
         "\"levels\":[\"PASSWORD_POLICY_LEVEL_LOW\",\"PASSWORD_POLICY_LEVEL_HIGH\"],"
-        "\"reals\":[\"NaN\",\"-Infinity\",2.5],\"words\":[\"a\",\"\"]}";
+        "\"reals\":[\"NaN\",\"-Infinity\",2.5],\"words\":[\"a\",\"\"],\"maybe_text\":null}";
     assert_string_equal (printed, expected);
 
     //  And the printed JSON parses back to the same wire bytes.
@@ -588,7 +591,18 @@ test_optional_and_oneof_presence (void **state)
     assert_true (json_is_null (json_object_get (json, "maybe_count")));
     assert_string_equal (json_string_value (json_object_get (json, "choice_text")), "x");
     assert_null (json_object_get (json, "choice_number"));
+    assert_true (json_is_null (json_object_get (json, "maybe_text")));
     json_decref (json);
+    protobuf_c_message_free_unpacked (&all->base, NULL);
+
+    //  Given, even empty or zero: present, and so through the wire.
+    all = (all_types_t *)s_parse_ok (&s_all_descriptor, "{\"maybeText\": \"\", \"maybeCount\": 0}");
+    ProtobufCMessage *copy = s_wire_copy (&all->base);
+    json = secpol_json_from_message (copy);
+    assert_string_equal (json_string_value (json_object_get (json, "maybe_text")), "");
+    assert_true (json_is_integer (json_object_get (json, "maybe_count")));
+    json_decref (json);
+    protobuf_c_message_free_unpacked (copy, NULL);
     protobuf_c_message_free_unpacked (&all->base, NULL);
 
     all = (all_types_t *)s_parse_ok (&s_all_descriptor, "{}");
