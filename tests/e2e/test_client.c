@@ -36,6 +36,9 @@ s_setup (void **state)
 static int
 s_teardown (void **state)
 {
+    //  A test that failed while secpold was stopped must not hang the stop.
+    if (s_daemon.pid)
+        kill (s_daemon.pid, SIGCONT);
     secpol_test_daemon_stop (&s_daemon);
     return 0;
 }
