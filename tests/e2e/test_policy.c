@@ -550,9 +550,8 @@ test_revisions_newest_first_with_paging (void **state)
             assert_int_equal (revision->n_changes, 1);
             assert_string_equal (revision->changes[0]->field, "password_reuse_limit");
             char old_value[16], new_value[16];
-            /* version 1 changed the default 5 to 1 */
-            snprintf (old_value, sizeof old_value, "%u",
-                      expected_version == 1 ? 5u : (unsigned)expected_version - 1);
+            /* version 1 changed the default 0 to 1 */
+            snprintf (old_value, sizeof old_value, "%u", (unsigned)expected_version - 1);
             snprintf (new_value, sizeof new_value, "%u", (unsigned)expected_version);
             assert_string_equal (revision->changes[0]->old_value, old_value);
             assert_string_equal (revision->changes[0]->new_value, new_value);
