@@ -400,6 +400,7 @@ static size_t s_list (const ProtobufCFieldDescriptor *fd, const void *member,
                       char *const **items_p);
 static const char *s_string (const void *member);
 static bool s_is_list (const ProtobufCFieldDescriptor *fd);
+static bool s_next_item (const char **p, const char **item, size_t *length);
 static const char *s_enum_short (const ProtobufCEnumDescriptor *enum_descriptor, int value);
 
 size_t
@@ -587,20 +588,12 @@ secpol_policy_leaf_parse (secpol_arena_t *arena, Secpol__V1__Policy *policy, siz
     if (s_is_list (fd)) {
         size_t n = 0;
         char **items = NULL;
-        const char *p = text;
-        while (*p) {
-            const char *comma = strchr (p, ',');
-            size_t length = comma ? (size_t)(comma - p) : strlen (p);
-            const char *start = p;
-            while (length && *start == ' ')
-                start++, length--;
-            while (length && start[length - 1] == ' ')
-                length--;
+        const char *p = *text ? text : NULL, *item;
+        size_t length;
+        while (s_next_item (&p, &item, &length))
             if (length)
                 secpol_arena_append (arena, &n, (void ***)&items,
-                                     secpol_arena_strndup (arena, start, length));
-            p = comma ? comma + 1 : p + strlen (p);
-        }
+                                     secpol_arena_strndup (arena, item, length));
         *(char ***)member = items;
         *(size_t *)((char *)member - fd->offset + fd->quantifier_offset) = n;
         return 0;
@@ -929,6 +922,26 @@ secpol_policy_is_control (uint32_t code_point)
     return code_point < 0x20 || (code_point >= 0x7F && code_point <= 0x9F);
 }
 
+const char *
+secpol_policy_text_problem (const char *text, size_t max_bytes, bool allow_newline)
+{
+    size_t n = text ? strlen (text) : 0;
+    if (n > max_bytes)
+        return "is too long";
+    for (size_t k = 0; k < n;) {
+        uint32_t code_point;
+        size_t length = secpol_policy_utf8_next (text + k, n - k, &code_point);
+        if (!length)
+            return "is not valid UTF-8";
+        if (secpol_policy_is_control (code_point) && !(allow_newline && code_point == '\n'))
+            return allow_newline ? "contains a control character (only line breaks, \\n, "
+                                   "are allowed)"
+                                 : "contains a control character";
+        k += length;
+    }
+    return NULL;
+}
+
 /*  Header values: printable ASCII only. CR/LF would let a value inject
  *  headers; other bytes are not meaningful in these headers. */
 static const char *
@@ -984,26 +997,16 @@ s_check_referrer (secpol_arena_t *arena, const char *value)
                                          NULL};
     /* Referrer-Policy may list fallbacks: "no-referrer, strict-origin-when-cross-origin";
      * browsers use the last token they know (W3C Referrer Policy, section 4.1). */
-    const char *p = value;
-    while (*value) {
-        const char *comma = strchr (p, ',');
-        const char *start = p;
-        size_t length = comma ? (size_t)(comma - p) : strlen (p);
-        while (length && *start == ' ')
-            start++, length--;
-        while (length && start[length - 1] == ' ')
-            length--;
-        if (!s_is_one_of (start, length, tokens))
+    const char *p = *value ? value : NULL, *token;
+    size_t length;
+    while (s_next_item (&p, &token, &length))
+        if (!s_is_one_of (token, length, tokens))
             return secpol_arena_printf (
                 arena,
                 "\"%.*s\" is not a Referrer-Policy token (no-referrer, "
                 "no-referrer-when-downgrade, origin, origin-when-cross-origin, same-origin, "
                 "strict-origin, strict-origin-when-cross-origin, unsafe-url)",
-                (int)(length > 64 ? 64 : length), start);
-        if (!comma)
-            break;
-        p = comma + 1;
-    }
+                (int)(length > 64 ? 64 : length), token);
     return NULL;
 }
 
@@ -1069,20 +1072,7 @@ s_check_measurement_id (secpol_arena_t *arena, const char *value)
 static const char *
 s_check_banner (secpol_arena_t *arena, const char *value)
 {
-    size_t n = strlen (value);
-    for (size_t k = 0; k < n;) {
-        uint32_t code_point;
-        size_t length = secpol_policy_utf8_next (value + k, n - k, &code_point);
-        if (!length)
-            return secpol_arena_printf (arena, "is not valid UTF-8 (byte %zu)", k);
-        if (code_point != '\n' && secpol_policy_is_control (code_point))
-            return secpol_arena_printf (arena,
-                                        "contains a control character (U+%04X at byte %zu); "
-                                        "only line breaks (\\n) are allowed",
-                                        (unsigned)code_point, k);
-        k += length;
-    }
-    return NULL;
+    return secpol_policy_text_problem (value, SIZE_MAX, true);
 }
 
 static const char *
@@ -1298,4 +1288,26 @@ s_enum_short (const ProtobufCEnumDescriptor *ed, int value)
     if (strlen (named->name) > prefix && strncmp (named->name, unspecified->name, prefix) == 0)
         return named->name + prefix;
     return named->name;
+}
+
+/*  Steps through a comma-separated list: start with *p = the text, or NULL
+ *  when the text is "" (no entries). Returns false at the end, else the next
+ *  entry (spaces around it trimmed; possibly empty: "a," has "a" and "") in
+ *  *item / *length. */
+static bool
+s_next_item (const char **p, const char **item, size_t *length)
+{
+    if (!*p)
+        return false;
+    const char *start = *p;
+    const char *comma = strchr (start, ',');
+    size_t n = comma ? (size_t)(comma - start) : strlen (start);
+    *p = comma ? comma + 1 : NULL;
+    while (n && *start == ' ')
+        start++, n--;
+    while (n && start[n - 1] == ' ')
+        n--;
+    *item = start;
+    *length = n;
+    return true;
 }

@@ -169,6 +169,12 @@ size_t secpol_policy_utf8_next (const char *s, size_t n, uint32_t *code_point);
 /*  True when code_point is a control character (C0, DEL or C1). */
 bool secpol_policy_is_control (uint32_t code_point);
 
+/*  Checks plain text (ids, actors, the banner): at most max_bytes bytes of
+ *  valid UTF-8 without control characters ("\n" allowed when allow_newline).
+ *  NULL counts as "". Returns NULL when fine, else a static description for
+ *  a field violation ("is not valid UTF-8"). */
+const char *secpol_policy_text_problem (const char *text, size_t max_bytes, bool allow_newline);
+
 /*  Prints the table as the Markdown rows of docs/POLICY.md ("| # | field |
  *  ..."), in arena. The docs test compares it with the file. */
 char *secpol_policy_fields_markdown (secpol_arena_t *arena);

@@ -308,20 +308,11 @@ s_check_ids (secpol_call_t *call, const char *workspace_id, const char *communit
 static void
 s_check_actor (secpol_call_t *call, const char *actor)
 {
-    size_t length = strlen (actor);
-    if (length > ACTOR_MAX) {
-        secpol_call_violation (call, "actor", "is longer than %d bytes", ACTOR_MAX);
-        return;
-    }
-    for (size_t k = 0; k < length;) {
-        uint32_t c;
-        size_t step = secpol_policy_utf8_next (actor + k, length - k, &c);
-        if (!step || secpol_policy_is_control (c)) {
-            secpol_call_violation (call, "actor", "must be UTF-8 text without control characters");
-            return;
-        }
-        k += step;
-    }
+    const char *problem = strlen (actor) > ACTOR_MAX
+                              ? "is longer than 256 bytes"
+                              : secpol_policy_text_problem (actor, ACTOR_MAX, false);
+    if (problem)
+        secpol_call_violation (call, "actor", "%s", problem);
 }
 
 static int

@@ -12,21 +12,11 @@ static int s_load_level (secpol_txn_t *txn, secpol_arena_t *arena, const char *w
 const char *
 secpol_policy_id_problem (const char *id, bool required)
 {
-    size_t length = id ? strlen (id) : 0;
-    if (length == 0)
+    if (!id || !*id)
         return required ? "is required" : NULL;
-    if (length > SECPOL_POLICY_ID_MAX)
+    if (strlen (id) > SECPOL_POLICY_ID_MAX)
         return "is longer than 128 bytes";
-    for (size_t k = 0; k < length;) {
-        uint32_t code_point;
-        size_t step = secpol_policy_utf8_next (id + k, length - k, &code_point);
-        if (!step)
-            return "is not valid UTF-8";
-        if (secpol_policy_is_control (code_point))
-            return "contains a control character";
-        k += step;
-    }
-    return NULL;
+    return secpol_policy_text_problem (id, SECPOL_POLICY_ID_MAX, false);
 }
 
 size_t
