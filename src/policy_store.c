@@ -139,6 +139,7 @@ secpol_policy_revisions (secpol_txn_t *txn, secpol_arena_t *arena, const char *w
     /* Position on the last key <= level key + from: seek the first key >=
      * it, and step back unless it is exactly that key. */
     secpol_val_t found_key, found_value;
+    size_t bytes = 0; /* packed size of the page so far */
     rc = secpol_cursor_seek (cursor, key, key_size, &found_key, &found_value);
     if (rc == SECPOL_ENOTFOUND)
         rc = secpol_cursor_last (cursor, &found_key, &found_value);
@@ -151,7 +152,9 @@ secpol_policy_revisions (secpol_txn_t *txn, secpol_arena_t *arena, const char *w
         uint64_t version = 0;
         for (int k = 0; k < 8; k++)
             version = (version << 8) | tail[k];
-        if (out->n_revisions == limit) {
+        bytes += found_value.size;
+        if (out->n_revisions == limit ||
+            (out->n_revisions > 0 && bytes > SECPOL_POLICY_PAGE_BYTES_MAX)) {
             *next_p = version;
             break;
         }

@@ -22,6 +22,10 @@
 
 #include <stdint.h>
 
+/*  A page of revisions stops before it would pass this many bytes (it
+ *  always holds at least one), far below the 4 MiB message ceiling. */
+#define SECPOL_POLICY_PAGE_BYTES_MAX (1024 * 1024)
+
 /*  Largest level key, and largest revision key. */
 #define SECPOL_POLICY_KEY_MAX          (2 + 2 * SECPOL_POLICY_ID_MAX)
 #define SECPOL_POLICY_REVISION_KEY_MAX (SECPOL_POLICY_KEY_MAX + 8)
@@ -63,7 +67,8 @@ int secpol_policy_revision_save (secpol_txn_t *txn, secpol_arena_t *arena, const
     __attribute__ ((warn_unused_result));
 
 /*  Reads up to limit revisions of a level, newest first, starting at
- *  version from (inclusive; UINT64_MAX = the newest) into out->revisions.
+ *  version from (inclusive; UINT64_MAX = the newest) into out->revisions,
+ *  and fewer when they would pass SECPOL_POLICY_PAGE_BYTES_MAX.
  *  *next_p receives the version the next page starts at, 0 when there is
  *  none. Returns 0 or a store error. */
 int secpol_policy_revisions (secpol_txn_t *txn, secpol_arena_t *arena, const char *workspace_id,

@@ -761,6 +761,27 @@ test_revisions_newest_first_with_pages (void **state)
     assert_int_equal (all.n_revisions, 7);
     assert_int_equal (next, 0);
 
+    /* a page stops before it passes SECPOL_POLICY_PAGE_BYTES_MAX */
+    char *big = secpol_arena_alloc (s_arena, 300 * 1024 + 1);
+    memset (big, 'x', 300 * 1024);
+    Secpol__V1__FieldChange change = SECPOL__V1__FIELD_CHANGE__INIT;
+    change.field = "content_security_policy";
+    change.old_value = big;
+    Secpol__V1__FieldChange *changes[] = {&change};
+    for (uint64_t version = 1; version <= 5; version++) {
+        Secpol__V1__PolicyRevision revision = SECPOL__V1__POLICY_REVISION__INIT;
+        revision.version = version;
+        revision.n_changes = 1;
+        revision.changes = changes;
+        assert_int_equal (secpol_policy_revision_save (fx.txn, s_arena, "big", "", &revision), 0);
+    }
+    Secpol__V1__ListPolicyRevisionsResponse capped =
+        SECPOL__V1__LIST_POLICY_REVISIONS_RESPONSE__INIT;
+    assert_int_equal (
+        secpol_policy_revisions (fx.txn, s_arena, "big", "", UINT64_MAX, 500, &capped, &next), 0);
+    assert_int_equal (capped.n_revisions, 3); /* 3 x 300 KiB fit in 1 MiB, 4 do not */
+    assert_int_equal (next, 2);
+
     /* nothing written: empty */
     Secpol__V1__ListPolicyRevisionsResponse none = SECPOL__V1__LIST_POLICY_REVISIONS_RESPONSE__INIT;
     assert_int_equal (
