@@ -364,6 +364,15 @@ s_job_start (secpol_server_t *self, job_t *job, int64_t now)
     job->call.role = self->config.default_role;
     job->call.server = self;
     const ProtobufCMethodDescriptor *descriptor = job->method->descriptor;
+    char field[256];
+    const char *problem = NULL;
+    if (!secpol_wire_check_strings (descriptor->input, zframe_data (job->body),
+                                    zframe_size (job->body), field, sizeof field, &problem)) {
+        secpol_call_violation (&job->call, field, "%s", problem);
+        job->code = secpol_call_fail (&job->call, SECPOL_INVALID_ARGUMENT, "invalid field: %s %s",
+                                      field, problem);
+        return false;
+    }
     job->request =
         protobuf_c_message_unpack (descriptor->input, secpol_arena_allocator (job->call.arena),
                                    zframe_size (job->body), zframe_data (job->body));

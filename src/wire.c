@@ -19,6 +19,13 @@ secpol_wire_check_request (secpol_wire_request_t *out, char *reason, size_t reas
                   n == 3 ? " with a non-empty delimiter" : "");
         return SECPOL_INVALID_ARGUMENT;
     }
+    char field[64];
+    const char *problem = NULL;
+    if (!secpol_wire_check_strings (&secpol__v1__request_header__descriptor, frames[1], sizes[1],
+                                    field, sizeof field, &problem)) {
+        snprintf (reason, reason_size, "header.%s %s", field, problem);
+        return SECPOL_INVALID_ARGUMENT;
+    }
     Secpol__V1__RequestHeader *header = NULL;
     if (sizes[1] <= SECPOL_MAX_HEADER_BYTES)
         header = secpol__v1__request_header__unpack (NULL, sizes[1], frames[1]);
@@ -93,4 +100,127 @@ secpol_wire_pack_response (uint8_t *buf, size_t size, uint64_t call_id, int code
     if (secpol__v1__response_header__get_packed_size (&header) > size)
         return 0;
     return secpol__v1__response_header__pack (&header, buf);
+}
+
+/*  Reads a varint at *p (before end). Returns false when it is cut short
+ *  or longer than ten bytes. */
+static bool
+s_varint (const uint8_t **p, const uint8_t *end, uint64_t *value)
+{
+    uint64_t result = 0;
+    for (int shift = 0; shift < 70 && *p < end; shift += 7) {
+        uint8_t byte = *(*p)++;
+        result |= (uint64_t)(byte & 0x7f) << shift;
+        if (!(byte & 0x80)) {
+            *value = result;
+            return true;
+        }
+    }
+    return false;
+}
+
+/*  True when data is well-formed UTF-8 (no overlongs, no surrogates, at
+ *  most U+10FFFF) and holds no NUL. */
+static bool
+s_clean_utf8 (const uint8_t *data, size_t size, const char **problem)
+{
+    for (size_t i = 0; i < size;) {
+        uint8_t c = data[i];
+        if (c == 0) {
+            *problem = "contains a NUL byte";
+            return false;
+        }
+        size_t n;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xc2 && c <= 0xdf) {
+            n = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            *problem = "is not valid UTF-8";
+            return false;
+        }
+        for (size_t k = 1; k <= n; k++) {
+            if (i + k >= size || (data[i + k] & 0xc0) != 0x80) {
+                *problem = "is not valid UTF-8";
+                return false;
+            }
+            cp = (cp << 6) | (data[i + k] & 0x3f);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff)) {
+            *problem = "is not valid UTF-8";
+            return false;
+        }
+        i += n + 1;
+    }
+    return true;
+}
+
+static bool
+s_check_strings (const ProtobufCMessageDescriptor *descriptor, const uint8_t *p, const uint8_t *end,
+                 char *path, size_t path_size, const char **problem, int depth)
+{
+    if (depth > 32)
+        return true; /* protobuf-c refuses deeper nesting itself */
+    size_t path_len = strlen (path);
+    while (p < end) {
+        uint64_t tag, length;
+        if (!s_varint (&p, end, &tag))
+            return true; /* malformed: unpack reports it */
+        switch (tag & 7) {
+            case 0:
+                if (!s_varint (&p, end, &length))
+                    return true;
+                continue;
+            case 1:
+                if (end - p < 8)
+                    return true;
+                p += 8;
+                continue;
+            case 5:
+                if (end - p < 4)
+                    return true;
+                p += 4;
+                continue;
+            case 2:
+                break;
+            default:
+                return true;
+        }
+        if (!s_varint (&p, end, &length) || length > (uint64_t)(end - p))
+            return true;
+        const ProtobufCFieldDescriptor *field =
+            protobuf_c_message_descriptor_get_field (descriptor, (unsigned)(tag >> 3));
+        if (field) {
+            snprintf (path + path_len, path_size - path_len, "%s%s", path_len ? "." : "",
+                      field->name);
+            if (field->type == PROTOBUF_C_TYPE_STRING) {
+                if (!s_clean_utf8 (p, (size_t)length, problem))
+                    return false;
+            } else if (field->type == PROTOBUF_C_TYPE_MESSAGE &&
+                       !s_check_strings (field->descriptor, p, p + length, path, path_size, problem,
+                                         depth + 1))
+                return false;
+            path[path_len] = '\0';
+        }
+        p += length;
+    }
+    return true;
+}
+
+bool
+secpol_wire_check_strings (const ProtobufCMessageDescriptor *descriptor, const uint8_t *data,
+                           size_t size, char *field, size_t field_size, const char **problem)
+{
+    field[0] = '\0';
+    return s_check_strings (descriptor, data, data + size, field, field_size, problem, 0);
 }

@@ -39,6 +39,18 @@ int secpol_wire_check_request (secpol_wire_request_t *out, char *reason, size_t 
                                const secpol_wire_policy_t *policy, size_t n,
                                const void *const *frames, const size_t *sizes);
 
+/*  Walks the encoded message (size bytes of type descriptor) and checks
+ *  every string field, at any depth: it must be valid UTF-8 (as proto3
+ *  requires) without NUL bytes. protobuf-c would otherwise hand handlers a
+ *  C string cut short at the first NUL ("a.pdf\0.exe" read as "a.pdf").
+ *  Returns true when all strings are clean; else false with the offending
+ *  field's path ("policy.referrer_policy") in field (field_size bytes) and
+ *  a static description in *problem ("contains a NUL byte"). The
+ *  encoding itself is not judged here: protobuf_c_message_unpack() does
+ *  that afterwards. */
+bool secpol_wire_check_strings (const ProtobufCMessageDescriptor *descriptor, const uint8_t *data,
+                                size_t size, char *field, size_t field_size, const char **problem);
+
 /*  Packs a ResponseHeader into buf (size bytes) and returns its length, or
  *  0 when it does not fit (callers size buf with
  *  secpol_wire_response_size()). violations are Secpol__V1__FieldViolation. */

@@ -160,6 +160,65 @@ test_response_header_round_trip (void **state)
 }
 
 static void
+test_strings_must_be_clean_utf8_without_nul (void **state)
+{
+    char field[128];
+    const char *problem = NULL;
+    /* field 1 (method) of RequestHeader, raw bytes as a hostile client sends them */
+    const uint8_t nul[] = {0x0a, 0x05, 'a', '.', 0x00, 'x', 'e'};
+    assert_false (secpol_wire_check_strings (&secpol__v1__request_header__descriptor, nul,
+                                             sizeof nul, field, sizeof field, &problem));
+    assert_string_equal (field, "method");
+    assert_string_equal (problem, "contains a NUL byte");
+    const uint8_t overlong[] = {0x0a, 0x02, 0xc0, 0xaf}; /* overlong '/' */
+    assert_false (secpol_wire_check_strings (&secpol__v1__request_header__descriptor, overlong,
+                                             sizeof overlong, field, sizeof field, &problem));
+    assert_string_equal (problem, "is not valid UTF-8");
+    const uint8_t surrogate[] = {0x22, 0x03, 0xed, 0xa0, 0x80}; /* request_id = U+D800 */
+    assert_false (secpol_wire_check_strings (&secpol__v1__request_header__descriptor, surrogate,
+                                             sizeof surrogate, field, sizeof field, &problem));
+    assert_string_equal (field, "request_id");
+    const uint8_t truncated[] = {0x22, 0x02, 0xe2, 0x82}; /* 3-byte sequence cut short */
+    assert_false (secpol_wire_check_strings (&secpol__v1__request_header__descriptor, truncated,
+                                             sizeof truncated, field, sizeof field, &problem));
+    /* real UTF-8 passes: 2-, 3- and 4-byte sequences, beside varint fields */
+    const char *good = "r\xc3\xa9sum\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x92";
+    Secpol__V1__RequestHeader header = SECPOL__V1__REQUEST_HEADER__INIT;
+    header.method = "/secpol.v1.Health/Check";
+    header.call_id = 300;
+    header.request_id = (char *)good;
+    uint8_t buf[128];
+    size_t size = secpol__v1__request_header__pack (&header, buf);
+    assert_true (secpol_wire_check_strings (&secpol__v1__request_header__descriptor, buf, size,
+                                            field, sizeof field, &problem));
+    /* nested messages are walked, and the path names the inner field */
+    Secpol__V1__FieldViolation violation = SECPOL__V1__FIELD_VIOLATION__INIT;
+    violation.field = "ok";
+    violation.description = "bad\x01";
+    Secpol__V1__FieldViolation *list[] = {&violation};
+    Secpol__V1__ResponseHeader response = SECPOL__V1__RESPONSE_HEADER__INIT;
+    response.n_violations = 1;
+    response.violations = list;
+    size = secpol__v1__response_header__pack (&response, buf);
+    assert_true (secpol_wire_check_strings (&secpol__v1__response_header__descriptor, buf, size,
+                                            field, sizeof field, &problem));
+    buf[size - 1] = 0x00; /* the last byte of description becomes NUL */
+    assert_false (secpol_wire_check_strings (&secpol__v1__response_header__descriptor, buf, size,
+                                             field, sizeof field, &problem));
+    assert_string_equal (field, "violations.description");
+
+    /* the front end refuses a header whose method hides a NUL */
+    const uint8_t hidden[] = {0x0a, 0x19, '/', 's', 'e', 'c', 'p', 'o',  'l',
+                              '.',  'v',  '1', '.', 'H', 'e', 'a', 'l',  't',
+                              'h',  '/',  'C', 'h', 'e', 'c', 'k', 0x00, 'x'};
+    secpol_wire_request_t out;
+    char reason[256];
+    assert_int_equal (s_check (&out, reason, &s_admin, hidden, sizeof hidden, 0),
+                      SECPOL_INVALID_ARGUMENT);
+    assert_string_equal (reason, "header.method contains a NUL byte");
+}
+
+static void
 test_status_names (void **state)
 {
     assert_string_equal (secpol_status_name (SECPOL_DEADLINE_EXCEEDED), "DEADLINE_EXCEEDED");
@@ -177,6 +236,7 @@ main (void)
         cmocka_unit_test (test_refusals_name_the_problem_and_keep_call_id),
         cmocka_unit_test (test_framing_and_undecodable_header),
         cmocka_unit_test (test_response_header_round_trip),
+        cmocka_unit_test (test_strings_must_be_clean_utf8_without_nul),
         cmocka_unit_test (test_status_names),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
