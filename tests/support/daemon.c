@@ -58,7 +58,20 @@ secpol_test_daemon_kill (secpol_test_daemon_t *self, int signal)
 void
 secpol_test_daemon_stop (secpol_test_daemon_t *self)
 {
-    secpol_test_daemon_kill (self, SIGTERM);
+    bool was_running = self->pid != 0;
+    int status = secpol_test_daemon_kill (self, SIGTERM);
+    if (was_running && !(WIFEXITED (status) && WEXITSTATUS (status) == 0)) {
+        /* A crash, a sanitizer report or a leak at exit: fail the test run
+         * loudly rather than let a test pass over a broken daemon. */
+        fprintf (stderr, "secpold did not stop cleanly (%s %d); its log:\n",
+                 WIFSIGNALED (status) ? "signal" : "exit code",
+                 WIFSIGNALED (status) ? WTERMSIG (status) : WEXITSTATUS (status));
+        char cmd[400];
+        snprintf (cmd, sizeof cmd, "tail -n 40 '%s' >&2", self->log_path);
+        if (system (cmd) != 0)
+            fprintf (stderr, "(could not read %s)\n", self->log_path);
+        abort ();
+    }
     if (self->dir[0] && !getenv ("SECPOL_TEST_KEEP")) {
         char cmd[300];
         snprintf (cmd, sizeof cmd, "rm -rf '%s'", self->dir);

@@ -33,7 +33,9 @@ int secpol_test_daemon_restart (secpol_test_daemon_t *self, const char *const *e
  *  status as waitpid reports it. */
 int secpol_test_daemon_kill (secpol_test_daemon_t *self, int signal);
 
-/*  Stops secpold and removes the temp dir. */
+/*  Stops secpold (SIGTERM) and removes the temp dir. A secpold that does
+ *  not exit with status 0 (a crash, or a sanitizer or leak report in a
+ *  sanitizer build) aborts the test with the tail of its log. */
 void secpol_test_daemon_stop (secpol_test_daemon_t *self);
 
 /*  Runs a command line through /bin/sh with SECPOL_ENDPOINT set to the
