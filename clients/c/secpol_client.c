@@ -16,6 +16,7 @@
 
 #include <czmq.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -33,7 +34,7 @@ typedef struct s_call s_call_t;
 typedef enum {
     S_READ_MESSAGE,     /* a message */
     S_READ_TIMEOUT,     /* nothing before the time given */
-    S_READ_INTERRUPTED, /* SIGINT/SIGTERM caught by czmq */
+    S_READ_INTERRUPTED, /* SIGINT/SIGTERM caught by czmq's handler, if the program uses it */
     S_READ_FAILED,      /* the socket failed */
 } s_read_t;
 
@@ -126,7 +127,16 @@ secpol_client_new (const char *endpoint, int timeout_ms)
     if (!self->endpoint || !self->buckets)
         goto fail;
 
+    //  czmq installs its own SIGINT/SIGTERM handlers when it makes its first
+    //  socket, and they only set a flag: a service linking this library would
+    //  no longer stop on SIGTERM. A library must leave its host's signal
+    //  handling alone, so put back whatever the process had.
+    struct sigaction old_int, old_term;
+    sigaction (SIGINT, NULL, &old_int);
+    sigaction (SIGTERM, NULL, &old_term);
     self->dealer = zsock_new (ZMQ_DEALER);
+    sigaction (SIGINT, &old_int, NULL);
+    sigaction (SIGTERM, &old_term, NULL);
     if (!self->dealer)
         goto fail;
     zsock_set_linger (self->dealer, 0);

@@ -27,7 +27,8 @@
  *    SECPOL_RESOURCE_EXHAUSTED a request larger than SECPOL_CLIENT_MAX_MESSAGE;
  *    SECPOL_INTERNAL          a reply that cannot be decoded;
  *    SECPOL_CANCELLED         the wait was interrupted by SIGINT/SIGTERM
- *                             caught by czmq (zsys_interrupted).
+ *                             while the program uses czmq's own signal
+ *                             handling (zsys_interrupted set).
  *
  *  Memory. Requests stay owned by the caller. A response returned through
  *  response_p is owned by the caller, who frees it with
@@ -38,10 +39,12 @@
  *  client may run in two threads at once (the socket is not thread safe).
  *  Use one client per thread; distinct clients are independent.
  *
- *  Signals. The socket is made by czmq, whose first socket installs SIGINT
- *  and SIGTERM handlers that set zsys_interrupted (czmq's default). A program
- *  that handles signals itself calls zsys_handler_set (NULL) before
- *  secpol_client_new(), or sets ZSYS_SIGHANDLER=false in the environment.
+ *  Signals. The library leaves the program's signal handling as it found
+ *  it: czmq installs SIGINT/SIGTERM handlers when it makes its first socket,
+ *  and secpol_client_new() puts back the handlers the program had, so a
+ *  service linking this library still stops on SIGTERM. A wait interrupted
+ *  by a signal the program handles goes on waiting; only a program that
+ *  itself relies on czmq's handlers sees SECPOL_CANCELLED.
  *
  *  Logging. The library never logs and never writes to stdout or stderr.
  */
