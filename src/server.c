@@ -14,6 +14,7 @@
 
 #define DEFAULT_ENDPOINT    "tcp://127.0.0.1:7420"
 #define DEFAULT_WRITE_BATCH 256
+#define DEFAULT_MAX_QUEUED  65536
 #define DRAIN_TIMEOUT_MS    30000
 #define POLL_INTERVAL_MS    100
 
@@ -69,6 +70,7 @@ static void s_queue_init (queue_t *q);
 static void s_queue_push (queue_t *q, job_t *job);
 static job_t *s_queue_pop (queue_t *q, size_t max);
 static void s_queue_close (queue_t *q);
+static size_t s_queue_length (queue_t *q);
 static void s_queue_destroy (queue_t *q);
 static void *s_worker (void *arg);
 static void s_job_destroy (job_t **job_p);
@@ -96,6 +98,8 @@ secpol_server_new (const secpol_server_config_t *config, char *err, size_t err_s
         self->config.slow_workers = cores > 2 ? (int)cores / 2 : 1;
     if (self->config.write_batch_max == 0)
         self->config.write_batch_max = DEFAULT_WRITE_BATCH;
+    if (self->config.max_queued == 0)
+        self->config.max_queued = DEFAULT_MAX_QUEUED;
     if (self->config.n_endpoints == 0) {
         self->config.endpoints[0] = DEFAULT_ENDPOINT;
         self->config.n_endpoints = 1;
@@ -262,6 +266,18 @@ s_accept (secpol_server_t *self, zmsg_t *msg)
         zmsg_destroy (&msg);
         return;
     }
+    queue_t *queue = request.method->spec->lane == SECPOL_LANE_READ    ? &self->read_queue
+                     : request.method->spec->lane == SECPOL_LANE_WRITE ? &self->write_queue
+                                                                       : &self->slow_queue;
+    if (s_queue_length (queue) >= self->config.max_queued) {
+        /* Overload: refuse at once rather than queue without bound; the
+         * client retries with backoff. */
+        s_reply_error (self->router, identity, request.call_id, SECPOL_UNAVAILABLE,
+                       "server is overloaded: too many requests queued; retry later");
+        zframe_destroy (&identity);
+        zmsg_destroy (&msg);
+        return;
+    }
     job_t *job = calloc (1, sizeof *job);
     job->identity = identity;
     zmsg_first (msg);
@@ -276,17 +292,7 @@ s_accept (secpol_server_t *self, zmsg_t *msg)
     if (request.deadline_ms)
         job->deadline_us = job->received_us + (int64_t)request.deadline_ms * 1000;
     self->in_flight++;
-    switch (job->method->spec->lane) {
-        case SECPOL_LANE_READ:
-            s_queue_push (&self->read_queue, job);
-            break;
-        case SECPOL_LANE_WRITE:
-            s_queue_push (&self->write_queue, job);
-            break;
-        case SECPOL_LANE_SLOW:
-            s_queue_push (&self->slow_queue, job);
-            break;
-    }
+    s_queue_push (queue, job);
 }
 
 static void
@@ -680,6 +686,15 @@ s_queue_pop (queue_t *q, size_t max)
     }
     pthread_mutex_unlock (&q->mutex);
     return first;
+}
+
+static size_t
+s_queue_length (queue_t *q)
+{
+    pthread_mutex_lock (&q->mutex);
+    size_t length = q->length;
+    pthread_mutex_unlock (&q->mutex);
+    return length;
 }
 
 static void

@@ -34,10 +34,11 @@ typedef struct {
     int read_workers;                            /* READ lane threads; 0 = number of cores */
     int slow_workers;                            /* SLOW lane threads; 0 = max (1, cores / 2) */
     unsigned write_batch_max;                    /* most requests in one group commit; 0 = 256 */
-    bool test_clock;                             /* serve TestClockService */
-    secpol_role_t default_role;                  /* role of unauthenticated callers */
-    secpol_store_options_t store;                /* map size, no_sync (tests only) */
-    const secpol_method_table_t *methods;        /* NULL = secpol_method_table_default () */
+    unsigned max_queued;                  /* per lane; more are refused UNAVAILABLE; 0 = 65536 */
+    bool test_clock;                      /* serve TestClockService */
+    secpol_role_t default_role;           /* role of unauthenticated callers */
+    secpol_store_options_t store;         /* map size, no_sync (tests only) */
+    const secpol_method_table_t *methods; /* NULL = secpol_method_table_default () */
 } secpol_server_config_t;
 
 /*  Opens the store and binds every endpoint. On failure returns NULL and

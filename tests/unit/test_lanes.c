@@ -97,6 +97,8 @@ s_run (void *arg)
     return NULL;
 }
 
+static unsigned s_max_queued; /* 0 = the server's default */
+
 static void
 s_start (size_t map_size)
 {
@@ -117,6 +119,7 @@ s_start (size_t map_size)
         .slow_workers = 1,
         .default_role = SECPOL_ROLE_ADMIN,
         .store = {.map_size = map_size},
+        .max_queued = s_max_queued,
         .methods = s_table,
     };
     char err[256];
@@ -343,6 +346,39 @@ test_stop_drains_in_flight_requests (void **state)
 }
 
 static void
+test_overload_is_refused_not_queued (void **state)
+{
+    s_max_queued = 2;
+    s_start (0);
+    zsock_t *dealer = zsock_new_dealer (s_endpoint);
+    atomic_store (&s_sleep_ms, 300);
+    /* one READ worker busy with call 1; two wait; the rest are refused */
+    s_send (dealer, "/secpol.v1.Health/Check", 1, 0, NULL);
+    zclock_sleep (100); /* call 1 is running: the queue is empty again */
+    for (uint64_t id = 2; id <= 6; id++)
+        s_send (dealer, "/secpol.v1.Health/Check", id, 0, NULL);
+    int ok = 0, refused = 0;
+    for (int i = 0; i < 6; i++) {
+        uint64_t id;
+        int code = s_recv (dealer, &id, NULL, NULL);
+        if (code == SECPOL_OK)
+            ok++;
+        else {
+            assert_int_equal (code, SECPOL_UNAVAILABLE);
+            refused++;
+        }
+    }
+    assert_true (ok >= 3);      /* the running one and the two queued */
+    assert_true (refused >= 1); /* at least one over the bound */
+    assert_int_equal (ok + refused, 6);
+    atomic_store (&s_sleep_ms, 0);
+    zsock_destroy (&dealer);
+    s_stop_server (NULL);
+    s_cleanup ();
+    s_max_queued = 0;
+}
+
+static void
 test_method_table_refuses_unknown_and_duplicate_methods (void **state)
 {
     const secpol_method_spec_t bad[] = {
@@ -387,6 +423,7 @@ main (void)
         cmocka_unit_test (test_write_lane_grows_full_map),
         cmocka_unit_test (test_slow_lane_hands_its_write_to_the_writer),
         cmocka_unit_test (test_stop_drains_in_flight_requests),
+        cmocka_unit_test (test_overload_is_refused_not_queued),
         cmocka_unit_test (test_method_table_refuses_unknown_and_duplicate_methods),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
