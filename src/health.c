@@ -8,6 +8,7 @@
 static int
 s_check (secpol_call_t *call, const ProtobufCMessage *request, ProtobufCMessage *response)
 {
+    (void)request;
     Secpol__V1__HealthCheckResponse *out = (Secpol__V1__HealthCheckResponse *)response;
     out->status = SECPOL__V1__SERVING_STATUS__SERVING;
     out->version = SECPOL_VERSION;

@@ -1048,6 +1048,7 @@ s_span (const char *s, char class)
 static const char *
 s_check_measurement_id (secpol_arena_t *arena, const char *value)
 {
+    (void)arena;
     if (!*value)
         return NULL;
     if (strncmp (value, "G-", 2) == 0) {
@@ -1072,6 +1073,7 @@ s_check_measurement_id (secpol_arena_t *arena, const char *value)
 static const char *
 s_check_banner (secpol_arena_t *arena, const char *value)
 {
+    (void)arena;
     return secpol_policy_text_problem (value, SIZE_MAX, true);
 }
 

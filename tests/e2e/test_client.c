@@ -30,12 +30,14 @@ static secpol_test_daemon_t s_daemon;
 static int
 s_setup (void **state)
 {
+    (void)state;
     return secpol_test_daemon_start (&s_daemon, NULL);
 }
 
 static int
 s_teardown (void **state)
 {
+    (void)state;
     //  A test that failed while secpold was stopped must not hang the stop.
     if (s_daemon.pid)
         kill (s_daemon.pid, SIGCONT);
@@ -74,6 +76,7 @@ s_health_closure (const Secpol__V1__HealthCheckResponse *response, void *closure
 static void
 test_health_check_by_path (void **state)
 {
+    (void)state;
     secpol_client_t *client = s_client ();
     assert_string_equal (secpol_client_endpoint (client), s_daemon.endpoint);
     Secpol__V1__HealthCheckRequest request = SECPOL__V1__HEALTH_CHECK_REQUEST__INIT;
@@ -105,6 +108,7 @@ test_health_check_by_path (void **state)
 static void
 test_health_check_through_generated_typed_stub (void **state)
 {
+    (void)state;
     secpol_client_t *client = s_client ();
     ProtobufCService *health = secpol_client_service (client, &secpol__v1__health__descriptor);
     assert_non_null (health);
@@ -147,6 +151,7 @@ test_health_check_through_generated_typed_stub (void **state)
 static void
 test_unknown_method_and_wrong_request_type (void **state)
 {
+    (void)state;
     secpol_client_t *client = s_client ();
     ProtobufCMessage *response = (ProtobufCMessage *)&response; //  must be reset
     //  Not in the registry: refused locally, nothing sent.
@@ -208,6 +213,7 @@ test_unknown_method_and_wrong_request_type (void **state)
 static void
 test_invalid_argument_carries_field_violations (void **state)
 {
+    (void)state;
     secpol_client_t *client = s_client ();
     Secpol__V1__LockoutSettings lockout = SECPOL__V1__LOCKOUT_SETTINGS__INIT;
     lockout.max_failures = 1000; //  NIST SP 800-63B: at most 100
@@ -241,6 +247,7 @@ test_invalid_argument_carries_field_violations (void **state)
 static void
 test_pipelined_calls_each_matched_exactly_once (void **state)
 {
+    (void)state;
     enum { N = 200 };
     secpol_client_t *client = s_client ();
     uint64_t sent[N];
@@ -286,6 +293,7 @@ test_pipelined_calls_each_matched_exactly_once (void **state)
 static void
 test_sync_call_while_async_calls_are_in_flight (void **state)
 {
+    (void)state;
     enum { N = 50 };
     secpol_client_t *client = s_client ();
     uint64_t sent[N];
@@ -328,6 +336,7 @@ test_sync_call_while_async_calls_are_in_flight (void **state)
 static void
 test_connect_to_dead_endpoint_returns_null_in_about_the_timeout (void **state)
 {
+    (void)state;
     char endpoint[400];
     snprintf (endpoint, sizeof endpoint, "ipc://%s/nobody.sock", s_daemon.dir);
     int64_t start = zclock_mono ();
@@ -351,6 +360,7 @@ test_connect_to_dead_endpoint_returns_null_in_about_the_timeout (void **state)
 static void
 test_server_that_stops_answering_times_calls_out (void **state)
 {
+    (void)state;
     secpol_client_t *client = s_client ();
     secpol_client_set_timeout (client, 300);
     assert_int_equal (secpol_client_timeout (client), 300);
@@ -398,6 +408,7 @@ test_server_that_stops_answering_times_calls_out (void **state)
 static void
 test_recv_timeout_without_completion (void **state)
 {
+    (void)state;
     secpol_client_t *client = s_client ();
     assert_int_equal (kill (s_daemon.pid, SIGSTOP), 0);
     uint64_t sent = 0;
@@ -419,6 +430,7 @@ test_recv_timeout_without_completion (void **state)
 static void
 test_oversized_request_refused_locally (void **state)
 {
+    (void)state;
     secpol_client_t *client = s_client ();
     size_t size = SECPOL_CLIENT_MAX_MESSAGE + 1;
     char *big = malloc (size + 1);

@@ -18,12 +18,14 @@ static secpol_test_daemon_t s_daemon;
 static int
 s_setup (void **state)
 {
+    (void)state;
     return secpol_test_daemon_start (&s_daemon, NULL);
 }
 
 static int
 s_teardown (void **state)
 {
+    (void)state;
     secpol_test_daemon_stop (&s_daemon);
     return 0;
 }
@@ -54,6 +56,7 @@ s_signal_waiting_client (int sig)
 static void
 test_default_sigterm_still_terminates (void **state)
 {
+    (void)state;
     int status = s_signal_waiting_client (SIGTERM);
     assert_true (WIFSIGNALED (status));
     assert_int_equal (WTERMSIG (status), SIGTERM);
@@ -62,6 +65,7 @@ test_default_sigterm_still_terminates (void **state)
 static void
 test_default_sigint_still_terminates (void **state)
 {
+    (void)state;
     int status = s_signal_waiting_client (SIGINT);
     assert_true (WIFSIGNALED (status));
     assert_int_equal (WTERMSIG (status), SIGINT);
@@ -77,6 +81,7 @@ s_handler (int sig)
 static void
 test_program_handler_is_kept (void **state)
 {
+    (void)state;
     /* a program's own handler stays installed, and still runs */
     struct sigaction action = {0};
     action.sa_handler = s_handler;

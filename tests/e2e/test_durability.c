@@ -24,6 +24,7 @@
 static void
 test_acknowledged_writes_survive_sigkill (void **state)
 {
+    (void)state;
     secpol_test_daemon_t daemon;
     assert_int_equal (secpol_test_daemon_start (&daemon, NULL), 0);
     secpol_client_t *client = secpol_client_new (daemon.endpoint, 10000);

@@ -82,12 +82,14 @@ s_assert_serving (void)
 static int
 s_setup (void **state)
 {
+    (void)state;
     return secpol_test_daemon_start (&s_daemon, NULL);
 }
 
 static int
 s_teardown (void **state)
 {
+    (void)state;
     /* the daemon must not have died along the way: a clean SIGTERM exit */
     int status = secpol_test_daemon_kill (&s_daemon, SIGTERM);
     secpol_test_daemon_stop (&s_daemon);
@@ -97,6 +99,7 @@ s_teardown (void **state)
 static void
 test_single_frame (void **state)
 {
+    (void)state;
     const void *frames[] = {"hello"};
     size_t sizes[] = {5};
     reply_t reply = s_exchange (1, frames, sizes, false, 5000);
@@ -110,6 +113,7 @@ test_single_frame (void **state)
 static void
 test_five_frames (void **state)
 {
+    (void)state;
     uint8_t header[128];
     size_t size = s_header (header, "/secpol.v1.Health/Check", 5);
     const void *frames[] = {header, "", "x", "y"};
@@ -123,6 +127,7 @@ test_five_frames (void **state)
 static void
 test_missing_delimiter (void **state)
 {
+    (void)state;
     /* three frames, but the first is not the empty delimiter */
     uint8_t header[128];
     size_t size = s_header (header, "/secpol.v1.Health/Check", 6);
@@ -136,6 +141,7 @@ test_missing_delimiter (void **state)
 static void
 test_undecodable_header (void **state)
 {
+    (void)state;
     const uint8_t garbage[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x12};
     const void *frames[] = {garbage, ""};
     size_t sizes[] = {sizeof garbage, 0};
@@ -148,6 +154,7 @@ test_undecodable_header (void **state)
 static void
 test_unknown_method (void **state)
 {
+    (void)state;
     uint8_t header[128];
     size_t size = s_header (header, "/secpol.v1.Nope/Nothing", 4242);
     const void *frames[] = {header, ""};
@@ -162,6 +169,7 @@ test_unknown_method (void **state)
 static void
 test_empty_method (void **state)
 {
+    (void)state;
     uint8_t header[128];
     size_t size = s_header (header, "", 8);
     const void *frames[] = {header, ""};
@@ -175,6 +183,7 @@ test_empty_method (void **state)
 static void
 test_undecodable_body (void **state)
 {
+    (void)state;
     uint8_t header[128];
     size_t size = s_header (header, "/secpol.v1.Health/Check", 9);
     const uint8_t garbage[] = {0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f}; /* length past the end */
@@ -191,6 +200,7 @@ test_undecodable_body (void **state)
 static void
 test_body_over_method_limit (void **state)
 {
+    (void)state;
     uint8_t header[128];
     size_t size = s_header (header, "/secpol.v1.Health/Check", 10);
     size_t big = 1024 * 1024;
@@ -207,6 +217,7 @@ test_body_over_method_limit (void **state)
 static void
 test_frame_over_hard_limit_drops_peer_only (void **state)
 {
+    (void)state;
     /* Past ZMQ_MAXMSGSIZE libzmq drops the connection before secpold sees a
      * byte: no reply, and the daemon goes on serving everyone else. */
     uint8_t header[128];
@@ -224,6 +235,7 @@ test_frame_over_hard_limit_drops_peer_only (void **state)
 static void
 test_test_clock_needs_flag (void **state)
 {
+    (void)state;
     secpol_test_daemon_t plain;
     const char *args[] = {"--no-test-clock", NULL};
     assert_int_equal (secpol_test_daemon_start (&plain, args), 0);
@@ -250,6 +262,7 @@ test_test_clock_needs_flag (void **state)
 static void
 test_client_gone_before_reply (void **state)
 {
+    (void)state;
     /* many requests, then the client vanishes: replies to nobody are dropped */
     zsock_t *dealer = zsock_new_dealer (s_daemon.endpoint);
     zsock_set_linger (dealer, 1000);
@@ -269,6 +282,7 @@ test_client_gone_before_reply (void **state)
 static void
 test_random_frames_never_crash (void **state)
 {
+    (void)state;
     /* a few hundred random frame sets from libsodium's generator */
     for (int round = 0; round < 300; round++) {
         uint8_t data[4][64];

@@ -35,12 +35,14 @@ static secpol_test_daemon_t s_daemon;
 static int
 s_setup (void **state)
 {
+    (void)state;
     return secpol_test_daemon_start (&s_daemon, NULL);
 }
 
 static int
 s_teardown (void **state)
 {
+    (void)state;
     secpol_test_daemon_stop (&s_daemon);
     return 0;
 }
@@ -126,6 +128,7 @@ s_assert_violations (secpol_client_t *client, const char *const *fields, size_t 
 static void
 test_defaults_before_any_write (void **state)
 {
+    (void)state;
     secpol_client_t *client = s_client ();
     Secpol__V1__Policy *policy = s_get (client, "ws-defaults", "");
     assert_int_equal (policy->version, 0);
@@ -152,6 +155,7 @@ test_defaults_before_any_write (void **state)
 static void
 test_update_with_masks (void **state)
 {
+    (void)state;
     secpol_client_t *client = s_client ();
     const char *ws = "ws-masks";
 
@@ -230,6 +234,7 @@ test_update_with_masks (void **state)
 static void
 test_invalid_update_stores_nothing (void **state)
 {
+    (void)state;
     secpol_client_t *client = s_client ();
     const char *ws = "ws-invalid";
     Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
@@ -305,6 +310,7 @@ test_invalid_update_stores_nothing (void **state)
 static void
 test_community_inheritance_and_delete (void **state)
 {
+    (void)state;
     secpol_client_t *client = s_client ();
     const char *ws = "ws-inherit";
     Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
@@ -422,6 +428,7 @@ test_community_inheritance_and_delete (void **state)
 static void
 test_version_conflict_with_two_clients (void **state)
 {
+    (void)state;
     secpol_client_t *alice = s_client ();
     secpol_client_t *bob = s_client ();
     const char *ws = "ws-conflict";
@@ -493,6 +500,7 @@ s_writer (void *arg)
 static void
 test_concurrent_writers_of_different_settings (void **state)
 {
+    (void)state;
     /* two clients in two threads, each changing its own setting: neither
      * loses the other's writes (each update reads and writes its level in
      * the WRITE lane, one at a time) */
@@ -519,6 +527,7 @@ test_concurrent_writers_of_different_settings (void **state)
 static void
 test_revisions_newest_first_with_paging (void **state)
 {
+    (void)state;
     secpol_client_t *client = s_client ();
     const char *ws = "ws-history";
     Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
@@ -614,6 +623,7 @@ s_header_value (const Secpol__V1__RenderSecurityHeadersResponse *response, const
 static void
 test_security_headers (void **state)
 {
+    (void)state;
     secpol_client_t *client = s_client ();
     const char *ws = "ws-headers";
     Secpol__V1__RenderSecurityHeadersResponse *headers = s_headers (client, ws, "");
@@ -685,6 +695,7 @@ s_upload (secpol_client_t *client, const char *ws, const char *filename)
 static void
 test_file_name_battery (void **state)
 {
+    (void)state;
     secpol_client_t *client = s_client ();
     const struct {
         const char *name;
@@ -757,6 +768,7 @@ s_field (uint8_t *buf, unsigned number, const void *data, size_t size)
 static void
 test_nul_in_file_name_over_the_wire (void **state)
 {
+    (void)state;
     /* protobuf-c unpacks a string into a NUL-terminated C string, so
      * "a.pdf\0.exe" sent as the raw bytes of the filename field would read
      * as "a.pdf" if nothing looked at the wire. It must be refused. */
@@ -809,6 +821,7 @@ test_nul_in_file_name_over_the_wire (void **state)
 static void
 test_policy_survives_restart (void **state)
 {
+    (void)state;
     secpol_client_t *client = s_client ();
     Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
     policy.max_inactive_days = 90;

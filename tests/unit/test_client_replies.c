@@ -63,6 +63,7 @@ s_reply (zsock_t *router, zframe_t *identity, bool delimiter, uint64_t call_id, 
 static void
 s_fake_server (zsock_t *pipe, void *args)
 {
+    (void)args;
     zsock_t *router = zsock_new_router (S_ENDPOINT);
     zsock_signal (pipe, router ? 0 : 1);
     if (!router)
@@ -155,6 +156,7 @@ s_fake_server (zsock_t *pipe, void *args)
 static int
 s_setup (void **state)
 {
+    (void)state;
     s_server = zactor_new (s_fake_server, NULL);
     return s_server ? 0 : -1;
 }
@@ -162,6 +164,7 @@ s_setup (void **state)
 static int
 s_teardown (void **state)
 {
+    (void)state;
     zactor_destroy (&s_server);
     return 0;
 }
@@ -186,6 +189,7 @@ s_assert_still_works (secpol_client_t *client)
 static void
 test_replies_without_a_usable_header_are_dropped (void **state)
 {
+    (void)state;
     secpol_client_t *client = secpol_client_new (S_ENDPOINT, 2000);
     assert_non_null (client);
     secpol_client_set_timeout (client, 200);
@@ -204,6 +208,7 @@ test_replies_without_a_usable_header_are_dropped (void **state)
 static void
 test_malformed_replies_to_a_call_are_internal (void **state)
 {
+    (void)state;
     secpol_client_t *client = secpol_client_new (S_ENDPOINT, 2000);
     assert_non_null (client);
     secpol_client_set_timeout (client, 1000);
@@ -221,6 +226,7 @@ test_malformed_replies_to_a_call_are_internal (void **state)
 static void
 test_stray_and_duplicate_replies_are_dropped (void **state)
 {
+    (void)state;
     secpol_client_t *client = secpol_client_new (S_ENDPOINT, 2000);
     assert_non_null (client);
     ProtobufCMessage *response = NULL;
@@ -249,6 +255,7 @@ test_stray_and_duplicate_replies_are_dropped (void **state)
 static void
 test_status_codes_messages_and_violations (void **state)
 {
+    (void)state;
     secpol_client_t *client = secpol_client_new (S_ENDPOINT, 2000);
     assert_non_null (client);
     ProtobufCMessage *response = NULL;

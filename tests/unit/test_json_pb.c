@@ -159,6 +159,7 @@ s_by_name (const void *a, const void *b)
 static int
 s_setup (void **state)
 {
+    (void)state;
     for (unsigned i = 0; i < S_N_FIELDS; i++)
         s_all_by_name[i] = i;
     qsort (s_all_by_name, S_N_FIELDS, sizeof s_all_by_name[0], s_by_name);
@@ -234,6 +235,7 @@ s_assert_same_wire (const ProtobufCMessage *a, const ProtobufCMessage *b)
 static void
 test_policy_round_trip_keeps_every_value (void **state)
 {
+    (void)state;
     Secpol__V1__LockoutSettings login = SECPOL__V1__LOCKOUT_SETTINGS__INIT;
     login.max_failures = 5;
     login.window_minutes = 15;
@@ -292,6 +294,7 @@ test_policy_round_trip_keeps_every_value (void **state)
 static void
 test_output_prints_every_field_including_zero_values (void **state)
 {
+    (void)state;
     Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
     json_t *json = secpol_json_from_message (&policy.base);
     assert_int_equal (json_object_size (json), secpol__v1__policy__descriptor.n_fields);
@@ -314,6 +317,7 @@ test_output_prints_every_field_including_zero_values (void **state)
 static void
 test_input_accepts_lower_camel_case_and_proto_names (void **state)
 {
+    (void)state;
     Secpol__V1__UpdatePolicyRequest *request = (Secpol__V1__UpdatePolicyRequest *)s_parse_ok (
         &secpol__v1__update_policy_request__descriptor,
         "{\"workspaceId\": \"w1\", \"community_id\": \"c1\", \"expectedVersion\": 7,"
@@ -350,6 +354,7 @@ test_input_accepts_lower_camel_case_and_proto_names (void **state)
 static void
 test_unknown_field_is_named_with_its_path (void **state)
 {
+    (void)state;
     const char *error = s_parse_error (&secpol__v1__update_policy_request__descriptor,
                                        "{\"policy\": {\"login_lockout\": {\"max_failurez\": 1}}}");
     s_assert_contains (error, "policy.login_lockout.max_failurez");
@@ -363,6 +368,7 @@ test_unknown_field_is_named_with_its_path (void **state)
 static void
 test_wrong_types_are_refused_naming_the_field (void **state)
 {
+    (void)state;
     const ProtobufCMessageDescriptor *policy = &secpol__v1__policy__descriptor;
     s_assert_contains (s_parse_error (policy, "{\"session_timeout_minutes\": \"abc\"}"),
                        "session_timeout_minutes: expected an integer");
@@ -390,6 +396,7 @@ test_wrong_types_are_refused_naming_the_field (void **state)
 static void
 test_integers_out_of_range_are_refused (void **state)
 {
+    (void)state;
     const ProtobufCMessageDescriptor *policy = &secpol__v1__policy__descriptor;
     s_assert_contains (s_parse_error (policy, "{\"session_timeout_minutes\": 4294967296}"),
                        "session_timeout_minutes: 4294967296 is out of range for uint32");
@@ -417,6 +424,7 @@ test_integers_out_of_range_are_refused (void **state)
 static void
 test_uint64_prints_as_number_up_to_2_pow_53_then_as_string (void **state)
 {
+    (void)state;
     Secpol__V1__RequestHeader header = SECPOL__V1__REQUEST_HEADER__INIT;
     header.method = "/secpol.v1.Health/Check";
     header.call_id = 9007199254740992ull; // 2^53
@@ -442,6 +450,7 @@ test_uint64_prints_as_number_up_to_2_pow_53_then_as_string (void **state)
 static void
 test_enums_by_full_name_short_name_or_number (void **state)
 {
+    (void)state;
     const ProtobufCMessageDescriptor *policy = &secpol__v1__policy__descriptor;
     const char *inputs[] = {"\"PASSWORD_POLICY_LEVEL_MEDIUM\"", "\"medium\"", "\"MEDIUM\"", "2"};
     for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
@@ -472,6 +481,7 @@ test_enums_by_full_name_short_name_or_number (void **state)
 static void
 test_null_and_empty_input_mean_defaults (void **state)
 {
+    (void)state;
     Secpol__V1__Policy *parsed = (Secpol__V1__Policy *)s_parse_ok (
         &secpol__v1__policy__descriptor,
         "{\"hsts\": null, \"referrer_policy\": null, \"allowed_file_extensions\": null,"
@@ -496,6 +506,7 @@ test_null_and_empty_input_mean_defaults (void **state)
 static void
 test_every_field_kind_round_trips (void **state)
 {
+    (void)state;
     const char *text =
         "{\"i32\": -2147483648, \"i64\": \"-9223372036854775808\", \"u32\": 4294967295,"
         " \"u64\": \"18446744073709551615\", \"s32\": -5, \"s64\": -9007199254740992,"
@@ -584,6 +595,7 @@ test_every_field_kind_round_trips (void **state)
 static void
 test_optional_and_oneof_presence (void **state)
 {
+    (void)state;
     //  Not given: optional prints null, no oneof member prints at all.
     all_types_t *all = (all_types_t *)s_parse_ok (&s_all_descriptor, "{\"choice_text\": \"x\"}");
     assert_false (all->has_maybe_count);
@@ -620,6 +632,7 @@ test_optional_and_oneof_presence (void **state)
 static void
 test_bad_values_of_other_kinds (void **state)
 {
+    (void)state;
     s_assert_contains (s_parse_error (&s_all_descriptor, "{\"blob\": \"not base64!\"}"),
                        "blob: not valid base64");
     s_assert_contains (s_parse_error (&s_all_descriptor, "{\"blobs\": [\"QQ==\", 5]}"),
@@ -641,6 +654,7 @@ test_bad_values_of_other_kinds (void **state)
 static void
 test_invalid_utf8_is_replaced_on_output (void **state)
 {
+    (void)state;
     Secpol__V1__FieldChange change = SECPOL__V1__FIELD_CHANGE__INIT;
     change.field = "bad\xff\xfe"
                    "end";

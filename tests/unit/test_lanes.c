@@ -34,6 +34,7 @@ static secpol_method_table_t *s_table;
 static int
 s_check (secpol_call_t *call, const ProtobufCMessage *request, ProtobufCMessage *response)
 {
+    (void)request;
     int ms = atomic_load (&s_sleep_ms);
     if (ms)
         zclock_sleep (ms);
@@ -63,6 +64,7 @@ s_write (secpol_call_t *call, const ProtobufCMessage *request, ProtobufCMessage 
 static int
 s_slow_prepare (secpol_call_t *call, const ProtobufCMessage *request, ProtobufCMessage *response)
 {
+    (void)response;
     const Secpol__V1__GetPolicyRequest *in = (const Secpol__V1__GetPolicyRequest *)request;
     if (call->txn != NULL)
         return secpol_call_fail (call, SECPOL_INTERNAL, "prepare got a transaction");
@@ -73,6 +75,7 @@ s_slow_prepare (secpol_call_t *call, const ProtobufCMessage *request, ProtobufCM
 static int
 s_slow_write (secpol_call_t *call, const ProtobufCMessage *request, ProtobufCMessage *response)
 {
+    (void)request;
     const char *value = call->slow_result;
     int rc = secpol_put (call->txn, SECPOL_TABLE_META, "slow", 4, value, strlen (value));
     if (rc)
@@ -93,6 +96,7 @@ static const secpol_method_spec_t s_specs[] = {
 static void *
 s_run (void *arg)
 {
+    (void)arg;
     secpol_server_run (s_server, &s_stop);
     return NULL;
 }
@@ -198,6 +202,7 @@ s_recv (zsock_t *dealer, uint64_t *call_id, uint8_t *body, size_t *body_size)
 static void
 test_deadline_spent_in_queue (void **state)
 {
+    (void)state;
     s_start (0);
     zsock_t *dealer = zsock_new_dealer (s_endpoint);
     atomic_store (&s_sleep_ms, 300);
@@ -224,6 +229,7 @@ test_deadline_spent_in_queue (void **state)
 static void
 test_group_commit_rolls_back_failures_alone (void **state)
 {
+    (void)state;
     s_start (0);
     zsock_t *dealer = zsock_new_dealer (s_endpoint);
     /* the first write holds the writer while the other 199 queue up */
@@ -272,6 +278,7 @@ test_group_commit_rolls_back_failures_alone (void **state)
 static void
 test_write_lane_grows_full_map (void **state)
 {
+    (void)state;
     s_start (64 * 1024); /* 16 pages of data at most */
     zsock_t *dealer = zsock_new_dealer (s_endpoint);
     for (int i = 1; i <= 100; i++) {
@@ -299,6 +306,7 @@ test_write_lane_grows_full_map (void **state)
 static void
 test_slow_lane_hands_its_write_to_the_writer (void **state)
 {
+    (void)state;
     s_start (0);
     zsock_t *dealer = zsock_new_dealer (s_endpoint);
     Secpol__V1__GetPolicyRequest req = SECPOL__V1__GET_POLICY_REQUEST__INIT;
@@ -330,6 +338,7 @@ test_slow_lane_hands_its_write_to_the_writer (void **state)
 static void
 test_stop_drains_in_flight_requests (void **state)
 {
+    (void)state;
     s_start (0);
     zsock_t *dealer = zsock_new_dealer (s_endpoint);
     atomic_store (&s_sleep_ms, 400);
@@ -348,6 +357,7 @@ test_stop_drains_in_flight_requests (void **state)
 static void
 test_overload_is_refused_not_queued (void **state)
 {
+    (void)state;
     s_max_queued = 2;
     s_start (0);
     zsock_t *dealer = zsock_new_dealer (s_endpoint);
@@ -381,6 +391,7 @@ test_overload_is_refused_not_queued (void **state)
 static void
 test_method_table_refuses_unknown_and_duplicate_methods (void **state)
 {
+    (void)state;
     const secpol_method_spec_t bad[] = {
         {&secpol__v1__health__descriptor, "NoSuchMethod", SECPOL_LANE_READ, SECPOL_ROLE_ANY,
          s_check, NULL, 0, 0},

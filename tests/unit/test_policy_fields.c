@@ -23,6 +23,7 @@ static secpol_arena_t *s_arena;
 static int
 s_setup (void **state)
 {
+    (void)state;
     s_arena = secpol_arena_new ();
     return s_arena ? 0 : -1;
 }
@@ -30,6 +31,7 @@ s_setup (void **state)
 static int
 s_teardown (void **state)
 {
+    (void)state;
     secpol_arena_destroy (&s_arena);
     return 0;
 }
@@ -73,6 +75,7 @@ s_validate (const Secpol__V1__Policy *update, secpol_policy_mask_t mask,
 static void
 test_table_covers_every_policy_field (void **state)
 {
+    (void)state;
     /* every leaf of secpol.v1.Policy except the metadata is in the table */
     const ProtobufCMessageDescriptor *policy = &secpol__v1__policy__descriptor;
     size_t leaves = 0;
@@ -118,6 +121,7 @@ test_table_covers_every_policy_field (void **state)
 static void
 test_defaults_are_valid_and_signable (void **state)
 {
+    (void)state;
     Secpol__V1__Policy *defaults = secpol_policy_defaults (s_arena);
     secpol_policy_violation_t *violations;
     size_t n = s_validate (defaults, secpol_policy_mask_all (), &violations);
@@ -240,6 +244,7 @@ static const field_case_t s_cases[] = {
 static void
 test_every_setting_has_a_case (void **state)
 {
+    (void)state;
     size_t n_cases = sizeof s_cases / sizeof s_cases[0];
     assert_int_equal (n_cases, secpol_policy_field_count ());
     for (size_t i = 0; i < secpol_policy_field_count (); i++) {
@@ -254,6 +259,7 @@ test_every_setting_has_a_case (void **state)
 static void
 test_one_valid_and_one_invalid_value_per_setting (void **state)
 {
+    (void)state;
     for (size_t k = 0; k < sizeof s_cases / sizeof s_cases[0]; k++) {
         const field_case_t *c = &s_cases[k];
         secpol_policy_violation_t *violations;
@@ -277,6 +283,7 @@ test_one_valid_and_one_invalid_value_per_setting (void **state)
 static void
 test_numbers_outside_their_range (void **state)
 {
+    (void)state;
     /* unknown enum value */
     Secpol__V1__Policy *update = secpol_policy_defaults (s_arena);
     update->password_policy = 7;
@@ -296,6 +303,7 @@ test_numbers_outside_their_range (void **state)
 static void
 test_text_values (void **state)
 {
+    (void)state;
     secpol_policy_violation_t *violations;
     const struct {
         const char *path, *value;
@@ -367,6 +375,7 @@ test_text_values (void **state)
 static void
 test_one_violation_per_bad_field (void **state)
 {
+    (void)state;
     Secpol__V1__Policy *update = secpol_policy_defaults (s_arena);
     update->login_lockout->max_failures = 500;
     update->referrer_policy = "nope";
@@ -387,6 +396,7 @@ test_one_violation_per_bad_field (void **state)
 static void
 test_hsts_preload_rules (void **state)
 {
+    (void)state;
     /* hstspreload.org: preload needs includeSubDomains and max-age >= 1 year */
     secpol_policy_violation_t *violations;
     secpol_policy_mask_t hsts = 0;
@@ -422,6 +432,7 @@ test_hsts_preload_rules (void **state)
 static void
 test_analytics_and_banner_need_their_text (void **state)
 {
+    (void)state;
     secpol_policy_violation_t *violations;
     secpol_policy_mask_t mask = 0;
     assert_int_equal (secpol_policy_mask_add (&mask, "google_analytics"), 0);
@@ -440,6 +451,7 @@ test_analytics_and_banner_need_their_text (void **state)
 static void
 test_force_password_reset_never_lowered (void **state)
 {
+    (void)state;
     Secpol__V1__Policy *current = s_defaults_with ("force_password_reset", "5");
     secpol_policy_violation_t *violations;
     Secpol__V1__Policy *update = s_defaults_with ("force_password_reset", "4");
@@ -463,6 +475,7 @@ test_force_password_reset_never_lowered (void **state)
 static void
 test_mask_paths (void **state)
 {
+    (void)state;
     secpol_policy_mask_t mask = 0;
     assert_int_equal (secpol_policy_mask_add (&mask, "*"), 0);
     assert_true (mask == secpol_policy_mask_all ());
@@ -513,6 +526,7 @@ test_mask_paths (void **state)
 static void
 test_text_round_trip (void **state)
 {
+    (void)state;
     Secpol__V1__Policy *defaults = secpol_policy_defaults (s_arena);
     Secpol__V1__Policy *copy = secpol_policy_new (s_arena);
     for (size_t i = 0; i < secpol_policy_field_count (); i++) {
@@ -600,6 +614,7 @@ s_save_level (secpol_txn_t *txn, const char *ws, const char *community, uint64_t
 static void
 test_inheritance_defaults_workspace_community (void **state)
 {
+    (void)state;
     store_fixture_t fx;
     s_store_open (&fx);
     Secpol__V1__Policy *policy;
@@ -663,6 +678,7 @@ test_inheritance_defaults_workspace_community (void **state)
 static void
 test_level_keys_are_unambiguous (void **state)
 {
+    (void)state;
     uint8_t a[SECPOL_POLICY_KEY_MAX], b[SECPOL_POLICY_KEY_MAX];
     /* ("ab", "c") and ("a", "bc") must differ, and ("a","") is no prefix of ("a","b") */
     size_t na = secpol_policy_level_key (a, "ab", "c");
@@ -677,6 +693,7 @@ test_level_keys_are_unambiguous (void **state)
 static void
 test_diff_names_each_change (void **state)
 {
+    (void)state;
     Secpol__V1__Policy *old_values = secpol_policy_new (s_arena);
     Secpol__V1__Policy *new_values = secpol_policy_new (s_arena);
     Secpol__V1__Policy *old_effective = secpol_policy_defaults (s_arena);
@@ -724,6 +741,7 @@ test_diff_names_each_change (void **state)
 static void
 test_revisions_newest_first_with_pages (void **state)
 {
+    (void)state;
     store_fixture_t fx;
     s_store_open (&fx);
     for (uint64_t version = 1; version <= 7; version++) {
@@ -793,6 +811,7 @@ test_revisions_newest_first_with_pages (void **state)
 static void
 test_ids (void **state)
 {
+    (void)state;
     assert_null (secpol_policy_id_problem ("acme", true));
     assert_null (secpol_policy_id_problem ("", false));
     assert_null (secpol_policy_id_problem ("équipe-ß", true));
@@ -814,6 +833,7 @@ test_ids (void **state)
 static void
 test_docs_table_matches (void **state)
 {
+    (void)state;
     char *table = secpol_policy_fields_markdown (s_arena);
     char path[512];
     snprintf (path, sizeof path, "%s/docs/POLICY.md", SECPOL_SOURCE_DIR);

@@ -16,6 +16,7 @@ static secpol_arena_t *s_arena;
 static int
 s_setup (void **state)
 {
+    (void)state;
     s_arena = secpol_arena_new ();
     return s_arena ? 0 : -1;
 }
@@ -23,6 +24,7 @@ s_setup (void **state)
 static int
 s_teardown (void **state)
 {
+    (void)state;
     secpol_arena_destroy (&s_arena);
     return 0;
 }
@@ -44,6 +46,7 @@ s_render (const Secpol__V1__Policy *policy, Secpol__V1__RenderSecurityHeadersRes
 static void
 test_defaults (void **state)
 {
+    (void)state;
     Secpol__V1__RenderSecurityHeadersResponse out;
     char *text = s_render (secpol_policy_defaults (s_arena), &out);
     assert_string_equal (
@@ -63,6 +66,7 @@ test_defaults (void **state)
 static void
 test_preload_policy (void **state)
 {
+    (void)state;
     Secpol__V1__Policy *policy = secpol_policy_defaults (s_arena);
     policy->hsts->max_age_days = 730;
     policy->hsts->preload = true;
@@ -78,6 +82,7 @@ test_preload_policy (void **state)
 static void
 test_minimal_policy (void **state)
 {
+    (void)state;
     /* everything that can be switched off is off: only X-XSS-Protection: 0 stays */
     Secpol__V1__Policy *policy = secpol_policy_defaults (s_arena);
     policy->hsts->enabled = false;
@@ -100,6 +105,7 @@ test_minimal_policy (void **state)
 static void
 test_legacy_and_deprecated_headers_warn (void **state)
 {
+    (void)state;
     Secpol__V1__Policy *policy = secpol_policy_defaults (s_arena);
     policy->xss_protection_enabled = true;
     policy->public_key_pins = "pin-sha256=\"cUPcTAZWKaASuYWhhneDttWpY3oBAkE3h2+soZS7sWs=\"; "

@@ -16,6 +16,7 @@ static secpol_arena_t *s_arena;
 static int
 s_setup (void **state)
 {
+    (void)state;
     s_arena = secpol_arena_new ();
     return s_arena ? 0 : -1;
 }
@@ -23,6 +24,7 @@ s_setup (void **state)
 static int
 s_teardown (void **state)
 {
+    (void)state;
     secpol_arena_destroy (&s_arena);
     return 0;
 }
@@ -55,6 +57,7 @@ s_run (const Secpol__V1__Policy *policy, const upload_case_t *cases, size_t n)
 static void
 test_name_battery (void **state)
 {
+    (void)state;
     static const upload_case_t cases[] = {
         {"report.pdf", true, "pdf", NULL},
         /* the last extension decides */
@@ -117,6 +120,7 @@ test_name_battery (void **state)
 static void
 test_length_limit (void **state)
 {
+    (void)state;
     Secpol__V1__Policy *policy = secpol_policy_defaults (s_arena);
     char name[300];
     memset (name, 'a', sizeof name);
@@ -140,6 +144,7 @@ test_length_limit (void **state)
 static void
 test_policy_list_decides (void **state)
 {
+    (void)state;
     Secpol__V1__Policy *policy = secpol_policy_defaults (s_arena);
     assert_int_equal (
         secpol_policy_leaf_parse (s_arena, policy,

@@ -16,6 +16,7 @@ static char s_dir[64];
 static int
 s_setup (void **state)
 {
+    (void)state;
     snprintf (s_dir, sizeof s_dir, "/tmp/secpol-store-XXXXXX");
     assert_non_null (mkdtemp (s_dir));
     return 0;
@@ -24,6 +25,7 @@ s_setup (void **state)
 static int
 s_teardown (void **state)
 {
+    (void)state;
     char cmd[128];
     snprintf (cmd, sizeof cmd, "rm -rf '%s'", s_dir);
     assert_int_equal (system (cmd), 0);
@@ -39,6 +41,7 @@ s_put_str (secpol_txn_t *txn, secpol_table_t table, const char *key, const char 
 static void
 test_put_get_delete_survive_reopen (void **state)
 {
+    (void)state;
     secpol_store_t *store = NULL;
     assert_int_equal (secpol_store_open (&store, s_dir, NULL), 0);
     assert_int_equal (secpol_store_schema (store), SECPOL_SCHEMA_VERSION);
@@ -79,6 +82,7 @@ test_put_get_delete_survive_reopen (void **state)
 static void
 test_nested_abort_rolls_back_alone (void **state)
 {
+    (void)state;
     secpol_store_t *store = NULL;
     assert_int_equal (secpol_store_open (&store, s_dir, NULL), 0);
     secpol_txn_t *top = NULL, *child = NULL;
@@ -106,6 +110,7 @@ test_nested_abort_rolls_back_alone (void **state)
 static void
 test_cursor_prefix_scans_both_ways (void **state)
 {
+    (void)state;
     secpol_store_t *store = NULL;
     assert_int_equal (secpol_store_open (&store, s_dir, NULL), 0);
     secpol_txn_t *txn = NULL;
@@ -143,6 +148,7 @@ test_cursor_prefix_scans_both_ways (void **state)
 static void
 test_map_grows_instead_of_failing (void **state)
 {
+    (void)state;
     /* A deliberately tiny map: writes fill it, the caller grows and retries,
      * the way the WRITE lane does. */
     secpol_store_options_t options = {.map_size = 64 * 1024, .no_sync = true};
@@ -188,6 +194,7 @@ test_map_grows_instead_of_failing (void **state)
 static void
 test_newer_schema_is_refused (void **state)
 {
+    (void)state;
     secpol_store_t *store = NULL;
     assert_int_equal (secpol_store_open (&store, s_dir, NULL), 0);
     secpol_store_close (&store);
@@ -214,6 +221,7 @@ test_newer_schema_is_refused (void **state)
 static void
 test_bad_arguments (void **state)
 {
+    (void)state;
     secpol_store_t *store = NULL;
     assert_int_equal (secpol_store_open (&store, s_dir, NULL), 0);
     secpol_txn_t *txn = NULL;

@@ -17,6 +17,7 @@ static const secpol_wire_policy_t s_admin = {.test_clock = false, .role = SECPOL
 static int
 s_setup (void **state)
 {
+    (void)state;
     s_methods = secpol_method_table_default ();
     return s_methods ? 0 : -1;
 }
@@ -24,6 +25,7 @@ s_setup (void **state)
 static int
 s_teardown (void **state)
 {
+    (void)state;
     secpol_method_table_destroy (&s_methods);
     return 0;
 }
@@ -53,6 +55,7 @@ s_check (secpol_wire_request_t *out, char *reason, const secpol_wire_policy_t *p
 static void
 test_valid_request_decodes_every_header_field (void **state)
 {
+    (void)state;
     uint8_t header[256];
     size_t size = s_header (header, "/secpol.v1.Health/Check", UINT64_MAX, 1500, "req-1");
     secpol_wire_request_t out;
@@ -68,6 +71,7 @@ test_valid_request_decodes_every_header_field (void **state)
 static void
 test_refusals_name_the_problem_and_keep_call_id (void **state)
 {
+    (void)state;
     uint8_t header[256];
     secpol_wire_request_t out;
     char reason[256];
@@ -103,6 +107,7 @@ test_refusals_name_the_problem_and_keep_call_id (void **state)
 static void
 test_framing_and_undecodable_header (void **state)
 {
+    (void)state;
     secpol_wire_request_t out;
     char reason[256];
     const void *frames[] = {"x", "y", "z", "w"};
@@ -133,6 +138,7 @@ test_framing_and_undecodable_header (void **state)
 static void
 test_response_header_round_trip (void **state)
 {
+    (void)state;
     Secpol__V1__FieldViolation v1 = SECPOL__V1__FIELD_VIOLATION__INIT, v2 = v1;
     v1.field = "policy.hsts.max_age_days";
     v1.description = "must be at most 730";
@@ -162,6 +168,7 @@ test_response_header_round_trip (void **state)
 static void
 test_strings_must_be_clean_utf8_without_nul (void **state)
 {
+    (void)state;
     char field[128];
     const char *problem = NULL;
     /* field 1 (method) of RequestHeader, raw bytes as a hostile client sends them */
@@ -221,6 +228,7 @@ test_strings_must_be_clean_utf8_without_nul (void **state)
 static void
 test_status_names (void **state)
 {
+    (void)state;
     assert_string_equal (secpol_status_name (SECPOL_DEADLINE_EXCEEDED), "DEADLINE_EXCEEDED");
     assert_string_equal (secpol_status_name (16), "UNAUTHENTICATED");
     assert_string_equal (secpol_status_name (99), "UNKNOWN");
