@@ -28,14 +28,14 @@ run: build
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
-# The whole suite again with AddressSanitizer, UndefinedBehaviorSanitizer and
+# The whole suite again, warnings as errors, with AddressSanitizer, UndefinedBehaviorSanitizer and
 # LeakSanitizer in every binary (secpold included: the test harness fails a
 # test whose secpold does not exit cleanly). test_install is left out: it
 # links an uninstrumented example against the instrumented library.
 SAN_BUILD ?= build-sanitize
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 test-sanitize: deps
-	@cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS="$(SAN_FLAGS)" \
+	@cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSECPOL_WERROR=ON -DCMAKE_C_FLAGS="$(SAN_FLAGS)" \
 	  -DCMAKE_EXE_LINKER_FLAGS="$(SAN_FLAGS)" -DCMAKE_SHARED_LINKER_FLAGS="$(SAN_FLAGS)" >/dev/null
 	@cmake --build $(SAN_BUILD) -j$(JOBS)
 	@cd $(SAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
