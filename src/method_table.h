@@ -29,6 +29,12 @@ typedef enum {
 #define SECPOL_DEFAULT_MAX_REQUEST 65536u
 #define SECPOL_HARD_MAX_MESSAGE    (4u * 1024 * 1024) /* ZMQ_MAXMSGSIZE: peers over it are dropped */
 
+/*  A write handler (WRITE, or the write part of SLOW) may run more than once
+ *  for one request: when its group-commit batch fills the map, the whole
+ *  batch is rolled back, the map grown and the batch run again. A WRITE
+ *  request then starts afresh (new arena, request, response); a SLOW request
+ *  keeps what prepare produced (slow_result and the response it filled), so
+ *  its write part must set response fields, never append to them. */
 typedef struct {
     const ProtobufCServiceDescriptor *service; /* generated descriptor */
     const char *method;                        /* method name in it, "GetPolicy" */

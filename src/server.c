@@ -547,11 +547,17 @@ s_run_write (secpol_server_t *self, zsock_t *push, job_t *first)
         int rc = secpol_store_grow (self->store);
         secpol_log (SECPOL_LOG_INFO, "store grown", "from=%zu to=%zu", before,
                     secpol_store_map_size (self->store));
+        /* WRITE jobs start afresh; SLOW jobs keep what prepare produced
+         * (see the contract in method_table.h) and forget the failed try. */
         for (size_t i = 0; i < n; i++)
             if (jobs[i]->method->spec->lane != SECPOL_LANE_SLOW)
                 started[i] = false;
-            else
+            else {
                 jobs[i]->code = SECPOL_OK;
+                jobs[i]->call.message = NULL;
+                jobs[i]->call.n_violations = 0;
+                jobs[i]->call.violations = NULL;
+            }
         if (rc || attempt >= 16) {
             for (size_t i = 0; i < n; i++)
                 if (jobs[i]->code == SECPOL_OK || !started[i]) {
