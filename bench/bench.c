@@ -1,0 +1,1160 @@
+/*  bench.c - secpol-bench: throughput and latency of a running secpold.
+ *
+ *  Starts nothing itself: it connects to --endpoint, prepares its data (the
+ *  policies the read scenarios look at, the workspaces the write scenarios
+ *  change), then runs each scenario for --seconds with --clients threads,
+ *  each with its own secpol_client_t and --depth calls in flight on it
+ *  (secpol_client_send/recv). Every call's latency is measured from its send
+ *  to the recv of its reply, matched by call_id.
+ *
+ *  Health/Check is the baseline: the runtime's own round trip (front end,
+ *  READ lane, reply) with no store work. Every other scenario is reported
+ *  as ratios against it, measured in the same run, so that numbers from
+ *  different machines and days stay comparable.
+ *
+ *  Every reply is checked: its status must be OK and its content what the
+ *  prepared data implies. Any error makes the exit status 1, because a
+ *  benchmark that silently measures errors measures nothing.
+ *
+ *  Exit status: 0 all calls OK, 1 an error (setup, connection or any call),
+ *  2 usage. bench/run builds secpol-bench, starts a secpold for it and keeps
+ *  the report; bench/README.md explains the numbers.
+ */
+#include "secpol/secpol_client.h"
+#include "secpol/secpol_status.h"
+#include "secpol/v1/health.pb-c.h"
+#include "secpol/v1/policy.pb-c.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define S_MAX_CLIENTS       64
+#define S_MAX_DEPTH         10000
+#define S_READ_WORKSPACES   64         /* workspaces the read scenarios cycle through */
+#define S_COMMUNITY         "research" /* the community override they read */
+#define S_WORKSPACE_LOCKOUT 3          /* login_lockout.max_failures set per workspace */
+#define S_SETUP_IN_FLIGHT   256        /* pipelining depth of the preparation */
+#define S_TIMEOUT_VALUE_A   60         /* the write scenarios alternate between these */
+#define S_TIMEOUT_VALUE_B   61
+#define S_ACTOR             "secpol-bench"
+#define S_NS_PER_SEC        1000000000LL
+#define S_MAX_ROUNDS        20
+
+typedef struct run run_t;
+typedef struct worker worker_t;
+typedef struct scenario scenario_t;
+
+/*  One call in flight, in a worker's open-addressed table keyed by call_id. */
+typedef struct {
+    uint64_t call_id; /* 0 = free */
+    int64_t sent_ns;  /* monotonic, just before secpol_client_send */
+    uint32_t expect;  /* what the reply must say; meaning is per scenario */
+} slot_t;
+
+/*  A workload: which method, how its requests vary, what its replies must say. */
+struct scenario {
+    const char *name;   /* stable identifier, first word of its report line */
+    const char *what;   /* one line for people */
+    const char *method; /* wire path */
+    const char *lane;   /* the lane secpold runs it on (docs/POLICY.md) */
+    int depth;          /* calls in flight per client; 0 = --depth */
+    /*  Fills the worker's request for call number seq (and what its reply
+     *  must say); NULL = empty request. */
+    const ProtobufCMessage *(*request) (worker_t *worker, uint64_t seq, uint32_t *expect);
+    /*  True when an OK response says what it should. */
+    bool (*check) (const ProtobufCMessage *response, uint32_t expect);
+};
+
+/*  What a scenario measured. */
+typedef struct {
+    const scenario_t *scenario;
+    int clients;          /* threads, one client each */
+    int depth;            /* calls in flight per client */
+    double window_s;      /* measured time, warm-up excluded */
+    uint64_t calls;       /* replies received within the window */
+    uint64_t total;       /* every reply, warm-up and drain included */
+    uint64_t errors;      /* non-OK replies, wrong answers, failed sends */
+    double calls_per_sec; /* calls / window_s */
+    double p50_us, p90_us, p99_us, p999_us, max_us; /* latency, send to recv */
+    char first_error[256];                          /* the first error, for the report */
+    int rounds;                                     /* measurements this result summarises */
+    double round_calls_per_sec[S_MAX_ROUNDS];       /* each round's calls/s */
+} result_t;
+
+/*  Settings and the state shared by the threads of a run. */
+struct run {
+    const char *endpoint;
+    double seconds;         /* measured time per scenario */
+    double warmup;          /* unmeasured time before it */
+    int depth;              /* --depth */
+    int clients;            /* --clients */
+    int timeout_ms;         /* per call, also sent as deadline_ms */
+    int rounds;             /* every scenario runs once per round */
+    int workspaces;         /* write scenarios: distinct workspaces in all */
+    int pool;               /* ... per client */
+    char prefix[32];        /* of every id this run makes, unique per run */
+    char server[64];        /* secpold's version, from Health/Check */
+    pthread_barrier_t gate; /* clients connected; window set */
+    int64_t window_start_ns;
+    int64_t window_end_ns;
+    uint64_t write_cursor[S_MAX_CLIENTS]; /* writes made per client so far */
+};
+
+/*  One client thread of a scenario. */
+struct worker {
+    run_t *run;
+    const scenario_t *scenario;
+    int index; /* 0 .. clients-1 */
+    int depth;
+    pthread_t thread;
+    secpol_client_t *client;
+    slot_t *slots; /* calls in flight */
+    size_t slot_mask;
+    /* request storage, reused for every call (secpol_client_send packs it at once) */
+    char workspace_id[96];
+    char *update_mask[1];
+    Secpol__V1__GetPolicyRequest get;
+    Secpol__V1__RenderSecurityHeadersRequest headers;
+    Secpol__V1__CheckFileUploadRequest upload;
+    Secpol__V1__UpdatePolicyRequest update;
+    Secpol__V1__Policy policy;
+    /* results */
+    uint64_t calls;
+    uint64_t total;
+    uint64_t errors;
+    int64_t *latencies; /* ns, of calls sent and answered within the window */
+    size_t n_latencies;
+    size_t latencies_size;
+    char first_error[256];
+};
+
+/*  File names CheckFileUpload judges, with the answer the prepared
+ *  allowed_file_extensions (pdf, png, docx, txt) implies. */
+static const struct {
+    const char *filename;
+    bool allowed;
+    const char *extension;
+} s_uploads[] = {
+    {"Quarterly report.PDF", true, "pdf"},
+    {"scan 2024-06-01.png", true, "png"},
+    {"invoice.pdf.exe", false, "exe"},
+    {"../../etc/passwd", false, ""},
+};
+#define S_UPLOADS (sizeof s_uploads / sizeof s_uploads[0])
+
+static const ProtobufCMessage *s_health_request (worker_t *worker, uint64_t seq, uint32_t *expect);
+static bool s_health_check (const ProtobufCMessage *response, uint32_t expect);
+static const ProtobufCMessage *s_get_request (worker_t *worker, uint64_t seq, uint32_t *expect);
+static bool s_get_check (const ProtobufCMessage *response, uint32_t expect);
+static const ProtobufCMessage *s_headers_request (worker_t *worker, uint64_t seq, uint32_t *expect);
+static bool s_headers_check (const ProtobufCMessage *response, uint32_t expect);
+static const ProtobufCMessage *s_upload_request (worker_t *worker, uint64_t seq, uint32_t *expect);
+static bool s_upload_check (const ProtobufCMessage *response, uint32_t expect);
+static const ProtobufCMessage *s_update_request (worker_t *worker, uint64_t seq, uint32_t *expect);
+static bool s_update_check (const ProtobufCMessage *response, uint32_t expect);
+
+static const scenario_t s_scenarios[] = {
+    {"health", "Health/Check: front end, READ lane, reply (the baseline)",
+     "/secpol.v1.Health/Check", "READ", 0, s_health_request, s_health_check},
+    {"get_policy", "GetPolicy of a community override (defaults <- workspace <- community)",
+     "/secpol.v1.PolicyService/GetPolicy", "READ", 0, s_get_request, s_get_check},
+    {"render_headers", "RenderSecurityHeaders of a community override",
+     "/secpol.v1.PolicyService/RenderSecurityHeaders", "READ", 0, s_headers_request,
+     s_headers_check},
+    {"check_upload", "CheckFileUpload of 4 names (2 allowed, 2 refused) in a community",
+     "/secpol.v1.PolicyService/CheckFileUpload", "READ", 0, s_upload_request, s_upload_check},
+    {"update_policy", "UpdatePolicy of one setting, each call another workspace (group commit)",
+     "/secpol.v1.PolicyService/UpdatePolicy", "WRITE", 0, s_update_request, s_update_check},
+    {"update_policy_d1", "the same with one write in flight per client (batches of <= clients)",
+     "/secpol.v1.PolicyService/UpdatePolicy", "WRITE", 1, s_update_request, s_update_check},
+};
+#define S_SCENARIOS (sizeof s_scenarios / sizeof s_scenarios[0])
+
+/*  What the command line asks for besides the run's settings. */
+typedef struct {
+    bool json;                  /* JSON on stdout instead of text */
+    const char *json_file;      /* also write JSON here; NULL = no */
+    bool selected[S_SCENARIOS]; /* scenarios to run; the baseline always */
+} args_t;
+
+static void s_usage (FILE *out);
+static int s_parse_args (run_t *run, args_t *args, int argc, char **argv);
+static bool s_parse_int (const char *text, int min, int max, int *value_p);
+static bool s_parse_seconds (const char *text, double min, double max, double *value_p);
+static int64_t s_now_ns (void);
+static int s_prepare (run_t *run, secpol_client_t *client);
+static void s_run_scenario (run_t *run, const scenario_t *scenario, result_t *result);
+static void *s_worker (void *arg);
+static void s_worker_error (worker_t *worker, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+static slot_t *s_slot_add (worker_t *worker, uint64_t call_id);
+static slot_t *s_slot_find (worker_t *worker, uint64_t call_id);
+static void s_slot_remove (worker_t *worker, slot_t *slot);
+static int s_compare_i64 (const void *a, const void *b);
+static double s_percentile_us (const int64_t *sorted, size_t n, unsigned per_mille);
+static double s_ratio (double value, double base);
+static void s_summarise (result_t *out, const result_t *measured, size_t k, size_t stride,
+                         int rounds);
+static void s_print_text (FILE *out, const run_t *run, const result_t *results, size_t n);
+static void s_print_json (FILE *out, const run_t *run, const result_t *results, size_t n);
+static void s_json_string (FILE *out, const char *text);
+
+/*  Parses the command line into run and args. Returns -1 to go on, else the
+ *  exit status (0 after --help or --list, 2 on a usage error). */
+static int
+s_parse_args (run_t *run, args_t *args, int argc, char **argv)
+{
+    const char *only = NULL;
+    static const struct option options[] = {
+        {"endpoint", required_argument, NULL, 'e'},
+        {"seconds", required_argument, NULL, 's'},
+        {"warmup", required_argument, NULL, 'W'},
+        {"depth", required_argument, NULL, 'd'},
+        {"clients", required_argument, NULL, 'c'},
+        {"timeout", required_argument, NULL, 't'},
+        {"workspaces", required_argument, NULL, 'w'},
+        {"rounds", required_argument, NULL, 'r'},
+        {"scenarios", required_argument, NULL, 'S'},
+        {"json", no_argument, NULL, 'j'},
+        {"json-file", required_argument, NULL, 'J'},
+        {"list", no_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int option;
+    while ((option = getopt_long (argc, argv, "e:s:d:c:t:w:r:jh", options, NULL)) != -1) {
+        bool ok = true;
+        switch (option) {
+            case 'e':
+                run->endpoint = optarg;
+                break;
+            case 's':
+                ok = s_parse_seconds (optarg, 0.01, 3600, &run->seconds);
+                break;
+            case 'W':
+                ok = s_parse_seconds (optarg, 0, 3600, &run->warmup);
+                break;
+            case 'd':
+                ok = s_parse_int (optarg, 1, S_MAX_DEPTH, &run->depth);
+                break;
+            case 'c':
+                ok = s_parse_int (optarg, 1, S_MAX_CLIENTS, &run->clients);
+                break;
+            case 't':
+                ok = s_parse_int (optarg, 1, 3600000, &run->timeout_ms);
+                break;
+            case 'w':
+                ok = s_parse_int (optarg, 1, 1000000, &run->workspaces);
+                break;
+            case 'r':
+                ok = s_parse_int (optarg, 1, S_MAX_ROUNDS, &run->rounds);
+                break;
+            case 'S':
+                only = optarg;
+                break;
+            case 'j':
+                args->json = true;
+                break;
+            case 'J':
+                args->json_file = optarg;
+                break;
+            case 'l':
+                for (size_t i = 0; i < S_SCENARIOS; i++)
+                    printf ("%-17s %-5s %s\n", s_scenarios[i].name, s_scenarios[i].lane,
+                            s_scenarios[i].what);
+                return 0;
+            case 'h':
+                s_usage (stdout);
+                return 0;
+            default:
+                s_usage (stderr);
+                return 2;
+        }
+        if (!ok) {
+            const char *name = "?";
+            for (const struct option *o = options; o->name; o++)
+                if (o->val == option)
+                    name = o->name;
+            fprintf (stderr, "secpol-bench: bad value for --%s: %s\n", name, optarg);
+            return 2;
+        }
+    }
+    if (optind < argc || !run->endpoint) {
+        fprintf (stderr, "secpol-bench: %s\n",
+                 optind < argc ? "unexpected argument" : "--endpoint is required");
+        s_usage (stderr);
+        return 2;
+    }
+    /* The baseline always; the others all, or as --scenarios names them. */
+    args->selected[0] = true;
+    for (size_t i = 1; i < S_SCENARIOS; i++)
+        args->selected[i] = only == NULL;
+    while (only && *only) {
+        size_t length = strcspn (only, ",");
+        size_t i = 0;
+        while (i < S_SCENARIOS && (strlen (s_scenarios[i].name) != length ||
+                                   strncmp (s_scenarios[i].name, only, length) != 0))
+            i++;
+        if (i == S_SCENARIOS) {
+            fprintf (stderr, "secpol-bench: unknown scenario %.*s (see --list)\n", (int)length,
+                     only);
+            return 2;
+        }
+        args->selected[i] = true;
+        only += length + (only[length] == ',');
+    }
+    return -1;
+}
+
+int
+main (int argc, char **argv)
+{
+    run_t run = {
+        .endpoint = NULL,
+        .seconds = 3.0,
+        .warmup = 0.5,
+        .depth = 64,
+        .clients = 2,
+        .timeout_ms = 10000,
+        .rounds = 1,
+        .workspaces = 1000,
+    };
+    args_t args = {0};
+    int status = s_parse_args (&run, &args, argc, argv);
+    if (status >= 0)
+        return status;
+    run.pool = run.workspaces / run.clients > 0 ? run.workspaces / run.clients : 1;
+    snprintf (run.prefix, sizeof run.prefix, "bench-%08x",
+              (unsigned)(getpid () ^ (unsigned)s_now_ns ()));
+
+    secpol_client_t *client = secpol_client_new (run.endpoint, run.timeout_ms);
+    if (!client) {
+        fprintf (stderr, "secpol-bench: no secpold answered at %s within %d ms\n", run.endpoint,
+                 run.timeout_ms);
+        return 1;
+    }
+    int rc = s_prepare (&run, client);
+    secpol_client_destroy (&client);
+    if (rc)
+        return 1;
+    status = 0;
+
+    /* Rounds run every scenario in turn, so slow drifts of the machine
+     * touch the baseline and the others alike; each figure is then the
+     * median over the rounds. */
+    size_t n_results = 0;
+    for (size_t i = 0; i < S_SCENARIOS; i++)
+        n_results += args.selected[i];
+    result_t *measured = calloc ((size_t)run.rounds * n_results, sizeof *measured);
+    result_t *results = calloc (n_results, sizeof *results);
+    if (!measured || !results) {
+        fprintf (stderr, "secpol-bench: out of memory\n");
+        status = 1;
+        goto done;
+    }
+    uint64_t errors = 0;
+    for (int round = 0; round < run.rounds; round++)
+        for (size_t i = 0, k = 0; i < S_SCENARIOS; i++) {
+            if (!args.selected[i])
+                continue;
+            result_t *result = &measured[(size_t)round * n_results + k++];
+            s_run_scenario (&run, &s_scenarios[i], result);
+            errors += result->errors;
+            fprintf (stderr,
+                     "secpol-bench: round %d/%d %-17s %8.0f calls/s  p50 %8.1f us  p99 %8.1f us  "
+                     "%" PRIu64 " errors%s%s\n",
+                     round + 1, run.rounds, result->scenario->name, result->calls_per_sec,
+                     result->p50_us, result->p99_us, result->errors,
+                     result->errors ? ", first: " : "", result->first_error);
+        }
+    for (size_t k = 0; k < n_results; k++)
+        s_summarise (&results[k], measured, k, n_results, run.rounds);
+
+    if (args.json)
+        s_print_json (stdout, &run, results, n_results);
+    else
+        s_print_text (stdout, &run, results, n_results);
+    if (args.json_file) {
+        FILE *out = fopen (args.json_file, "w");
+        if (out)
+            s_print_json (out, &run, results, n_results);
+        if (!out || fclose (out) != 0) {
+            fprintf (stderr, "secpol-bench: cannot write %s: %s\n", args.json_file,
+                     strerror (errno));
+            status = 1;
+        }
+    }
+    if (errors) {
+        fprintf (stderr, "secpol-bench: %" PRIu64 " calls failed: the numbers are not valid\n",
+                 errors);
+        status = 1;
+    }
+done:
+    free (measured);
+    free (results);
+    return status;
+}
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+             "usage: secpol-bench --endpoint E [options]\n"
+             "\n"
+             "Measures a running secpold: calls/s and latency (p50, p99) per scenario,\n"
+             "as ratios against Health/Check measured in the same run.\n"
+             "\n"
+             "  -e, --endpoint E     secpold endpoint (ipc://... or tcp://127.0.0.1:...)\n"
+             "  -s, --seconds S      measured seconds per scenario (default 3)\n"
+             "      --warmup S       unmeasured seconds before each scenario (default 0.5)\n"
+             "  -d, --depth D        calls in flight per client (default 64)\n"
+             "  -c, --clients C      client threads, one connection each (default 2)\n"
+             "  -t, --timeout MS     per-call timeout, also the call's deadline (default 10000)\n"
+             "  -w, --workspaces N   distinct workspaces the write scenarios change (default "
+             "1000)\n"
+             "  -r, --rounds N       run every scenario N times in turn, report medians "
+             "(default 1)\n"
+             "      --scenarios A,B  run only these (and the baseline); --list names them\n"
+             "  -j, --json           print JSON instead of the text report\n"
+             "      --json-file F    also write the JSON report to F\n"
+             "      --list           list the scenarios and exit\n"
+             "\n"
+             "Exit status: 0 every call OK, 1 any error (the report says which), 2 usage.\n");
+}
+
+static bool
+s_parse_int (const char *text, int min, int max, int *value_p)
+{
+    char *end;
+    errno = 0;
+    long value = strtol (text, &end, 10);
+    if (errno || end == text || *end || value < min || value > max)
+        return false;
+    *value_p = (int)value;
+    return true;
+}
+
+static bool
+s_parse_seconds (const char *text, double min, double max, double *value_p)
+{
+    char *end;
+    errno = 0;
+    double value = strtod (text, &end);
+    if (errno || end == text || *end || !(value >= min && value <= max))
+        return false;
+    *value_p = value;
+    return true;
+}
+
+static int64_t
+s_now_ns (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * S_NS_PER_SEC + ts.tv_nsec;
+}
+
+/* --- preparation ------------------------------------------------------------ */
+
+/*  Sends one setup call, keeping at most S_SETUP_IN_FLIGHT in flight; with
+ *  request NULL only drains. Counts failures in *errors_p. */
+static void
+s_setup_call (secpol_client_t *client, const char *method, const ProtobufCMessage *request,
+              uint64_t *errors_p)
+{
+    size_t limit = request ? S_SETUP_IN_FLIGHT - 1 : 0;
+    while (secpol_client_in_flight (client) > limit) {
+        uint64_t id;
+        int code = secpol_client_recv (client, -1, &id, NULL);
+        if (code != SECPOL_OK) {
+            if ((*errors_p)++ == 0)
+                fprintf (stderr, "secpol-bench: preparing the data failed: %s: %s\n",
+                         secpol_status_name (code), secpol_client_status (client)->message);
+            if (id == 0)
+                return; /* nothing can complete any more */
+        }
+    }
+    if (!request)
+        return;
+    int code = secpol_client_send (client, method, request, NULL);
+    if (code != SECPOL_OK && (*errors_p)++ == 0)
+        fprintf (stderr, "secpol-bench: preparing the data failed: %s: %s\n",
+                 secpol_status_name (code), secpol_client_status (client)->message);
+}
+
+/*  Writes what the scenarios need before anything is measured:
+ *  - S_READ_WORKSPACES workspaces with a workspace-level setting and a
+ *    community override of three more (GetPolicy, RenderSecurityHeaders and
+ *    CheckFileUpload compose both levels over the defaults);
+ *  - the write pool: every workspace UpdatePolicy will change, written once,
+ *    so the measured writes update existing policies.
+ *  Then checks one effective policy. Returns 0, or -1 after printing why. */
+static int
+s_prepare (run_t *run, secpol_client_t *client)
+{
+    const char *update = "/secpol.v1.PolicyService/UpdatePolicy";
+    uint64_t errors = 0;
+    char workspace_id[96];
+    Secpol__V1__LockoutSettings lockout = SECPOL__V1__LOCKOUT_SETTINGS__INIT;
+    Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
+    Secpol__V1__UpdatePolicyRequest request = SECPOL__V1__UPDATE_POLICY_REQUEST__INIT;
+    char *extensions[] = {"pdf", "png", "docx", "txt"};
+    char *workspace_mask[] = {"login_lockout.max_failures"};
+    char *community_mask[] = {"session_timeout_minutes", "referrer_policy",
+                              "allowed_file_extensions"};
+    request.workspace_id = workspace_id;
+    request.policy = &policy;
+    request.actor = S_ACTOR;
+
+    ProtobufCMessage *response = NULL;
+    int code = secpol_client_call (client, "/secpol.v1.Health/Check", NULL, &response);
+    if (code != SECPOL_OK) {
+        fprintf (stderr, "secpol-bench: Health/Check failed: %s %s\n", secpol_status_name (code),
+                 secpol_client_status (client)->message);
+        return -1;
+    }
+    snprintf (run->server, sizeof run->server, "secpold %s",
+              ((Secpol__V1__HealthCheckResponse *)response)->version);
+    protobuf_c_message_free_unpacked (response, NULL);
+    response = NULL;
+
+    for (int i = 0; i < S_READ_WORKSPACES && !errors; i++) {
+        snprintf (workspace_id, sizeof workspace_id, "%s-r%d", run->prefix, i);
+        lockout.max_failures = S_WORKSPACE_LOCKOUT;
+        policy.login_lockout = &lockout;
+        request.community_id = "";
+        request.update_mask = workspace_mask;
+        request.n_update_mask = 1;
+        s_setup_call (client, update, &request.base, &errors);
+
+        policy.login_lockout = NULL;
+        policy.session_timeout_minutes = 20 + (uint32_t)i % 10;
+        policy.referrer_policy = "no-referrer";
+        policy.allowed_file_extensions = extensions;
+        policy.n_allowed_file_extensions = sizeof extensions / sizeof extensions[0];
+        request.community_id = S_COMMUNITY;
+        request.update_mask = community_mask;
+        request.n_update_mask = sizeof community_mask / sizeof community_mask[0];
+        s_setup_call (client, update, &request.base, &errors);
+    }
+
+    Secpol__V1__Policy pool_policy = SECPOL__V1__POLICY__INIT;
+    char *pool_mask[] = {"session_timeout_minutes"};
+    pool_policy.session_timeout_minutes = S_TIMEOUT_VALUE_A;
+    request.policy = &pool_policy;
+    request.community_id = "";
+    request.update_mask = pool_mask;
+    request.n_update_mask = 1;
+    for (int c = 0; c < run->clients && !errors; c++)
+        for (int j = 0; j < run->pool && !errors; j++) {
+            snprintf (workspace_id, sizeof workspace_id, "%s-w%d-%d", run->prefix, c, j);
+            s_setup_call (client, update, &request.base, &errors);
+        }
+    s_setup_call (client, NULL, NULL, &errors);
+    if (errors)
+        return -1;
+
+    /* One sync GetPolicy, checked as the scenario checks every reply. */
+    Secpol__V1__GetPolicyRequest get = SECPOL__V1__GET_POLICY_REQUEST__INIT;
+    snprintf (workspace_id, sizeof workspace_id, "%s-r%d", run->prefix, 1);
+    get.workspace_id = workspace_id;
+    get.community_id = S_COMMUNITY;
+    code = secpol_client_call (client, "/secpol.v1.PolicyService/GetPolicy", &get.base, &response);
+    bool right = code == SECPOL_OK && s_get_check (response, 1);
+    protobuf_c_message_free_unpacked (response, NULL);
+    if (!right) {
+        fprintf (stderr, "secpol-bench: the prepared policy does not read back: %s %s\n",
+                 secpol_status_name (code), secpol_client_status (client)->message);
+        return -1;
+    }
+    return 0;
+}
+
+/* --- scenarios ---------------------------------------------------------------- */
+
+static const ProtobufCMessage *
+s_health_request (worker_t *worker, uint64_t seq, uint32_t *expect)
+{
+    (void)worker;
+    (void)seq;
+    *expect = 0;
+    return NULL;
+}
+
+static bool
+s_health_check (const ProtobufCMessage *response, uint32_t expect)
+{
+    (void)expect;
+    const Secpol__V1__HealthCheckResponse *health =
+        (const Secpol__V1__HealthCheckResponse *)response;
+    return health->status == SECPOL__V1__SERVING_STATUS__SERVING;
+}
+
+/*  The read workspace of call seq: the clients start at different ones. */
+static uint32_t
+s_read_workspace (worker_t *worker, uint64_t seq)
+{
+    uint32_t i = (uint32_t)((seq + (uint64_t)worker->index * 17) % S_READ_WORKSPACES);
+    snprintf (worker->workspace_id, sizeof worker->workspace_id, "%s-r%" PRIu32,
+              worker->run->prefix, i);
+    return i;
+}
+
+static const ProtobufCMessage *
+s_get_request (worker_t *worker, uint64_t seq, uint32_t *expect)
+{
+    *expect = s_read_workspace (worker, seq);
+    worker->get.workspace_id = worker->workspace_id;
+    worker->get.community_id = S_COMMUNITY;
+    return &worker->get.base;
+}
+
+/*  The community's own value, the workspace's inherited one, a default. */
+static bool
+s_get_check (const ProtobufCMessage *response, uint32_t expect)
+{
+    const Secpol__V1__Policy *policy = (const Secpol__V1__Policy *)response;
+    return policy->session_timeout_minutes == 20 + expect % 10 && policy->login_lockout &&
+           policy->login_lockout->max_failures == S_WORKSPACE_LOCKOUT &&
+           policy->n_allowed_file_extensions == 4 && policy->hsts && policy->hsts->enabled;
+}
+
+static const ProtobufCMessage *
+s_headers_request (worker_t *worker, uint64_t seq, uint32_t *expect)
+{
+    s_read_workspace (worker, seq);
+    *expect = 0;
+    worker->headers.workspace_id = worker->workspace_id;
+    worker->headers.community_id = S_COMMUNITY;
+    return &worker->headers.base;
+}
+
+static bool
+s_headers_check (const ProtobufCMessage *response, uint32_t expect)
+{
+    (void)expect;
+    const Secpol__V1__RenderSecurityHeadersResponse *headers =
+        (const Secpol__V1__RenderSecurityHeadersResponse *)response;
+    for (size_t i = 0; i < headers->n_headers; i++)
+        if (strcmp (headers->headers[i]->name, "Referrer-Policy") == 0)
+            return strcmp (headers->headers[i]->value, "no-referrer") == 0;
+    return false;
+}
+
+static const ProtobufCMessage *
+s_upload_request (worker_t *worker, uint64_t seq, uint32_t *expect)
+{
+    s_read_workspace (worker, seq);
+    *expect = (uint32_t)(seq % S_UPLOADS);
+    worker->upload.workspace_id = worker->workspace_id;
+    worker->upload.community_id = S_COMMUNITY;
+    worker->upload.filename = (char *)s_uploads[*expect].filename;
+    return &worker->upload.base;
+}
+
+static bool
+s_upload_check (const ProtobufCMessage *response, uint32_t expect)
+{
+    const Secpol__V1__CheckFileUploadResponse *upload =
+        (const Secpol__V1__CheckFileUploadResponse *)response;
+    return upload->allowed == s_uploads[expect].allowed &&
+           strcmp (upload->extension, s_uploads[expect].extension) == 0;
+}
+
+/*  Client k writes its own workspaces w<k>-0 .. w<k>-(pool-1) in turn, so
+ *  consecutive writes hit different workspaces; each pass flips the value
+ *  between A and B, so every write is a real change (a no-op update would
+ *  write nothing). The cursor carries over from scenario to scenario. */
+static const ProtobufCMessage *
+s_update_request (worker_t *worker, uint64_t seq, uint32_t *expect)
+{
+    (void)seq; /* the client's own write cursor, not seq, which restarts per scenario */
+    run_t *run = worker->run;
+    uint64_t n = run->write_cursor[worker->index]++;
+    uint64_t pass = n / (uint64_t)run->pool;
+    snprintf (worker->workspace_id, sizeof worker->workspace_id, "%s-w%d-%" PRIu64, run->prefix,
+              worker->index, n % (uint64_t)run->pool);
+    *expect = pass % 2 == 0 ? S_TIMEOUT_VALUE_B : S_TIMEOUT_VALUE_A;
+    worker->policy.session_timeout_minutes = *expect;
+    worker->update_mask[0] = "session_timeout_minutes";
+    worker->update.workspace_id = worker->workspace_id;
+    worker->update.community_id = "";
+    worker->update.policy = &worker->policy;
+    worker->update.update_mask = worker->update_mask;
+    worker->update.n_update_mask = 1;
+    worker->update.actor = S_ACTOR;
+    return &worker->update.base;
+}
+
+/*  The new value, in a level written at least twice (setup, then here). */
+static bool
+s_update_check (const ProtobufCMessage *response, uint32_t expect)
+{
+    const Secpol__V1__Policy *policy = (const Secpol__V1__Policy *)response;
+    return policy->session_timeout_minutes == expect && policy->version >= 2;
+}
+
+/* --- running a scenario ---------------------------------------------------------- */
+
+static void
+s_run_scenario (run_t *run, const scenario_t *scenario, result_t *result)
+{
+    memset (result, 0, sizeof *result);
+    result->scenario = scenario;
+    result->clients = run->clients;
+    result->depth = scenario->depth ? scenario->depth : run->depth;
+    result->window_s = run->seconds;
+
+    worker_t *workers = calloc ((size_t)run->clients, sizeof *workers);
+    if (!workers) {
+        result->errors = 1;
+        snprintf (result->first_error, sizeof result->first_error, "out of memory");
+        return;
+    }
+    pthread_barrier_init (&run->gate, NULL, (unsigned)run->clients + 1);
+    int started = 0;
+    for (int i = 0; i < run->clients; i++) {
+        worker_t *worker = &workers[i];
+        worker->run = run;
+        worker->scenario = scenario;
+        worker->index = i;
+        worker->depth = result->depth;
+        worker->get = (Secpol__V1__GetPolicyRequest)SECPOL__V1__GET_POLICY_REQUEST__INIT;
+        worker->headers = (Secpol__V1__RenderSecurityHeadersRequest)
+            SECPOL__V1__RENDER_SECURITY_HEADERS_REQUEST__INIT;
+        worker->upload =
+            (Secpol__V1__CheckFileUploadRequest)SECPOL__V1__CHECK_FILE_UPLOAD_REQUEST__INIT;
+        worker->update = (Secpol__V1__UpdatePolicyRequest)SECPOL__V1__UPDATE_POLICY_REQUEST__INIT;
+        worker->policy = (Secpol__V1__Policy)SECPOL__V1__POLICY__INIT;
+        if (pthread_create (&worker->thread, NULL, s_worker, worker) != 0)
+            break;
+        started++;
+    }
+    if (started < run->clients) {
+        /* Cannot happen on a sane system; the started threads must still pass the gate. */
+        fprintf (stderr, "secpol-bench: cannot start client threads\n");
+        exit (1);
+    }
+    pthread_barrier_wait (&run->gate); /* every client connected (or failed) */
+    run->window_start_ns = s_now_ns () + (int64_t)(run->warmup * S_NS_PER_SEC);
+    run->window_end_ns = run->window_start_ns + (int64_t)(run->seconds * S_NS_PER_SEC);
+    pthread_barrier_wait (&run->gate); /* go */
+    for (int i = 0; i < run->clients; i++)
+        pthread_join (workers[i].thread, NULL);
+    pthread_barrier_destroy (&run->gate);
+
+    size_t n = 0;
+    for (int i = 0; i < run->clients; i++)
+        n += workers[i].n_latencies;
+    int64_t *all = malloc ((n ? n : 1) * sizeof *all);
+    size_t at = 0;
+    for (int i = 0; i < run->clients; i++) {
+        worker_t *worker = &workers[i];
+        result->calls += worker->calls;
+        result->total += worker->total;
+        if (worker->errors && !result->errors)
+            snprintf (result->first_error, sizeof result->first_error, "%s", worker->first_error);
+        result->errors += worker->errors;
+        if (all && worker->n_latencies)
+            memcpy (all + at, worker->latencies, worker->n_latencies * sizeof *all);
+        at += worker->n_latencies;
+        free (worker->latencies);
+    }
+    if (!all) {
+        result->errors++;
+        snprintf (result->first_error, sizeof result->first_error, "out of memory");
+        n = 0;
+    }
+    qsort (all, n, sizeof *all, s_compare_i64);
+    result->calls_per_sec = (double)result->calls / run->seconds;
+    result->p50_us = s_percentile_us (all, n, 500);
+    result->p90_us = s_percentile_us (all, n, 900);
+    result->p99_us = s_percentile_us (all, n, 990);
+    result->p999_us = s_percentile_us (all, n, 999);
+    result->max_us = n ? (double)all[n - 1] / 1000.0 : 0;
+    if (result->calls == 0 && !result->errors) {
+        result->errors = 1;
+        snprintf (result->first_error, sizeof result->first_error,
+                  "no call completed within the measured window");
+    }
+    free (all);
+    free (workers);
+}
+
+/*  One client: keeps depth calls in flight until the window ends, then
+ *  collects every reply still due. */
+static void *
+s_worker (void *arg)
+{
+    worker_t *worker = arg;
+    run_t *run = worker->run;
+    const scenario_t *scenario = worker->scenario;
+    worker->client = secpol_client_new (run->endpoint, run->timeout_ms);
+    size_t slots = 16;
+    while (slots < 4 * (size_t)worker->depth)
+        slots *= 2;
+    worker->slots = calloc (slots, sizeof *worker->slots);
+    worker->slot_mask = slots - 1;
+    pthread_barrier_wait (&run->gate);
+    pthread_barrier_wait (&run->gate);
+    if (!worker->client || !worker->slots) {
+        s_worker_error (worker, "cannot connect to %s", run->endpoint);
+        goto done;
+    }
+
+    const int64_t start = run->window_start_ns, end = run->window_end_ns;
+    size_t in_flight = 0;
+    uint64_t seq = 0;
+    bool sending = true;
+    while (true) {
+        int64_t now = s_now_ns ();
+        if (sending && now >= end)
+            sending = false;
+        while (sending && in_flight < (size_t)worker->depth) {
+            uint32_t expect = 0;
+            const ProtobufCMessage *request = scenario->request (worker, seq++, &expect);
+            uint64_t call_id = 0;
+            int64_t sent = s_now_ns ();
+            int code = secpol_client_send (worker->client, scenario->method, request, &call_id);
+            if (code != SECPOL_OK) {
+                s_worker_error (worker, "send: %s: %s", secpol_status_name (code),
+                                secpol_client_status (worker->client)->message);
+                sending = false; /* a local failure: more sends would fail alike */
+                break;
+            }
+            slot_t *slot = s_slot_add (worker, call_id);
+            slot->sent_ns = sent;
+            slot->expect = expect;
+            in_flight++;
+        }
+        if (in_flight == 0)
+            break;
+        /* Every call ends by its own timeout at the latest, so this waits
+         * longer than any call can take. */
+        uint64_t call_id = 0;
+        ProtobufCMessage *response = NULL;
+        int code = secpol_client_recv (worker->client, run->timeout_ms + 1000, &call_id, &response);
+        int64_t received = s_now_ns ();
+        slot_t *slot = call_id ? s_slot_find (worker, call_id) : NULL;
+        if (!slot) {
+            protobuf_c_message_free_unpacked (response, NULL);
+            s_worker_error (worker, "recv: %s: %s (%zu calls in flight abandoned)",
+                            secpol_status_name (code),
+                            secpol_client_status (worker->client)->message, in_flight);
+            break;
+        }
+        worker->total++;
+        if (code != SECPOL_OK)
+            s_worker_error (worker, "%s: %s", secpol_status_name (code),
+                            secpol_client_status (worker->client)->message);
+        else if (!scenario->check (response, slot->expect))
+            s_worker_error (worker, "a reply with status OK says something else than the "
+                                    "prepared data implies");
+        protobuf_c_message_free_unpacked (response, NULL);
+        if (received >= start && received <= end)
+            worker->calls++;
+        if (slot->sent_ns >= start && received <= end) {
+            if (worker->n_latencies == worker->latencies_size) {
+                size_t size = worker->latencies_size ? 2 * worker->latencies_size : 65536;
+                int64_t *grown = realloc (worker->latencies, size * sizeof *grown);
+                if (!grown) {
+                    s_worker_error (worker, "out of memory for latency samples");
+                    break;
+                }
+                worker->latencies = grown;
+                worker->latencies_size = size;
+            }
+            worker->latencies[worker->n_latencies++] = received - slot->sent_ns;
+        }
+        s_slot_remove (worker, slot);
+        in_flight--;
+    }
+
+done:
+    free (worker->slots);
+    worker->slots = NULL;
+    secpol_client_destroy (&worker->client);
+    return NULL;
+}
+
+static void
+s_worker_error (worker_t *worker, const char *fmt, ...)
+{
+    if (worker->errors++ == 0) {
+        va_list args;
+        va_start (args, fmt);
+        vsnprintf (worker->first_error, sizeof worker->first_error, fmt, args);
+        va_end (args);
+    }
+}
+
+/*  The slots are an open-addressed table (linear probing, size a power of
+ *  two, at least 4 x depth): call ids are sequential, so they spread well. */
+static slot_t *
+s_slot_add (worker_t *worker, uint64_t call_id)
+{
+    size_t i = call_id & worker->slot_mask;
+    while (worker->slots[i].call_id)
+        i = (i + 1) & worker->slot_mask;
+    worker->slots[i].call_id = call_id;
+    return &worker->slots[i];
+}
+
+static slot_t *
+s_slot_find (worker_t *worker, uint64_t call_id)
+{
+    for (size_t i = call_id & worker->slot_mask; worker->slots[i].call_id;
+         i = (i + 1) & worker->slot_mask)
+        if (worker->slots[i].call_id == call_id)
+            return &worker->slots[i];
+    return NULL;
+}
+
+/*  Deletes by shifting later entries of the probe run back (no tombstones). */
+static void
+s_slot_remove (worker_t *worker, slot_t *slot)
+{
+    size_t mask = worker->slot_mask;
+    size_t hole = (size_t)(slot - worker->slots);
+    for (size_t j = (hole + 1) & mask; worker->slots[j].call_id; j = (j + 1) & mask) {
+        size_t home = worker->slots[j].call_id & mask;
+        /* Entry j may move to the hole unless its home lies in (hole, j]. */
+        bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+        if (!stays) {
+            worker->slots[hole] = worker->slots[j];
+            hole = j;
+        }
+    }
+    worker->slots[hole].call_id = 0;
+}
+
+/* --- statistics and reports ---------------------------------------------------------- */
+
+static int
+s_compare_i64 (const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/*  Nearest-rank percentile of sorted ns samples, in microseconds. */
+static double
+s_percentile_us (const int64_t *sorted, size_t n, unsigned per_mille)
+{
+    if (n == 0)
+        return 0;
+    size_t rank = (n * per_mille + 999) / 1000; /* ceil (n * p) */
+    if (rank < 1)
+        rank = 1;
+    return (double)sorted[rank - 1] / 1000.0;
+}
+
+static double
+s_ratio (double value, double base)
+{
+    return base > 0 ? value / base : 0;
+}
+
+static int
+s_compare_double (const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/*  Median of n values (sorts them). */
+static double
+s_median (double *values, size_t n)
+{
+    qsort (values, n, sizeof *values, s_compare_double);
+    return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+/*  One scenario's rounds (measured[k], measured[k + stride], ...) as one
+ *  result: counts summed, every rate and percentile the median of the rounds. */
+static void
+s_summarise (result_t *out, const result_t *measured, size_t k, size_t stride, int rounds)
+{
+    *out = measured[k];
+    out->rounds = rounds;
+    out->calls = out->total = out->errors = 0;
+    out->window_s = 0;
+    double values[5][S_MAX_ROUNDS];
+    for (int r = 0; r < rounds; r++) {
+        const result_t *one = &measured[(size_t)r * stride + k];
+        out->calls += one->calls;
+        out->total += one->total;
+        out->window_s += one->window_s;
+        if (one->errors && !out->errors)
+            snprintf (out->first_error, sizeof out->first_error, "%s", one->first_error);
+        out->errors += one->errors;
+        out->round_calls_per_sec[r] = one->calls_per_sec;
+        values[0][r] = one->calls_per_sec;
+        values[1][r] = one->p50_us;
+        values[2][r] = one->p90_us;
+        values[3][r] = one->p99_us;
+        values[4][r] = one->p999_us;
+        if (one->max_us > out->max_us)
+            out->max_us = one->max_us;
+    }
+    out->calls_per_sec = s_median (values[0], (size_t)rounds);
+    out->p50_us = s_median (values[1], (size_t)rounds);
+    out->p90_us = s_median (values[2], (size_t)rounds);
+    out->p99_us = s_median (values[3], (size_t)rounds);
+    out->p999_us = s_median (values[4], (size_t)rounds);
+}
+
+static const result_t *
+s_find (const result_t *results, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp (results[i].scenario->name, name) == 0)
+            return &results[i];
+    return NULL;
+}
+
+/*  The spread of a scenario's calls/s over its rounds, in % of the median;
+ *  negative with a single round (no spread to tell). */
+static double
+s_spread (const result_t *r)
+{
+    if (r->rounds < 2 || r->calls_per_sec <= 0)
+        return -1;
+    double low = r->round_calls_per_sec[0], high = low;
+    for (int i = 1; i < r->rounds; i++) {
+        if (r->round_calls_per_sec[i] < low)
+            low = r->round_calls_per_sec[i];
+        if (r->round_calls_per_sec[i] > high)
+            high = r->round_calls_per_sec[i];
+    }
+    return 100.0 * (high - low) / r->calls_per_sec;
+}
+
+static void
+s_print_text (FILE *out, const run_t *run, const result_t *results, size_t n)
+{
+    const result_t *base = &results[0];
+    fprintf (out,
+             "secpol-bench: %s at %s, %d clients x depth %d, %.2f s per scenario after %.2f s "
+             "warm-up, %d round%s\n",
+             run->server, run->endpoint, run->clients, run->depth, run->seconds, run->warmup,
+             run->rounds,
+             run->rounds > 1 ? "s (medians; spread = (max - min) / median of calls/s)" : "");
+    fprintf (out,
+             "ratios are against %s measured in this run: calls/s x (above 1 = faster), "
+             "latency x (above 1 = slower)\n\n",
+             base->scenario->name);
+    fprintf (out, "%-17s %-5s %7s %5s %9s %9s %7s %9s %9s %6s %7s %6s %6s\n", "scenario", "lane",
+             "clients", "depth", "calls", "calls/s", "spread", "p50 us", "p99 us", "errors",
+             "tput x", "p50 x", "p99 x");
+    for (size_t i = 0; i < n; i++) {
+        const result_t *r = &results[i];
+        char spread[16] = "-";
+        if (s_spread (r) >= 0)
+            snprintf (spread, sizeof spread, "%.0f%%", s_spread (r));
+        fprintf (out,
+                 "%-17s %-5s %7d %5d %9" PRIu64 " %9.0f %7s %9.1f %9.1f %6" PRIu64
+                 " %7.3f %6.2f %6.2f\n",
+                 r->scenario->name, r->scenario->lane, r->clients, r->depth, r->calls,
+                 r->calls_per_sec, spread, r->p50_us, r->p99_us, r->errors,
+                 s_ratio (r->calls_per_sec, base->calls_per_sec), s_ratio (r->p50_us, base->p50_us),
+                 s_ratio (r->p99_us, base->p99_us));
+    }
+    const result_t *batched = s_find (results, n, "update_policy");
+    const result_t *single = s_find (results, n, "update_policy_d1");
+    if (batched && single)
+        fprintf (out,
+                 "\ngroup commit: depth %d writes %.2fx the calls/s of depth %d "
+                 "(%.0f vs %.0f writes/s)\n",
+                 batched->depth, s_ratio (batched->calls_per_sec, single->calls_per_sec),
+                 single->depth, batched->calls_per_sec, single->calls_per_sec);
+    fprintf (out, "\n");
+    for (size_t i = 0; i < n; i++)
+        fprintf (out, "  %-17s %s\n", results[i].scenario->name, results[i].scenario->what);
+    for (size_t i = 0; i < n; i++)
+        if (results[i].errors)
+            fprintf (out, "ERRORS in %s: %" PRIu64 ", first: %s\n", results[i].scenario->name,
+                     results[i].errors, results[i].first_error);
+}
+
+static void
+s_print_json (FILE *out, const run_t *run, const result_t *results, size_t n)
+{
+    const result_t *base = &results[0];
+    fprintf (out, "{\n  \"server\": ");
+    s_json_string (out, run->server);
+    fprintf (out, ",\n  \"endpoint\": ");
+    s_json_string (out, run->endpoint);
+    fprintf (out,
+             ",\n  \"clients\": %d,\n  \"depth\": %d,\n  \"seconds\": %.3f,\n"
+             "  \"warmup_seconds\": %.3f,\n  \"rounds\": %d,\n  \"timeout_ms\": %d,\n"
+             "  \"workspaces\": %d,\n  \"baseline\": ",
+             run->clients, run->depth, run->seconds, run->warmup, run->rounds, run->timeout_ms,
+             run->pool * run->clients);
+    s_json_string (out, base->scenario->name);
+    fprintf (out, ",\n  \"scenarios\": [\n");
+    uint64_t errors = 0;
+    for (size_t i = 0; i < n; i++) {
+        const result_t *r = &results[i];
+        errors += r->errors;
+        fprintf (out, "    {\"name\": ");
+        s_json_string (out, r->scenario->name);
+        fprintf (out, ", \"method\": ");
+        s_json_string (out, r->scenario->method);
+        fprintf (out, ", \"lane\": ");
+        s_json_string (out, r->scenario->lane);
+        fprintf (out,
+                 ", \"clients\": %d, \"depth\": %d, \"seconds\": %.3f,\n"
+                 "     \"calls\": %" PRIu64 ", \"calls_total\": %" PRIu64 ", \"errors\": %" PRIu64
+                 ", \"calls_per_sec\": %.1f, \"calls_per_sec_rounds\": [",
+                 r->clients, r->depth, r->window_s, r->calls, r->total, r->errors,
+                 r->calls_per_sec);
+        for (int k = 0; k < r->rounds; k++)
+            fprintf (out, "%s%.1f", k ? ", " : "", r->round_calls_per_sec[k]);
+        fprintf (out,
+                 "],\n"
+                 "     \"latency_us\": {\"p50\": %.1f, \"p90\": %.1f, \"p99\": %.1f, "
+                 "\"p999\": %.1f, \"max\": %.1f},\n"
+                 "     \"ratio\": {\"calls_per_sec\": %.4f, \"p50\": %.4f, \"p99\": %.4f}",
+                 r->p50_us, r->p90_us, r->p99_us, r->p999_us, r->max_us,
+                 s_ratio (r->calls_per_sec, base->calls_per_sec), s_ratio (r->p50_us, base->p50_us),
+                 s_ratio (r->p99_us, base->p99_us));
+        if (r->errors) {
+            fprintf (out, ",\n     \"first_error\": ");
+            s_json_string (out, r->first_error);
+        }
+        fprintf (out, "}%s\n", i + 1 < n ? "," : "");
+    }
+    fprintf (out, "  ],\n");
+    const result_t *batched = s_find (results, n, "update_policy");
+    const result_t *single = s_find (results, n, "update_policy_d1");
+    if (batched && single)
+        fprintf (out, "  \"group_commit_speedup\": %.4f,\n",
+                 s_ratio (batched->calls_per_sec, single->calls_per_sec));
+    fprintf (out, "  \"errors\": %" PRIu64 "\n}\n", errors);
+}
+
+static void
+s_json_string (FILE *out, const char *text)
+{
+    fputc ('"', out);
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf (out, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf (out, "\\u%04x", *p);
+        else
+            fputc (*p, out);
+    }
+    fputc ('"', out);
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The benchmark runner works: secpol-bench, against a real secpold for 0.3 s
+# per scenario, prepares its data, runs every scenario with every reply OK,
+# prints one report line per scenario and a JSON report, and exits 0; with no
+# secpold to talk to it exits 1. Behaviour only: no timing is asserted (speed
+# is measured by bench/run, as ratios, never checked by tests).
+set -uo pipefail
+: "${SECPOLD:?path of secpold}" "${SECPOL_BUILD_DIR:?build tree holding secpol-bench}"
+bench=$SECPOL_BUILD_DIR/secpol-bench
+
+tmp=$(mktemp -d /tmp/secpol-bench-smoke-XXXXXX)
+pid=""
+cleanup() {
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL - secpol-bench smoke: $1"
+  for f in bench.out bench.err secpold.log; do
+    [ -s "$tmp/$f" ] && { echo "--- $f"; tail -30 "$tmp/$f"; }
+  done
+  echo "0 passed, 1 failed"
+  exit 1
+}
+
+[ -x "$bench" ] || fail "$bench is missing (it is built with the default target)"
+
+endpoint="ipc://$tmp/s.sock"
+"$SECPOLD" --endpoint "$endpoint" --data-dir "$tmp/data" 2>"$tmp/secpold.log" &
+pid=$!
+for _ in $(seq 100); do
+  grep -q 'msg=listening' "$tmp/secpold.log" && break
+  sleep 0.1
+done
+
+scenarios=(health get_policy render_headers check_upload update_policy update_policy_d1)
+code=0
+timeout 60 "$bench" --endpoint "$endpoint" --seconds 0.3 --warmup 0 --clients 2 --depth 16 \
+  --workspaces 64 --json-file "$tmp/report.json" >"$tmp/bench.out" 2>"$tmp/bench.err" || code=$?
+[ "$code" -eq 0 ] || fail "exit $code, expected 0"
+for s in "${scenarios[@]}"; do
+  # name, lane, clients, depth, calls (> 0), calls/s, spread, p50, p99, errors (0)
+  grep -Eq "^$s +(READ|WRITE) +2 +[0-9]+ +[1-9][0-9]* +[0-9]+ +- +[0-9.]+ +[0-9.]+ +0 " \
+    "$tmp/bench.out" || fail "no report line for $s with calls and 0 errors"
+  grep -q "\"name\": \"$s\"" "$tmp/report.json" || fail "$s missing from the JSON report"
+done
+grep -Eq '^health +READ +2 +16 .* 1\.000 +1\.00 +1\.00$' "$tmp/bench.out" ||
+  fail "the baseline's ratios against itself are not 1"
+grep -q '^group commit: depth 16 writes' "$tmp/bench.out" || fail "no group commit line"
+grep -q '^  "errors": 0$' "$tmp/report.json" || fail "the JSON report does not say 0 errors"
+if command -v python3 >/dev/null; then
+  python3 -m json.tool "$tmp/report.json" >/dev/null || fail "the JSON report does not parse"
+fi
+
+# secpold takes the load and still stops cleanly.
+kill -TERM "$pid"
+status=0
+wait "$pid" || status=$?
+pid=""
+[ "$status" -eq 0 ] || fail "secpold exited $status after SIGTERM"
+
+# Nobody answering is an error, not an empty report.
+code=0
+timeout 20 "$bench" --endpoint "ipc://$tmp/nobody.sock" --seconds 0.3 --timeout 300 \
+  >"$tmp/bench.out" 2>"$tmp/bench.err" || code=$?
+[ "$code" -eq 1 ] || fail "exit $code without a secpold, expected 1"
+grep -q 'no secpold answered' "$tmp/bench.err" || fail "no message without a secpold"
+
+echo "ok   - secpol-bench ran every scenario against secpold, reported each, exit 0"
+echo "1 passed, 0 failed"
