@@ -500,6 +500,26 @@ secpol_policy_defaults (secpol_arena_t *arena)
     return policy;
 }
 
+static secpol_arena_t *s_defaults_arena;     /* lives as long as the process */
+static const Secpol__V1__Policy *s_defaults; /* parsed once */
+static pthread_once_t s_defaults_once = PTHREAD_ONCE_INIT;
+
+static void
+s_defaults_init (void)
+{
+    s_defaults_arena = secpol_arena_new ();
+    if (!s_defaults_arena)
+        abort ();
+    s_defaults = secpol_policy_defaults (s_defaults_arena);
+}
+
+const Secpol__V1__Policy *
+secpol_policy_shared_defaults (void)
+{
+    pthread_once (&s_defaults_once, s_defaults_init);
+    return s_defaults;
+}
+
 void
 secpol_policy_leaf_copy (secpol_arena_t *arena, Secpol__V1__Policy *dst,
                          const Secpol__V1__Policy *src, size_t i)

@@ -95,6 +95,11 @@ Secpol__V1__Policy *secpol_policy_new (secpol_arena_t *arena);
 /*  Returns a new policy holding every default, in arena. */
 Secpol__V1__Policy *secpol_policy_defaults (secpol_arena_t *arena);
 
+/*  Returns the defaults, parsed once for the life of the process and shared
+ *  by every thread: read it, never change it (copy with secpol_policy_compose
+ *  or secpol_policy_defaults for a policy to change). */
+const Secpol__V1__Policy *secpol_policy_shared_defaults (void);
+
 /*  Copies leaf i from src to dst (strings are copied into arena). A NULL
  *  sub-message of src reads as all zero. */
 void secpol_policy_leaf_copy (secpol_arena_t *arena, Secpol__V1__Policy *dst,

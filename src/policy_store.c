@@ -59,7 +59,7 @@ secpol_policy_view (secpol_txn_t *txn, secpol_arena_t *arena, const char *worksp
                     const char *community_id, secpol_policy_view_t *view)
 {
     memset (view, 0, sizeof *view);
-    Secpol__V1__Policy *defaults = secpol_policy_defaults (arena);
+    const Secpol__V1__Policy *defaults = secpol_policy_shared_defaults ();
     Secpol__Store__V1__PolicyLevel *workspace = NULL;
     int rc = s_load_level (txn, arena, workspace_id, "", &workspace);
     if (rc)

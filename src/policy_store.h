@@ -32,7 +32,7 @@
 
 /*  A level and what surrounds it, as UpdatePolicy and DeletePolicy need it. */
 typedef struct {
-    Secpol__V1__Policy *parent;            /* what the level inherits: defaults, or defaults <-
+    const Secpol__V1__Policy *parent;      /* what the level inherits: defaults, or defaults <-
                                               workspace for a community */
     Secpol__Store__V1__PolicyLevel *level; /* the level's record; NULL when never written */
     Secpol__V1__Policy *effective;         /* parent <- level, with the level's metadata */

@@ -295,15 +295,21 @@ s_accept (secpol_server_t *self, zmsg_t *msg)
     s_queue_push (queue, job);
 }
 
-static void
-s_forward_reply (secpol_server_t *self)
+/*  Forwards every reply the lanes have sent, up to max; returns how many.
+ *  Both front-end sockets have a zero receive timeout, so a receive with
+ *  nothing waiting returns at once. */
+static size_t
+s_forward_replies (secpol_server_t *self, size_t max)
 {
-    zmsg_t *reply = zmsg_recv (self->replies);
-    if (!reply)
-        return;
-    if (self->in_flight)
-        self->in_flight--;
-    zmsg_send (&reply, self->router);
+    size_t n = 0;
+    zmsg_t *reply;
+    while (n < max && (reply = zmsg_recv (self->replies))) {
+        if (self->in_flight)
+            self->in_flight--;
+        zmsg_send (&reply, self->router);
+        n++;
+    }
+    return n;
 }
 
 int
@@ -311,22 +317,21 @@ secpol_server_run (secpol_server_t *self, volatile sig_atomic_t *stop)
 {
     for (size_t i = 0; i < self->config.n_endpoints; i++)
         secpol_log (SECPOL_LOG_INFO, "listening", "endpoint=%s", self->config.endpoints[i]);
+    zsock_set_rcvtimeo (self->router, 0);
+    zsock_set_rcvtimeo (self->replies, 0);
     zpoller_t *poller = zpoller_new (self->router, self->replies, NULL);
     zpoller_set_nonstop (poller, true);
     while (!*stop) {
-        void *which = zpoller_wait (poller, POLL_INTERVAL_MS);
-        if (which == self->replies) {
-            s_forward_reply (self);
-        } else if (which == self->router) {
-            /* take what is waiting, but let replies through between bursts */
-            for (int i = 0; i < 64 && !*stop; i++) {
-                if (!(zsock_events (self->router) & ZMQ_POLLIN))
-                    break;
-                zmsg_t *msg = zmsg_recv (self->router);
-                if (!msg)
-                    break;
-                s_accept (self, msg);
-            }
+        zpoller_wait (poller, POLL_INTERVAL_MS);
+        /* Replies first (they finish work), then a bounded burst of new
+         * requests, so neither side starves the other; one wake-up serves
+         * everything that is waiting. */
+        s_forward_replies (self, 1024);
+        for (int i = 0; i < 256 && !*stop; i++) {
+            zmsg_t *msg = zmsg_recv (self->router);
+            if (!msg)
+                break;
+            s_accept (self, msg);
         }
     }
     zpoller_destroy (&poller);
@@ -338,7 +343,7 @@ secpol_server_run (secpol_server_t *self, volatile sig_atomic_t *stop)
     zpoller_set_nonstop (drain, true);
     while (self->in_flight > 0 && s_monotonic_us () < give_up)
         if (zpoller_wait (drain, POLL_INTERVAL_MS) == self->replies)
-            s_forward_reply (self);
+            s_forward_replies (self, SIZE_MAX);
     zpoller_destroy (&drain);
     for (size_t i = 0; i < self->config.n_endpoints; i++)
         zsock_unbind (self->router, "%s", self->config.endpoints[i]);
