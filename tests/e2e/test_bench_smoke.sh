@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The benchmark runner works: secpol-bench, against a real secpold for 0.3 s
-# per scenario, prepares its data, runs every scenario with every reply OK,
+# The benchmark runner works: secpol-bench, against a real secpold for 0.5 s
+# per scenario after a 1 s warm-up (long enough that even a sanitizer build on
+# a busy machine completes calls inside the window), prepares its data, runs every scenario with every reply OK,
 # prints one report line per scenario and a JSON report, and exits 0; with no
 # secpold to talk to it exits 1. Behaviour only: no timing is asserted (speed
 # is measured by bench/run, as ratios, never checked by tests).
@@ -37,7 +38,7 @@ done
 
 scenarios=(health get_policy render_headers check_upload update_policy update_policy_d1)
 code=0
-timeout 60 "$bench" --endpoint "$endpoint" --seconds 0.3 --warmup 0 --clients 2 --depth 16 \
+timeout 90 "$bench" --endpoint "$endpoint" --seconds 0.5 --warmup 1 --clients 2 --depth 16 \
   --workspaces 64 --json-file "$tmp/report.json" >"$tmp/bench.out" 2>"$tmp/bench.err" || code=$?
 [ "$code" -eq 0 ] || fail "exit $code, expected 0"
 for s in "${scenarios[@]}"; do
