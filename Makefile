@@ -6,7 +6,7 @@ JOBS      ?= $(shell nproc)
 ENDPOINT  ?= tcp://127.0.0.1:7420
 DATA_DIR  ?= var/data
 
-.PHONY: all deps configure build run test test-sanitize clean format install
+.PHONY: all deps configure build run test test-sanitize fuzz clean format install
 
 all: build
 
@@ -41,6 +41,20 @@ test-sanitize: deps
 	@cd $(SAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j$(JOBS) -E 'e2e/test_install'
+
+# libFuzzer targets (tests/fuzz, docs/FUZZING.md), built with clang into
+# $(FUZZ_BUILD) with ASan and UBSan; each runs FUZZ_SECONDS on a copy of its
+# seed corpus in a temporary directory. Any crash, leak or broken invariant
+# fails; the input is kept under $(FUZZ_BUILD)/fuzz/crashes/.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 30
+FUZZ_FLAGS   := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+                -fno-omit-frame-pointer
+fuzz: deps
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DSECPOL_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug \
+	  -DCMAKE_C_FLAGS_DEBUG="-g -O1" -DCMAKE_C_FLAGS="$(FUZZ_FLAGS)" >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_targets
+	@tests/fuzz/run $(FUZZ_BUILD)/fuzz $(FUZZ_SECONDS)
 
 install: build
 	@cmake --install $(BUILD)
