@@ -36,7 +36,8 @@ char *secpol_arena_strndup (secpol_arena_t *self, const char *s, size_t len);
 /*  printf into the arena. */
 char *secpol_arena_printf (secpol_arena_t *self, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
-char *secpol_arena_vprintf (secpol_arena_t *self, const char *fmt, va_list args);
+char *secpol_arena_vprintf (secpol_arena_t *self, const char *fmt, va_list args)
+    __attribute__ ((format (printf, 2, 0)));
 
 /*  A protobuf-c allocator that draws from this arena (its free is a no-op),
  *  for protobuf_c_message_unpack(). The allocator lives inside the arena. */
