@@ -24,145 +24,13 @@
 #include <string.h>
 #include <cmocka.h>
 
-//  --------------------------------------------------------------------------
-//  A message with every field kind, described as protoc-c would.
-
-typedef struct {
-    ProtobufCMessage base;
-    int32_t i32;
-    int64_t i64;
-    uint32_t u32;
-    uint64_t u64;
-    int32_t s32;
-    int64_t s64;
-    uint32_t fx32;
-    uint64_t fx64;
-    int32_t sf32;
-    int64_t sf64;
-    float float_value;
-    double double_value;
-    protobuf_c_boolean flag;
-    int level;
-    char *text;
-    ProtobufCBinaryData blob;
-    Secpol__V1__LockoutSettings *lockout;
-    protobuf_c_boolean has_maybe_count;
-    int32_t maybe_count;
-    uint32_t choice_case;
-    union {
-        char *choice_text;
-        int32_t choice_number;
-    };
-    size_t n_numbers;
-    int32_t *numbers;
-    size_t n_blobs;
-    ProtobufCBinaryData *blobs;
-    size_t n_lockouts;
-    Secpol__V1__LockoutSettings **lockouts;
-    size_t n_levels;
-    int *levels;
-    size_t n_reals;
-    double *reals;
-    size_t n_words;
-    char **words;
-    char *maybe_text;
-} all_types_t;
-
-#define S_FIELD(name_, id_, label_, type_, quantifier_, member_, descriptor_, default_, flags_)    \
-    {                                                                                              \
-        name_, id_, PROTOBUF_C_LABEL_##label_, PROTOBUF_C_TYPE_##type_, quantifier_,               \
-            offsetof (all_types_t, member_), descriptor_, default_, flags_, 0, NULL, NULL          \
-    }
-#define S_SCALAR(name, id, type, member) S_FIELD (name, id, NONE, type, 0, member, NULL, NULL, 0)
-#define S_REPEATED(name, id, type, member, descriptor, flags)                                      \
-    S_FIELD (name, id, REPEATED, type, offsetof (all_types_t, n_##member), member, descriptor,     \
-             NULL, flags)
-
-static const ProtobufCFieldDescriptor s_all_fields[] = {
-    S_SCALAR ("i32", 1, INT32, i32),
-    S_SCALAR ("i64", 2, INT64, i64),
-    S_SCALAR ("u32", 3, UINT32, u32),
-    S_SCALAR ("u64", 4, UINT64, u64),
-    S_SCALAR ("s32", 5, SINT32, s32),
-    S_SCALAR ("s64", 6, SINT64, s64),
-    S_SCALAR ("fx32", 7, FIXED32, fx32),
-    S_SCALAR ("fx64", 8, FIXED64, fx64),
-    S_SCALAR ("sf32", 9, SFIXED32, sf32),
-    S_SCALAR ("sf64", 10, SFIXED64, sf64),
-    S_SCALAR ("float_value", 11, FLOAT, float_value),
-    S_SCALAR ("double_value", 12, DOUBLE, double_value),
-    S_SCALAR ("flag", 13, BOOL, flag),
-    S_FIELD ("level", 14, NONE, ENUM, 0, level, &secpol__v1__password_policy_level__descriptor,
-             NULL, 0),
-    S_FIELD ("text", 15, NONE, STRING, 0, text, NULL, &protobuf_c_empty_string, 0),
-    S_SCALAR ("blob", 16, BYTES, blob),
-    S_FIELD ("lockout", 17, NONE, MESSAGE, 0, lockout, &secpol__v1__lockout_settings__descriptor,
-             NULL, 0),
-    S_FIELD ("maybe_count", 18, OPTIONAL, INT32, offsetof (all_types_t, has_maybe_count),
-             maybe_count, NULL, NULL, 0),
-    S_FIELD ("choice_text", 19, NONE, STRING, offsetof (all_types_t, choice_case), choice_text,
-             NULL, &protobuf_c_empty_string, PROTOBUF_C_FIELD_FLAG_ONEOF),
-    S_FIELD ("choice_number", 20, NONE, INT32, offsetof (all_types_t, choice_case), choice_number,
-             NULL, NULL, PROTOBUF_C_FIELD_FLAG_ONEOF),
-    S_REPEATED ("numbers", 21, INT32, numbers, NULL, PROTOBUF_C_FIELD_FLAG_PACKED),
-    S_REPEATED ("blobs", 22, BYTES, blobs, NULL, 0),
-    S_REPEATED ("lockouts", 23, MESSAGE, lockouts, &secpol__v1__lockout_settings__descriptor, 0),
-    S_REPEATED ("levels", 24, ENUM, levels, &secpol__v1__password_policy_level__descriptor,
-                PROTOBUF_C_FIELD_FLAG_PACKED),
-    S_REPEATED ("reals", 25, DOUBLE, reals, NULL, PROTOBUF_C_FIELD_FLAG_PACKED),
-    S_REPEATED ("words", 26, STRING, words, NULL, 0),
-    S_FIELD ("maybe_text", 27, OPTIONAL, STRING, 0, maybe_text, NULL, NULL, 0),
-};
-#define S_N_FIELDS (sizeof s_all_fields / sizeof s_all_fields[0])
-
-static unsigned s_all_by_name[S_N_FIELDS];
-static const ProtobufCMessageDescriptor s_all_descriptor;
-static const ProtobufCIntRange s_all_ranges[] = {{1, 0}, {0, S_N_FIELDS}};
-
-static void
-s_all_init (ProtobufCMessage *message)
-{
-    static const all_types_t init = {
-        .base = PROTOBUF_C_MESSAGE_INIT (NULL),
-        .text = (char *)protobuf_c_empty_string,
-    };
-    all_types_t *all = (all_types_t *)message;
-    *all = init;
-    all->base.descriptor = &s_all_descriptor;
-}
-
-static const ProtobufCMessageDescriptor s_all_descriptor = {
-    PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
-    "secpol.test.AllTypes",
-    "AllTypes",
-    "Secpol__Test__AllTypes",
-    "secpol.test",
-    sizeof (all_types_t),
-    S_N_FIELDS,
-    s_all_fields,
-    s_all_by_name,
-    1,
-    s_all_ranges,
-    s_all_init,
-    NULL,
-    NULL,
-    NULL,
-};
-
-static int
-s_by_name (const void *a, const void *b)
-{
-    return strcmp (s_all_fields[*(const unsigned *)a].name,
-                   s_all_fields[*(const unsigned *)b].name);
-}
+#include "all_types.h"
 
 static int
 s_setup (void **state)
 {
     (void)state;
-    for (unsigned i = 0; i < S_N_FIELDS; i++)
-        s_all_by_name[i] = i;
-    qsort (s_all_by_name, S_N_FIELDS, sizeof s_all_by_name[0], s_by_name);
+    secpol_test_all_types_init ();
     return 0;
 }
 
@@ -519,7 +387,7 @@ test_every_field_kind_round_trips (void **state)
         " \"lockouts\": [{\"lock_minutes\": 1}, null, {}],"
         " \"levels\": [\"LOW\", 3], \"reals\": [\"NaN\", \"-Infinity\", 2.5],"
         " \"words\": [\"a\", \"\"]}";
-    all_types_t *all = (all_types_t *)s_parse_ok (&s_all_descriptor, text);
+    all_types_t *all = (all_types_t *)s_parse_ok (&secpol_test_all_types_descriptor, text);
     assert_int_equal (all->i32, INT32_MIN);
     assert_true (all->i64 == INT64_MIN);
     assert_int_equal (all->u32, UINT32_MAX);
@@ -583,7 +451,7 @@ test_every_field_kind_round_trips (void **state)
     assert_string_equal (printed, expected);
 
     //  And the printed JSON parses back to the same wire bytes.
-    ProtobufCMessage *again = s_parse_ok (&s_all_descriptor, printed);
+    ProtobufCMessage *again = s_parse_ok (&secpol_test_all_types_descriptor, printed);
     s_assert_same_wire (&all->base, again);
     free (printed);
     json_decref (json);
@@ -597,7 +465,8 @@ test_optional_and_oneof_presence (void **state)
 {
     (void)state;
     //  Not given: optional prints null, no oneof member prints at all.
-    all_types_t *all = (all_types_t *)s_parse_ok (&s_all_descriptor, "{\"choice_text\": \"x\"}");
+    all_types_t *all =
+        (all_types_t *)s_parse_ok (&secpol_test_all_types_descriptor, "{\"choice_text\": \"x\"}");
     assert_false (all->has_maybe_count);
     json_t *json = secpol_json_from_message (&all->base);
     assert_true (json_is_null (json_object_get (json, "maybe_count")));
@@ -608,7 +477,8 @@ test_optional_and_oneof_presence (void **state)
     protobuf_c_message_free_unpacked (&all->base, NULL);
 
     //  Given, even empty or zero: present, and so through the wire.
-    all = (all_types_t *)s_parse_ok (&s_all_descriptor, "{\"maybeText\": \"\", \"maybeCount\": 0}");
+    all = (all_types_t *)s_parse_ok (&secpol_test_all_types_descriptor,
+                                     "{\"maybeText\": \"\", \"maybeCount\": 0}");
     ProtobufCMessage *copy = s_wire_copy (&all->base);
     json = secpol_json_from_message (copy);
     assert_string_equal (json_string_value (json_object_get (json, "maybe_text")), "");
@@ -617,38 +487,44 @@ test_optional_and_oneof_presence (void **state)
     protobuf_c_message_free_unpacked (copy, NULL);
     protobuf_c_message_free_unpacked (&all->base, NULL);
 
-    all = (all_types_t *)s_parse_ok (&s_all_descriptor, "{}");
+    all = (all_types_t *)s_parse_ok (&secpol_test_all_types_descriptor, "{}");
     json = secpol_json_from_message (&all->base);
     assert_null (json_object_get (json, "choice_text"));
     assert_null (json_object_get (json, "choice_number"));
     json_decref (json);
     protobuf_c_message_free_unpacked (&all->base, NULL);
 
-    s_assert_contains (
-        s_parse_error (&s_all_descriptor, "{\"choice_text\": \"x\", \"choiceNumber\": 1}"),
-        "choice_number: is in a oneof with \"choice_text\"");
+    s_assert_contains (s_parse_error (&secpol_test_all_types_descriptor,
+                                      "{\"choice_text\": \"x\", \"choiceNumber\": 1}"),
+                       "choice_number: is in a oneof with \"choice_text\"");
 }
 
 static void
 test_bad_values_of_other_kinds (void **state)
 {
     (void)state;
-    s_assert_contains (s_parse_error (&s_all_descriptor, "{\"blob\": \"not base64!\"}"),
-                       "blob: not valid base64");
-    s_assert_contains (s_parse_error (&s_all_descriptor, "{\"blobs\": [\"QQ==\", 5]}"),
-                       "blobs[1]: expected a base64 string");
-    s_assert_contains (s_parse_error (&s_all_descriptor, "{\"float_value\": 1e39}"),
+    s_assert_contains (
+        s_parse_error (&secpol_test_all_types_descriptor, "{\"blob\": \"not base64!\"}"),
+        "blob: not valid base64");
+    s_assert_contains (
+        s_parse_error (&secpol_test_all_types_descriptor, "{\"blobs\": [\"QQ==\", 5]}"),
+        "blobs[1]: expected a base64 string");
+    s_assert_contains (s_parse_error (&secpol_test_all_types_descriptor, "{\"float_value\": 1e39}"),
                        "float_value: 1e+39 is out of range for a float");
-    s_assert_contains (s_parse_error (&s_all_descriptor, "{\"double_value\": \"1.5\"}"),
-                       "double_value: expected a number");
-    s_assert_contains (s_parse_error (&s_all_descriptor, "{\"i32\": 2147483648}"),
+    s_assert_contains (
+        s_parse_error (&secpol_test_all_types_descriptor, "{\"double_value\": \"1.5\"}"),
+        "double_value: expected a number");
+    s_assert_contains (s_parse_error (&secpol_test_all_types_descriptor, "{\"i32\": 2147483648}"),
                        "i32: 2147483648 is out of range for int32");
-    s_assert_contains (s_parse_error (&s_all_descriptor, "{\"numbers\": [1, null]}"),
-                       "numbers[1]: null is not allowed");
-    s_assert_contains (s_parse_error (&s_all_descriptor, "{\"lockouts\": [{\"nope\": 1}]}"),
-                       "lockouts[0].nope: unknown field");
-    s_assert_contains (s_parse_error (&s_all_descriptor, "{\"text\": \"a\\u0000b\"}"),
-                       "invalid JSON"); //  jansson refuses NUL in strings
+    s_assert_contains (
+        s_parse_error (&secpol_test_all_types_descriptor, "{\"numbers\": [1, null]}"),
+        "numbers[1]: null is not allowed");
+    s_assert_contains (
+        s_parse_error (&secpol_test_all_types_descriptor, "{\"lockouts\": [{\"nope\": 1}]}"),
+        "lockouts[0].nope: unknown field");
+    s_assert_contains (
+        s_parse_error (&secpol_test_all_types_descriptor, "{\"text\": \"a\\u0000b\"}"),
+        "invalid JSON"); //  jansson refuses NUL in strings
 }
 
 static void
