@@ -3,57 +3,8 @@
 # secpold: masks built from field=value words (nested, lists, enums by name),
 # validation errors with their exit codes, community inheritance, optimistic
 # concurrency and the history.
-set -uo pipefail
-: "${SECPOLD:?path of secpold}" "${SECPOLCTL:?path of secpolctl}"
-
-tmp=$(mktemp -d /tmp/secpolctl-policy-XXXXXX)
-pid=""
-cleanup() {
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-endpoint="ipc://$tmp/s.sock"
-"$SECPOLD" --endpoint "$endpoint" --data-dir "$tmp/data" 2>"$tmp/secpold.log" &
-pid=$!
-ctl() { "$SECPOLCTL" --endpoint "$endpoint" "$@"; }
-for _ in $(seq 100); do
-  ctl --timeout 200 health >/dev/null 2>&1 && break
-  sleep 0.1
-done
-
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok   - $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $1"; [ -n "${2:-}" ] && echo "       $2"; }
-
-# run NAME EXPECTED_EXIT CMD...: runs CMD, keeps stdout in $out, stderr in $err.
-run() {
-  local name=$1 want=$2
-  shift 2
-  out=$("$@" 2>"$tmp/err"); code=$?
-  err=$(cat "$tmp/err")
-  if [ "$code" -eq "$want" ]; then return 0; fi
-  bad "$name" "exit $code, expected $want; stdout: $out; stderr: $err"
-  return 1
-}
-# check NAME TEXT PATTERN...: TEXT matches every PATTERN (grep -E), else FAIL.
-check() {
-  local name=$1 text=$2
-  shift 2
-  for pattern in "$@"; do
-    if ! grep -qE -- "$pattern" <<<"$text"; then
-      bad "$name" "no match for /$pattern/ in: $text"
-      return
-    fi
-  done
-  ok "$name"
-}
-# lacks NAME TEXT PATTERN: TEXT does not match PATTERN.
-lacks() {
-  if grep -qE -- "$3" <<<"$2"; then bad "$1" "unexpected /$3/ in: $2"; else ok "$1"; fi
-}
+source "$(dirname "$0")/lib.sh"
+secpol_start secpolctl-policy
 
 # --- get: the defaults -------------------------------------------------------
 run "get defaults" 0 ctl policy get acme &&
@@ -142,5 +93,4 @@ run "history bad token" 3 ctl policy history acme --page-token nope &&
 run "community history" 0 ctl policy history acme --community research &&
   check "community history" "$out" '^version 2 .*deleted' '^version 1 '
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+secpol_finish

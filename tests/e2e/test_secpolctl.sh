@@ -2,44 +2,8 @@
 # secpolctl against a real secpold: health, list, call (camelCase JSON, stdin),
 # errors (unknown method, bad JSON, bad field, server status, no server) with
 # their exit codes and messages.
-set -uo pipefail
-: "${SECPOLD:?path of secpold}" "${SECPOLCTL:?path of secpolctl}"
-
-tmp=$(mktemp -d /tmp/secpolctl-test-XXXXXX)
-pid=""
-cleanup() {
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-endpoint="ipc://$tmp/s.sock"
-"$SECPOLD" --endpoint "$endpoint" --data-dir "$tmp/data" --test-clock 2>"$tmp/secpold.log" &
-pid=$!
-ctl() { "$SECPOLCTL" --endpoint "$endpoint" "$@"; }
-for _ in $(seq 100); do
-  ctl --timeout 200 health >/dev/null 2>&1 && break
-  sleep 0.1
-done
-
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok   - $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $1"; [ -n "${2:-}" ] && echo "       $2"; }
-
-# run NAME EXPECTED_EXIT CMD...: runs CMD, keeps stdout in $out, stderr in $err.
-run() {
-  local name=$1 want=$2
-  shift 2
-  out=$("$@" 2>"$tmp/err"); code=$?
-  err=$(cat "$tmp/err")
-  if [ "$code" -eq "$want" ]; then return 0; fi
-  bad "$name" "exit $code, expected $want; stdout: $out; stderr: $err"
-  return 1
-}
-has() { # has NAME TEXT PATTERN: TEXT contains PATTERN (grep -E)
-  if grep -Eq -- "$3" <<<"$2"; then ok "$1"; else bad "$1" "no /$3/ in: $2"; fi
-}
+source "$(dirname "$0")/lib.sh"
+secpol_start secpolctl-test --test-clock
 
 # --- health ------------------------------------------------------------------
 run "health" 0 ctl health && has "health prints SERVING" "$out" '"status": "SERVING"'
@@ -130,8 +94,4 @@ run "no server: UNAVAILABLE exits 14" 14 "$SECPOLCTL" --endpoint "ipc://$tmp/nob
 elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 if [ "$elapsed_ms" -lt 3000 ]; then ok "gave up after ~300 ms ($elapsed_ms ms)"; else bad "gave up in time" "$elapsed_ms ms"; fi
 
-echo "$passed passed, $failed failed"
-if [ "$failed" -ne 0 ]; then
-  echo "--- secpold log"; tail -20 "$tmp/secpold.log"
-  exit 1
-fi
+secpol_finish
