@@ -27,6 +27,12 @@ static int s_store_failed (secpol_call_t *call, int rc, const char *workspace_id
                            const char *community_id);
 static int s_check_version (secpol_call_t *call, uint64_t expected, uint64_t stored,
                             const char *community_id);
+static int s_open_level (secpol_call_t *call, const char *workspace_id, const char *community_id,
+                         uint64_t expected_version, secpol_policy_view_t *view);
+static int s_save_change (secpol_call_t *call, const char *workspace_id, const char *community_id,
+                          const Secpol__Store__V1__PolicyLevel *old, const char *actor,
+                          Secpol__Store__V1__PolicyLevel *level,
+                          Secpol__V1__PolicyRevision *revision, Secpol__V1__Policy *result);
 static char *s_page_token (secpol_call_t *call, uint64_t version);
 static bool s_parse_page_token (const char *token, uint64_t *version_p);
 
@@ -72,14 +78,10 @@ s_update_policy (secpol_call_t *call, const ProtobufCMessage *request, ProtobufC
         return rc;
 
     secpol_policy_view_t view;
-    rc = secpol_policy_view (call->txn, call->arena, ws, community, &view);
-    if (rc)
-        return s_store_failed (call, rc, ws, community);
-    const Secpol__Store__V1__PolicyLevel *old = view.level;
-    uint64_t old_version = old ? old->version : 0;
-    rc = s_check_version (call, in->expected_version, old_version, community);
+    rc = s_open_level (call, ws, community, in->expected_version, &view);
     if (rc)
         return rc;
+    const Secpol__Store__V1__PolicyLevel *old = view.level;
 
     /* The new level: what it set before, the masked leaves from the request,
      * and the rest of every group the mask touches pinned at its current
@@ -124,26 +126,12 @@ s_update_policy (secpol_call_t *call, const ProtobufCMessage *request, ProtobufC
         *(Secpol__V1__Policy *)response = *view.effective;
         return SECPOL_OK;
     }
-    level->version = old_version + 1;
-    level->updated_at = call->now;
-    level->updated_by = (char *)(*in->actor ? in->actor : call->caller);
-    rc = secpol_policy_level_save (call->txn, call->arena, ws, community, level);
-
     Secpol__V1__PolicyRevision revision = SECPOL__V1__POLICY_REVISION__INIT;
-    revision.version = level->version;
-    revision.changed_at = call->now;
-    revision.actor = level->updated_by;
-    revision.caller = (char *)call->caller;
     revision.n_changes = n_changes;
     revision.changes = changes;
-    if (rc == 0)
-        rc = secpol_policy_revision_save (call->txn, call->arena, ws, community, &revision);
+    rc = s_save_change (call, ws, community, old, in->actor, level, &revision, result);
     if (rc)
-        return s_store_failed (call, rc, ws, community);
-
-    result->version = level->version;
-    result->updated_at = level->updated_at;
-    result->updated_by = level->updated_by;
+        return rc;
     *(Secpol__V1__Policy *)response = *result;
     return SECPOL_OK;
 }
@@ -161,13 +149,10 @@ s_delete_policy (secpol_call_t *call, const ProtobufCMessage *request, ProtobufC
         return rc;
 
     secpol_policy_view_t view;
-    rc = secpol_policy_view (call->txn, call->arena, ws, community, &view);
-    if (rc)
-        return s_store_failed (call, rc, ws, community);
-    const Secpol__Store__V1__PolicyLevel *old = view.level;
-    rc = s_check_version (call, in->expected_version, old ? old->version : 0, community);
+    rc = s_open_level (call, ws, community, in->expected_version, &view);
     if (rc)
         return rc;
+    const Secpol__Store__V1__PolicyLevel *old = view.level;
     secpol_policy_mask_t old_mask = secpol_policy_level_mask (old);
     if (old_mask == 0) {
         /* The level sets nothing: nothing to delete, no revision. */
@@ -181,25 +166,16 @@ s_delete_policy (secpol_call_t *call, const ProtobufCMessage *request, ProtobufC
     Secpol__Store__V1__PolicyLevel *level = (Secpol__Store__V1__PolicyLevel *)secpol_arena_message (
         call->arena, &secpol__store__v1__policy_level__descriptor);
     level->values = secpol_policy_new (call->arena);
-    level->version = old->version + 1;
-    level->updated_at = call->now;
-    level->updated_by = (char *)(*in->actor ? in->actor : call->caller);
     Secpol__V1__Policy *result = secpol_policy_compose (call->arena, view.parent, level);
 
     Secpol__V1__PolicyRevision revision = SECPOL__V1__POLICY_REVISION__INIT;
-    revision.version = level->version;
-    revision.changed_at = call->now;
-    revision.actor = level->updated_by;
-    revision.caller = (char *)call->caller;
     revision.deleted = true;
     revision.n_changes =
         secpol_policy_diff (call->arena, old_mask, old->values ? old->values : level->values,
                             view.effective, 0, level->values, result, &revision.changes);
-    rc = secpol_policy_level_save (call->txn, call->arena, ws, community, level);
-    if (rc == 0)
-        rc = secpol_policy_revision_save (call->txn, call->arena, ws, community, &revision);
+    rc = s_save_change (call, ws, community, old, in->actor, level, &revision, result);
     if (rc)
-        return s_store_failed (call, rc, ws, community);
+        return rc;
     out->deleted = true;
     out->policy = result;
     return SECPOL_OK;
@@ -324,6 +300,44 @@ s_check_version (secpol_call_t *call, uint64_t expected, uint64_t stored, const 
                              "the %s policy is at version %" PRIu64 ", not %" PRIu64
                              ": read it again and retry",
                              *community_id ? "community" : "workspace", stored, expected);
+}
+
+/*  Loads the level a write addresses, with what it inherits, and checks the
+ *  caller's expected_version against it (0 = unconditional). */
+static int
+s_open_level (secpol_call_t *call, const char *workspace_id, const char *community_id,
+              uint64_t expected_version, secpol_policy_view_t *view)
+{
+    int rc = secpol_policy_view (call->txn, call->arena, workspace_id, community_id, view);
+    if (rc)
+        return s_store_failed (call, rc, workspace_id, community_id);
+    return s_check_version (call, expected_version, view->level ? view->level->version : 0,
+                            community_id);
+}
+
+/*  Stamps a changed level (next version, now, actor or else the caller),
+ *  gives revision and result the same stamp, and stores level and revision. */
+static int
+s_save_change (secpol_call_t *call, const char *workspace_id, const char *community_id,
+               const Secpol__Store__V1__PolicyLevel *old, const char *actor,
+               Secpol__Store__V1__PolicyLevel *level, Secpol__V1__PolicyRevision *revision,
+               Secpol__V1__Policy *result)
+{
+    level->version = (old ? old->version : 0) + 1;
+    level->updated_at = call->now;
+    level->updated_by = (char *)(*actor ? actor : call->caller);
+    revision->version = level->version;
+    revision->changed_at = call->now;
+    revision->actor = level->updated_by;
+    revision->caller = (char *)call->caller;
+    result->version = level->version;
+    result->updated_at = level->updated_at;
+    result->updated_by = level->updated_by;
+    int rc = secpol_policy_level_save (call->txn, call->arena, workspace_id, community_id, level);
+    if (rc == 0)
+        rc = secpol_policy_revision_save (call->txn, call->arena, workspace_id, community_id,
+                                          revision);
+    return rc ? s_store_failed (call, rc, workspace_id, community_id) : SECPOL_OK;
 }
 
 static int
