@@ -137,6 +137,7 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
         abort ();
     }
     secpol_store_options_t options = {.no_sync = true};
+    options.tables = secpol_method_table_tables (s_methods, &options.n_tables);
     int rc = secpol_store_open (&s_store, s_dir, &options);
     if (rc) {
         fprintf (stderr, "fuzz_policy_update: store in %s: %s\n", s_dir, secpol_strerror (rc));
@@ -541,7 +542,7 @@ s_call (secpol_call_t *call, ProtobufCMessage **response_p, const secpol_method_
     call->caller = "";
     call->role = SECPOL_ROLE_ADMIN;
     *response_p = secpol_arena_message (arena, method->descriptor->output);
-    int code = method->spec->handler (call, request, *response_p);
+    int code = method->spec->handler->fn (call, request, *response_p);
     if (s_trace) {
         const ProtobufCFieldDescriptor *ids = request->descriptor->fields;
         fprintf (stderr, "  %s (\"%s\", \"%s\"): %s%s%s\n", method->path,

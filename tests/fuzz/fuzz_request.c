@@ -229,7 +229,7 @@ s_check_body (const secpol_method_t *method, const uint8_t *body, size_t size)
     secpol_arena_destroy (&arena);
 }
 
-/*  True when value is valid UTF-8 (secpol_policy_utf8_next, not wire.c's
+/*  True when value is valid UTF-8 (secpol_utf8_next, not wire.c's
  *  decoder); clears *whole when protobuf-c copied more bytes than strlen
  *  finds (a NUL inside). */
 static bool
@@ -242,7 +242,7 @@ s_string_utf8 (const ProtobufCFieldDescriptor *field, const char *value, bool *w
         *whole = false;
     for (size_t k = 0; k < length;) {
         uint32_t code_point;
-        size_t step = secpol_policy_utf8_next (value + k, length - k, &code_point);
+        size_t step = secpol_utf8_next (value + k, length - k, &code_point);
         if (!step)
             return false;
         k += step;

@@ -77,9 +77,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
         for (size_t k = 0; k < length;) {
             uint32_t c;
-            size_t step = secpol_policy_utf8_next (name + k, length - k, &c);
+            size_t step = secpol_utf8_next (name + k, length - k, &c);
             FUZZ_REQUIRE (step, "allowed a name that is not UTF-8 (byte %zu)", k);
-            FUZZ_REQUIRE (!secpol_policy_is_control (c), "allowed a control character U+%04X",
+            FUZZ_REQUIRE (!secpol_text_is_control (c), "allowed a control character U+%04X",
                           (unsigned)c);
             FUZZ_REQUIRE (!(c == 0x061C || c == 0x200E || c == 0x200F ||
                             (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069)),

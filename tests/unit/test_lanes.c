@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+static const secpol_table_t s_lanes_table = {"lanes"}; /* what the write handlers write */
 static char s_dir[64];
 static char s_endpoint[128];
 static volatile sig_atomic_t s_stop;
@@ -31,67 +32,80 @@ static pthread_t s_thread;
 static secpol_server_t *s_server;
 static secpol_method_table_t *s_table;
 
-static int
-s_check (secpol_call_t *call, const ProtobufCMessage *request, ProtobufCMessage *response)
+SECPOL_HANDLER (s_check, Secpol__V1__HealthCheckRequest, in, Secpol__V1__HealthCheckResponse, out)
 {
-    (void)request;
+    (void)in;
     int ms = atomic_load (&s_sleep_ms);
     if (ms)
         zclock_sleep (ms);
-    ((Secpol__V1__HealthCheckResponse *)response)->now = call->now;
+    out->now = call->now;
     return SECPOL_OK;
 }
 
-static int
-s_write (secpol_call_t *call, const ProtobufCMessage *request, ProtobufCMessage *response)
+SECPOL_HANDLER (s_write, Secpol__V1__SetOffsetRequest, in, Secpol__V1__SetOffsetResponse, out)
 {
     int ms = atomic_exchange (&s_first_write_ms, 0);
     if (ms)
         zclock_sleep (ms);
-    int64_t offset = ((const Secpol__V1__SetOffsetRequest *)request)->offset_seconds;
+    int64_t offset = in->offset_seconds;
     char key[32];
     snprintf (key, sizeof key, "k%lld", (long long)(offset < 0 ? -offset : offset));
     static char big[4000];
-    int rc = secpol_put (call->txn, SECPOL_TABLE_META, key, strlen (key), big, sizeof big);
+    int rc = secpol_put (call->txn, &s_lanes_table, key, strlen (key), big, sizeof big);
     if (rc)
         return secpol_call_fail (call, SECPOL_INTERNAL, "put: %s", secpol_strerror (rc));
     if (offset < 0)
         return secpol_call_fail (call, SECPOL_FAILED_PRECONDITION, "negative");
-    ((Secpol__V1__SetOffsetResponse *)response)->now = offset;
+    out->now = offset;
     return SECPOL_OK;
 }
 
-static int
-s_slow_prepare (secpol_call_t *call, const ProtobufCMessage *request, ProtobufCMessage *response)
+SECPOL_HANDLER (s_slow_prepare, Secpol__V1__GetPolicyRequest, in, Secpol__V1__Policy, out)
 {
-    (void)response;
-    const Secpol__V1__GetPolicyRequest *in = (const Secpol__V1__GetPolicyRequest *)request;
+    (void)out;
     if (call->txn != NULL)
         return secpol_call_fail (call, SECPOL_INTERNAL, "prepare got a transaction");
     call->slow_result = secpol_call_printf (call, "prepared:%s", in->workspace_id);
     return SECPOL_OK;
 }
 
-static int
-s_slow_write (secpol_call_t *call, const ProtobufCMessage *request, ProtobufCMessage *response)
+SECPOL_HANDLER (s_slow_write, Secpol__V1__GetPolicyRequest, in, Secpol__V1__Policy, out)
 {
-    (void)request;
+    (void)in;
     const char *value = call->slow_result;
-    int rc = secpol_put (call->txn, SECPOL_TABLE_META, "slow", 4, value, strlen (value));
+    int rc = secpol_put (call->txn, &s_lanes_table, "slow", 4, value, strlen (value));
     if (rc)
         return secpol_call_fail (call, SECPOL_INTERNAL, "put: %s", secpol_strerror (rc));
-    ((Secpol__V1__Policy *)response)->updated_by = (char *)value;
+    out->updated_by = (char *)value;
     return SECPOL_OK;
 }
 
-static const secpol_method_spec_t s_specs[] = {
-    {&secpol__v1__health__descriptor, "Check", SECPOL_LANE_READ, SECPOL_ROLE_ANY, s_check, NULL, 0,
-     0},
-    {&secpol__v1__test_clock_service__descriptor, "SetOffset", SECPOL_LANE_WRITE, SECPOL_ROLE_ANY,
-     s_write, NULL, 0, 0},
-    {&secpol__v1__policy_service__descriptor, "GetPolicy", SECPOL_LANE_SLOW, SECPOL_ROLE_ANY,
-     s_slow_write, s_slow_prepare, 0, 0},
+/* Three test services, one per generated descriptor the tests borrow. */
+static const secpol_method_spec_t s_read_methods[] = {
+    {.method = "Check", .lane = SECPOL_LANE_READ, .role = SECPOL_ROLE_ANY, .handler = &s_check},
 };
+static const secpol_method_spec_t s_write_methods[] = {
+    {.method = "SetOffset",
+     .lane = SECPOL_LANE_WRITE,
+     .role = SECPOL_ROLE_ANY,
+     .handler = &s_write},
+};
+static const secpol_method_spec_t s_slow_methods[] = {
+    {.method = "GetPolicy",
+     .lane = SECPOL_LANE_SLOW,
+     .role = SECPOL_ROLE_ANY,
+     .handler = &s_slow_write,
+     .prepare = &s_slow_prepare},
+};
+static const secpol_table_t *const s_tables[] = {&s_lanes_table};
+static const secpol_service_t s_read_service = {
+    "read", &secpol__v1__health__descriptor, s_read_methods, 1, NULL, 0};
+static const secpol_service_t s_write_service = {
+    "write", &secpol__v1__test_clock_service__descriptor, s_write_methods, 1, s_tables, 1};
+static const secpol_service_t s_slow_service = {
+    "slow", &secpol__v1__policy_service__descriptor, s_slow_methods, 1, NULL, 0};
+static const secpol_service_t *const s_services[] = {&s_read_service, &s_write_service,
+                                                     &s_slow_service};
 
 static void *
 s_run (void *arg)
@@ -111,9 +125,7 @@ s_start (size_t map_size)
     snprintf (s_endpoint, sizeof s_endpoint, "ipc://%s/s.sock", s_dir);
     char data[128];
     snprintf (data, sizeof data, "%s/data", s_dir);
-    const secpol_method_spec_t *const specs[] = {s_specs};
-    const size_t counts[] = {sizeof s_specs / sizeof s_specs[0]};
-    s_table = secpol_method_table_new (specs, counts, 1);
+    s_table = secpol_method_table_new (s_services, 3);
     assert_non_null (s_table);
     secpol_server_config_t config = {
         .endpoints = {s_endpoint},
@@ -143,8 +155,9 @@ s_stop_server (secpol_store_t **store_p)
     secpol_method_table_destroy (&s_table);
     char data[128];
     snprintf (data, sizeof data, "%s/data", s_dir);
+    const secpol_store_options_t options = {.tables = s_tables, .n_tables = 1};
     if (store_p)
-        assert_int_equal (secpol_store_open (store_p, data, NULL), 0);
+        assert_int_equal (secpol_store_open (store_p, data, &options), 0);
 }
 
 static void
@@ -267,7 +280,7 @@ test_group_commit_rolls_back_failures_alone (void **state)
     for (int i = 1; i <= n; i++) {
         char key[32];
         snprintf (key, sizeof key, "k%d", i);
-        assert_int_equal (secpol_get (txn, SECPOL_TABLE_META, key, strlen (key), NULL),
+        assert_int_equal (secpol_get (txn, &s_lanes_table, key, strlen (key), NULL),
                           i % 5 == 0 ? SECPOL_ENOTFOUND : 0);
     }
     secpol_txn_abort (&txn);
@@ -296,8 +309,8 @@ test_write_lane_grows_full_map (void **state)
     s_stop_server (&store);
     secpol_txn_t *txn = NULL;
     assert_int_equal (secpol_txn_begin (store, NULL, false, &txn), 0);
-    assert_int_equal (secpol_get (txn, SECPOL_TABLE_META, "k100", 4, NULL), 0);
-    assert_int_equal (secpol_get (txn, SECPOL_TABLE_META, "k1", 2, NULL), 0);
+    assert_int_equal (secpol_get (txn, &s_lanes_table, "k100", 4, NULL), 0);
+    assert_int_equal (secpol_get (txn, &s_lanes_table, "k1", 2, NULL), 0);
     secpol_txn_abort (&txn);
     secpol_store_close (&store);
     s_cleanup ();
@@ -327,7 +340,7 @@ test_slow_lane_hands_its_write_to_the_writer (void **state)
     secpol_txn_t *txn = NULL;
     secpol_val_t value;
     assert_int_equal (secpol_txn_begin (store, NULL, false, &txn), 0);
-    assert_int_equal (secpol_get (txn, SECPOL_TABLE_META, "slow", 4, &value), 0);
+    assert_int_equal (secpol_get (txn, &s_lanes_table, "slow", 4, &value), 0);
     assert_int_equal (value.size, strlen ("prepared:ws-9"));
     assert_memory_equal (value.data, "prepared:ws-9", value.size);
     secpol_txn_abort (&txn);
@@ -392,16 +405,28 @@ static void
 test_method_table_refuses_unknown_and_duplicate_methods (void **state)
 {
     (void)state;
-    const secpol_method_spec_t bad[] = {
-        {&secpol__v1__health__descriptor, "NoSuchMethod", SECPOL_LANE_READ, SECPOL_ROLE_ANY,
-         s_check, NULL, 0, 0},
+    const secpol_method_spec_t unknown[] = {
+        {.method = "NoSuchMethod", .lane = SECPOL_LANE_READ, .handler = &s_check},
     };
-    const secpol_method_spec_t *const specs1[] = {bad};
-    const size_t counts1[] = {1};
-    assert_null (secpol_method_table_new (specs1, counts1, 1));
-    const secpol_method_spec_t *const specs2[] = {s_specs, s_specs};
-    const size_t counts2[] = {1, 1};
-    assert_null (secpol_method_table_new (specs2, counts2, 2));
+    const secpol_service_t bad = {"bad", &secpol__v1__health__descriptor, unknown, 1, NULL, 0};
+    const secpol_service_t *const unknown_method[] = {&bad};
+    assert_null (secpol_method_table_new (unknown_method, 1));
+    const secpol_service_t *const twice[] = {&s_read_service, &s_read_service};
+    assert_null (secpol_method_table_new (twice, 2));
+    /* a handler bound to a method of other message types */
+    const secpol_method_spec_t mistyped[] = {
+        {.method = "Check", .lane = SECPOL_LANE_READ, .handler = &s_write},
+    };
+    const secpol_service_t wrong = {"wrong", &secpol__v1__health__descriptor, mistyped, 1, NULL, 0};
+    const secpol_service_t *const wrong_types[] = {&wrong};
+    assert_null (secpol_method_table_new (wrong_types, 1));
+    /* two services owning one table name */
+    static const secpol_table_t same_name = {"lanes"};
+    static const secpol_table_t *const clash_tables[] = {&same_name};
+    const secpol_service_t clash = {
+        "clash", &secpol__v1__health__descriptor, s_read_methods, 1, clash_tables, 1};
+    const secpol_service_t *const clashing[] = {&s_write_service, &clash};
+    assert_null (secpol_method_table_new (clashing, 2));
 
     /* the real table: every method of every .proto is listed, sorted,
      * and Health/Check resolves with its generated types */

@@ -571,7 +571,9 @@ s_store_open (store_fixture_t *fx)
 {
     snprintf (fx->dir, sizeof fx->dir, "/tmp/secpol-policy-XXXXXX");
     assert_non_null (mkdtemp (fx->dir));
-    secpol_store_options_t options = {.no_sync = true};
+    static const secpol_table_t *const tables[] = {&secpol_policy_table,
+                                                   &secpol_policy_revision_table};
+    secpol_store_options_t options = {.no_sync = true, .tables = tables, .n_tables = 2};
     assert_int_equal (secpol_store_open (&fx->store, fx->dir, &options), 0);
     assert_int_equal (secpol_txn_begin (fx->store, NULL, true, &fx->txn), 0);
 }
@@ -669,7 +671,7 @@ test_inheritance_defaults_workspace_community (void **state)
     /* a record that does not decode is reported, not guessed at */
     uint8_t key[SECPOL_POLICY_KEY_MAX];
     size_t key_size = secpol_policy_level_key (key, "bad", "");
-    assert_int_equal (secpol_put (fx.txn, SECPOL_TABLE_POLICY, key, key_size, "\xff\xff", 2), 0);
+    assert_int_equal (secpol_put (fx.txn, &secpol_policy_table, key, key_size, "\xff\xff", 2), 0);
     assert_int_equal (secpol_policy_effective (fx.txn, s_arena, "bad", "", &policy),
                       SECPOL_ECORRUPT);
     s_store_close (&fx);

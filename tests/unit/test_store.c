@@ -11,6 +11,13 @@
 #include <string.h>
 #include <cmocka.h>
 
+/* The tables these tests use: the store knows only what it is given. */
+static const secpol_table_t s_alpha = {"alpha"};
+static const secpol_table_t s_beta = {"beta"};
+static const secpol_table_t s_unopened = {"unopened"};
+static const secpol_table_t *const s_tables[] = {&s_alpha, &s_beta};
+static const secpol_store_options_t s_options = {.tables = s_tables, .n_tables = 2};
+
 static char s_dir[64];
 
 static int
@@ -33,7 +40,7 @@ s_teardown (void **state)
 }
 
 static void
-s_put_str (secpol_txn_t *txn, secpol_table_t table, const char *key, const char *value)
+s_put_str (secpol_txn_t *txn, const secpol_table_t *table, const char *key, const char *value)
 {
     assert_int_equal (secpol_put (txn, table, key, strlen (key), value, strlen (value)), 0);
 }
@@ -43,37 +50,37 @@ test_put_get_delete_survive_reopen (void **state)
 {
     (void)state;
     secpol_store_t *store = NULL;
-    assert_int_equal (secpol_store_open (&store, s_dir, NULL), 0);
+    assert_int_equal (secpol_store_open (&store, s_dir, &s_options), 0);
     assert_int_equal (secpol_store_schema (store), SECPOL_SCHEMA_VERSION);
 
     secpol_txn_t *txn = NULL;
     assert_int_equal (secpol_txn_begin (store, NULL, true, &txn), 0);
-    s_put_str (txn, SECPOL_TABLE_POLICY, "w1", "alpha");
-    s_put_str (txn, SECPOL_TABLE_POLICY, "w2", "beta");
+    s_put_str (txn, &s_alpha, "w1", "alpha");
+    s_put_str (txn, &s_alpha, "w2", "beta");
     /* the same key in another table is another record */
-    s_put_str (txn, SECPOL_TABLE_POLICY_REVISION, "w1", "other");
+    s_put_str (txn, &s_beta, "w1", "other");
     assert_int_equal (secpol_txn_commit (&txn), 0);
     assert_null (txn);
 
     assert_int_equal (secpol_txn_begin (store, NULL, true, &txn), 0);
-    assert_int_equal (secpol_del (txn, SECPOL_TABLE_POLICY, "w2", 2), 0);
-    assert_int_equal (secpol_del (txn, SECPOL_TABLE_POLICY, "w2", 2), SECPOL_ENOTFOUND);
+    assert_int_equal (secpol_del (txn, &s_alpha, "w2", 2), 0);
+    assert_int_equal (secpol_del (txn, &s_alpha, "w2", 2), SECPOL_ENOTFOUND);
     assert_int_equal (secpol_txn_commit (&txn), 0);
     secpol_store_close (&store);
     assert_null (store);
 
     /* reopen: committed data is there, deleted data is not */
-    assert_int_equal (secpol_store_open (&store, s_dir, NULL), 0);
+    assert_int_equal (secpol_store_open (&store, s_dir, &s_options), 0);
     assert_int_equal (secpol_txn_begin (store, NULL, false, &txn), 0);
     secpol_val_t value;
-    assert_int_equal (secpol_get (txn, SECPOL_TABLE_POLICY, "w1", 2, &value), 0);
+    assert_int_equal (secpol_get (txn, &s_alpha, "w1", 2, &value), 0);
     assert_int_equal (value.size, 5);
     assert_memory_equal (value.data, "alpha", 5);
-    assert_int_equal (secpol_get (txn, SECPOL_TABLE_POLICY_REVISION, "w1", 2, &value), 0);
+    assert_int_equal (secpol_get (txn, &s_beta, "w1", 2, &value), 0);
     assert_memory_equal (value.data, "other", 5);
-    assert_int_equal (secpol_get (txn, SECPOL_TABLE_POLICY, "w2", 2, &value), SECPOL_ENOTFOUND);
+    assert_int_equal (secpol_get (txn, &s_alpha, "w2", 2, &value), SECPOL_ENOTFOUND);
     /* a read transaction refuses writes */
-    assert_int_equal (secpol_put (txn, SECPOL_TABLE_POLICY, "w3", 2, "x", 1), SECPOL_EREADONLY);
+    assert_int_equal (secpol_put (txn, &s_alpha, "w3", 2, "x", 1), SECPOL_EREADONLY);
     secpol_txn_abort (&txn);
     assert_null (txn);
     secpol_store_close (&store);
@@ -84,21 +91,21 @@ test_nested_abort_rolls_back_alone (void **state)
 {
     (void)state;
     secpol_store_t *store = NULL;
-    assert_int_equal (secpol_store_open (&store, s_dir, NULL), 0);
+    assert_int_equal (secpol_store_open (&store, s_dir, &s_options), 0);
     secpol_txn_t *top = NULL, *child = NULL;
     assert_int_equal (secpol_txn_begin (store, NULL, true, &top), 0);
     assert_int_equal (secpol_txn_begin (store, top, true, &child), 0);
-    s_put_str (child, SECPOL_TABLE_POLICY, "kept", "1");
+    s_put_str (child, &s_alpha, "kept", "1");
     assert_int_equal (secpol_txn_commit (&child), 0);
     assert_int_equal (secpol_txn_begin (store, top, true, &child), 0);
-    s_put_str (child, SECPOL_TABLE_POLICY, "dropped", "2");
+    s_put_str (child, &s_alpha, "dropped", "2");
     secpol_txn_abort (&child);
     assert_int_equal (secpol_txn_commit (&top), 0);
 
     secpol_txn_t *txn = NULL;
     assert_int_equal (secpol_txn_begin (store, NULL, false, &txn), 0);
-    assert_int_equal (secpol_get (txn, SECPOL_TABLE_POLICY, "kept", 4, NULL), 0);
-    assert_int_equal (secpol_get (txn, SECPOL_TABLE_POLICY, "dropped", 7, NULL), SECPOL_ENOTFOUND);
+    assert_int_equal (secpol_get (txn, &s_alpha, "kept", 4, NULL), 0);
+    assert_int_equal (secpol_get (txn, &s_alpha, "dropped", 7, NULL), SECPOL_ENOTFOUND);
     secpol_txn_abort (&txn);
     /* a read-only transaction cannot parent a nested one */
     assert_int_equal (secpol_txn_begin (store, NULL, false, &txn), 0);
@@ -112,17 +119,17 @@ test_cursor_prefix_scans_both_ways (void **state)
 {
     (void)state;
     secpol_store_t *store = NULL;
-    assert_int_equal (secpol_store_open (&store, s_dir, NULL), 0);
+    assert_int_equal (secpol_store_open (&store, s_dir, &s_options), 0);
     secpol_txn_t *txn = NULL;
     assert_int_equal (secpol_txn_begin (store, NULL, true, &txn), 0);
     const char *keys[] = {"a/1", "b/1", "b/2", "b/3", "c/1"};
     for (int i = 0; i < 5; i++)
-        s_put_str (txn, SECPOL_TABLE_POLICY, keys[i], keys[i]);
+        s_put_str (txn, &s_alpha, keys[i], keys[i]);
     assert_int_equal (secpol_txn_commit (&txn), 0);
 
     assert_int_equal (secpol_txn_begin (store, NULL, false, &txn), 0);
     secpol_cursor_t *cursor = NULL;
-    assert_int_equal (secpol_cursor_open (txn, SECPOL_TABLE_POLICY, &cursor), 0);
+    assert_int_equal (secpol_cursor_open (txn, &s_alpha, &cursor), 0);
     secpol_val_t key, value;
     int seen = 0;
     for (int rc = secpol_cursor_seek (cursor, "b/", 2, &key, &value);
@@ -151,7 +158,9 @@ test_map_grows_instead_of_failing (void **state)
     (void)state;
     /* A deliberately tiny map: writes fill it, the caller grows and retries,
      * the way the WRITE lane does. */
-    secpol_store_options_t options = {.map_size = 64 * 1024, .no_sync = true};
+    secpol_store_options_t options = s_options;
+    options.map_size = 64 * 1024;
+    options.no_sync = true;
     secpol_store_t *store = NULL;
     assert_int_equal (secpol_store_open (&store, s_dir, &options), 0);
     size_t initial = secpol_store_map_size (store);
@@ -164,7 +173,7 @@ test_map_grows_instead_of_failing (void **state)
         for (;;) {
             secpol_txn_t *txn = NULL;
             assert_int_equal (secpol_txn_begin (store, NULL, true, &txn), 0);
-            int rc = secpol_put (txn, SECPOL_TABLE_POLICY, key, strlen (key), value, sizeof value);
+            int rc = secpol_put (txn, &s_alpha, key, strlen (key), value, sizeof value);
             if (rc == 0)
                 rc = secpol_txn_commit (&txn);
             else {
@@ -183,10 +192,10 @@ test_map_grows_instead_of_failing (void **state)
     assert_true (secpol_store_map_size (store) > initial);
     secpol_store_close (&store);
     /* every record is there after a reopen, which keeps the grown size */
-    assert_int_equal (secpol_store_open (&store, s_dir, NULL), 0);
+    assert_int_equal (secpol_store_open (&store, s_dir, &s_options), 0);
     secpol_txn_t *txn = NULL;
     assert_int_equal (secpol_txn_begin (store, NULL, false, &txn), 0);
-    assert_int_equal (secpol_get (txn, SECPOL_TABLE_POLICY, "k00199", 6, NULL), 0);
+    assert_int_equal (secpol_get (txn, &s_alpha, "k00199", 6, NULL), 0);
     secpol_txn_abort (&txn);
     secpol_store_close (&store);
 }
@@ -196,7 +205,7 @@ test_newer_schema_is_refused (void **state)
 {
     (void)state;
     secpol_store_t *store = NULL;
-    assert_int_equal (secpol_store_open (&store, s_dir, NULL), 0);
+    assert_int_equal (secpol_store_open (&store, s_dir, &s_options), 0);
     secpol_store_close (&store);
     /* stamp a future schema straight through LMDB, as a newer secpold would */
     MDB_env *env;
@@ -213,7 +222,7 @@ test_newer_schema_is_refused (void **state)
     assert_int_equal (mdb_txn_commit (txn), 0);
     mdb_env_close (env);
 
-    assert_int_equal (secpol_store_open (&store, s_dir, NULL), SECPOL_ESCHEMA);
+    assert_int_equal (secpol_store_open (&store, s_dir, &s_options), SECPOL_ESCHEMA);
     assert_null (store);
     assert_non_null (strstr (secpol_strerror (SECPOL_ESCHEMA), "newer"));
 }
@@ -223,15 +232,15 @@ test_bad_arguments (void **state)
 {
     (void)state;
     secpol_store_t *store = NULL;
-    assert_int_equal (secpol_store_open (&store, s_dir, NULL), 0);
+    assert_int_equal (secpol_store_open (&store, s_dir, &s_options), 0);
     secpol_txn_t *txn = NULL;
     assert_int_equal (secpol_txn_begin (store, NULL, true, &txn), 0);
-    assert_int_equal (secpol_put (txn, SECPOL_TABLE_POLICY, "", 0, "x", 1), SECPOL_EINVAL);
-    assert_int_equal (secpol_put (txn, SECPOL_TABLE_COUNT, "k", 1, "x", 1), SECPOL_EINVAL);
+    assert_int_equal (secpol_put (txn, &s_alpha, "", 0, "x", 1), SECPOL_EINVAL);
+    assert_int_equal (secpol_put (txn, &s_unopened, "k", 1, "x", 1), SECPOL_EINVAL);
     secpol_txn_abort (&txn);
     secpol_store_close (&store);
     /* a directory that does not exist is an errno error, not a crash */
-    assert_int_equal (secpol_store_open (&store, "/nonexistent/secpol", NULL), ENOENT);
+    assert_int_equal (secpol_store_open (&store, "/nonexistent/secpol", &s_options), ENOENT);
     assert_string_equal (secpol_strerror (ENOENT), strerror (ENOENT));
 }
 

@@ -18,6 +18,7 @@
 #define SECPOL_POLICY_FIELDS_H_INCLUDED
 
 #include "arena.h"
+#include "text.h"
 
 #include "secpol/store/v1/policy_level.pb-c.h"
 #include "secpol/v1/policy.pb-c.h"
@@ -162,23 +163,6 @@ size_t secpol_policy_diff (secpol_arena_t *arena, secpol_policy_mask_t old_mask,
                            const Secpol__V1__Policy *new_values,
                            const Secpol__V1__Policy *new_effective,
                            Secpol__V1__FieldChange ***changes_p);
-
-/*  Text helpers shared by the validators, header rendering and upload
- *  checks. */
-
-/*  Decodes one UTF-8 sequence at s (n bytes left, n > 0). Returns its length
- *  and sets *code_point, or returns 0 for an invalid sequence (overlong,
- *  surrogate, beyond U+10FFFF, truncated). */
-size_t secpol_policy_utf8_next (const char *s, size_t n, uint32_t *code_point);
-
-/*  True when code_point is a control character (C0, DEL or C1). */
-bool secpol_policy_is_control (uint32_t code_point);
-
-/*  Checks plain text (ids, actors, the banner): at most max_bytes bytes of
- *  valid UTF-8 without control characters ("\n" allowed when allow_newline).
- *  NULL counts as "". Returns NULL when fine, else a static description for
- *  a field violation ("is not valid UTF-8"). */
-const char *secpol_policy_text_problem (const char *text, size_t max_bytes, bool allow_newline);
 
 /*  Prints the table as the Markdown rows of docs/POLICY.md ("| # | field |
  *  ..."), in arena. The docs test compares it with the file. */

@@ -1,4 +1,4 @@
-/*  policy_upload.c - judging a client-supplied upload name; see policy.h.
+/*  policy_upload.c - judging a client-supplied upload name; see policy_upload.h.
  *
  *  The name is whatever a browser or API client sent, so every step assumes
  *  an attacker wrote it:
@@ -16,7 +16,7 @@
  *       folded to lower case; it must be 1-16 ASCII letters or digits;
  *    6. it must be in the policy's allowed_file_extensions.
  */
-#include "policy.h"
+#include "policy_upload.h"
 #include "policy_fields.h"
 
 #include <string.h>
@@ -48,12 +48,12 @@ secpol_policy_check_upload (secpol_arena_t *arena, const Secpol__V1__Policy *pol
 
     for (size_t k = 0; k < n;) {
         uint32_t c;
-        size_t step = secpol_policy_utf8_next (filename + k, n - k, &c);
+        size_t step = secpol_utf8_next (filename + k, n - k, &c);
         if (!step) {
             s_refuse (arena, out, "the name is not valid UTF-8");
             return;
         }
-        if (secpol_policy_is_control (c)) {
+        if (secpol_text_is_control (c)) {
             s_refuse (arena, out, "the name contains a control character");
             return;
         }

@@ -9,8 +9,8 @@
  *
  *  Behaviour is documented in docs/POLICY.md.
  */
-#include "policy_store.h"
-#include "services.h"
+#include "policy.h"
+#include "service.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -36,10 +36,8 @@ static int s_save_change (secpol_call_t *call, const char *workspace_id, const c
 static char *s_page_token (secpol_call_t *call, uint64_t version);
 static bool s_parse_page_token (const char *token, uint64_t *version_p);
 
-static int
-s_get_policy (secpol_call_t *call, const ProtobufCMessage *request, ProtobufCMessage *response)
+SECPOL_HANDLER (s_get_policy, Secpol__V1__GetPolicyRequest, in, Secpol__V1__Policy, out)
 {
-    const Secpol__V1__GetPolicyRequest *in = (const Secpol__V1__GetPolicyRequest *)request;
     if (!s_check_ids (call, in->workspace_id, in->community_id))
         return secpol_call_check (call);
     Secpol__V1__Policy *policy;
@@ -47,14 +45,12 @@ s_get_policy (secpol_call_t *call, const ProtobufCMessage *request, ProtobufCMes
                                       &policy);
     if (rc)
         return s_store_failed (call, rc, in->workspace_id, in->community_id);
-    *(Secpol__V1__Policy *)response = *policy;
+    *out = *policy;
     return SECPOL_OK;
 }
 
-static int
-s_update_policy (secpol_call_t *call, const ProtobufCMessage *request, ProtobufCMessage *response)
+SECPOL_HANDLER (s_update_policy, Secpol__V1__UpdatePolicyRequest, in, Secpol__V1__Policy, out)
 {
-    const Secpol__V1__UpdatePolicyRequest *in = (const Secpol__V1__UpdatePolicyRequest *)request;
     const char *ws = in->workspace_id, *community = in->community_id;
     s_check_ids (call, ws, community);
     s_check_actor (call, in->actor);
@@ -123,7 +119,7 @@ s_update_policy (secpol_call_t *call, const ProtobufCMessage *request, ProtobufC
                                            new_mask, level->values, result, &changes);
     if (n_changes == 0) {
         /* Nothing changed: no new version, no revision. */
-        *(Secpol__V1__Policy *)response = *view.effective;
+        *out = *view.effective;
         return SECPOL_OK;
     }
     Secpol__V1__PolicyRevision revision = SECPOL__V1__POLICY_REVISION__INIT;
@@ -132,15 +128,13 @@ s_update_policy (secpol_call_t *call, const ProtobufCMessage *request, ProtobufC
     rc = s_save_change (call, ws, community, old, in->actor, level, &revision, result);
     if (rc)
         return rc;
-    *(Secpol__V1__Policy *)response = *result;
+    *out = *result;
     return SECPOL_OK;
 }
 
-static int
-s_delete_policy (secpol_call_t *call, const ProtobufCMessage *request, ProtobufCMessage *response)
+SECPOL_HANDLER (s_delete_policy, Secpol__V1__DeletePolicyRequest, in,
+                Secpol__V1__DeletePolicyResponse, out)
 {
-    const Secpol__V1__DeletePolicyRequest *in = (const Secpol__V1__DeletePolicyRequest *)request;
-    Secpol__V1__DeletePolicyResponse *out = (Secpol__V1__DeletePolicyResponse *)response;
     const char *ws = in->workspace_id, *community = in->community_id;
     s_check_ids (call, ws, community);
     s_check_actor (call, in->actor);
@@ -181,14 +175,9 @@ s_delete_policy (secpol_call_t *call, const ProtobufCMessage *request, ProtobufC
     return SECPOL_OK;
 }
 
-static int
-s_list_policy_revisions (secpol_call_t *call, const ProtobufCMessage *request,
-                         ProtobufCMessage *response)
+SECPOL_HANDLER (s_list_policy_revisions, Secpol__V1__ListPolicyRevisionsRequest, in,
+                Secpol__V1__ListPolicyRevisionsResponse, out)
 {
-    const Secpol__V1__ListPolicyRevisionsRequest *in =
-        (const Secpol__V1__ListPolicyRevisionsRequest *)request;
-    Secpol__V1__ListPolicyRevisionsResponse *out =
-        (Secpol__V1__ListPolicyRevisionsResponse *)response;
     s_check_ids (call, in->workspace_id, in->community_id);
     uint64_t from = UINT64_MAX;
     if (*in->page_token && !s_parse_page_token (in->page_token, &from))
@@ -211,12 +200,9 @@ s_list_policy_revisions (secpol_call_t *call, const ProtobufCMessage *request,
     return SECPOL_OK;
 }
 
-static int
-s_render_security_headers (secpol_call_t *call, const ProtobufCMessage *request,
-                           ProtobufCMessage *response)
+SECPOL_HANDLER (s_render_security_headers, Secpol__V1__RenderSecurityHeadersRequest, in,
+                Secpol__V1__RenderSecurityHeadersResponse, out)
 {
-    const Secpol__V1__RenderSecurityHeadersRequest *in =
-        (const Secpol__V1__RenderSecurityHeadersRequest *)request;
     if (!s_check_ids (call, in->workspace_id, in->community_id))
         return secpol_call_check (call);
     Secpol__V1__Policy *policy;
@@ -224,17 +210,13 @@ s_render_security_headers (secpol_call_t *call, const ProtobufCMessage *request,
                                       &policy);
     if (rc)
         return s_store_failed (call, rc, in->workspace_id, in->community_id);
-    secpol_policy_render_headers (call->arena, policy,
-                                  (Secpol__V1__RenderSecurityHeadersResponse *)response);
+    secpol_policy_render_headers (call->arena, policy, out);
     return SECPOL_OK;
 }
 
-static int
-s_check_file_upload (secpol_call_t *call, const ProtobufCMessage *request,
-                     ProtobufCMessage *response)
+SECPOL_HANDLER (s_check_file_upload, Secpol__V1__CheckFileUploadRequest, in,
+                Secpol__V1__CheckFileUploadResponse, out)
 {
-    const Secpol__V1__CheckFileUploadRequest *in =
-        (const Secpol__V1__CheckFileUploadRequest *)request;
     s_check_ids (call, in->workspace_id, in->community_id);
     if (!*in->filename)
         secpol_call_violation (call, "filename", "is required");
@@ -246,27 +228,39 @@ s_check_file_upload (secpol_call_t *call, const ProtobufCMessage *request,
                                   &policy);
     if (rc)
         return s_store_failed (call, rc, in->workspace_id, in->community_id);
-    secpol_policy_check_upload (call->arena, policy, in->filename,
-                                (Secpol__V1__CheckFileUploadResponse *)response);
+    secpol_policy_check_upload (call->arena, policy, in->filename, out);
     return SECPOL_OK;
 }
 
-const secpol_method_spec_t secpol_policy_methods[] = {
-    {&secpol__v1__policy_service__descriptor, "GetPolicy", SECPOL_LANE_READ, SECPOL_ROLE_SERVICE,
-     s_get_policy, NULL, 0, 0},
-    {&secpol__v1__policy_service__descriptor, "UpdatePolicy", SECPOL_LANE_WRITE, SECPOL_ROLE_ADMIN,
-     s_update_policy, NULL, 0, 0},
-    {&secpol__v1__policy_service__descriptor, "DeletePolicy", SECPOL_LANE_WRITE, SECPOL_ROLE_ADMIN,
-     s_delete_policy, NULL, 0, 0},
-    {&secpol__v1__policy_service__descriptor, "ListPolicyRevisions", SECPOL_LANE_READ,
-     SECPOL_ROLE_SERVICE, s_list_policy_revisions, NULL, 0, 0},
-    {&secpol__v1__policy_service__descriptor, "RenderSecurityHeaders", SECPOL_LANE_READ,
-     SECPOL_ROLE_SERVICE, s_render_security_headers, NULL, 0, 0},
-    {&secpol__v1__policy_service__descriptor, "CheckFileUpload", SECPOL_LANE_READ,
-     SECPOL_ROLE_SERVICE, s_check_file_upload, NULL, 0, 0},
+static const secpol_method_spec_t s_methods[] = {
+    {.method = "GetPolicy",
+     .lane = SECPOL_LANE_READ,
+     .role = SECPOL_ROLE_SERVICE,
+     .handler = &s_get_policy},
+    {.method = "UpdatePolicy",
+     .lane = SECPOL_LANE_WRITE,
+     .role = SECPOL_ROLE_ADMIN,
+     .handler = &s_update_policy},
+    {.method = "DeletePolicy",
+     .lane = SECPOL_LANE_WRITE,
+     .role = SECPOL_ROLE_ADMIN,
+     .handler = &s_delete_policy},
+    {.method = "ListPolicyRevisions",
+     .lane = SECPOL_LANE_READ,
+     .role = SECPOL_ROLE_SERVICE,
+     .handler = &s_list_policy_revisions},
+    {.method = "RenderSecurityHeaders",
+     .lane = SECPOL_LANE_READ,
+     .role = SECPOL_ROLE_SERVICE,
+     .handler = &s_render_security_headers},
+    {.method = "CheckFileUpload",
+     .lane = SECPOL_LANE_READ,
+     .role = SECPOL_ROLE_SERVICE,
+     .handler = &s_check_file_upload},
 };
-const size_t secpol_policy_methods_count =
-    sizeof secpol_policy_methods / sizeof secpol_policy_methods[0];
+static const secpol_table_t *const s_tables[] = {&secpol_policy_table,
+                                                 &secpol_policy_revision_table};
+SECPOL_SERVICE (policy, secpol__v1__policy_service__descriptor, s_methods, s_tables);
 
 /*  Records a violation for each bad id; true when both are good. */
 static bool
@@ -286,7 +280,7 @@ s_check_actor (secpol_call_t *call, const char *actor)
 {
     const char *problem = strlen (actor) > ACTOR_MAX
                               ? "is longer than 256 bytes"
-                              : secpol_policy_text_problem (actor, ACTOR_MAX, false);
+                              : secpol_text_problem (actor, ACTOR_MAX, false);
     if (problem)
         secpol_call_violation (call, "actor", "%s", problem);
 }

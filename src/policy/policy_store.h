@@ -1,26 +1,56 @@
 /*  policy_store.h - how PolicyService keeps policy levels and revisions.
  *
- *  Table SECPOL_TABLE_POLICY holds one secpol.store.v1.PolicyLevel per
+ *  Table secpol_policy_table ("policy") holds one secpol.store.v1.PolicyLevel per
  *  level under the key
  *      u8 len(workspace_id) workspace_id u8 len(community_id) community_id
  *  (community_id "" for the workspace level). The length prefixes keep keys
  *  unambiguous whatever bytes the ids hold, and no level's key is a prefix
  *  of another's revision keys.
  *
- *  Table SECPOL_TABLE_POLICY_REVISION holds one secpol.v1.PolicyRevision per
+ *  Table secpol_policy_revision_table ("policy_revision") holds one secpol.v1.PolicyRevision per
  *  change under level key + big-endian u64 version, so that one level's
  *  revisions are contiguous and ordered by version.
  *
- *  Only PolicyService uses this header; other services read the effective
- *  policy through policy.h.
+ *  Other services include policy.h and use only secpol_policy_effective()
+ *  and secpol_policy_id_problem(); the rest is PolicyService's own.
  */
 #ifndef SECPOL_POLICY_STORE_H_INCLUDED
 #define SECPOL_POLICY_STORE_H_INCLUDED
 
-#include "policy.h"
+#include "arena.h"
 #include "policy_fields.h"
+#include "store.h"
 
+#include "secpol/v1/policy.pb-c.h"
+
+#include <stdbool.h>
 #include <stdint.h>
+
+/*  The tables PolicyService owns. */
+extern const secpol_table_t secpol_policy_table;          /* one record per level */
+extern const secpol_table_t secpol_policy_revision_table; /* one record per change */
+
+/*  Longest workspace_id or community_id, in bytes. */
+#define SECPOL_POLICY_ID_MAX 128
+
+/*  Checks an id: a workspace_id is required (required true), a community_id
+ *  may be "" (the workspace level). An id is at most SECPOL_POLICY_ID_MAX
+ *  bytes of valid UTF-8 without control characters. Returns NULL when it is
+ *  acceptable, else a static description of what is wrong, for a field
+ *  violation. NULL id counts as "". */
+const char *secpol_policy_id_problem (const char *id, bool required);
+
+/*  Loads the effective policy of workspace_id, or of community_id in it
+ *  (NULL or "" = the workspace level), inside txn (read or write). Every
+ *  setting is filled, every sub-message present. version, updated_at and
+ *  updated_by are those of the level addressed (0, 0, "" when it was never
+ *  written). The policy lives in arena. ids are not validated here: a
+ *  handler checks them with secpol_policy_id_problem() first.
+ *  Returns 0 and sets *policy_p, or a store error (SECPOL_ECORRUPT when a
+ *  stored level does not decode). */
+int secpol_policy_effective (secpol_txn_t *txn, secpol_arena_t *arena, const char *workspace_id,
+                             const char *community_id, Secpol__V1__Policy **policy_p)
+    __attribute__ ((warn_unused_result));
 
 /*  A page of revisions stops before it would pass this many bytes (it
  *  always holds at least one), far below the 4 MiB message ceiling. */

@@ -1,10 +1,10 @@
-/*  policy_headers.c - the HTTP security headers of a policy; see policy.h.
+/*  policy_headers.c - the HTTP security headers of a policy; see policy_headers.h.
  *
  *  Follows the OWASP HTTP Headers cheat sheet: X-XSS-Protection is "0"
  *  unless a workspace asks for the legacy filter; Public-Key-Pins and
  *  Expect-CT are deprecated and sent only when set, each with a warning.
  */
-#include "policy.h"
+#include "policy_headers.h"
 
 #include <inttypes.h>
 

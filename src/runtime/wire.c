@@ -2,6 +2,7 @@
 #include "wire.h"
 
 #include "log.h"
+#include "text.h"
 #include "secpol/v1/rpc.pb-c.h"
 
 #include <stdio.h>
@@ -119,52 +120,6 @@ s_varint (const uint8_t **p, const uint8_t *end, uint64_t *value)
     return false;
 }
 
-/*  True when data is well-formed UTF-8 (no overlongs, no surrogates, at
- *  most U+10FFFF) and holds no NUL. */
-static bool
-s_clean_utf8 (const uint8_t *data, size_t size, const char **problem)
-{
-    for (size_t i = 0; i < size;) {
-        uint8_t c = data[i];
-        if (c == 0) {
-            *problem = "contains a NUL byte";
-            return false;
-        }
-        size_t n;
-        uint32_t cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            *problem = "is not valid UTF-8";
-            return false;
-        }
-        for (size_t k = 1; k <= n; k++) {
-            if (i + k >= size || (data[i + k] & 0xc0) != 0x80) {
-                *problem = "is not valid UTF-8";
-                return false;
-            }
-            cp = (cp << 6) | (data[i + k] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff)) {
-            *problem = "is not valid UTF-8";
-            return false;
-        }
-        i += n + 1;
-    }
-    return true;
-}
-
 static bool
 s_check_strings (const ProtobufCMessageDescriptor *descriptor, const uint8_t *p, const uint8_t *end,
                  char *path, size_t path_size, const char **problem, int depth)
@@ -204,7 +159,7 @@ s_check_strings (const ProtobufCMessageDescriptor *descriptor, const uint8_t *p,
             snprintf (path + path_len, path_size - path_len, "%s%s", path_len ? "." : "",
                       field->name);
             if (field->type == PROTOBUF_C_TYPE_STRING) {
-                if (!s_clean_utf8 (p, (size_t)length, problem))
+                if ((*problem = secpol_utf8_problem (p, (size_t)length)))
                     return false;
             } else if (field->type == PROTOBUF_C_TYPE_MESSAGE &&
                        !s_check_strings (field->descriptor, p, p + length, path, path_size, problem,

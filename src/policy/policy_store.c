@@ -1,8 +1,11 @@
 /*  policy_store.c - policy levels and revisions in the store; see
- *  policy_store.h and policy.h. */
+ *  policy_store.h. */
 #include "policy_store.h"
 
 #include <string.h>
+
+const secpol_table_t secpol_policy_table = {"policy"};
+const secpol_table_t secpol_policy_revision_table = {"policy_revision"};
 
 static int s_unpack_level (secpol_arena_t *arena, secpol_val_t value,
                            Secpol__Store__V1__PolicyLevel **level_p);
@@ -16,7 +19,7 @@ secpol_policy_id_problem (const char *id, bool required)
         return required ? "is required" : NULL;
     if (strlen (id) > SECPOL_POLICY_ID_MAX)
         return "is longer than 128 bytes";
-    return secpol_policy_text_problem (id, SECPOL_POLICY_ID_MAX, false);
+    return secpol_text_problem (id, SECPOL_POLICY_ID_MAX, false);
 }
 
 size_t
@@ -96,7 +99,7 @@ secpol_policy_level_save (secpol_txn_t *txn, secpol_arena_t *arena, const char *
     size_t size = secpol__store__v1__policy_level__get_packed_size (level);
     uint8_t *buffer = secpol_arena_alloc (arena, size);
     secpol__store__v1__policy_level__pack (level, buffer);
-    return secpol_put (txn, SECPOL_TABLE_POLICY, key, key_size, buffer, size);
+    return secpol_put (txn, &secpol_policy_table, key, key_size, buffer, size);
 }
 
 /*  Level key + big-endian version. */
@@ -119,7 +122,7 @@ secpol_policy_revision_save (secpol_txn_t *txn, secpol_arena_t *arena, const cha
     size_t size = secpol__v1__policy_revision__get_packed_size (revision);
     uint8_t *buffer = secpol_arena_alloc (arena, size);
     secpol__v1__policy_revision__pack (revision, buffer);
-    return secpol_put (txn, SECPOL_TABLE_POLICY_REVISION, key, key_size, buffer, size);
+    return secpol_put (txn, &secpol_policy_revision_table, key, key_size, buffer, size);
 }
 
 int
@@ -133,7 +136,7 @@ secpol_policy_revisions (secpol_txn_t *txn, secpol_arena_t *arena, const char *w
     size_t prefix_size = key_size - 8;
 
     secpol_cursor_t *cursor = NULL;
-    int rc = secpol_cursor_open (txn, SECPOL_TABLE_POLICY_REVISION, &cursor);
+    int rc = secpol_cursor_open (txn, &secpol_policy_revision_table, &cursor);
     if (rc)
         return rc;
     /* Position on the last key <= level key + from: seek the first key >=
@@ -180,7 +183,7 @@ s_load_level (secpol_txn_t *txn, secpol_arena_t *arena, const char *workspace_id
     uint8_t key[SECPOL_POLICY_KEY_MAX];
     size_t key_size = secpol_policy_level_key (key, workspace_id, community_id);
     secpol_val_t value;
-    int rc = secpol_get (txn, SECPOL_TABLE_POLICY, key, key_size, &value);
+    int rc = secpol_get (txn, &secpol_policy_table, key, key_size, &value);
     if (rc == SECPOL_ENOTFOUND)
         return 0;
     if (rc)

@@ -20,11 +20,13 @@
 #define SCHEMA_KEY          "schema_version"
 
 struct secpol_store {
-    MDB_env *env;                    /* the environment */
-    MDB_dbi dbi[SECPOL_TABLE_COUNT]; /* one sub-database per table */
-    uint32_t schema;                 /* schema stamped in the store */
-    size_t map_size;                 /* current map size */
-    pthread_rwlock_t resize_lock;    /* shared by open txns, exclusive in grow */
+    MDB_env *env;                                          /* the environment */
+    const secpol_table_t *tables[SECPOL_STORE_MAX_TABLES]; /* [0] is META */
+    MDB_dbi dbi[SECPOL_STORE_MAX_TABLES];                  /* sub-database of tables[i] */
+    size_t n_tables;                                       /* entries used */
+    uint32_t schema;                                       /* schema stamped in the store */
+    size_t map_size;                                       /* current map size */
+    pthread_rwlock_t resize_lock; /* shared by open txns, exclusive in grow */
 };
 
 struct secpol_txn {
@@ -40,14 +42,12 @@ struct secpol_cursor {
     secpol_txn_t *txn;
 };
 
-static const char *const s_table_names[SECPOL_TABLE_COUNT] = {
-    [SECPOL_TABLE_META] = "meta",
-    [SECPOL_TABLE_POLICY] = "policy",
-    [SECPOL_TABLE_POLICY_REVISION] = "policy_revision",
-};
+const secpol_table_t secpol_meta_table = {"meta"};
 
 static int s_map_error (int rc);
 static int s_init_tables (secpol_store_t *self);
+static int s_add_tables (secpol_store_t *self, const secpol_store_options_t *options);
+static int s_dbi (const secpol_store_t *self, const secpol_table_t *table, MDB_dbi *dbi);
 static void s_fill (secpol_val_t *out, const MDB_val *val);
 
 const char *
@@ -73,12 +73,6 @@ secpol_strerror (int err)
     }
 }
 
-const char *
-secpol_table_name (secpol_table_t table)
-{
-    return table < SECPOL_TABLE_COUNT ? s_table_names[table] : "?";
-}
-
 int
 secpol_store_open (secpol_store_t **store_p, const char *dir, const secpol_store_options_t *options)
 {
@@ -88,13 +82,22 @@ secpol_store_open (secpol_store_t **store_p, const char *dir, const secpol_store
     secpol_store_t *self = calloc (1, sizeof *self);
     if (!self)
         return ENOMEM;
-    pthread_rwlock_init (&self->resize_lock, NULL);
+    /* Writer-preferring: once grow waits, new read transactions wait behind
+     * it, so a stream of reads cannot starve the WRITE lane. Each thread
+     * holds the lock at most once (one top-level txn at a time). */
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init (&attr);
+    pthread_rwlockattr_setkind_np (&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init (&self->resize_lock, &attr);
+    pthread_rwlockattr_destroy (&attr);
     self->map_size = options->map_size ? options->map_size : DEFAULT_MAP_SIZE;
 
-    int rc = mdb_env_create (&self->env);
+    int rc = s_add_tables (self, options);
     if (rc)
         goto fail;
-    if ((rc = mdb_env_set_maxdbs (self->env, SECPOL_TABLE_COUNT + 4)) ||
+    if ((rc = mdb_env_create (&self->env)))
+        goto fail;
+    if ((rc = mdb_env_set_maxdbs (self->env, (MDB_dbi)self->n_tables + 4)) ||
         (rc = mdb_env_set_maxreaders (self->env, options->max_readers ? options->max_readers
                                                                       : DEFAULT_MAX_READERS)) ||
         (rc = mdb_env_set_mapsize (self->env, self->map_size)))
@@ -123,6 +126,39 @@ fail:
     return rc;
 }
 
+/*  Lists META and the caller's tables, refusing bad or repeated names. */
+static int
+s_add_tables (secpol_store_t *self, const secpol_store_options_t *options)
+{
+    self->tables[self->n_tables++] = &secpol_meta_table;
+    if (options->n_tables > SECPOL_STORE_MAX_TABLES - 1)
+        return SECPOL_EINVAL;
+    for (size_t i = 0; i < options->n_tables; i++) {
+        const secpol_table_t *table = options->tables[i];
+        size_t length = table && table->name ? strlen (table->name) : 0;
+        if (length == 0 || length > SECPOL_TABLE_NAME_MAX)
+            return SECPOL_EINVAL;
+        for (size_t k = 0; k < self->n_tables; k++)
+            if (self->tables[k] == table || strcmp (self->tables[k]->name, table->name) == 0)
+                return SECPOL_EINVAL;
+        self->tables[self->n_tables++] = table;
+    }
+    return 0;
+}
+
+/*  Finds the sub-database of a table this store opened. A handful of
+ *  tables: a pointer scan beats any hash. */
+static int
+s_dbi (const secpol_store_t *self, const secpol_table_t *table, MDB_dbi *dbi)
+{
+    for (size_t i = 0; i < self->n_tables; i++)
+        if (self->tables[i] == table) {
+            *dbi = self->dbi[i];
+            return 0;
+        }
+    return SECPOL_EINVAL;
+}
+
 static int
 s_init_tables (secpol_store_t *self)
 {
@@ -130,16 +166,16 @@ s_init_tables (secpol_store_t *self)
     int rc = mdb_txn_begin (self->env, NULL, 0, &txn);
     if (rc)
         return rc;
-    for (int i = 0; i < SECPOL_TABLE_COUNT; i++)
-        if ((rc = mdb_dbi_open (txn, s_table_names[i], MDB_CREATE, &self->dbi[i])))
+    for (size_t i = 0; i < self->n_tables; i++)
+        if ((rc = mdb_dbi_open (txn, self->tables[i]->name, MDB_CREATE, &self->dbi[i])))
             goto fail;
     MDB_val key = {strlen (SCHEMA_KEY), SCHEMA_KEY}, val;
-    rc = mdb_get (txn, self->dbi[SECPOL_TABLE_META], &key, &val);
+    rc = mdb_get (txn, self->dbi[0], &key, &val);
     if (rc == MDB_NOTFOUND) {
         uint32_t schema = SECPOL_SCHEMA_VERSION;
         val.mv_size = sizeof schema;
         val.mv_data = &schema;
-        if ((rc = mdb_put (txn, self->dbi[SECPOL_TABLE_META], &key, &val, 0)))
+        if ((rc = mdb_put (txn, self->dbi[0], &key, &val, 0)))
             goto fail;
         self->schema = schema;
     } else if (rc)
@@ -297,56 +333,60 @@ s_fill (secpol_val_t *out, const MDB_val *val)
 }
 
 int
-secpol_get (secpol_txn_t *txn, secpol_table_t table, const void *key, size_t key_size,
+secpol_get (secpol_txn_t *txn, const secpol_table_t *table, const void *key, size_t key_size,
             secpol_val_t *value)
 {
-    if (table >= SECPOL_TABLE_COUNT || key_size == 0)
+    MDB_dbi dbi;
+    if (key_size == 0 || s_dbi (txn->store, table, &dbi))
         return SECPOL_EINVAL;
     MDB_val k = {key_size, (void *)key}, v;
-    int rc = s_map_error (mdb_get (txn->txn, txn->store->dbi[table], &k, &v));
+    int rc = s_map_error (mdb_get (txn->txn, dbi, &k, &v));
     if (rc == 0)
         s_fill (value, &v);
     return rc;
 }
 
 int
-secpol_put (secpol_txn_t *txn, secpol_table_t table, const void *key, size_t key_size,
+secpol_put (secpol_txn_t *txn, const secpol_table_t *table, const void *key, size_t key_size,
             const void *value, size_t value_size)
 {
-    if (table >= SECPOL_TABLE_COUNT || key_size == 0)
+    MDB_dbi dbi;
+    if (key_size == 0 || s_dbi (txn->store, table, &dbi))
         return SECPOL_EINVAL;
     if (!txn->write)
         return SECPOL_EREADONLY;
     MDB_val k = {key_size, (void *)key}, v = {value_size, (void *)value};
-    int rc = s_map_error (mdb_put (txn->txn, txn->store->dbi[table], &k, &v, 0));
+    int rc = s_map_error (mdb_put (txn->txn, dbi, &k, &v, 0));
     if (rc == SECPOL_EMAPFULL)
         txn->map_full = true;
     return rc;
 }
 
 int
-secpol_del (secpol_txn_t *txn, secpol_table_t table, const void *key, size_t key_size)
+secpol_del (secpol_txn_t *txn, const secpol_table_t *table, const void *key, size_t key_size)
 {
-    if (table >= SECPOL_TABLE_COUNT || key_size == 0)
+    MDB_dbi dbi;
+    if (key_size == 0 || s_dbi (txn->store, table, &dbi))
         return SECPOL_EINVAL;
     if (!txn->write)
         return SECPOL_EREADONLY;
     MDB_val k = {key_size, (void *)key};
-    int rc = s_map_error (mdb_del (txn->txn, txn->store->dbi[table], &k, NULL));
+    int rc = s_map_error (mdb_del (txn->txn, dbi, &k, NULL));
     if (rc == SECPOL_EMAPFULL)
         txn->map_full = true; /* deletes can split pages too */
     return rc;
 }
 
 int
-secpol_cursor_open (secpol_txn_t *txn, secpol_table_t table, secpol_cursor_t **cursor_p)
+secpol_cursor_open (secpol_txn_t *txn, const secpol_table_t *table, secpol_cursor_t **cursor_p)
 {
-    if (table >= SECPOL_TABLE_COUNT)
+    MDB_dbi dbi;
+    if (s_dbi (txn->store, table, &dbi))
         return SECPOL_EINVAL;
     secpol_cursor_t *self = calloc (1, sizeof *self);
     if (!self)
         return ENOMEM;
-    int rc = mdb_cursor_open (txn->txn, txn->store->dbi[table], &self->cursor);
+    int rc = mdb_cursor_open (txn->txn, dbi, &self->cursor);
     if (rc) {
         free (self);
         return s_map_error (rc);

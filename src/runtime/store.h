@@ -24,14 +24,26 @@
  *  refused at open. */
 #define SECPOL_SCHEMA_VERSION 1
 
-/*  Tables. Add new ones at the end; each gets its own LMDB sub-database
- *  named by secpol_table_name(). */
-typedef enum {
-    SECPOL_TABLE_META = 0,        /* schema version and other store facts */
-    SECPOL_TABLE_POLICY,          /* policy levels (workspace / community) */
-    SECPOL_TABLE_POLICY_REVISION, /* one record per policy change */
-    SECPOL_TABLE_COUNT            /* number of tables; keep last */
+/*  A table: a named key/value map, one LMDB sub-database. A service
+ *  defines its tables as constants in its own files and lists them in its
+ *  secpol_service_t (service.h); the server opens every listed table at
+ *  start. Handlers name a table by the address of its definition, so a
+ *  table's identity and its name are one object and cannot drift apart:
+ *
+ *      const secpol_table_t secpol_policy_table = {"policy"};
+ *      secpol_get (call->txn, &secpol_policy_table, key, key_size, &value);
+ *
+ *  Names are at most SECPOL_TABLE_NAME_MAX bytes and unique in a store. */
+typedef struct {
+    const char *name; /* sub-database name; never renamed once shipped */
 } secpol_table_t;
+
+#define SECPOL_TABLE_NAME_MAX   64
+#define SECPOL_STORE_MAX_TABLES 64 /* tables one store opens, META included */
+
+/*  The store's own table: schema version and other store facts. Always
+ *  opened. */
+extern const secpol_table_t secpol_meta_table;
 
 /*  Our own error codes, in a range clear of errno (positive) and of LMDB's
  *  (-30799..-30780). 0 is success. secpol_strerror() covers all three. */
@@ -56,17 +68,18 @@ typedef struct {
     size_t map_size;      /* initial map size in bytes; 0 = 64 MiB. Grows on demand. */
     unsigned max_readers; /* concurrent read transactions; 0 = 126 */
     bool no_sync;         /* true only for throwaway stores: skips fsync on commit */
+    const secpol_table_t *const *tables; /* tables to open besides META (may be NULL) */
+    size_t n_tables;                     /* entries in tables */
 } secpol_store_options_t;
 
 /*  Returns a static description of err: one of ours, an LMDB code, or errno. */
 const char *secpol_strerror (int err);
 
-/*  Returns the table's sub-database name ("policy"). */
-const char *secpol_table_name (secpol_table_t table);
-
 /*  Opens (creating if needed) the store in directory dir, which must exist.
  *  Clears stale reader slots left by dead processes (mdb_reader_check),
- *  creates every table, and checks the schema version: a new store is
+ *  creates META and every table in options->tables (SECPOL_EINVAL when a
+ *  name repeats, is empty or too long, or there are more than
+ *  SECPOL_STORE_MAX_TABLES), and checks the schema version: a new store is
  *  stamped with SECPOL_SCHEMA_VERSION, an older one is accepted, a newer one
  *  fails with SECPOL_ESCHEMA. options may be NULL for defaults.
  *  On success *store_p is set; the caller owns it and closes it with
@@ -111,19 +124,19 @@ bool secpol_txn_map_full (secpol_txn_t *self);
 
 /*  Gets the value stored under key. Returns 0 and sets *value, or
  *  SECPOL_ENOTFOUND, or another error. */
-int secpol_get (secpol_txn_t *txn, secpol_table_t table, const void *key, size_t key_size,
+int secpol_get (secpol_txn_t *txn, const secpol_table_t *table, const void *key, size_t key_size,
                 secpol_val_t *value) __attribute__ ((warn_unused_result));
 
 /*  Stores value under key, replacing any value there. Write transactions only. */
-int secpol_put (secpol_txn_t *txn, secpol_table_t table, const void *key, size_t key_size,
+int secpol_put (secpol_txn_t *txn, const secpol_table_t *table, const void *key, size_t key_size,
                 const void *value, size_t value_size) __attribute__ ((warn_unused_result));
 
 /*  Deletes key. Returns 0, or SECPOL_ENOTFOUND when it was not there. */
-int secpol_del (secpol_txn_t *txn, secpol_table_t table, const void *key, size_t key_size)
+int secpol_del (secpol_txn_t *txn, const secpol_table_t *table, const void *key, size_t key_size)
     __attribute__ ((warn_unused_result));
 
 /*  Opens a cursor on table inside txn. Close it before the txn ends. */
-int secpol_cursor_open (secpol_txn_t *txn, secpol_table_t table, secpol_cursor_t **cursor_p)
+int secpol_cursor_open (secpol_txn_t *txn, const secpol_table_t *table, secpol_cursor_t **cursor_p)
     __attribute__ ((warn_unused_result));
 
 /*  Closes the cursor. NULL-safe; nulls the pointer. */

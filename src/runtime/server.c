@@ -126,7 +126,9 @@ secpol_server_new (const secpol_server_config_t *config, char *err, size_t err_s
                   strerror (errno));
         goto fail;
     }
-    int rc = secpol_store_open (&self->store, config->data_dir, &config->store);
+    secpol_store_options_t store_options = config->store;
+    store_options.tables = secpol_method_table_tables (self->methods, &store_options.n_tables);
+    int rc = secpol_store_open (&self->store, config->data_dir, &store_options);
     if (rc) {
         snprintf (err, err_size, "cannot open store in %s: %s", config->data_dir,
                   secpol_strerror (rc));
@@ -445,7 +447,7 @@ s_run_read (secpol_server_t *self, zsock_t *push, job_t *job)
             job->code = secpol_call_fail (&job->call, SECPOL_UNAVAILABLE,
                                           "store is unavailable: %s", secpol_strerror (rc));
         else {
-            job->code = job->method->spec->handler (&job->call, job->request, job->response);
+            job->code = job->method->spec->handler->fn (&job->call, job->request, job->response);
             secpol_txn_abort (&job->call.txn);
         }
     }
@@ -457,7 +459,7 @@ s_run_slow (secpol_server_t *self, zsock_t *push, job_t *job)
 {
     if (s_job_start (self, job, secpol_server_now (self))) {
         job->code = job->method->spec->prepare
-                        ? job->method->spec->prepare (&job->call, job->request, job->response)
+                        ? job->method->spec->prepare->fn (&job->call, job->request, job->response)
                         : SECPOL_OK;
         if (job->code == SECPOL_OK && job->method->spec->handler) {
             s_queue_push (&self->write_queue, job); /* the WRITE lane answers it */
@@ -500,7 +502,7 @@ s_run_write_batch (secpol_server_t *self, job_t **jobs, size_t n, bool *started)
             continue;
         }
         job->call.txn = nested;
-        job->code = job->method->spec->handler (&job->call, job->request, job->response);
+        job->code = job->method->spec->handler->fn (&job->call, job->request, job->response);
         if (job->code == SECPOL_OK) {
             nrc = secpol_txn_commit (&job->call.txn);
             if (nrc)
