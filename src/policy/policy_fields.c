@@ -575,10 +575,11 @@ secpol_policy_leaf_text (secpol_arena_t *arena, const Secpol__V1__Policy *policy
         for (size_t k = 0; k < n; k++)
             size += strlen (items[k] ? items[k] : "") + 1;
         char *text = secpol_arena_alloc (arena, size);
+        char *end = text;
         for (size_t k = 0; k < n; k++) {
             if (k)
-                strcat (text, ",");
-            strcat (text, items[k] ? items[k] : "");
+                *end++ = ',';
+            end = stpcpy (end, items[k] ? items[k] : "");
         }
         return text;
     }
@@ -606,14 +607,14 @@ secpol_policy_leaf_parse (secpol_arena_t *arena, Secpol__V1__Policy *policy, siz
     const ProtobufCFieldDescriptor *fd;
     void *member = s_member_mut (arena, policy, i, &fd);
     if (s_is_list (fd)) {
-        size_t n = 0;
+        size_t n = 0, capacity = 0;
         char **items = NULL;
         const char *p = *text ? text : NULL, *item;
         size_t length;
         while (s_next_item (&p, &item, &length))
             if (length)
-                secpol_arena_append (arena, &n, (void ***)&items,
-                                     secpol_arena_strndup (arena, item, length));
+                secpol_arena_push (arena, &n, &capacity, (void ***)&items,
+                                   secpol_arena_strndup (arena, item, length));
         *(char ***)member = items;
         *(size_t *)((char *)member - fd->offset + fd->quantifier_offset) = n;
         return 0;
@@ -964,10 +965,10 @@ s_check_referrer (secpol_arena_t *arena, const char *value)
         if (!s_is_one_of (token, length, tokens))
             return secpol_arena_printf (
                 arena,
-                "\"%.*s\" is not a Referrer-Policy token (no-referrer, "
+                "%s is not a Referrer-Policy token (no-referrer, "
                 "no-referrer-when-downgrade, origin, origin-when-cross-origin, same-origin, "
                 "strict-origin, strict-origin-when-cross-origin, unsafe-url)",
-                (int)(length > 64 ? 64 : length), token);
+                secpol_policy_quote (arena, secpol_arena_strndup (arena, token, length), 64));
     return NULL;
 }
 
@@ -1048,9 +1049,42 @@ s_check_extension (secpol_arena_t *arena, const char *value)
     if (good)
         return NULL;
     return secpol_arena_printf (arena,
-                                "\"%.*s\" is not an extension: use 1 to 16 lower-case letters "
+                                "%s is not an extension: use 1 to 16 lower-case letters "
                                 "or digits, without a dot (\"pdf\")",
-                                (int)(length > 40 ? 40 : length), value);
+                                secpol_policy_quote (arena, value, 40));
+}
+
+char *
+secpol_policy_quote (secpol_arena_t *arena, const char *text, size_t max_bytes)
+{
+    /* each byte becomes at most 4 ("\x0a"), plus quotes, "..." and NUL */
+    char *quoted = secpol_arena_alloc (arena, 4 * max_bytes + 8);
+    char *out = quoted;
+    *out++ = '"';
+    size_t k = 0;
+    while (text[k]) {
+        uint32_t c = 0;
+        size_t available = strnlen (text + k, 4);
+        size_t step = secpol_utf8_next (text + k, available, &c);
+        if (k + (step ? step : 1) > max_bytes)
+            break;
+        if (step == 0 || c < 0x20 || c == 0x7f) {
+            out += sprintf (out, "\\x%02x", (unsigned char)text[k]);
+            step = 1;
+        } else if (c == '"' || c == '\\') {
+            *out++ = '\\';
+            *out++ = (char)c;
+        } else {
+            memcpy (out, text + k, step);
+            out += step;
+        }
+        k += step;
+    }
+    *out++ = '"';
+    if (text[k])
+        out = stpcpy (out, "...");
+    *out = '\0';
+    return quoted;
 }
 
 /* --- docs ---------------------------------------------------------------------- */

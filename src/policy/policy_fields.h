@@ -164,6 +164,14 @@ size_t secpol_policy_diff (secpol_arena_t *arena, secpol_policy_mask_t old_mask,
                            const Secpol__V1__Policy *new_effective,
                            Secpol__V1__FieldChange ***changes_p);
 
+/*  Returns text for a violation description, in arena: in double quotes,
+ *  with ", \ and control characters escaped ("\x0a"), and cut at a
+ *  character boundary after at most max_bytes bytes of text ("..." after
+ *  the closing quote says it was cut). Bytes that are not UTF-8 are escaped
+ *  too, so the result is always valid UTF-8. Reads at most max_bytes + 4
+ *  bytes of text: a long client value costs no more than a short one. */
+char *secpol_policy_quote (secpol_arena_t *arena, const char *text, size_t max_bytes);
+
 /*  Prints the table as the Markdown rows of docs/POLICY.md ("| # | field |
  *  ..."), in arena. The docs test compares it with the file. */
 char *secpol_policy_fields_markdown (secpol_arena_t *arena);

@@ -20,9 +20,14 @@
 #define PAGE_SIZE_MAX     500
 #define ACTOR_MAX         256
 #define PAGE_TOKEN_PREFIX "r1-"
+#define UPDATE_MASK_MAX   128 /* 54 settings, their groups and "*" fit many times over */
+#define UNKNOWN_NAMED     5   /* unknown mask paths quoted in the violation; the rest counted */
+#define UNKNOWN_QUOTED    64  /* bytes of each quoted path */
 
 static bool s_check_ids (secpol_call_t *call, const char *workspace_id, const char *community_id);
 static void s_check_actor (secpol_call_t *call, const char *actor);
+static bool s_check_mask (secpol_call_t *call, char *const *paths, size_t n_paths,
+                          secpol_policy_mask_t *mask_p);
 static int s_store_failed (secpol_call_t *call, int rc, const char *workspace_id,
                            const char *community_id);
 static int s_check_version (secpol_call_t *call, uint64_t expected, uint64_t stored,
@@ -56,19 +61,7 @@ SECPOL_HANDLER (s_update_policy, Secpol__V1__UpdatePolicyRequest, in, Secpol__V1
     s_check_actor (call, in->actor);
 
     secpol_policy_mask_t mask = 0;
-    if (in->n_update_mask == 0)
-        secpol_call_violation (call, "update_mask",
-                               "is required: name the settings to change "
-                               "(\"login_lockout.max_failures\", \"hsts\", or \"*\" for all)");
-    const char *unknown = NULL;
-    for (size_t k = 0; k < in->n_update_mask; k++)
-        if (secpol_policy_mask_add (&mask, in->update_mask[k]) != 0)
-            unknown = unknown ? secpol_call_printf (call, "%s, \"%s\"", unknown, in->update_mask[k])
-                              : secpol_call_printf (call, "\"%s\"", in->update_mask[k]);
-    if (unknown)
-        secpol_call_violation (call, "update_mask",
-                               "names no setting: %s (metadata such as version cannot be set)",
-                               unknown);
+    s_check_mask (call, in->update_mask, in->n_update_mask, &mask);
     int rc = secpol_call_check (call);
     if (rc)
         return rc;
@@ -283,6 +276,44 @@ s_check_actor (secpol_call_t *call, const char *actor)
                               : secpol_text_problem (actor, ACTOR_MAX, false);
     if (problem)
         secpol_call_violation (call, "actor", "%s", problem);
+}
+
+/*  Adds the leaves the update_mask paths name to *mask_p. Records one
+ *  violation for a missing or oversized mask or for the paths that name no
+ *  setting (the first UNKNOWN_NAMED quoted, the rest counted), so the work
+ *  and the reply stay linear in the mask and bounded. True when all is well. */
+static bool
+s_check_mask (secpol_call_t *call, char *const *paths, size_t n_paths, secpol_policy_mask_t *mask_p)
+{
+    if (n_paths == 0) {
+        secpol_call_violation (call, "update_mask",
+                               "is required: name the settings to change "
+                               "(\"login_lockout.max_failures\", \"hsts\", or \"*\" for all)");
+        return false;
+    }
+    if (n_paths > UPDATE_MASK_MAX) {
+        secpol_call_violation (call, "update_mask",
+                               "has %zu paths; at most %d are allowed (\"*\" names every setting)",
+                               n_paths, UPDATE_MASK_MAX);
+        return false;
+    }
+    const char *named[UNKNOWN_NAMED];
+    size_t n_unknown = 0;
+    for (size_t k = 0; k < n_paths; k++)
+        if (secpol_policy_mask_add (mask_p, paths[k]) != 0 && n_unknown++ < UNKNOWN_NAMED)
+            named[n_unknown - 1] = secpol_policy_quote (call->arena, paths[k], UNKNOWN_QUOTED);
+    if (n_unknown == 0)
+        return true;
+    char *list = NULL;
+    for (size_t k = 0; k < n_unknown && k < UNKNOWN_NAMED; k++)
+        list = k ? secpol_call_printf (call, "%s, %s", list, named[k]) : (char *)named[0];
+    secpol_call_violation (
+        call, "update_mask", "names no setting: %s%s (metadata such as version cannot be set)",
+        list,
+        n_unknown > UNKNOWN_NAMED
+            ? secpol_call_printf (call, " and %zu more", n_unknown - UNKNOWN_NAMED)
+            : "");
+    return false;
 }
 
 static int

@@ -142,7 +142,8 @@ secpol_policy_revisions (secpol_txn_t *txn, secpol_arena_t *arena, const char *w
     /* Position on the last key <= level key + from: seek the first key >=
      * it, and step back unless it is exactly that key. */
     secpol_val_t found_key, found_value;
-    size_t bytes = 0; /* packed size of the page so far */
+    size_t bytes = 0;    /* packed size of the page so far */
+    size_t capacity = 0; /* slots in out->revisions */
     rc = secpol_cursor_seek (cursor, key, key_size, &found_key, &found_value);
     if (rc == SECPOL_ENOTFOUND)
         rc = secpol_cursor_last (cursor, &found_key, &found_value);
@@ -168,7 +169,8 @@ secpol_policy_revisions (secpol_txn_t *txn, secpol_arena_t *arena, const char *w
             rc = SECPOL_ECORRUPT;
             break;
         }
-        secpol_arena_append (arena, &out->n_revisions, (void ***)&out->revisions, revision);
+        secpol_arena_push (arena, &out->n_revisions, &capacity, (void ***)&out->revisions,
+                           revision);
         rc = secpol_cursor_prev (cursor, &found_key, &found_value);
     }
     secpol_cursor_close (&cursor);

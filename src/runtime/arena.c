@@ -145,6 +145,22 @@ secpol_arena_append (secpol_arena_t *self, size_t *count, void ***items, void *i
     *count = n + 1;
 }
 
+void
+secpol_arena_push (secpol_arena_t *self, size_t *count, size_t *capacity, void ***items, void *item)
+{
+    size_t n = *count;
+    if (!*items || *capacity <= n) {
+        size_t grown_capacity = n < 4 ? 8 : 2 * n;
+        void **grown = secpol_arena_alloc (self, grown_capacity * sizeof *grown);
+        if (n && *items)
+            memcpy (grown, *items, n * sizeof *grown);
+        *items = grown;
+        *capacity = grown_capacity;
+    }
+    (*items)[n] = item;
+    *count = n + 1;
+}
+
 static void *
 s_pb_alloc (void *data, size_t size)
 {

@@ -49,7 +49,20 @@ ProtobufCMessage *secpol_arena_message (secpol_arena_t *self,
 
 /*  Appends one pointer to a protobuf repeated field held as (*count, *items),
  *  growing the array inside the arena. Used for repeated strings and
- *  repeated messages alike. */
+ *  repeated messages alike. Copies the whole array on every call (the array
+ *  may come from an unpacked message, whose capacity is its count), so n
+ *  appends cost O(n^2): use it for short lists of known bound, and
+ *  secpol_arena_push() for lists that grow with the input. */
 void secpol_arena_append (secpol_arena_t *self, size_t *count, void ***items, void *item);
+
+/*  As secpol_arena_append, in amortised constant time: *capacity holds the
+ *  number of slots of *items, and the array doubles when it is full, so n
+ *  pushes cost O(n) time and at most 2n slots of arena memory beyond the
+ *  list. Start a list with *count = *capacity = 0 and *items = NULL. A
+ *  capacity below *count + 1, or a NULL *items, is read as "full": pass
+ *  *capacity = 0 for an array whose capacity is unknown (one from an
+ *  unpacked message), and it is copied once, on the first push. */
+void secpol_arena_push (secpol_arena_t *self, size_t *count, size_t *capacity, void ***items,
+                        void *item);
 
 #endif

@@ -4,6 +4,7 @@
 #include "secpol/v1/rpc.pb-c.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 int
@@ -19,6 +20,15 @@ secpol_call_fail (secpol_call_t *call, int code, const char *fmt, ...)
 void
 secpol_call_violation (secpol_call_t *call, const char *field, const char *fmt, ...)
 {
+    if (call->n_violations == 0) {
+        /* a fresh list, or one the dispatcher emptied (see call.h) */
+        call->violations_capacity = 0;
+        call->violations_dropped = 0;
+    }
+    if (call->n_violations >= SECPOL_MAX_VIOLATIONS) {
+        call->violations_dropped++;
+        return;
+    }
     Secpol__V1__FieldViolation *violation = (Secpol__V1__FieldViolation *)secpol_arena_message (
         call->arena, &secpol__v1__field_violation__descriptor);
     violation->field = secpol_arena_strdup (call->arena, field);
@@ -26,7 +36,8 @@ secpol_call_violation (secpol_call_t *call, const char *field, const char *fmt, 
     va_start (args, fmt);
     violation->description = secpol_arena_vprintf (call->arena, fmt, args);
     va_end (args);
-    secpol_arena_append (call->arena, &call->n_violations, (void ***)&call->violations, violation);
+    secpol_arena_push (call->arena, &call->n_violations, &call->violations_capacity,
+                       (void ***)&call->violations, violation);
 }
 
 int
@@ -34,17 +45,24 @@ secpol_call_check (secpol_call_t *call)
 {
     if (call->n_violations == 0)
         return SECPOL_OK;
-    /* "invalid request: policy.hsts.max_age_days, policy.referrer_policy" */
-    size_t size = 32;
+    /* "invalid fields: policy.hsts.max_age_days, policy.referrer_policy ... and 3 more" */
+    const char *head =
+        call->n_violations + call->violations_dropped == 1 ? "invalid field: " : "invalid fields: ";
+    char tail[64] = "";
+    if (call->violations_dropped)
+        snprintf (tail, sizeof tail, " ... and %zu more", call->violations_dropped);
+    size_t size = strlen (head) + strlen (tail) + 1;
     for (size_t i = 0; i < call->n_violations; i++)
         size += strlen (((Secpol__V1__FieldViolation *)call->violations[i])->field) + 2;
     char *message = secpol_arena_alloc (call->arena, size);
-    strcpy (message, call->n_violations == 1 ? "invalid field: " : "invalid fields: ");
+    char *end = message;
+    end = stpcpy (end, head);
     for (size_t i = 0; i < call->n_violations; i++) {
         if (i)
-            strcat (message, ", ");
-        strcat (message, ((Secpol__V1__FieldViolation *)call->violations[i])->field);
+            end = stpcpy (end, ", ");
+        end = stpcpy (end, ((Secpol__V1__FieldViolation *)call->violations[i])->field);
     }
+    stpcpy (end, tail);
     call->message = message;
     return SECPOL_INVALID_ARGUMENT;
 }

@@ -42,9 +42,15 @@ typedef struct {
     void *slow_result;       /* SLOW lane: what prepare left for the write handler */
     /* the answer being built */
     char *message;                 /* status message; NULL = none */
-    size_t n_violations;           /* bad fields found so far */
+    size_t n_violations;           /* bad fields recorded (at most SECPOL_MAX_VIOLATIONS) */
     ProtobufCMessage **violations; /* Secpol__V1__FieldViolation, in the arena */
+    size_t violations_capacity;    /* slots in violations; kept by secpol_call_violation */
+    size_t violations_dropped;     /* bad fields found past SECPOL_MAX_VIOLATIONS, counted only */
 } secpol_call_t;
+
+/*  A reply lists at most this many FieldViolation entries; further bad
+ *  fields are counted, and the message says how many more there were. */
+#define SECPOL_MAX_VIOLATIONS 100
 
 /*  A handler: fills response (already initialised to its type's defaults)
  *  from request, and returns a secpol_status_t. */
@@ -57,12 +63,18 @@ int secpol_call_fail (secpol_call_t *call, int code, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 
 /*  Records one bad field: field is its proto path ("policy.hsts.max_age_days"),
- *  description says what is wrong. */
+ *  description says what is wrong. The first SECPOL_MAX_VIOLATIONS are
+ *  kept; later ones are only counted (their text is not even formatted), so
+ *  any number of calls costs linear time and bounded memory. Code that
+ *  empties the list sets n_violations to 0 (and violations to NULL); the
+ *  capacity and the dropped count then reset themselves on the next call. */
 void secpol_call_violation (secpol_call_t *call, const char *field, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 
-/*  Returns SECPOL_INVALID_ARGUMENT with a message naming every violated
- *  field when any violation was recorded, else SECPOL_OK. */
+/*  Returns SECPOL_INVALID_ARGUMENT with a message naming every recorded
+ *  violation's field ("invalid fields: a, b") and, when some were dropped,
+ *  how many ("invalid fields: a, b, ... and 9900 more") when any violation
+ *  was recorded, else SECPOL_OK. Linear in the length of the message. */
 int secpol_call_check (secpol_call_t *call);
 
 /*  Arena shorthands. */

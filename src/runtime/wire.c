@@ -120,54 +120,104 @@ s_varint (const uint8_t **p, const uint8_t *end, uint64_t *value)
     return false;
 }
 
+/*  The number of elements in a packed run of a repeated scalar field
+ *  (length bytes at p): one per varint (a byte without the continuation
+ *  bit ends one), or length / width for fixed-size types. */
+static uint64_t
+s_packed_count (const ProtobufCFieldDescriptor *field, const uint8_t *p, uint64_t length)
+{
+    switch (field->type) {
+        case PROTOBUF_C_TYPE_FIXED32:
+        case PROTOBUF_C_TYPE_SFIXED32:
+        case PROTOBUF_C_TYPE_FLOAT:
+            return (length + 3) / 4;
+        case PROTOBUF_C_TYPE_FIXED64:
+        case PROTOBUF_C_TYPE_SFIXED64:
+        case PROTOBUF_C_TYPE_DOUBLE:
+            return (length + 7) / 8;
+        default: {
+            uint64_t count = 0;
+            for (uint64_t k = 0; k < length; k++)
+                count += !(p[k] & 0x80);
+            return count;
+        }
+    }
+}
+
+/*  Checks one message instance, p to end. counts has one slot per field of
+ *  descriptor: entries of a repeated field so far, or occurrences of a
+ *  singular message field. Every byte is looked at a bounded number of
+ *  times, so the walk is linear in the size of the body. */
 static bool
-s_check_strings (const ProtobufCMessageDescriptor *descriptor, const uint8_t *p, const uint8_t *end,
+s_check_message (const ProtobufCMessageDescriptor *descriptor, const uint8_t *p, const uint8_t *end,
                  char *path, size_t path_size, const char **problem, int depth)
 {
     if (depth > 32)
         return true; /* protobuf-c refuses deeper nesting itself */
+    uint64_t counts[descriptor->n_fields ? descriptor->n_fields : 1];
+    memset (counts, 0, sizeof counts);
     size_t path_len = strlen (path);
     while (p < end) {
-        uint64_t tag, length;
+        uint64_t tag, length = 0;
         if (!s_varint (&p, end, &tag))
             return true; /* malformed: unpack reports it */
+        const uint8_t *value = p;
         switch (tag & 7) {
             case 0:
                 if (!s_varint (&p, end, &length))
                     return true;
-                continue;
+                length = 0;
+                break;
             case 1:
                 if (end - p < 8)
                     return true;
                 p += 8;
-                continue;
+                break;
             case 5:
                 if (end - p < 4)
                     return true;
                 p += 4;
-                continue;
+                break;
             case 2:
+                if (!s_varint (&p, end, &length) || length > (uint64_t)(end - p))
+                    return true;
+                value = p;
+                p += length;
                 break;
             default:
                 return true;
         }
-        if (!s_varint (&p, end, &length) || length > (uint64_t)(end - p))
-            return true;
         const ProtobufCFieldDescriptor *field =
             protobuf_c_message_descriptor_get_field (descriptor, (unsigned)(tag >> 3));
-        if (field) {
-            snprintf (path + path_len, path_size - path_len, "%s%s", path_len ? "." : "",
-                      field->name);
-            if (field->type == PROTOBUF_C_TYPE_STRING) {
-                if ((*problem = secpol_utf8_problem (p, (size_t)length)))
-                    return false;
-            } else if (field->type == PROTOBUF_C_TYPE_MESSAGE &&
-                       !s_check_strings (field->descriptor, p, p + length, path, path_size, problem,
-                                         depth + 1))
+        if (!field)
+            continue; /* unknown: protobuf-c keeps it aside, in one array */
+        snprintf (path + path_len, path_size - path_len, "%s%s", path_len ? "." : "", field->name);
+        uint64_t *count = &counts[field - descriptor->fields];
+        bool is_string = field->type == PROTOBUF_C_TYPE_STRING;
+        bool is_message = field->type == PROTOBUF_C_TYPE_MESSAGE;
+        if (field->label == PROTOBUF_C_LABEL_REPEATED) {
+            bool packed =
+                (tag & 7) == 2 && !is_string && !is_message && field->type != PROTOBUF_C_TYPE_BYTES;
+            *count += packed ? s_packed_count (field, value, length) : 1;
+            if (*count > SECPOL_MAX_REPEATED) {
+                *problem = "has more than " SECPOL_STRINGIFY (SECPOL_MAX_REPEATED) " entries";
                 return false;
-            path[path_len] = '\0';
+            }
+        } else if (is_message && (tag & 7) == 2 && ++*count > 1) {
+            /* protobuf-c would merge the copies, copying every repeated
+             * field inside again for each: quadratic */
+            *problem = "appears more than once (a message field is sent once)";
+            return false;
         }
-        p += length;
+        if ((tag & 7) == 2) {
+            if (is_string) {
+                if ((*problem = secpol_utf8_problem (value, (size_t)length)))
+                    return false;
+            } else if (is_message && !s_check_message (field->descriptor, value, value + length,
+                                                       path, path_size, problem, depth + 1))
+                return false;
+        }
+        path[path_len] = '\0';
     }
     return true;
 }
@@ -177,5 +227,5 @@ secpol_wire_check_strings (const ProtobufCMessageDescriptor *descriptor, const u
                            size_t size, char *field, size_t field_size, const char **problem)
 {
     field[0] = '\0';
-    return s_check_strings (descriptor, data, data + size, field, field_size, problem, 0);
+    return s_check_message (descriptor, data, data + size, field, field_size, problem, 0);
 }

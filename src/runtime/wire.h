@@ -15,6 +15,15 @@
 
 #define SECPOL_MAX_HEADER_BYTES 4096 /* a RequestHeader larger than this is refused */
 
+/*  A request body may hold at most this many entries in any one repeated
+ *  field (of one message: each entry of a repeated message field counts its
+ *  own), packed scalars counted element by element. A handler may refuse
+ *  fewer (UpdatePolicy: 128 update_mask paths). */
+#define SECPOL_MAX_REPEATED 1024
+
+#define SECPOL_STRINGIFY_(x) #x
+#define SECPOL_STRINGIFY(x)  SECPOL_STRINGIFY_ (x)
+
 /*  What the front end needs to know to queue a request. */
 typedef struct {
     uint64_t call_id;              /* echoed in the reply; 0 when the header did not decode */
@@ -39,15 +48,21 @@ int secpol_wire_check_request (secpol_wire_request_t *out, char *reason, size_t 
                                const secpol_wire_policy_t *policy, size_t n,
                                const void *const *frames, const size_t *sizes);
 
-/*  Walks the encoded message (size bytes of type descriptor) and checks
- *  every string field, at any depth: it must be valid UTF-8 (as proto3
- *  requires) without NUL bytes. protobuf-c would otherwise hand handlers a
- *  C string cut short at the first NUL ("a.pdf\0.exe" read as "a.pdf").
- *  Returns true when all strings are clean; else false with the offending
- *  field's path ("policy.referrer_policy") in field (field_size bytes) and
- *  a static description in *problem ("contains a NUL byte"). The
- *  encoding itself is not judged here: protobuf_c_message_unpack() does
- *  that afterwards. */
+/*  Walks the encoded message (size bytes of type descriptor), before it is
+ *  unpacked, and checks at any depth:
+ *  - every string field is valid UTF-8 (as proto3 requires) without NUL
+ *    bytes; protobuf-c would otherwise hand handlers a C string cut short at
+ *    the first NUL ("a.pdf\0.exe" read as "a.pdf");
+ *  - no repeated field holds more than SECPOL_MAX_REPEATED entries
+ *    ("has more than 1024 entries");
+ *  - no singular message field appears twice in one message: protobuf-c
+ *    would merge the copies, re-copying the repeated fields inside for each
+ *    one (quadratic time and memory); encoders never send one twice.
+ *  Linear in size; stops at the first problem. Returns true when the body
+ *  passes; else false with the offending field's path
+ *  ("policy.referrer_policy") in field (field_size bytes) and a static
+ *  description in *problem ("contains a NUL byte"). The encoding itself is
+ *  not judged here: protobuf_c_message_unpack() does that afterwards. */
 bool secpol_wire_check_strings (const ProtobufCMessageDescriptor *descriptor, const uint8_t *data,
                                 size_t size, char *field, size_t field_size, const char **problem);
 
