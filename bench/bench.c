@@ -16,6 +16,13 @@
  *  prepared data implies. Any error makes the exit status 1, because a
  *  benchmark that silently measures errors measures nothing.
  *
+ *  With --echo-endpoint the scenarios of s_echo_ratios (health, get_policy)
+ *  also run, in every round, against secpol-echo (bench/echo.c): one thread
+ *  that answers every call at once, OK with an empty body, so its replies
+ *  are judged by their status alone. secpold's calls/s over the echo's is
+ *  what the runtime costs on top of the raw transport, against the targets
+ *  of issue 6.
+ *
  *  Exit status: 0 all calls OK, 1 an error (setup, connection or any call),
  *  2 usage. bench/run builds secpol-bench, starts a secpold for it and keeps
  *  the report; bench/README.md explains the numbers.
@@ -78,6 +85,7 @@ struct scenario {
 /*  What a scenario measured. */
 typedef struct {
     const scenario_t *scenario;
+    bool echo;            /* measured against secpol-echo, not secpold */
     int clients;          /* threads, one client each */
     int depth;            /* calls in flight per client */
     double window_s;      /* measured time, warm-up excluded */
@@ -93,18 +101,19 @@ typedef struct {
 
 /*  Settings and the state shared by the threads of a run. */
 struct run {
-    const char *endpoint;
-    double seconds;         /* measured time per scenario */
-    double warmup;          /* unmeasured time before it */
-    int depth;              /* --depth */
-    int clients;            /* --clients */
-    int timeout_ms;         /* per call, also sent as deadline_ms */
-    int rounds;             /* every scenario runs once per round */
-    int workspaces;         /* write scenarios: distinct workspaces in all */
-    int pool;               /* ... per client */
-    char prefix[32];        /* of every id this run makes, unique per run */
-    char server[64];        /* secpold's version, from Health/Check */
-    pthread_barrier_t gate; /* clients connected; window set */
+    const char *endpoint;      /* secpold's */
+    const char *echo_endpoint; /* a secpol-echo's (--echo-endpoint); NULL = none */
+    double seconds;            /* measured time per scenario */
+    double warmup;             /* unmeasured time before it */
+    int depth;                 /* --depth */
+    int clients;               /* --clients */
+    int timeout_ms;            /* per call, also sent as deadline_ms */
+    int rounds;                /* every scenario runs once per round */
+    int workspaces;            /* write scenarios: distinct workspaces in all */
+    int pool;                  /* ... per client */
+    char prefix[32];           /* of every id this run makes, unique per run */
+    char server[64];           /* secpold's version, from Health/Check */
+    pthread_barrier_t gate;    /* clients connected; window set */
     int64_t window_start_ns;
     int64_t window_end_ns;
     uint64_t write_cursor[S_MAX_CLIENTS]; /* writes made per client so far */
@@ -114,7 +123,9 @@ struct run {
 struct worker {
     run_t *run;
     const scenario_t *scenario;
-    int index; /* 0 .. clients-1 */
+    const char *endpoint; /* run->endpoint, or run->echo_endpoint */
+    bool echo;            /* against secpol-echo: replies judged by status only */
+    int index;            /* 0 .. clients-1 */
     int depth;
     pthread_t thread;
     secpol_client_t *client;
@@ -180,11 +191,25 @@ static const scenario_t s_scenarios[] = {
 };
 #define S_SCENARIOS (sizeof s_scenarios / sizeof s_scenarios[0])
 
+/*  The front end's targets (issue 6): secpold's calls/s over secpol-echo's,
+ *  the same clients and depth. With --echo-endpoint these scenarios (when
+ *  selected; health always) also run against the echo. */
+static const struct {
+    const char *scenario; /* a name in s_scenarios */
+    const char *ratio;    /* its name in the reports */
+    double target;        /* the ratio to reach, at least */
+} s_echo_ratios[] = {
+    {"health", "Health/echo", 0.5},
+    {"get_policy", "GetPolicy/echo", 0.4},
+};
+#define S_ECHO_RATIOS (sizeof s_echo_ratios / sizeof s_echo_ratios[0])
+
 /*  What the command line asks for besides the run's settings. */
 typedef struct {
     bool json;                  /* JSON on stdout instead of text */
     const char *json_file;      /* also write JSON here; NULL = no */
     bool selected[S_SCENARIOS]; /* scenarios to run; the baseline always */
+    bool echo[S_SCENARIOS];     /* ... also against --echo-endpoint */
 } args_t;
 
 static void s_usage (FILE *out);
@@ -193,7 +218,7 @@ static bool s_parse_int (const char *text, int min, int max, int *value_p);
 static bool s_parse_seconds (const char *text, double min, double max, double *value_p);
 static int64_t s_now_ns (void);
 static int s_prepare (run_t *run, secpol_client_t *client);
-static void s_run_scenario (run_t *run, const scenario_t *scenario, result_t *result);
+static void s_run_scenario (run_t *run, const scenario_t *scenario, bool echo, result_t *result);
 static void *s_worker (void *arg);
 static void s_worker_error (worker_t *worker, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
@@ -207,6 +232,7 @@ static void s_summarise (result_t *out, const result_t *measured, size_t k, size
                          int rounds);
 static void s_print_text (FILE *out, const run_t *run, const result_t *results, size_t n);
 static void s_print_json (FILE *out, const run_t *run, const result_t *results, size_t n);
+static void s_print_json_scenario (FILE *out, const result_t *r, const result_t *base, bool last);
 static void s_json_string (FILE *out, const char *text);
 
 /*  Parses the command line into run and args. Returns -1 to go on, else the
@@ -217,6 +243,7 @@ s_parse_args (run_t *run, args_t *args, int argc, char **argv)
     const char *only = NULL;
     static const struct option options[] = {
         {"endpoint", required_argument, NULL, 'e'},
+        {"echo-endpoint", required_argument, NULL, 'E'},
         {"seconds", required_argument, NULL, 's'},
         {"warmup", required_argument, NULL, 'W'},
         {"depth", required_argument, NULL, 'd'},
@@ -237,6 +264,9 @@ s_parse_args (run_t *run, args_t *args, int argc, char **argv)
         switch (option) {
             case 'e':
                 run->endpoint = optarg;
+                break;
+            case 'E':
+                run->echo_endpoint = optarg;
                 break;
             case 's':
                 ok = s_parse_seconds (optarg, 0.01, 3600, &run->seconds);
@@ -313,6 +343,10 @@ s_parse_args (run_t *run, args_t *args, int argc, char **argv)
         args->selected[i] = true;
         only += length + (only[length] == ',');
     }
+    for (size_t k = 0; k < S_ECHO_RATIOS && run->echo_endpoint; k++)
+        for (size_t i = 0; i < S_SCENARIOS; i++)
+            if (strcmp (s_scenarios[i].name, s_echo_ratios[k].scenario) == 0)
+                args->echo[i] = args->selected[i];
     return -1;
 }
 
@@ -347,6 +381,15 @@ main (int argc, char **argv)
     secpol_client_destroy (&client);
     if (rc)
         return 1;
+    if (run.echo_endpoint) {
+        client = secpol_client_new (run.echo_endpoint, run.timeout_ms);
+        if (!client) {
+            fprintf (stderr, "secpol-bench: no secpol-echo answered at %s within %d ms\n",
+                     run.echo_endpoint, run.timeout_ms);
+            return 1;
+        }
+        secpol_client_destroy (&client);
+    }
     status = 0;
 
     /* Rounds run every scenario in turn, so slow drifts of the machine
@@ -354,7 +397,7 @@ main (int argc, char **argv)
      * median over the rounds. */
     size_t n_results = 0;
     for (size_t i = 0; i < S_SCENARIOS; i++)
-        n_results += args.selected[i];
+        n_results += args.selected[i] + args.echo[i];
     result_t *measured = calloc ((size_t)run.rounds * n_results, sizeof *measured);
     result_t *results = calloc (n_results, sizeof *results);
     if (!measured || !results) {
@@ -363,20 +406,24 @@ main (int argc, char **argv)
         goto done;
     }
     uint64_t errors = 0;
-    for (int round = 0; round < run.rounds; round++)
-        for (size_t i = 0, k = 0; i < S_SCENARIOS; i++) {
-            if (!args.selected[i])
-                continue;
-            result_t *result = &measured[(size_t)round * n_results + k++];
-            s_run_scenario (&run, &s_scenarios[i], result);
-            errors += result->errors;
-            fprintf (stderr,
-                     "secpol-bench: round %d/%d %-17s %8.0f calls/s  p50 %8.1f us  p99 %8.1f us  "
-                     "%" PRIu64 " errors%s%s\n",
-                     round + 1, run.rounds, result->scenario->name, result->calls_per_sec,
-                     result->p50_us, result->p99_us, result->errors,
-                     result->errors ? ", first: " : "", result->first_error);
-        }
+    for (int round = 0; round < run.rounds; round++) {
+        size_t k = 0;
+        /* secpold's scenarios, then the echo's (secpold's come first in results) */
+        for (int echo = 0; echo < 2; echo++)
+            for (size_t i = 0; i < S_SCENARIOS; i++) {
+                if (!(echo ? args.echo[i] : args.selected[i]))
+                    continue;
+                result_t *result = &measured[(size_t)round * n_results + k++];
+                s_run_scenario (&run, &s_scenarios[i], echo, result);
+                errors += result->errors;
+                fprintf (stderr,
+                         "secpol-bench: round %d/%d %-5s%-17s %8.0f calls/s  p50 %8.1f us  "
+                         "p99 %8.1f us  %" PRIu64 " errors%s%s\n",
+                         round + 1, run.rounds, echo ? "echo" : "", result->scenario->name,
+                         result->calls_per_sec, result->p50_us, result->p99_us, result->errors,
+                         result->errors ? ", first: " : "", result->first_error);
+            }
+    }
     for (size_t k = 0; k < n_results; k++)
         s_summarise (&results[k], measured, k, n_results, run.rounds);
 
@@ -415,6 +462,10 @@ s_usage (FILE *out)
              "as ratios against Health/Check measured in the same run.\n"
              "\n"
              "  -e, --endpoint E     secpold endpoint (ipc://... or tcp://127.0.0.1:...)\n"
+             "      --echo-endpoint E  also run health and get_policy against the secpol-echo\n"
+             "                       at E (bench/echo.c, the raw transport; its replies are\n"
+             "                       judged by status only) and report secpold's calls/s over\n"
+             "                       the echo's, with the targets\n"
              "  -s, --seconds S      measured seconds per scenario (default 3)\n"
              "      --warmup S       unmeasured seconds before each scenario (default 0.5)\n"
              "  -d, --depth D        calls in flight per client (default 64)\n"
@@ -707,10 +758,11 @@ s_update_check (const ProtobufCMessage *response, uint32_t expect)
 /* --- running a scenario ---------------------------------------------------------- */
 
 static void
-s_run_scenario (run_t *run, const scenario_t *scenario, result_t *result)
+s_run_scenario (run_t *run, const scenario_t *scenario, bool echo, result_t *result)
 {
     memset (result, 0, sizeof *result);
     result->scenario = scenario;
+    result->echo = echo;
     result->clients = run->clients;
     result->depth = scenario->depth ? scenario->depth : run->depth;
     result->window_s = run->seconds;
@@ -727,6 +779,8 @@ s_run_scenario (run_t *run, const scenario_t *scenario, result_t *result)
         worker_t *worker = &workers[i];
         worker->run = run;
         worker->scenario = scenario;
+        worker->endpoint = echo ? run->echo_endpoint : run->endpoint;
+        worker->echo = echo;
         worker->index = i;
         worker->depth = result->depth;
         worker->get = (Secpol__V1__GetPolicyRequest)SECPOL__V1__GET_POLICY_REQUEST__INIT;
@@ -799,7 +853,7 @@ s_worker (void *arg)
     worker_t *worker = arg;
     run_t *run = worker->run;
     const scenario_t *scenario = worker->scenario;
-    worker->client = secpol_client_new (run->endpoint, run->timeout_ms);
+    worker->client = secpol_client_new (worker->endpoint, run->timeout_ms);
     size_t slots = 16;
     while (slots < 4 * (size_t)worker->depth)
         slots *= 2;
@@ -808,7 +862,7 @@ s_worker (void *arg)
     pthread_barrier_wait (&run->gate);
     pthread_barrier_wait (&run->gate);
     if (!worker->client || !worker->slots) {
-        s_worker_error (worker, "cannot connect to %s", run->endpoint);
+        s_worker_error (worker, "cannot connect to %s", worker->endpoint);
         goto done;
     }
 
@@ -857,7 +911,7 @@ s_worker (void *arg)
         if (code != SECPOL_OK)
             s_worker_error (worker, "%s: %s", secpol_status_name (code),
                             secpol_client_status (worker->client)->message);
-        else if (!scenario->check (response, slot->expect))
+        else if (!worker->echo && !scenario->check (response, slot->expect))
             s_worker_error (worker, "a reply with status OK says something else than the "
                                     "prepared data implies");
         protobuf_c_message_free_unpacked (response, NULL);
@@ -1040,10 +1094,39 @@ s_spread (const result_t *r)
     return 100.0 * (high - low) / r->calls_per_sec;
 }
 
+/*  How many results, from the first, were measured against secpold: the
+ *  echo's follow them. */
+static size_t
+s_secpold_results (const result_t *results, size_t n)
+{
+    size_t m = 0;
+    while (m < n && !results[m].echo)
+        m++;
+    return m;
+}
+
+/*  Ratio k of s_echo_ratios: secpold's calls/s over the echo's, and the two
+ *  results; -1 when either was not measured. */
+static double
+s_echo_ratio (const result_t **secpold_p, const result_t **echo_p, const result_t *results,
+              size_t n, size_t k)
+{
+    size_t m = s_secpold_results (results, n);
+    *secpold_p = s_find (results, m, s_echo_ratios[k].scenario);
+    *echo_p = s_find (results + m, n - m, s_echo_ratios[k].scenario);
+    if (!*secpold_p || !*echo_p)
+        return -1;
+    return s_ratio ((*secpold_p)->calls_per_sec, (*echo_p)->calls_per_sec);
+}
+
+/*  Text and JSON reports: secpold's scenarios, ratios against the first
+ *  (the baseline); then, when the echo ran, its scenarios and the ratios of
+ *  s_echo_ratios. */
 static void
 s_print_text (FILE *out, const run_t *run, const result_t *results, size_t n)
 {
     const result_t *base = &results[0];
+    size_t m = s_secpold_results (results, n);
     fprintf (out,
              "secpol-bench: %s at %s, %d clients x depth %d, %.2f s per scenario after %.2f s "
              "warm-up, %d round%s\n",
@@ -1057,7 +1140,7 @@ s_print_text (FILE *out, const run_t *run, const result_t *results, size_t n)
     fprintf (out, "%-17s %-5s %7s %5s %9s %9s %7s %9s %9s %6s %7s %6s %6s\n", "scenario", "lane",
              "clients", "depth", "calls", "calls/s", "spread", "p50 us", "p99 us", "errors",
              "tput x", "p50 x", "p99 x");
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < m; i++) {
         const result_t *r = &results[i];
         char spread[16] = "-";
         if (s_spread (r) >= 0)
@@ -1070,20 +1153,43 @@ s_print_text (FILE *out, const run_t *run, const result_t *results, size_t n)
                  s_ratio (r->calls_per_sec, base->calls_per_sec), s_ratio (r->p50_us, base->p50_us),
                  s_ratio (r->p99_us, base->p99_us));
     }
-    const result_t *batched = s_find (results, n, "update_policy");
-    const result_t *single = s_find (results, n, "update_policy_d1");
+    const result_t *batched = s_find (results, m, "update_policy");
+    const result_t *single = s_find (results, m, "update_policy_d1");
     if (batched && single)
         fprintf (out,
                  "\ngroup commit: depth %d writes %.2fx the calls/s of depth %d "
                  "(%.0f vs %.0f writes/s)\n",
                  batched->depth, s_ratio (batched->calls_per_sec, single->calls_per_sec),
                  single->depth, batched->calls_per_sec, single->calls_per_sec);
+    if (m < n) {
+        fprintf (out,
+                 "\nfront end: secpold's calls/s over secpol-echo's (bench/echo.c: one thread "
+                 "answering every call at once,\nthe raw transport) at %s, the same clients x "
+                 "depth; targets from issue 6\n",
+                 run->echo_endpoint);
+        fprintf (out, "%-17s %9s %9s %11s %11s %11s %7s %s\n", "ratio", "secpold/s", "echo/s",
+                 "echo spread", "echo p50 us", "echo p99 us", "ratio", "target");
+    }
+    for (size_t k = 0; k < S_ECHO_RATIOS; k++) {
+        const result_t *secpold, *echo;
+        double ratio = s_echo_ratio (&secpold, &echo, results, n, k);
+        if (ratio < 0)
+            continue;
+        char spread[16] = "-";
+        if (s_spread (echo) >= 0)
+            snprintf (spread, sizeof spread, "%.0f%%", s_spread (echo));
+        fprintf (out, "%-17s %9.0f %9.0f %11s %11.1f %11.1f %7.3f >= %.2f %s\n",
+                 s_echo_ratios[k].ratio, secpold->calls_per_sec, echo->calls_per_sec, spread,
+                 echo->p50_us, echo->p99_us, ratio, s_echo_ratios[k].target,
+                 ratio >= s_echo_ratios[k].target ? "met" : "BELOW");
+    }
     fprintf (out, "\n");
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < m; i++)
         fprintf (out, "  %-17s %s\n", results[i].scenario->name, results[i].scenario->what);
     for (size_t i = 0; i < n; i++)
         if (results[i].errors)
-            fprintf (out, "ERRORS in %s: %" PRIu64 ", first: %s\n", results[i].scenario->name,
+            fprintf (out, "ERRORS in %s%s: %" PRIu64 ", first: %s\n",
+                     results[i].echo ? "secpol-echo " : "", results[i].scenario->name,
                      results[i].errors, results[i].first_error);
 }
 
@@ -1091,6 +1197,7 @@ static void
 s_print_json (FILE *out, const run_t *run, const result_t *results, size_t n)
 {
     const result_t *base = &results[0];
+    size_t m = s_secpold_results (results, n);
     fprintf (out, "{\n  \"server\": ");
     s_json_string (out, run->server);
     fprintf (out, ",\n  \"endpoint\": ");
@@ -1103,45 +1210,76 @@ s_print_json (FILE *out, const run_t *run, const result_t *results, size_t n)
              run->pool * run->clients);
     s_json_string (out, base->scenario->name);
     fprintf (out, ",\n  \"scenarios\": [\n");
-    uint64_t errors = 0;
-    for (size_t i = 0; i < n; i++) {
-        const result_t *r = &results[i];
-        errors += r->errors;
-        fprintf (out, "    {\"name\": ");
-        s_json_string (out, r->scenario->name);
-        fprintf (out, ", \"method\": ");
-        s_json_string (out, r->scenario->method);
-        fprintf (out, ", \"lane\": ");
-        s_json_string (out, r->scenario->lane);
-        fprintf (out,
-                 ", \"clients\": %d, \"depth\": %d, \"seconds\": %.3f,\n"
-                 "     \"calls\": %" PRIu64 ", \"calls_total\": %" PRIu64 ", \"errors\": %" PRIu64
-                 ", \"calls_per_sec\": %.1f, \"calls_per_sec_rounds\": [",
-                 r->clients, r->depth, r->window_s, r->calls, r->total, r->errors,
-                 r->calls_per_sec);
-        for (int k = 0; k < r->rounds; k++)
-            fprintf (out, "%s%.1f", k ? ", " : "", r->round_calls_per_sec[k]);
-        fprintf (out,
-                 "],\n"
-                 "     \"latency_us\": {\"p50\": %.1f, \"p90\": %.1f, \"p99\": %.1f, "
-                 "\"p999\": %.1f, \"max\": %.1f},\n"
-                 "     \"ratio\": {\"calls_per_sec\": %.4f, \"p50\": %.4f, \"p99\": %.4f}",
-                 r->p50_us, r->p90_us, r->p99_us, r->p999_us, r->max_us,
-                 s_ratio (r->calls_per_sec, base->calls_per_sec), s_ratio (r->p50_us, base->p50_us),
-                 s_ratio (r->p99_us, base->p99_us));
-        if (r->errors) {
-            fprintf (out, ",\n     \"first_error\": ");
-            s_json_string (out, r->first_error);
-        }
-        fprintf (out, "}%s\n", i + 1 < n ? "," : "");
-    }
+    for (size_t i = 0; i < m; i++)
+        s_print_json_scenario (out, &results[i], base, i + 1 == m);
     fprintf (out, "  ],\n");
-    const result_t *batched = s_find (results, n, "update_policy");
-    const result_t *single = s_find (results, n, "update_policy_d1");
+    if (m < n) {
+        fprintf (out, "  \"echo\": {\"endpoint\": ");
+        s_json_string (out, run->echo_endpoint);
+        fprintf (out, ", \"scenarios\": [\n");
+        for (size_t i = m; i < n; i++)
+            s_print_json_scenario (out, &results[i], &results[m], i + 1 == n);
+        fprintf (out, "  ]},\n  \"front_end\": [");
+        const char *separator = "\n";
+        for (size_t k = 0; k < S_ECHO_RATIOS; k++) {
+            const result_t *secpold, *echo;
+            double ratio = s_echo_ratio (&secpold, &echo, results, n, k);
+            if (ratio < 0)
+                continue;
+            fprintf (out, "%s    {\"ratio\": ", separator);
+            s_json_string (out, s_echo_ratios[k].ratio);
+            fprintf (out, ", \"scenario\": ");
+            s_json_string (out, s_echo_ratios[k].scenario);
+            fprintf (out,
+                     ", \"calls_per_sec\": %.1f, \"echo_calls_per_sec\": %.1f,\n"
+                     "     \"value\": %.4f, \"target\": %.2f, \"met\": %s}",
+                     secpold->calls_per_sec, echo->calls_per_sec, ratio, s_echo_ratios[k].target,
+                     ratio >= s_echo_ratios[k].target ? "true" : "false");
+            separator = ",\n";
+        }
+        fprintf (out, "\n  ],\n");
+    }
+    uint64_t errors = 0;
+    for (size_t i = 0; i < n; i++)
+        errors += results[i].errors;
+    const result_t *batched = s_find (results, m, "update_policy");
+    const result_t *single = s_find (results, m, "update_policy_d1");
     if (batched && single)
         fprintf (out, "  \"group_commit_speedup\": %.4f,\n",
                  s_ratio (batched->calls_per_sec, single->calls_per_sec));
     fprintf (out, "  \"errors\": %" PRIu64 "\n}\n", errors);
+}
+
+/*  One scenario's object in a "scenarios" list, its ratios against base. */
+static void
+s_print_json_scenario (FILE *out, const result_t *r, const result_t *base, bool last)
+{
+    fprintf (out, "    {\"name\": ");
+    s_json_string (out, r->scenario->name);
+    fprintf (out, ", \"method\": ");
+    s_json_string (out, r->scenario->method);
+    fprintf (out, ", \"lane\": ");
+    s_json_string (out, r->scenario->lane);
+    fprintf (out,
+             ", \"clients\": %d, \"depth\": %d, \"seconds\": %.3f,\n"
+             "     \"calls\": %" PRIu64 ", \"calls_total\": %" PRIu64 ", \"errors\": %" PRIu64
+             ", \"calls_per_sec\": %.1f, \"calls_per_sec_rounds\": [",
+             r->clients, r->depth, r->window_s, r->calls, r->total, r->errors, r->calls_per_sec);
+    for (int k = 0; k < r->rounds; k++)
+        fprintf (out, "%s%.1f", k ? ", " : "", r->round_calls_per_sec[k]);
+    fprintf (out,
+             "],\n"
+             "     \"latency_us\": {\"p50\": %.1f, \"p90\": %.1f, \"p99\": %.1f, "
+             "\"p999\": %.1f, \"max\": %.1f},\n"
+             "     \"ratio\": {\"calls_per_sec\": %.4f, \"p50\": %.4f, \"p99\": %.4f}",
+             r->p50_us, r->p90_us, r->p99_us, r->p999_us, r->max_us,
+             s_ratio (r->calls_per_sec, base->calls_per_sec), s_ratio (r->p50_us, base->p50_us),
+             s_ratio (r->p99_us, base->p99_us));
+    if (r->errors) {
+        fprintf (out, ",\n     \"first_error\": ");
+        s_json_string (out, r->first_error);
+    }
+    fprintf (out, "}%s\n", last ? "" : ",");
 }
 
 static void
