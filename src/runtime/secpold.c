@@ -2,6 +2,7 @@
 #include "log.h"
 #include "server.h"
 
+#include <czmq.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,6 +46,27 @@ main (int argc, char **argv)
         log_level = env;
     if ((env = getenv ("SECPOL_TEST_CLOCK")) && *env)
         config.test_clock = s_truthy (env);
+    int number;
+    if ((env = getenv ("SECPOL_MAX_CONNECTIONS")) && *env) {
+        if (s_parse_int ("SECPOL_MAX_CONNECTIONS", env, 1, 1 << 20, &number))
+            return 2;
+        config.max_connections = (unsigned)number;
+    }
+    if ((env = getenv ("SECPOL_MAX_CLIENT_REQUESTS")) && *env) {
+        if (s_parse_int ("SECPOL_MAX_CLIENT_REQUESTS", env, 1, 1 << 20, &number))
+            return 2;
+        config.max_peer_requests = (unsigned)number;
+    }
+    if ((env = getenv ("SECPOL_MAX_CLIENT_MB")) && *env) {
+        if (s_parse_int ("SECPOL_MAX_CLIENT_MB", env, 1, 4096, &number))
+            return 2;
+        config.max_peer_bytes = (size_t)number << 20;
+    }
+    if ((env = getenv ("SECPOL_DRAIN_SECONDS")) && *env) {
+        if (s_parse_int ("SECPOL_DRAIN_SECONDS", env, 1, 3600, &number))
+            return 2;
+        config.drain_ms = (unsigned)number * 1000;
+    }
 
     static const struct option options[] = {
         {"endpoint", required_argument, NULL, 'e'},
@@ -53,6 +75,10 @@ main (int argc, char **argv)
         {"slow-workers", required_argument, NULL, 's'},
         {"log-level", required_argument, NULL, 'l'},
         {"test-clock", no_argument, NULL, 't'},
+        {"max-connections", required_argument, NULL, 'C'},
+        {"max-client-requests", required_argument, NULL, 'R'},
+        {"max-client-mb", required_argument, NULL, 'M'},
+        {"drain-seconds", required_argument, NULL, 'D'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -89,6 +115,26 @@ main (int argc, char **argv)
                 break;
             case 't':
                 config.test_clock = true;
+                break;
+            case 'C':
+                if (s_parse_int ("--max-connections", optarg, 1, 1 << 20, &number))
+                    return 2;
+                config.max_connections = (unsigned)number;
+                break;
+            case 'R':
+                if (s_parse_int ("--max-client-requests", optarg, 1, 1 << 20, &number))
+                    return 2;
+                config.max_peer_requests = (unsigned)number;
+                break;
+            case 'M':
+                if (s_parse_int ("--max-client-mb", optarg, 1, 4096, &number))
+                    return 2;
+                config.max_peer_bytes = (size_t)number << 20;
+                break;
+            case 'D':
+                if (s_parse_int ("--drain-seconds", optarg, 1, 3600, &number))
+                    return 2;
+                config.drain_ms = (unsigned)number * 1000;
                 break;
             case 'h':
                 s_usage (stdout);
@@ -135,6 +181,9 @@ main (int argc, char **argv)
                     "note=\"TestClockService can shift time; never use in production\"");
     secpol_server_run (server, &s_stop);
     secpol_server_destroy (&server);
+    /* Ends the ZeroMQ context: libzmq writes the replies still queued for
+     * connected peers, for at most the ROUTER's linger (5 s). */
+    zsys_shutdown ();
     secpol_log (SECPOL_LOG_INFO, "stop", NULL);
     return 0;
 }
@@ -186,8 +235,17 @@ s_usage (FILE *out)
         "  -l, --log-level L     debug, info, warn or error (SECPOL_LOG_LEVEL; default info)\n"
         "  -t, --test-clock      serve TestClockService, which shifts the clock\n"
         "                        (SECPOL_TEST_CLOCK=1); for tests only\n"
+        "      --max-connections N      clients connected at once (SECPOL_MAX_CONNECTIONS;\n"
+        "                               default and ceiling: half the free file descriptors)\n"
+        "      --max-client-requests N  requests in flight per client, more are refused\n"
+        "                               RESOURCE_EXHAUSTED (SECPOL_MAX_CLIENT_REQUESTS; 4096)\n"
+        "      --max-client-mb N        request and reply MiB held per client\n"
+        "                               (SECPOL_MAX_CLIENT_MB; default 16)\n"
+        "      --drain-seconds N        on SIGTERM, serve queued requests this long, then\n"
+        "                               answer the rest UNAVAILABLE (SECPOL_DRAIN_SECONDS; 10)\n"
         "  -h, --help            this text\n"
         "  -V, --version         print the version\n"
         "\n"
-        "Logs are logfmt lines on stderr. SIGINT/SIGTERM drain in-flight requests, then stop.\n");
+        "Logs are logfmt lines on stderr. SIGINT/SIGTERM: stop taking requests, answer\n"
+        "every one taken (see --drain-seconds), flush replies (at most 5 s more), exit 0.\n");
 }

@@ -1,0 +1,565 @@
+/*  lanes.c - lane queues and threads; see lanes.h. */
+#include "lanes.h"
+
+#include "alloc.h"
+#include "log.h"
+#include "peers.h"
+#include "server.h"
+#include "wire.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WRITE_BATCH_CEILING 1024 /* jobs one group commit can carry */
+#define GROW_ATTEMPTS       16   /* map doublings before a batch gives up */
+
+/* A blocking FIFO of jobs shared by the front end and one lane. */
+typedef struct {
+    pthread_mutex_t mutex;
+    pthread_cond_t ready;
+    secpol_job_t *head, *tail;
+    size_t length;
+    bool closed; /* no more jobs: workers exit when empty */
+} queue_t;
+
+typedef struct {
+    secpol_lanes_t *lanes;
+    secpol_lane_t lane;
+    pthread_t thread;
+} worker_t;
+
+struct secpol_lanes {
+    secpol_lanes_config_t config;
+    secpol_store_t *store;
+    secpol_server_t *server;
+    queue_t queues[SECPOL_LANE_COUNT]; /* indexed by lane */
+    worker_t *workers;                 /* every lane thread */
+    size_t n_workers;
+    /* finished jobs on their way back to the front end */
+    pthread_mutex_t reply_mutex;
+    secpol_job_t *reply_head, *reply_tail;
+    int reply_fd;                            /* eventfd: readable while replies wait */
+    atomic_bool signalled;                   /* reply_fd was written and not yet read */
+    atomic_uint_fast64_t commits;            /* WRITE lane commits */
+    atomic_uint_fast64_t committed_requests; /* requests those commits carried */
+};
+
+static void s_queue_init (queue_t *q);
+static void s_queue_push (queue_t *q, secpol_job_t *job);
+static secpol_job_t *s_queue_pop (queue_t *q, size_t max);
+static void s_queue_close (queue_t *q);
+static void s_queue_destroy (queue_t *q);
+static void *s_worker (void *arg);
+static int64_t s_monotonic_us (void);
+
+secpol_lanes_t *
+secpol_lanes_new (const secpol_lanes_config_t *config, secpol_store_t *store,
+                  secpol_server_t *server)
+{
+    secpol_lanes_t *self = secpol_xcalloc (1, sizeof *self);
+    self->config = *config;
+    if (self->config.write_batch_max == 0 || self->config.write_batch_max > WRITE_BATCH_CEILING)
+        self->config.write_batch_max = WRITE_BATCH_CEILING;
+    self->store = store;
+    self->server = server;
+    for (int lane = 0; lane < SECPOL_LANE_COUNT; lane++)
+        s_queue_init (&self->queues[lane]);
+    pthread_mutex_init (&self->reply_mutex, NULL);
+    self->reply_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (self->reply_fd < 0) {
+        secpol_lanes_destroy (&self);
+        return NULL;
+    }
+    self->n_workers = (size_t)config->read_workers + 1 + (size_t)config->slow_workers;
+    self->workers = secpol_xcalloc (self->n_workers, sizeof *self->workers);
+    for (size_t i = 0; i < self->n_workers; i++) {
+        worker_t *worker = &self->workers[i];
+        worker->lanes = self;
+        worker->lane = i < (size_t)config->read_workers    ? SECPOL_LANE_READ
+                       : i == (size_t)config->read_workers ? SECPOL_LANE_WRITE
+                                                           : SECPOL_LANE_SLOW;
+        if (pthread_create (&worker->thread, NULL, s_worker, worker) != 0) {
+            self->n_workers = i;
+            secpol_lanes_destroy (&self);
+            return NULL;
+        }
+    }
+    return self;
+}
+
+void
+secpol_lanes_destroy (secpol_lanes_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    secpol_lanes_t *self = *self_p;
+    for (int lane = 0; lane < SECPOL_LANE_COUNT; lane++)
+        s_queue_close (&self->queues[lane]);
+    for (size_t i = 0; i < self->n_workers; i++)
+        pthread_join (self->workers[i].thread, NULL);
+    free (self->workers);
+    for (int lane = 0; lane < SECPOL_LANE_COUNT; lane++)
+        s_queue_destroy (&self->queues[lane]);
+    for (secpol_job_t *job = self->reply_head, *next; job; job = next) {
+        next = job->next;
+        secpol_job_destroy (&job);
+    }
+    pthread_mutex_destroy (&self->reply_mutex);
+    if (self->reply_fd >= 0)
+        close (self->reply_fd);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+secpol_lanes_submit (secpol_lanes_t *self, secpol_job_t *job)
+{
+    queue_t *queue = &self->queues[job->method->spec->lane];
+    pthread_mutex_lock (&queue->mutex);
+    if (queue->length >= self->config.max_queued) {
+        pthread_mutex_unlock (&queue->mutex);
+        return -1;
+    }
+    job->next = NULL;
+    if (queue->tail)
+        queue->tail->next = job;
+    else
+        queue->head = job;
+    queue->tail = job;
+    queue->length++;
+    pthread_cond_signal (&queue->ready);
+    pthread_mutex_unlock (&queue->mutex);
+    return 0;
+}
+
+int
+secpol_lanes_reply_fd (secpol_lanes_t *self)
+{
+    return self->reply_fd;
+}
+
+secpol_job_t *
+secpol_lanes_replies (secpol_lanes_t *self)
+{
+    /* Clear the signal before taking the list: a reply pushed after the
+     * take finds the queue empty and signals again. */
+    if (atomic_exchange (&self->signalled, false)) {
+        uint64_t count;
+        while (read (self->reply_fd, &count, sizeof count) < 0 && errno == EINTR)
+            ;
+    }
+    pthread_mutex_lock (&self->reply_mutex);
+    secpol_job_t *list = self->reply_head;
+    self->reply_head = self->reply_tail = NULL;
+    pthread_mutex_unlock (&self->reply_mutex);
+    return list;
+}
+
+/*  Hands finished jobs (a list linked by next, ending at last) back to the
+ *  front end; one wake-up for a whole batch. */
+static void
+s_reply (secpol_lanes_t *self, secpol_job_t *first, secpol_job_t *last)
+{
+    last->next = NULL;
+    pthread_mutex_lock (&self->reply_mutex);
+    bool was_empty = self->reply_head == NULL;
+    if (self->reply_tail)
+        self->reply_tail->next = first;
+    else
+        self->reply_head = first;
+    self->reply_tail = last;
+    pthread_mutex_unlock (&self->reply_mutex);
+    if (was_empty && !atomic_exchange (&self->signalled, true)) {
+        uint64_t one = 1;
+        while (write (self->reply_fd, &one, sizeof one) < 0 && errno == EINTR)
+            ;
+    }
+}
+
+secpol_job_t *
+secpol_lanes_cancel_queued (secpol_lanes_t *self)
+{
+    secpol_job_t *taken = NULL, **tail = &taken;
+    for (int lane = 0; lane < SECPOL_LANE_COUNT; lane++) {
+        queue_t *queue = &self->queues[lane];
+        pthread_mutex_lock (&queue->mutex);
+        secpol_job_t **link = &queue->head, *last = NULL;
+        while (*link) {
+            secpol_job_t *job = *link;
+            /* a SLOW job in the write queue has run prepare: let it finish */
+            if (lane == SECPOL_LANE_WRITE && job->method->spec->lane == SECPOL_LANE_SLOW) {
+                last = job;
+                link = &job->next;
+                continue;
+            }
+            *link = job->next;
+            queue->length--;
+            job->next = NULL;
+            *tail = job;
+            tail = &job->next;
+        }
+        queue->tail = last;
+        pthread_mutex_unlock (&queue->mutex);
+    }
+    return taken;
+}
+
+void
+secpol_lanes_write_stats (secpol_lanes_t *self, uint64_t *commits, uint64_t *requests)
+{
+    *commits = atomic_load (&self->commits);
+    *requests = atomic_load (&self->committed_requests);
+}
+
+/* --- running a job ---------------------------------------------------------- */
+
+/*  Prepares a job to run: deadline, arena, decode, response. Returns false
+ *  when the job is already answered (code set). */
+static bool
+s_job_start (secpol_lanes_t *self, secpol_job_t *job, int64_t now)
+{
+    if (job->deadline_us && s_monotonic_us () > job->deadline_us) {
+        job->code = SECPOL_DEADLINE_EXCEEDED;
+        return false;
+    }
+    secpol_arena_destroy (&job->call.arena);
+    memset (&job->call, 0, sizeof job->call);
+    job->call.arena = secpol_arena_new ();
+    job->call.now = now;
+    job->call.method = job->method->path;
+    job->call.request_id = job->request_id;
+    job->call.caller = "";
+    job->call.role = self->config.role;
+    job->call.server = self->server;
+    const ProtobufCMethodDescriptor *descriptor = job->method->descriptor;
+    const uint8_t *data = zmq_msg_data (&job->body);
+    size_t size = zmq_msg_size (&job->body);
+    char field[256];
+    const char *problem = NULL;
+    if (!secpol_wire_check_strings (descriptor->input, data, size, field, sizeof field, &problem)) {
+        secpol_call_violation (&job->call, field, "%s", problem);
+        job->code = secpol_call_fail (&job->call, SECPOL_INVALID_ARGUMENT, "invalid field: %s %s",
+                                      field, problem);
+        return false;
+    }
+    job->request = protobuf_c_message_unpack (descriptor->input,
+                                              secpol_arena_allocator (job->call.arena), size, data);
+    if (!job->request) {
+        job->code =
+            secpol_call_fail (&job->call, SECPOL_INVALID_ARGUMENT,
+                              "request body does not decode as %s", descriptor->input->name);
+        return false;
+    }
+    job->response = secpol_arena_message (job->call.arena, descriptor->output);
+    job->code = SECPOL_OK;
+    return true;
+}
+
+/*  Packs the job's reply (header, and body when OK) into buffers the front
+ *  end sends, then frees what the handler allocated. */
+static void
+s_job_pack (secpol_job_t *job)
+{
+    const char *message = job->call.message;
+    if (!message && job->code == SECPOL_DEADLINE_EXCEEDED)
+        message = "deadline exceeded before the request started";
+    else if (!message && job->code != SECPOL_OK)
+        message = secpol_status_name (job->code);
+    job->header_size = secpol_wire_response_size (job->call_id, job->code, message,
+                                                  job->call.n_violations, job->call.violations);
+    job->header = secpol_xmalloc (job->header_size);
+    secpol_wire_pack_response (job->header, job->header_size, job->call_id, job->code, message,
+                               job->call.n_violations, job->call.violations);
+    if (job->code == SECPOL_OK && job->response) {
+        job->reply_size = protobuf_c_message_get_packed_size (job->response);
+        if (job->reply_size) {
+            job->reply = secpol_reply_buffer_new (job->reply_size);
+            protobuf_c_message_pack (job->response, job->reply);
+        }
+    }
+    if (secpol_log_enabled (SECPOL_LOG_DEBUG)) {
+        char quoted[200];
+        secpol_log (SECPOL_LOG_DEBUG, "call", "method=%s code=%s us=%lld request_id=%s",
+                    job->method->path, secpol_status_name (job->code),
+                    (long long)(s_monotonic_us () - job->received_us),
+                    secpol_log_quote (quoted, sizeof quoted, job->request_id));
+    }
+    secpol_txn_abort (&job->call.txn);
+    secpol_arena_destroy (&job->call.arena);
+    job->request = job->response = NULL;
+}
+
+static void
+s_run_read (secpol_lanes_t *self, secpol_job_t *job)
+{
+    if (s_job_start (self, job, secpol_server_now (self->server))) {
+        int rc = secpol_txn_begin (self->store, NULL, false, &job->call.txn);
+        if (rc)
+            job->code = secpol_call_fail (&job->call, SECPOL_UNAVAILABLE,
+                                          "store is unavailable: %s", secpol_strerror (rc));
+        else {
+            job->code = job->method->spec->handler->fn (&job->call, job->request, job->response);
+            secpol_txn_abort (&job->call.txn);
+        }
+    }
+    s_job_pack (job);
+    s_reply (self, job, job);
+}
+
+static void
+s_run_slow (secpol_lanes_t *self, secpol_job_t *job)
+{
+    if (s_job_start (self, job, secpol_server_now (self->server))) {
+        const secpol_method_spec_t *spec = job->method->spec;
+        job->code =
+            spec->prepare ? spec->prepare->fn (&job->call, job->request, job->response) : SECPOL_OK;
+        if (job->code == SECPOL_OK && spec->handler) {
+            s_queue_push (&self->queues[SECPOL_LANE_WRITE], job); /* the WRITE lane answers it */
+            return;
+        }
+    }
+    s_job_pack (job);
+    s_reply (self, job, job);
+}
+
+/*  Runs a batch in one durable transaction, each job nested. Returns false
+ *  when the map filled up and the batch must run again after a grow. */
+static bool
+s_run_write_batch (secpol_lanes_t *self, secpol_job_t **jobs, size_t n, bool *started)
+{
+    int64_t now = secpol_server_now (self->server);
+    secpol_txn_t *top = NULL;
+    int rc = secpol_txn_begin (self->store, NULL, true, &top);
+    for (size_t i = 0; i < n; i++) {
+        secpol_job_t *job = jobs[i];
+        if (!started[i]) {
+            /* a SLOW job arrives decoded and prepared; keep its result */
+            if (job->method->spec->lane == SECPOL_LANE_SLOW && job->call.arena) {
+                job->call.now = now;
+                job->code = SECPOL_OK;
+            } else if (!s_job_start (self, job, now))
+                continue;
+            started[i] = true;
+        } else if (job->code != SECPOL_OK)
+            continue;
+        if (rc) {
+            job->code = secpol_call_fail (&job->call, SECPOL_UNAVAILABLE,
+                                          "store is unavailable: %s", secpol_strerror (rc));
+            continue;
+        }
+        secpol_txn_t *nested = NULL;
+        int nrc = secpol_txn_begin (self->store, top, true, &nested);
+        if (nrc) {
+            job->code = secpol_call_fail (&job->call, SECPOL_INTERNAL, "nested transaction: %s",
+                                          secpol_strerror (nrc));
+            continue;
+        }
+        job->call.txn = nested;
+        job->code = job->method->spec->handler->fn (&job->call, job->request, job->response);
+        if (job->code == SECPOL_OK) {
+            nrc = secpol_txn_commit (&job->call.txn);
+            if (nrc)
+                job->code = secpol_call_fail (&job->call, SECPOL_INTERNAL, "commit: %s",
+                                              secpol_strerror (nrc));
+        } else
+            secpol_txn_abort (&job->call.txn);
+        job->call.txn = NULL;
+    }
+    if (rc)
+        return true;
+    if (secpol_txn_map_full (top)) {
+        secpol_txn_abort (&top);
+        return false;
+    }
+    rc = secpol_txn_commit (&top);
+    if (rc == SECPOL_EMAPFULL)
+        return false;
+    size_t carried = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (rc && jobs[i]->code == SECPOL_OK)
+            jobs[i]->code = secpol_call_fail (&jobs[i]->call, SECPOL_UNAVAILABLE,
+                                              "commit failed: %s", secpol_strerror (rc));
+        if (jobs[i]->code == SECPOL_OK)
+            carried++;
+    }
+    if (rc == 0) {
+        atomic_fetch_add (&self->commits, 1);
+        atomic_fetch_add (&self->committed_requests, carried);
+    } else
+        secpol_log (SECPOL_LOG_ERROR, "commit failed", "error=\"%s\"", secpol_strerror (rc));
+    return true;
+}
+
+/*  Runs the jobs of first (a list of at most write_batch_max) as one group
+ *  commit, growing the map when it fills; replies only after the commit. */
+static void
+s_run_write (secpol_lanes_t *self, secpol_job_t *first)
+{
+    secpol_job_t *jobs[WRITE_BATCH_CEILING];
+    bool started[WRITE_BATCH_CEILING] = {false};
+    size_t n = 0;
+    for (secpol_job_t *job = first; job && n < WRITE_BATCH_CEILING; job = job->next)
+        jobs[n++] = job;
+    for (int attempt = 0;; attempt++) {
+        if (s_run_write_batch (self, jobs, n, started))
+            break;
+        /* The map is full: everything rolled back. Grow and run again. */
+        size_t before = secpol_store_map_size (self->store);
+        int rc = secpol_store_grow (self->store);
+        secpol_log (SECPOL_LOG_INFO, "store grown", "from=%zu to=%zu", before,
+                    secpol_store_map_size (self->store));
+        /* WRITE jobs start afresh; SLOW jobs keep what prepare produced
+         * (see the contract in service.h) and forget the failed try. */
+        for (size_t i = 0; i < n; i++)
+            if (jobs[i]->method->spec->lane != SECPOL_LANE_SLOW)
+                started[i] = false;
+            else {
+                jobs[i]->code = SECPOL_OK;
+                jobs[i]->call.message = NULL;
+                jobs[i]->call.n_violations = 0;
+                jobs[i]->call.violations = NULL;
+            }
+        if (rc || attempt >= GROW_ATTEMPTS) {
+            for (size_t i = 0; i < n; i++)
+                if (jobs[i]->code == SECPOL_OK || !started[i]) {
+                    if (!jobs[i]->call.arena)
+                        jobs[i]->call.arena = secpol_arena_new ();
+                    jobs[i]->code = secpol_call_fail (&jobs[i]->call, SECPOL_RESOURCE_EXHAUSTED,
+                                                      "store is full and cannot grow");
+                }
+            break;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        s_job_pack (jobs[i]);
+        jobs[i]->next = i + 1 < n ? jobs[i + 1] : NULL;
+    }
+    s_reply (self, jobs[0], jobs[n - 1]);
+}
+
+static void *
+s_worker (void *arg)
+{
+    worker_t *worker = arg;
+    secpol_lanes_t *self = worker->lanes;
+    queue_t *queue = &self->queues[worker->lane];
+    size_t batch = worker->lane == SECPOL_LANE_WRITE ? self->config.write_batch_max : 1;
+    secpol_job_t *job;
+    while ((job = s_queue_pop (queue, batch))) {
+        switch (worker->lane) {
+            case SECPOL_LANE_READ:
+                s_run_read (self, job);
+                break;
+            case SECPOL_LANE_WRITE:
+                s_run_write (self, job);
+                break;
+            default:
+                s_run_slow (self, job);
+                break;
+        }
+    }
+    return NULL;
+}
+
+/* --- helpers -------------------------------------------------------------- */
+
+void
+secpol_job_destroy (secpol_job_t **job_p)
+{
+    secpol_job_t *job = *job_p;
+    if (!job)
+        return;
+    secpol_txn_abort (&job->call.txn);
+    secpol_arena_destroy (&job->call.arena);
+    zmq_msg_close (&job->identity);
+    zmq_msg_close (&job->body);
+    free (job->header);
+    secpol_reply_buffer_free (job->reply);
+    free (job);
+    *job_p = NULL;
+}
+
+static int64_t
+s_monotonic_us (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void
+s_queue_init (queue_t *q)
+{
+    pthread_mutex_init (&q->mutex, NULL);
+    pthread_cond_init (&q->ready, NULL);
+}
+
+/*  Pushes without the length bound (SLOW jobs moving to the WRITE lane). */
+static void
+s_queue_push (queue_t *q, secpol_job_t *job)
+{
+    job->next = NULL;
+    pthread_mutex_lock (&q->mutex);
+    if (q->tail)
+        q->tail->next = job;
+    else
+        q->head = job;
+    q->tail = job;
+    q->length++;
+    pthread_cond_signal (&q->ready);
+    pthread_mutex_unlock (&q->mutex);
+}
+
+/*  Blocks until a job is queued or the queue is closed and empty (NULL).
+ *  Returns up to max jobs as a list linked by next. */
+static secpol_job_t *
+s_queue_pop (queue_t *q, size_t max)
+{
+    pthread_mutex_lock (&q->mutex);
+    while (!q->head && !q->closed)
+        pthread_cond_wait (&q->ready, &q->mutex);
+    secpol_job_t *first = q->head;
+    secpol_job_t *last = first;
+    size_t n = first ? 1 : 0;
+    while (last && last->next && n < max) {
+        last = last->next;
+        n++;
+    }
+    if (first) {
+        q->head = last->next;
+        if (!q->head)
+            q->tail = NULL;
+        last->next = NULL;
+        q->length -= n;
+    }
+    pthread_mutex_unlock (&q->mutex);
+    return first;
+}
+
+static void
+s_queue_close (queue_t *q)
+{
+    pthread_mutex_lock (&q->mutex);
+    q->closed = true;
+    pthread_cond_broadcast (&q->ready);
+    pthread_mutex_unlock (&q->mutex);
+}
+
+static void
+s_queue_destroy (queue_t *q)
+{
+    secpol_job_t *job = q->head;
+    while (job) {
+        secpol_job_t *next = job->next;
+        secpol_job_destroy (&job);
+        job = next;
+    }
+    pthread_mutex_destroy (&q->mutex);
+    pthread_cond_destroy (&q->ready);
+}

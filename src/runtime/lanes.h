@@ -1,0 +1,108 @@
+/*  lanes.h - the READ, WRITE and SLOW lanes: queues and their threads.
+ *
+ *  The front end (server.c) turns each accepted request into a job and
+ *  submits it to the lane its method names. Lane threads run the handler
+ *  and pack the reply into the job; finished jobs come back to the front
+ *  end through one reply queue, which it drains with secpol_lanes_replies()
+ *  when secpol_lanes_reply_fd() turns readable. Only the front end touches
+ *  sockets; lane threads never do.
+ *
+ *    READ  - N workers, each request in its own read-only transaction;
+ *    WRITE - one writer; every request waiting is run in one write
+ *            transaction (group commit), each in its own nested
+ *            transaction so that a failing request rolls back alone; a
+ *            reply is packed only after the durable commit;
+ *    SLOW  - a pool for costly work (argon2id) outside any transaction,
+ *            whose result then goes through the WRITE lane.
+ *
+ *  Queues are bounded: secpol_lanes_submit() refuses a job when its lane
+ *  already holds max_queued, and the front end answers UNAVAILABLE.
+ *
+ *  Threads: every function but the lane threads' own is called by the
+ *  front end thread only.
+ */
+#ifndef SECPOL_LANES_H_INCLUDED
+#define SECPOL_LANES_H_INCLUDED
+
+#include "call.h"
+#include "method_table.h"
+#include "store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <zmq.h>
+
+typedef struct secpol_peer secpol_peer_t;
+
+/*  One request on its way through a lane. The front end fills the request
+ *  part; the lane fills the reply part; the front end sends it and frees
+ *  the job. */
+typedef struct secpol_job {
+    struct secpol_job *next; /* queue link */
+    /* request, set by the front end */
+    zmq_msg_t identity;            /* ROUTER routing id of the caller */
+    zmq_msg_t body;                /* request bytes */
+    uint64_t call_id;              /* echoed in the reply */
+    char request_id[80];           /* for logs */
+    const secpol_method_t *method; /* resolved method */
+    int64_t received_us;           /* monotonic, at the front end */
+    int64_t deadline_us;           /* monotonic; 0 = none */
+    secpol_peer_t *peer;           /* the caller's share of the daemon (peers.h) */
+    /* reply, set by the lane */
+    int code;           /* status */
+    uint8_t *header;    /* packed ResponseHeader (malloc) */
+    size_t header_size; /* bytes */
+    void *reply;        /* packed response body, from secpol_peers_buffer(); NULL = empty */
+    size_t reply_size;  /* bytes */
+    /* lane-private */
+    secpol_call_t call;         /* the handler's context and answer */
+    ProtobufCMessage *request;  /* decoded body, in call.arena */
+    ProtobufCMessage *response; /* in call.arena */
+} secpol_job_t;
+
+typedef struct {
+    int read_workers;         /* READ lane threads, >= 1 */
+    int slow_workers;         /* SLOW lane threads, >= 1 */
+    unsigned write_batch_max; /* most requests in one group commit, 1..1024 */
+    unsigned max_queued;      /* per lane; more are refused */
+    secpol_role_t role;       /* role handlers see (until authentication lands) */
+} secpol_lanes_config_t;
+
+typedef struct secpol_lanes secpol_lanes_t;
+
+/*  Starts the lane threads. server is handed to handlers (call->server)
+ *  and gives them the clock. Returns NULL when a thread or the reply
+ *  signal cannot be made. Caller owns return value. */
+secpol_lanes_t *secpol_lanes_new (const secpol_lanes_config_t *config, secpol_store_t *store,
+                                  secpol_server_t *server);
+
+/*  Queues job on its method's lane. Returns 0, or -1 when that lane's
+ *  queue is full (the job stays the caller's). */
+int secpol_lanes_submit (secpol_lanes_t *self, secpol_job_t *job)
+    __attribute__ ((warn_unused_result));
+
+/*  A file descriptor that is readable while finished jobs wait (poll it
+ *  with POLLIN; secpol_lanes_replies() clears it). */
+int secpol_lanes_reply_fd (secpol_lanes_t *self);
+
+/*  Takes every finished job, oldest first, as a list linked by next, or
+ *  NULL. The caller sends and frees them. */
+secpol_job_t *secpol_lanes_replies (secpol_lanes_t *self);
+
+/*  Takes every job still waiting in a queue (not started), for shutdown:
+ *  the caller answers them without running them. A SLOW job whose prepare
+ *  already ran is not taken; it finishes normally. */
+secpol_job_t *secpol_lanes_cancel_queued (secpol_lanes_t *self);
+
+/*  Number of WRITE lane transactions committed and requests they carried. */
+void secpol_lanes_write_stats (secpol_lanes_t *self, uint64_t *commits, uint64_t *requests);
+
+/*  Stops the threads once their queues are empty and frees everything;
+ *  unsent replies are freed with their jobs. NULL-safe; nulls the pointer. */
+void secpol_lanes_destroy (secpol_lanes_t **self_p);
+
+/*  Frees a job and everything it holds (not its peer). NULL-safe. */
+void secpol_job_destroy (secpol_job_t **job_p);
+
+#endif
