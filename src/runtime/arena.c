@@ -1,6 +1,8 @@
 /*  arena.c - bump allocator; see arena.h. */
 #include "arena.h"
 
+#include "alloc.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +18,12 @@ typedef struct block {
     max_align_t data[]; /* the bytes themselves */
 } block_t;
 
+#define ARENA_SPARE_MAX 8 /* blocks a reset arena keeps for reuse */
+
 struct secpol_arena {
     block_t *head;                /* newest block; allocations come from here */
+    block_t *spare;               /* standard blocks kept by secpol_arena_reset() */
+    size_t n_spare;               /* blocks in spare */
     ProtobufCAllocator allocator; /* view of this arena for protobuf-c */
 };
 
@@ -27,13 +33,21 @@ static void s_pb_free (void *data, void *pointer);
 secpol_arena_t *
 secpol_arena_new (void)
 {
-    secpol_arena_t *self = calloc (1, sizeof *self);
-    if (!self)
-        return NULL;
+    secpol_arena_t *self = secpol_xcalloc (1, sizeof *self);
     self->allocator.alloc = s_pb_alloc;
     self->allocator.free = s_pb_free;
     self->allocator.allocator_data = self;
     return self;
+}
+
+static void
+s_free_blocks (block_t *block)
+{
+    while (block) {
+        block_t *next = block->next;
+        free (block);
+        block = next;
+    }
 }
 
 void
@@ -42,14 +56,27 @@ secpol_arena_destroy (secpol_arena_t **self_p)
     if (!self_p || !*self_p)
         return;
     secpol_arena_t *self = *self_p;
+    s_free_blocks (self->head);
+    s_free_blocks (self->spare);
+    free (self);
+    *self_p = NULL;
+}
+
+void
+secpol_arena_reset (secpol_arena_t *self)
+{
     block_t *block = self->head;
     while (block) {
         block_t *next = block->next;
-        free (block);
+        if (block->size == ARENA_BLOCK_SIZE && self->n_spare < ARENA_SPARE_MAX) {
+            block->next = self->spare;
+            self->spare = block;
+            self->n_spare++;
+        } else
+            free (block);
         block = next;
     }
-    free (self);
-    *self_p = NULL;
+    self->head = NULL;
 }
 
 void *
@@ -61,11 +88,12 @@ secpol_arena_alloc (secpol_arena_t *self, size_t size)
     block_t *block = self->head;
     if (!block || block->size - block->used < size) {
         size_t capacity = size > ARENA_BLOCK_SIZE ? size : ARENA_BLOCK_SIZE;
-        block = malloc (sizeof *block + capacity);
-        if (!block) {
-            fputs ("secpol: out of memory\n", stderr);
-            abort ();
-        }
+        if (capacity == ARENA_BLOCK_SIZE && self->spare) {
+            block = self->spare;
+            self->spare = block->next;
+            self->n_spare--;
+        } else
+            block = secpol_xmalloc (sizeof *block + capacity);
         block->size = capacity;
         block->used = 0;
         block->next = self->head;

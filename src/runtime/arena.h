@@ -14,13 +14,18 @@
 
 typedef struct secpol_arena secpol_arena_t;
 
-/*  Creates an empty arena. Returns NULL when out of memory.
+/*  Creates an empty arena (never NULL: out of memory aborts, see alloc.h).
  *  Caller owns return value and destroys it with secpol_arena_destroy(). */
 secpol_arena_t *secpol_arena_new (void);
 
 /*  Frees every block the arena handed out, then the arena. NULL-safe;
  *  nulls the caller's pointer. */
 void secpol_arena_destroy (secpol_arena_t **self_p);
+
+/*  Forgets everything allocated, keeping a few blocks for the next
+ *  request: a lane thread resets its arena between requests instead of
+ *  making a new one. */
+void secpol_arena_reset (secpol_arena_t *self);
 
 /*  Returns size bytes, zeroed and aligned for any type, valid until the
  *  arena is destroyed. Aborts the process when out of memory: a request

@@ -222,15 +222,17 @@ secpol_lanes_write_stats (secpol_lanes_t *self, uint64_t *commits, uint64_t *req
 /*  Prepares a job to run: deadline, arena, decode, response. Returns false
  *  when the job is already answered (code set). */
 static bool
-s_job_start (secpol_lanes_t *self, secpol_job_t *job, int64_t now)
+s_job_start (secpol_lanes_t *self, secpol_job_t *job, int64_t now, secpol_arena_t *arena)
 {
+    if (!job->arena_borrowed)
+        secpol_arena_destroy (&job->call.arena);
+    memset (&job->call, 0, sizeof job->call);
+    job->arena_borrowed = arena != NULL;
+    job->call.arena = arena ? arena : secpol_arena_new ();
     if (job->deadline_us && s_monotonic_us () > job->deadline_us) {
         job->code = SECPOL_DEADLINE_EXCEEDED;
         return false;
     }
-    secpol_arena_destroy (&job->call.arena);
-    memset (&job->call, 0, sizeof job->call);
-    job->call.arena = secpol_arena_new ();
     job->call.now = now;
     job->call.method = job->method->path;
     job->call.request_id = job->request_id;
@@ -291,31 +293,44 @@ s_job_pack (secpol_job_t *job)
                     secpol_log_quote (quoted, sizeof quoted, job->request_id));
     }
     secpol_txn_abort (&job->call.txn);
-    secpol_arena_destroy (&job->call.arena);
+    if (job->arena_borrowed)
+        job->call.arena = NULL; /* the lane thread resets it */
+    else
+        secpol_arena_destroy (&job->call.arena);
+    job->arena_borrowed = false;
     job->request = job->response = NULL;
 }
 
+/*  A READ thread keeps one arena and one read transaction and reuses both
+ *  for every request: no allocation and no reader-slot lookup per call. */
 static void
-s_run_read (secpol_lanes_t *self, secpol_job_t *job)
+s_run_read (secpol_lanes_t *self, secpol_job_t *job, secpol_arena_t *arena, secpol_txn_t **txn_p)
 {
-    if (s_job_start (self, job, secpol_server_now (self->server))) {
-        int rc = secpol_txn_begin (self->store, NULL, false, &job->call.txn);
+    if (s_job_start (self, job, secpol_server_now (self->server), arena)) {
+        int rc = *txn_p ? secpol_txn_renew (*txn_p) : SECPOL_EINVAL;
+        if (rc) {
+            secpol_txn_abort (txn_p);
+            rc = secpol_txn_begin (self->store, NULL, false, txn_p);
+        }
         if (rc)
             job->code = secpol_call_fail (&job->call, SECPOL_UNAVAILABLE,
                                           "store is unavailable: %s", secpol_strerror (rc));
         else {
+            job->call.txn = *txn_p;
             job->code = job->method->spec->handler->fn (&job->call, job->request, job->response);
-            secpol_txn_abort (&job->call.txn);
+            job->call.txn = NULL;
+            secpol_txn_reset (*txn_p);
         }
     }
     s_job_pack (job);
+    secpol_arena_reset (arena);
     s_reply (self, job, job);
 }
 
 static void
 s_run_slow (secpol_lanes_t *self, secpol_job_t *job)
 {
-    if (s_job_start (self, job, secpol_server_now (self->server))) {
+    if (s_job_start (self, job, secpol_server_now (self->server), NULL)) {
         const secpol_method_spec_t *spec = job->method->spec;
         job->code =
             spec->prepare ? spec->prepare->fn (&job->call, job->request, job->response) : SECPOL_OK;
@@ -343,7 +358,7 @@ s_run_write_batch (secpol_lanes_t *self, secpol_job_t **jobs, size_t n, bool *st
             if (job->method->spec->lane == SECPOL_LANE_SLOW && job->call.arena) {
                 job->call.now = now;
                 job->code = SECPOL_OK;
-            } else if (!s_job_start (self, job, now))
+            } else if (!s_job_start (self, job, now, NULL))
                 continue;
             started[i] = true;
         } else if (job->code != SECPOL_OK)
@@ -450,11 +465,13 @@ s_worker (void *arg)
     secpol_lanes_t *self = worker->lanes;
     queue_t *queue = &self->queues[worker->lane];
     size_t batch = worker->lane == SECPOL_LANE_WRITE ? self->config.write_batch_max : 1;
+    secpol_arena_t *arena = worker->lane == SECPOL_LANE_READ ? secpol_arena_new () : NULL;
+    secpol_txn_t *txn = NULL;
     secpol_job_t *job;
     while ((job = s_queue_pop (queue, batch))) {
         switch (worker->lane) {
             case SECPOL_LANE_READ:
-                s_run_read (self, job);
+                s_run_read (self, job, arena, &txn);
                 break;
             case SECPOL_LANE_WRITE:
                 s_run_write (self, job);
@@ -464,6 +481,8 @@ s_worker (void *arg)
                 break;
         }
     }
+    secpol_txn_abort (&txn);
+    secpol_arena_destroy (&arena);
     return NULL;
 }
 

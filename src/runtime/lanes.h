@@ -59,6 +59,7 @@ typedef struct secpol_job {
     secpol_call_t call;         /* the handler's context and answer */
     ProtobufCMessage *request;  /* decoded body, in call.arena */
     ProtobufCMessage *response; /* in call.arena */
+    bool arena_borrowed;        /* call.arena is the lane thread's own (READ) */
 } secpol_job_t;
 
 typedef struct {

@@ -35,6 +35,7 @@ struct secpol_txn {
     secpol_txn_t *parent; /* NULL for a top-level txn */
     bool write;           /* write transaction */
     bool map_full;        /* a put hit MDB_MAP_FULL */
+    bool active;          /* begun or renewed, not reset: holds the resize lock */
 };
 
 struct secpol_cursor {
@@ -264,7 +265,33 @@ secpol_txn_begin (secpol_store_t *self, secpol_txn_t *parent, bool write, secpol
         free (txn);
         return s_map_error (rc);
     }
+    txn->active = true;
     *txn_p = txn;
+    return 0;
+}
+
+void
+secpol_txn_reset (secpol_txn_t *txn)
+{
+    if (!txn->active)
+        return;
+    mdb_txn_reset (txn->txn);
+    pthread_rwlock_unlock (&txn->store->resize_lock);
+    txn->active = false;
+}
+
+int
+secpol_txn_renew (secpol_txn_t *txn)
+{
+    if (txn->active || txn->write || txn->parent)
+        return SECPOL_EINVAL;
+    pthread_rwlock_rdlock (&txn->store->resize_lock);
+    int rc = mdb_txn_renew (txn->txn);
+    if (rc) {
+        pthread_rwlock_unlock (&txn->store->resize_lock);
+        return s_map_error (rc);
+    }
+    txn->active = true;
     return 0;
 }
 
@@ -280,7 +307,7 @@ s_txn_end (secpol_txn_t **txn_p, bool commit, int *rc)
         mdb_txn_abort (txn->txn);
     if (txn->parent && txn->map_full)
         txn->parent->map_full = true;
-    if (!txn->parent)
+    if (!txn->parent && txn->active)
         pthread_rwlock_unlock (&txn->store->resize_lock);
     free (txn);
     *txn_p = NULL;

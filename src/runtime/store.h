@@ -118,6 +118,17 @@ int secpol_txn_commit (secpol_txn_t **txn_p) __attribute__ ((warn_unused_result)
 /*  Aborts and frees the transaction. NULL-safe; nulls the pointer. */
 void secpol_txn_abort (secpol_txn_t **txn_p);
 
+/*  Ends a read-only transaction but keeps its handle (and its LMDB reader
+ *  slot) for secpol_txn_renew(): a READ lane thread resets and renews one
+ *  transaction instead of beginning a new one per request. A reset
+ *  transaction is freed with secpol_txn_abort(). No-op when not active. */
+void secpol_txn_reset (secpol_txn_t *txn);
+
+/*  Begins again a read-only transaction ended with secpol_txn_reset(),
+ *  seeing the latest commit. Returns 0, SECPOL_EINVAL for a write or
+ *  active transaction, or an LMDB error (the transaction stays reset). */
+int secpol_txn_renew (secpol_txn_t *txn) __attribute__ ((warn_unused_result));
+
 /*  True when a put in this transaction (or a child) ran out of map space.
  *  The dispatcher checks it to grow the map and retry the batch. */
 bool secpol_txn_map_full (secpol_txn_t *self);
