@@ -25,34 +25,6 @@
 
 #define S_HEALTH "/secpol.v1.Health/Check"
 
-static secpol_test_daemon_t s_daemon;
-
-static int
-s_setup (void **state)
-{
-    (void)state;
-    return secpol_test_daemon_start (&s_daemon, NULL);
-}
-
-static int
-s_teardown (void **state)
-{
-    (void)state;
-    //  A test that failed while secpold was stopped must not hang the stop.
-    if (s_daemon.pid)
-        kill (s_daemon.pid, SIGCONT);
-    secpol_test_daemon_stop (&s_daemon);
-    return 0;
-}
-
-static secpol_client_t *
-s_client (void)
-{
-    secpol_client_t *client = secpol_client_new (s_daemon.endpoint, 5000);
-    assert_non_null (client);
-    return client;
-}
-
 //  A closure that does not keep the output: it must free it.
 typedef struct {
     int calls;
@@ -76,9 +48,9 @@ s_health_closure (const Secpol__V1__HealthCheckResponse *response, void *closure
 static void
 test_health_check_by_path (void **state)
 {
-    (void)state;
-    secpol_client_t *client = s_client ();
-    assert_string_equal (secpol_client_endpoint (client), s_daemon.endpoint);
+    const secpol_test_daemon_t *daemon = *state;
+    secpol_client_t *client = secpol_test_client (daemon);
+    assert_string_equal (secpol_client_endpoint (client), daemon->endpoint);
     Secpol__V1__HealthCheckRequest request = SECPOL__V1__HEALTH_CHECK_REQUEST__INIT;
     ProtobufCMessage *response = NULL;
     assert_int_equal (secpol_client_call (client, S_HEALTH, &request.base, &response), SECPOL_OK);
@@ -108,8 +80,7 @@ test_health_check_by_path (void **state)
 static void
 test_health_check_through_generated_typed_stub (void **state)
 {
-    (void)state;
-    secpol_client_t *client = s_client ();
+    secpol_client_t *client = secpol_test_client (*state);
     ProtobufCService *health = secpol_client_service (client, &secpol__v1__health__descriptor);
     assert_non_null (health);
     assert_ptr_equal (secpol_client_service (client, &secpol__v1__health__descriptor), health);
@@ -151,8 +122,7 @@ test_health_check_through_generated_typed_stub (void **state)
 static void
 test_unknown_method_and_wrong_request_type (void **state)
 {
-    (void)state;
-    secpol_client_t *client = s_client ();
+    secpol_client_t *client = secpol_test_client (*state);
     ProtobufCMessage *response = (ProtobufCMessage *)&response; //  must be reset
     //  Not in the registry: refused locally, nothing sent.
     assert_int_equal (secpol_client_call (client, "/secpol.v1.Nope/Check", NULL, &response),
@@ -213,8 +183,7 @@ test_unknown_method_and_wrong_request_type (void **state)
 static void
 test_invalid_argument_carries_field_violations (void **state)
 {
-    (void)state;
-    secpol_client_t *client = s_client ();
+    secpol_client_t *client = secpol_test_client (*state);
     Secpol__V1__LockoutSettings lockout = SECPOL__V1__LOCKOUT_SETTINGS__INIT;
     lockout.max_failures = 1000; //  NIST SP 800-63B: at most 100
     Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
@@ -247,9 +216,8 @@ test_invalid_argument_carries_field_violations (void **state)
 static void
 test_pipelined_calls_each_matched_exactly_once (void **state)
 {
-    (void)state;
     enum { N = 200 };
-    secpol_client_t *client = s_client ();
+    secpol_client_t *client = secpol_test_client (*state);
     uint64_t sent[N];
     int seen[N] = {0};
     for (int i = 0; i < N; i++) {
@@ -293,9 +261,8 @@ test_pipelined_calls_each_matched_exactly_once (void **state)
 static void
 test_sync_call_while_async_calls_are_in_flight (void **state)
 {
-    (void)state;
     enum { N = 50 };
-    secpol_client_t *client = s_client ();
+    secpol_client_t *client = secpol_test_client (*state);
     uint64_t sent[N];
     for (int i = 0; i < N; i++)
         assert_int_equal (secpol_client_send (client, S_HEALTH, NULL, &sent[i]), SECPOL_OK);
@@ -336,9 +303,9 @@ test_sync_call_while_async_calls_are_in_flight (void **state)
 static void
 test_connect_to_dead_endpoint_returns_null_in_about_the_timeout (void **state)
 {
-    (void)state;
+    const secpol_test_daemon_t *daemon = *state;
     char endpoint[400];
-    snprintf (endpoint, sizeof endpoint, "ipc://%s/nobody.sock", s_daemon.dir);
+    snprintf (endpoint, sizeof endpoint, "ipc://%s/nobody.sock", daemon->dir);
     int64_t start = zclock_mono ();
     secpol_client_t *client = secpol_client_new (endpoint, 300);
     int64_t elapsed = zclock_mono () - start;
@@ -360,11 +327,11 @@ test_connect_to_dead_endpoint_returns_null_in_about_the_timeout (void **state)
 static void
 test_server_that_stops_answering_times_calls_out (void **state)
 {
-    (void)state;
-    secpol_client_t *client = s_client ();
+    const secpol_test_daemon_t *daemon = *state;
+    secpol_client_t *client = secpol_test_client (daemon);
     secpol_client_set_timeout (client, 300);
     assert_int_equal (secpol_client_timeout (client), 300);
-    assert_int_equal (kill (s_daemon.pid, SIGSTOP), 0);
+    assert_int_equal (kill (daemon->pid, SIGSTOP), 0);
 
     //  Sync: UNAVAILABLE after the timeout.
     int64_t start = zclock_mono ();
@@ -390,7 +357,7 @@ test_server_that_stops_answering_times_calls_out (void **state)
 
     //  The server wakes up and answers the stale calls: those late replies
     //  are dropped, and new calls get their own answers.
-    assert_int_equal (kill (s_daemon.pid, SIGCONT), 0);
+    assert_int_equal (kill (daemon->pid, SIGCONT), 0);
     secpol_client_set_timeout (client, 5000);
     for (int i = 0; i < 5; i++) {
         assert_int_equal (secpol_client_call (client, S_HEALTH, NULL, &response), SECPOL_OK);
@@ -408,12 +375,12 @@ test_server_that_stops_answering_times_calls_out (void **state)
 static void
 test_recv_timeout_without_completion (void **state)
 {
-    (void)state;
-    secpol_client_t *client = s_client ();
-    assert_int_equal (kill (s_daemon.pid, SIGSTOP), 0);
+    const secpol_test_daemon_t *daemon = *state;
+    secpol_client_t *client = secpol_test_client (daemon);
+    assert_int_equal (kill (daemon->pid, SIGSTOP), 0);
     uint64_t sent = 0;
     assert_int_equal (secpol_client_send (client, S_HEALTH, NULL, &sent), SECPOL_OK);
-    //  The call's own timeout (5 s) is far: recv gives up after 100 ms
+    //  The call's own timeout (10 s) is far: recv gives up after 100 ms
     //  with no call id, and the call stays in flight.
     int64_t start = zclock_mono ();
     uint64_t call_id = 1;
@@ -421,7 +388,7 @@ test_recv_timeout_without_completion (void **state)
     assert_int_equal (call_id, 0);
     assert_true (zclock_mono () - start < 1000);
     assert_int_equal (secpol_client_in_flight (client), 1);
-    assert_int_equal (kill (s_daemon.pid, SIGCONT), 0);
+    assert_int_equal (kill (daemon->pid, SIGCONT), 0);
     assert_int_equal (secpol_client_recv (client, 5000, &call_id, NULL), SECPOL_OK);
     assert_int_equal (call_id, sent);
     secpol_client_destroy (&client);
@@ -430,8 +397,7 @@ test_recv_timeout_without_completion (void **state)
 static void
 test_oversized_request_refused_locally (void **state)
 {
-    (void)state;
-    secpol_client_t *client = s_client ();
+    secpol_client_t *client = secpol_test_client (*state);
     size_t size = SECPOL_CLIENT_MAX_MESSAGE + 1;
     char *big = malloc (size + 1);
     memset (big, 'a', size);
@@ -460,16 +426,16 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_health_check_by_path),
-        cmocka_unit_test (test_health_check_through_generated_typed_stub),
-        cmocka_unit_test (test_unknown_method_and_wrong_request_type),
-        cmocka_unit_test (test_invalid_argument_carries_field_violations),
-        cmocka_unit_test (test_pipelined_calls_each_matched_exactly_once),
-        cmocka_unit_test (test_sync_call_while_async_calls_are_in_flight),
-        cmocka_unit_test (test_connect_to_dead_endpoint_returns_null_in_about_the_timeout),
-        cmocka_unit_test (test_server_that_stops_answering_times_calls_out),
-        cmocka_unit_test (test_recv_timeout_without_completion),
-        cmocka_unit_test (test_oversized_request_refused_locally),
+        SECPOL_TEST_WITH_DAEMON (test_health_check_by_path),
+        SECPOL_TEST_WITH_DAEMON (test_health_check_through_generated_typed_stub),
+        SECPOL_TEST_WITH_DAEMON (test_unknown_method_and_wrong_request_type),
+        SECPOL_TEST_WITH_DAEMON (test_invalid_argument_carries_field_violations),
+        SECPOL_TEST_WITH_DAEMON (test_pipelined_calls_each_matched_exactly_once),
+        SECPOL_TEST_WITH_DAEMON (test_sync_call_while_async_calls_are_in_flight),
+        SECPOL_TEST_WITH_DAEMON (test_connect_to_dead_endpoint_returns_null_in_about_the_timeout),
+        SECPOL_TEST_WITH_DAEMON (test_server_that_stops_answering_times_calls_out),
+        SECPOL_TEST_WITH_DAEMON (test_recv_timeout_without_completion),
+        SECPOL_TEST_WITH_DAEMON (test_oversized_request_refused_locally),
     };
-    return cmocka_run_group_tests (tests, s_setup, s_teardown);
+    return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -24,11 +24,8 @@
 static void
 test_acknowledged_writes_survive_sigkill (void **state)
 {
-    (void)state;
-    secpol_test_daemon_t daemon;
-    assert_int_equal (secpol_test_daemon_start (&daemon, NULL), 0);
-    secpol_client_t *client = secpol_client_new (daemon.endpoint, 10000);
-    assert_non_null (client);
+    secpol_test_daemon_t *daemon = *state;
+    secpol_client_t *client = secpol_test_client (daemon);
 
     /* N_WRITES updates in flight at once, each to its own workspace */
     char ids[N_WRITES][32];
@@ -54,12 +51,11 @@ test_acknowledged_writes_survive_sigkill (void **state)
     secpol_client_destroy (&client);
 
     /* every write is acknowledged: pull the plug */
-    int status = secpol_test_daemon_kill (&daemon, SIGKILL);
+    int status = secpol_test_daemon_kill (daemon, SIGKILL);
     assert_true (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
-    assert_int_equal (secpol_test_daemon_restart (&daemon, NULL), 0);
+    assert_int_equal (secpol_test_daemon_restart (daemon, NULL), 0);
 
-    client = secpol_client_new (daemon.endpoint, 10000);
-    assert_non_null (client);
+    client = secpol_test_client (daemon);
     for (int i = 0; i < N_WRITES; i++) {
         Secpol__V1__GetPolicyRequest request = SECPOL__V1__GET_POLICY_REQUEST__INIT;
         request.workspace_id = ids[i];
@@ -73,14 +69,13 @@ test_acknowledged_writes_survive_sigkill (void **state)
         protobuf_c_message_free_unpacked (response, NULL);
     }
     secpol_client_destroy (&client);
-    secpol_test_daemon_stop (&daemon);
 }
 
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_acknowledged_writes_survive_sigkill),
+        SECPOL_TEST_WITH_DAEMON (test_acknowledged_writes_survive_sigkill),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -11,7 +11,6 @@
 #include "secpol/secpol_client.h"
 #include "secpol/secpol_status.h"
 #include "secpol/v1/policy.pb-c.h"
-#include "secpol/v1/rpc.pb-c.h"
 
 #include <pthread.h>
 #include <setjmp.h>
@@ -29,31 +28,6 @@
 #define S_HISTORY "/secpol.v1.PolicyService/ListPolicyRevisions"
 #define S_HEADERS "/secpol.v1.PolicyService/RenderSecurityHeaders"
 #define S_UPLOAD  "/secpol.v1.PolicyService/CheckFileUpload"
-
-static secpol_test_daemon_t s_daemon;
-
-static int
-s_setup (void **state)
-{
-    (void)state;
-    return secpol_test_daemon_start (&s_daemon, NULL);
-}
-
-static int
-s_teardown (void **state)
-{
-    (void)state;
-    secpol_test_daemon_stop (&s_daemon);
-    return 0;
-}
-
-static secpol_client_t *
-s_client (void)
-{
-    secpol_client_t *client = secpol_client_new (s_daemon.endpoint, 5000);
-    assert_non_null (client);
-    return client;
-}
 
 static Secpol__V1__Policy *
 s_get (secpol_client_t *client, const char *ws, const char *community)
@@ -128,8 +102,7 @@ s_assert_violations (secpol_client_t *client, const char *const *fields, size_t 
 static void
 test_defaults_before_any_write (void **state)
 {
-    (void)state;
-    secpol_client_t *client = s_client ();
+    secpol_client_t *client = secpol_test_client (*state);
     Secpol__V1__Policy *policy = s_get (client, "ws-defaults", "");
     assert_int_equal (policy->version, 0);
     assert_int_equal (policy->updated_at, 0);
@@ -155,8 +128,7 @@ test_defaults_before_any_write (void **state)
 static void
 test_update_with_masks (void **state)
 {
-    (void)state;
-    secpol_client_t *client = s_client ();
+    secpol_client_t *client = secpol_test_client (*state);
     const char *ws = "ws-masks";
 
     /* a nested leaf path: only that leaf changes */
@@ -234,8 +206,7 @@ test_update_with_masks (void **state)
 static void
 test_invalid_update_stores_nothing (void **state)
 {
-    (void)state;
-    secpol_client_t *client = s_client ();
+    secpol_client_t *client = secpol_test_client (*state);
     const char *ws = "ws-invalid";
     Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
     policy.email_otp_ttl_seconds = 120;
@@ -310,8 +281,7 @@ test_invalid_update_stores_nothing (void **state)
 static void
 test_community_inheritance_and_delete (void **state)
 {
-    (void)state;
-    secpol_client_t *client = s_client ();
+    secpol_client_t *client = secpol_test_client (*state);
     const char *ws = "ws-inherit";
     Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
     Secpol__V1__LockoutSettings lockout = SECPOL__V1__LOCKOUT_SETTINGS__INIT;
@@ -428,9 +398,8 @@ test_community_inheritance_and_delete (void **state)
 static void
 test_version_conflict_with_two_clients (void **state)
 {
-    (void)state;
-    secpol_client_t *alice = s_client ();
-    secpol_client_t *bob = s_client ();
+    secpol_client_t *alice = secpol_test_client (*state);
+    secpol_client_t *bob = secpol_test_client (*state);
     const char *ws = "ws-conflict";
     Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
     policy.captcha_enabled = true;
@@ -471,15 +440,17 @@ test_version_conflict_with_two_clients (void **state)
 #define WRITES 25
 
 typedef struct {
-    const char *mask; /* the one setting this writer changes */
-    int failures;     /* calls that did not answer OK */
+    const char *endpoint; /* secpold's */
+    const char *mask;     /* the one setting this writer changes */
+    int failures;         /* calls that did not answer OK */
 } writer_t;
 
 static void *
 s_writer (void *arg)
 {
     writer_t *writer = arg;
-    secpol_client_t *client = secpol_client_new (s_daemon.endpoint, 10000);
+    /* not secpol_test_client: cmocka cannot fail a test from this thread */
+    secpol_client_t *client = secpol_client_new (writer->endpoint, 10000);
     if (!client) {
         writer->failures = WRITES;
         return NULL;
@@ -500,11 +471,12 @@ s_writer (void *arg)
 static void
 test_concurrent_writers_of_different_settings (void **state)
 {
-    (void)state;
+    const secpol_test_daemon_t *daemon = *state;
     /* two clients in two threads, each changing its own setting: neither
      * loses the other's writes (each update reads and writes its level in
      * the WRITE lane, one at a time) */
-    writer_t writers[2] = {{"session_timeout_minutes", 0}, {"login_lockout.max_failures", 0}};
+    writer_t writers[2] = {{daemon->endpoint, "session_timeout_minutes", 0},
+                           {daemon->endpoint, "login_lockout.max_failures", 0}};
     pthread_t threads[2];
     for (int k = 0; k < 2; k++)
         assert_int_equal (pthread_create (&threads[k], NULL, s_writer, &writers[k]), 0);
@@ -513,7 +485,7 @@ test_concurrent_writers_of_different_settings (void **state)
     assert_int_equal (writers[0].failures, 0);
     assert_int_equal (writers[1].failures, 0);
 
-    secpol_client_t *client = s_client ();
+    secpol_client_t *client = secpol_test_client (daemon);
     Secpol__V1__Policy *policy = s_get (client, "ws-concurrent", "");
     assert_int_equal (policy->session_timeout_minutes, 100 + WRITES);
     assert_int_equal (policy->login_lockout->max_failures, 10 + WRITES);
@@ -527,8 +499,7 @@ test_concurrent_writers_of_different_settings (void **state)
 static void
 test_revisions_newest_first_with_paging (void **state)
 {
-    (void)state;
-    secpol_client_t *client = s_client ();
+    secpol_client_t *client = secpol_test_client (*state);
     const char *ws = "ws-history";
     Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
     for (uint32_t k = 1; k <= 7; k++) {
@@ -594,8 +565,7 @@ test_revisions_newest_first_with_paging (void **state)
     secpol_client_destroy (&client);
 }
 
-/* --- headers and uploads ------------------------------------------------------------------------
- */
+/* --- headers and uploads ---------------------------------------------------------------------- */
 
 static Secpol__V1__RenderSecurityHeadersResponse *
 s_headers (secpol_client_t *client, const char *ws, const char *community)
@@ -623,8 +593,7 @@ s_header_value (const Secpol__V1__RenderSecurityHeadersResponse *response, const
 static void
 test_security_headers (void **state)
 {
-    (void)state;
-    secpol_client_t *client = s_client ();
+    secpol_client_t *client = secpol_test_client (*state);
     const char *ws = "ws-headers";
     Secpol__V1__RenderSecurityHeadersResponse *headers = s_headers (client, ws, "");
     assert_string_equal (s_header_value (headers, "Strict-Transport-Security"),
@@ -695,8 +664,7 @@ s_upload (secpol_client_t *client, const char *ws, const char *filename)
 static void
 test_file_name_battery (void **state)
 {
-    (void)state;
-    secpol_client_t *client = s_client ();
+    secpol_client_t *client = secpol_test_client (*state);
     const struct {
         const char *name;
         bool allowed;
@@ -768,61 +736,48 @@ s_field (uint8_t *buf, unsigned number, const void *data, size_t size)
 static void
 test_nul_in_file_name_over_the_wire (void **state)
 {
-    (void)state;
+    const secpol_test_daemon_t *daemon = *state;
     /* protobuf-c unpacks a string into a NUL-terminated C string, so
      * "a.pdf\0.exe" sent as the raw bytes of the filename field would read
      * as "a.pdf" if nothing looked at the wire. It must be refused. */
     uint8_t body[128];
     size_t body_size = s_field (body, 1, "ws-nul", 6); /* defaults: pdf allowed, exe not */
     body_size += s_field (body + body_size, 3, "a.pdf\0.exe", 10);
-
-    Secpol__V1__RequestHeader header = SECPOL__V1__REQUEST_HEADER__INIT;
-    header.method = S_UPLOAD;
-    header.call_id = 42;
-    uint8_t header_bytes[128];
-    size_t header_size = secpol__v1__request_header__pack (&header, header_bytes);
+    uint8_t header[128];
+    size_t header_size = secpol_test_pack_header (header, sizeof header, S_UPLOAD, 42, NULL);
 
     /* without the NUL trick the same workspace allows the .pdf part */
-    secpol_client_t *client = s_client ();
+    secpol_client_t *client = secpol_test_client (daemon);
     Secpol__V1__CheckFileUploadResponse *plain = s_upload (client, "ws-nul", "a.pdf");
     assert_true (plain->allowed);
     s_free (plain);
     secpol_client_destroy (&client);
 
-    const void *frames[] = {header_bytes, body};
+    const void *frames[] = {header, body};
     size_t sizes[] = {header_size, body_size};
-    void *reply[4] = {0};
-    size_t reply_sizes[4] = {0};
-    int n = secpol_test_raw (&s_daemon, 2, frames, sizes, 5000, reply, reply_sizes);
-    assert_int_equal (n, 2);
-    Secpol__V1__ResponseHeader *answer =
-        secpol__v1__response_header__unpack (NULL, reply_sizes[0], reply[0]);
-    assert_non_null (answer);
-    assert_int_equal (answer->call_id, 42);
-    if (answer->code == SECPOL_OK) {
+    secpol_test_reply_t reply = secpol_test_exchange (daemon, 2, frames, sizes, true, 5000);
+    assert_int_equal (reply.frames, 2);
+    assert_int_equal (reply.call_id, 42);
+    if (reply.code == SECPOL_OK) {
         Secpol__V1__CheckFileUploadResponse *out =
-            secpol__v1__check_file_upload_response__unpack (NULL, reply_sizes[1], reply[1]);
+            secpol__v1__check_file_upload_response__unpack (NULL, reply.body_size, reply.body);
         assert_non_null (out);
         if (out->allowed)
             fail_msg ("\"a.pdf\\0.exe\" was allowed as \"%s\"", out->extension);
         s_free (out);
     } else {
-        assert_int_equal (answer->code, SECPOL_INVALID_ARGUMENT);
-        assert_non_null (strstr (answer->message, "filename"));
+        assert_int_equal (reply.code, SECPOL_INVALID_ARGUMENT);
+        assert_non_null (strstr (reply.message, "filename"));
     }
-    secpol__v1__response_header__free_unpacked (answer, NULL);
-    for (int k = 0; k < n && k < 4; k++)
-        free (reply[k]);
 }
 
-/* --- durability
- * ----------------------------------------------------------------------------------- */
+/* --- durability ------------------------------------------------------------------------------- */
 
 static void
 test_policy_survives_restart (void **state)
 {
-    (void)state;
-    secpol_client_t *client = s_client ();
+    secpol_test_daemon_t *daemon = *state;
+    secpol_client_t *client = secpol_test_client (daemon);
     Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
     policy.max_inactive_days = 90;
     policy.content_security_policy = "default-src 'none'";
@@ -833,9 +788,9 @@ test_policy_survives_restart (void **state)
                       SECPOL_OK);
     secpol_client_destroy (&client);
 
-    assert_int_equal (secpol_test_daemon_restart (&s_daemon, NULL), 0);
+    assert_int_equal (secpol_test_daemon_restart (daemon, NULL), 0);
 
-    client = s_client ();
+    client = secpol_test_client (daemon);
     Secpol__V1__Policy *after = s_get (client, "ws-durable", "");
     assert_int_equal (after->max_inactive_days, 90);
     assert_string_equal (after->content_security_policy, "default-src 'none'");
@@ -860,17 +815,17 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_defaults_before_any_write),
-        cmocka_unit_test (test_update_with_masks),
-        cmocka_unit_test (test_invalid_update_stores_nothing),
-        cmocka_unit_test (test_community_inheritance_and_delete),
-        cmocka_unit_test (test_version_conflict_with_two_clients),
-        cmocka_unit_test (test_concurrent_writers_of_different_settings),
-        cmocka_unit_test (test_revisions_newest_first_with_paging),
-        cmocka_unit_test (test_security_headers),
-        cmocka_unit_test (test_file_name_battery),
-        cmocka_unit_test (test_nul_in_file_name_over_the_wire),
-        cmocka_unit_test (test_policy_survives_restart),
+        SECPOL_TEST_WITH_DAEMON (test_defaults_before_any_write),
+        SECPOL_TEST_WITH_DAEMON (test_update_with_masks),
+        SECPOL_TEST_WITH_DAEMON (test_invalid_update_stores_nothing),
+        SECPOL_TEST_WITH_DAEMON (test_community_inheritance_and_delete),
+        SECPOL_TEST_WITH_DAEMON (test_version_conflict_with_two_clients),
+        SECPOL_TEST_WITH_DAEMON (test_concurrent_writers_of_different_settings),
+        SECPOL_TEST_WITH_DAEMON (test_revisions_newest_first_with_paging),
+        SECPOL_TEST_WITH_DAEMON (test_security_headers),
+        SECPOL_TEST_WITH_DAEMON (test_file_name_battery),
+        SECPOL_TEST_WITH_DAEMON (test_nul_in_file_name_over_the_wire),
+        SECPOL_TEST_WITH_DAEMON (test_policy_survives_restart),
     };
-    return cmocka_run_group_tests (tests, s_setup, s_teardown);
+    return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -14,30 +14,40 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <setjmp.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+/*  One Health/Check probe waits this long for its answer. */
+#define S_PROBE_MS 200
 
 static int s_spawn (secpol_test_daemon_t *self, const char *const *extra_args);
 static bool s_health (const secpol_test_daemon_t *self, int timeout_ms);
+static bool s_clean (int status);
+static void s_report (const secpol_test_daemon_t *self, const char *what);
 
 int
 secpol_test_daemon_start (secpol_test_daemon_t *self, const char *const *extra_args)
 {
     memset (self, 0, sizeof *self);
-    snprintf (self->dir, sizeof self->dir, "/tmp/secpol-test-XXXXXX");
-    if (!mkdtemp (self->dir)) {
-        perror ("mkdtemp");
+    if (secpol_test_dir_make (self->dir, sizeof self->dir, "test") != 0)
         return -1;
-    }
     snprintf (self->data_dir, sizeof self->data_dir, "%s/data", self->dir);
     snprintf (self->endpoint, sizeof self->endpoint, "ipc://%s/secpol.sock", self->dir);
     snprintf (self->log_path, sizeof self->log_path, "%s/secpold.log", self->dir);
-    return s_spawn (self, extra_args);
+    if (s_spawn (self, extra_args) == 0)
+        return 0;
+    secpol_test_dir_remove (self->dir);
+    return -1;
 }
 
 int
 secpol_test_daemon_restart (secpol_test_daemon_t *self, const char *const *extra_args)
 {
-    if (self->pid)
-        secpol_test_daemon_kill (self, SIGTERM);
+    if (self->pid && !s_clean (secpol_test_daemon_kill (self, SIGTERM))) {
+        s_report (self, "did not stop cleanly before a restart");
+        return -1;
+    }
     return s_spawn (self, extra_args);
 }
 
@@ -47,9 +57,16 @@ secpol_test_daemon_kill (secpol_test_daemon_t *self, int signal)
     if (!self->pid)
         return self->exit_status;
     kill (self->pid, signal);
+    if (signal != SIGKILL)
+        kill (self->pid, SIGCONT); /* a stopped process acts on its signals only once continued */
     int status = 0;
-    while (waitpid (self->pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    if (!secpol_test_wait_exit (self->pid, SECPOL_TEST_DEADLINE_MS, &status)) {
+        fprintf (stderr, "secpold (pid %d) still runs %d ms after signal %d: SIGKILL\n",
+                 (int)self->pid, SECPOL_TEST_DEADLINE_MS, signal);
+        kill (self->pid, SIGKILL);
+        while (waitpid (self->pid, &status, 0) < 0 && errno == EINTR)
+            ;
+    }
     self->pid = 0;
     self->exit_status = status;
     return status;
@@ -60,24 +77,91 @@ secpol_test_daemon_stop (secpol_test_daemon_t *self)
 {
     bool was_running = self->pid != 0;
     int status = secpol_test_daemon_kill (self, SIGTERM);
-    if (was_running && !(WIFEXITED (status) && WEXITSTATUS (status) == 0)) {
-        /* A crash, a sanitizer report or a leak at exit: fail the test run
-         * loudly rather than let a test pass over a broken daemon. */
-        fprintf (stderr, "secpold did not stop cleanly (%s %d); its log:\n",
-                 WIFSIGNALED (status) ? "signal" : "exit code",
-                 WIFSIGNALED (status) ? WTERMSIG (status) : WEXITSTATUS (status));
-        char cmd[400];
-        snprintf (cmd, sizeof cmd, "tail -n 40 '%s' >&2", self->log_path);
-        if (system (cmd) != 0)
-            fprintf (stderr, "(could not read %s)\n", self->log_path);
+    if (was_running && !s_clean (status)) {
+        /* A crash, a hang, a sanitizer report or a leak at exit: fail the
+         * run loudly rather than let a test pass over a broken daemon. */
+        s_report (self, "did not stop cleanly");
+        fprintf (stderr, "its dir is kept: %s\n", self->dir);
         abort ();
     }
-    if (self->dir[0] && !getenv ("SECPOL_TEST_KEEP")) {
-        char cmd[300];
-        snprintf (cmd, sizeof cmd, "rm -rf '%s'", self->dir);
-        if (system (cmd) != 0)
-            fprintf (stderr, "could not remove %s\n", self->dir);
+    secpol_test_dir_remove (self->dir);
+}
+
+int
+secpol_test_daemon_setup (void **state)
+{
+    return secpol_test_daemon_setup_with (state, NULL);
+}
+
+int
+secpol_test_daemon_setup_with (void **state, const char *const *extra_args)
+{
+    secpol_test_daemon_t *self = calloc (1, sizeof *self);
+    if (!self || secpol_test_daemon_start (self, extra_args) != 0) {
+        free (self);
+        *state = NULL;
+        return -1;
     }
+    *state = self;
+    return 0;
+}
+
+int
+secpol_test_daemon_teardown (void **state)
+{
+    secpol_test_daemon_t *self = *state;
+    if (self) {
+        secpol_test_daemon_stop (self);
+        free (self);
+        *state = NULL;
+    }
+    return 0;
+}
+
+secpol_client_t *
+secpol_test_client (const secpol_test_daemon_t *self)
+{
+    secpol_client_t *client = secpol_client_new (self->endpoint, 10000);
+    if (!client)
+        fail_msg ("no client: secpold at %s does not answer", self->endpoint);
+    return client;
+}
+
+/*  True when status is a clean exit: code 0, no signal. */
+static bool
+s_clean (int status)
+{
+    return WIFEXITED (status) && WEXITSTATUS (status) == 0;
+}
+
+/*  Prints what happened and the tail of secpold's log to stderr. */
+static void
+s_report (const secpol_test_daemon_t *self, const char *what)
+{
+    int status = self->exit_status;
+    if (WIFSIGNALED (status))
+        fprintf (stderr, "secpold %s (signal %d); its log:\n", what, WTERMSIG (status));
+    else
+        fprintf (stderr, "secpold %s (exit code %d); its log:\n", what, WEXITSTATUS (status));
+    FILE *log = fopen (self->log_path, "r");
+    if (!log) {
+        fprintf (stderr, "(no log at %s)\n", self->log_path);
+        return;
+    }
+    /* the last 40 lines: remember where each line starts */
+    enum { LINES = 40 };
+    long starts[LINES] = {0};
+    int n = 0;
+    char line[4096];
+    long at = ftell (log);
+    while (fgets (line, sizeof line, log)) {
+        starts[n++ % LINES] = at;
+        at = ftell (log);
+    }
+    fseek (log, n > LINES ? starts[n % LINES] : 0, SEEK_SET);
+    while (fgets (line, sizeof line, log))
+        fputs (line, stderr);
+    fclose (log);
 }
 
 static int
@@ -103,8 +187,10 @@ s_spawn (secpol_test_daemon_t *self, const char *const *extra_args)
     argv[argc] = NULL;
 
     pid_t pid = fork ();
-    if (pid < 0)
+    if (pid < 0) {
+        perror ("fork");
         return -1;
+    }
     if (pid == 0) {
         int fd = open (self->log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
         if (fd >= 0) {
@@ -115,19 +201,37 @@ s_spawn (secpol_test_daemon_t *self, const char *const *extra_args)
         _exit (127);
     }
     self->pid = pid;
-    for (int i = 0; i < 100; i++) {
-        if (s_health (self, 100))
+    /* Ready means serving: Health/Check answers over the real socket. */
+    long long deadline = secpol_test_now_ms () + SECPOL_TEST_DEADLINE_MS;
+    while (secpol_test_now_ms () < deadline) {
+        if (s_health (self, S_PROBE_MS))
             return 0;
         int status;
         if (waitpid (pid, &status, WNOHANG) == pid) {
             self->pid = 0;
             self->exit_status = status;
-            fprintf (stderr, "secpold exited early; log in %s\n", self->log_path);
+            s_report (self, "exited before it answered");
             return -1;
         }
     }
-    fprintf (stderr, "secpold did not answer Health/Check; log in %s\n", self->log_path);
+    secpol_test_daemon_kill (self, SIGKILL);
+    fprintf (stderr, "secpold did not answer Health/Check within %d ms\n", SECPOL_TEST_DEADLINE_MS);
+    s_report (self, "was killed");
     return -1;
+}
+
+size_t
+secpol_test_pack_header (uint8_t *buf, size_t size, const char *method, uint64_t call_id,
+                         const char *request_id)
+{
+    Secpol__V1__RequestHeader header = SECPOL__V1__REQUEST_HEADER__INIT;
+    header.method = (char *)method;
+    header.call_id = call_id;
+    if (request_id)
+        header.request_id = (char *)request_id;
+    if (secpol__v1__request_header__get_packed_size (&header) > size)
+        return 0;
+    return secpol__v1__request_header__pack (&header, buf);
 }
 
 int
@@ -148,10 +252,17 @@ int
 secpol_test_raw_frames (const secpol_test_daemon_t *self, int n, const void *const *frames,
                         const size_t *sizes, int timeout_ms, void **reply, size_t *reply_sizes)
 {
-    zsock_t *dealer = zsock_new_dealer (self->endpoint);
+    zsock_t *dealer = zsock_new (ZMQ_DEALER);
     if (!dealer)
         return 0;
     zsock_set_linger (dealer, 0);
+    /* a secpold that is still starting has no socket yet: try again soon,
+     * not after libzmq's default 100 ms */
+    zsock_set_reconnect_ivl (dealer, 5);
+    if (zsock_connect (dealer, "%s", self->endpoint) != 0) {
+        zsock_destroy (&dealer);
+        return 0;
+    }
     zmsg_t *msg = zmsg_new ();
     for (int i = 0; i < n; i++)
         zmsg_addmem (msg, frames[i], sizes[i]);
@@ -180,16 +291,45 @@ secpol_test_raw_frames (const secpol_test_daemon_t *self, int n, const void *con
     return count;
 }
 
+secpol_test_reply_t
+secpol_test_exchange (const secpol_test_daemon_t *self, int n, const void *const *frames,
+                      const size_t *sizes, bool delimiter, int timeout_ms)
+{
+    void *parts[4] = {0};
+    size_t part_sizes[4] = {0};
+    secpol_test_reply_t reply = {.code = -1};
+    reply.frames =
+        delimiter ? secpol_test_raw (self, n, frames, sizes, timeout_ms, parts, part_sizes)
+                  : secpol_test_raw_frames (self, n, frames, sizes, timeout_ms, parts, part_sizes);
+    Secpol__V1__ResponseHeader *header =
+        reply.frames >= 1 ? secpol__v1__response_header__unpack (NULL, part_sizes[0], parts[0])
+                          : NULL;
+    if (header) {
+        reply.code = header->code;
+        reply.call_id = header->call_id;
+        snprintf (reply.message, sizeof reply.message, "%s", header->message);
+        secpol__v1__response_header__free_unpacked (header, NULL);
+    }
+    if (reply.frames >= 2) {
+        reply.body_size = part_sizes[1];
+        memcpy (reply.body, parts[1],
+                part_sizes[1] < sizeof reply.body ? part_sizes[1] : sizeof reply.body);
+    }
+    for (int i = 0; i < reply.frames && i < 4; i++)
+        free (parts[i]);
+    if (reply.frames >= 1 && reply.code == -1)
+        fail_msg ("the reply's first frame (%zu bytes) is not a ResponseHeader", part_sizes[0]);
+    return reply;
+}
+
 static bool
 s_health (const secpol_test_daemon_t *self, int timeout_ms)
 {
-    Secpol__V1__RequestHeader header = SECPOL__V1__REQUEST_HEADER__INIT;
-    header.method = "/secpol.v1.Health/Check";
-    header.call_id = 1;
-    uint8_t buf[128];
-    size_t len = secpol__v1__request_header__pack (&header, buf);
-    const void *frames[] = {buf, ""};
-    size_t sizes[] = {len, 0};
+    uint8_t header[128];
+    size_t size =
+        secpol_test_pack_header (header, sizeof header, "/secpol.v1.Health/Check", 1, NULL);
+    const void *frames[] = {header, ""};
+    size_t sizes[] = {size, 0};
     void *reply[4] = {0};
     size_t reply_sizes[4] = {0};
     int count = secpol_test_raw (self, 2, frames, sizes, timeout_ms, reply, reply_sizes);

@@ -1,42 +1,92 @@
-/*  daemon.h - start a real secpold for an end-to-end test.
+/*  daemon.h - a real secpold for an end-to-end test, and clients of it.
  *
  *  secpol_test_daemon_start() makes a temp dir, runs the built secpold on
- *  ipc://<dir>/secpol.sock with its LMDB store in <dir>/data and
- *  --test-clock, and returns once Health/Check answers over a real socket.
- *  secpol_test_daemon_stop() sends SIGTERM, waits, and removes the dir.
+ *  ipc://<dir>/secpol.sock with its LMDB store in <dir>/data, --log-level
+ *  debug and --test-clock, and returns once Health/Check answers over a real
+ *  socket: a started daemon is a serving one, there is nothing to wait for.
+ *  secpol_test_daemon_stop() sends SIGTERM, waits (bounded), checks that it
+ *  exited cleanly and removes the dir.
+ *
+ *  The usual way in is the cmocka fixture pair, which gives every test its
+ *  own daemon and stops it however the test ended:
+ *
+ *      static void
+ *      test_something (void **state)
+ *      {
+ *          secpol_test_daemon_t *daemon = *state;
+ *          secpol_client_t *client = secpol_test_client (daemon);
+ *          ...
+ *      }
+ *      ...
+ *      SECPOL_TEST_WITH_DAEMON (test_something),
  */
 #ifndef SECPOL_TEST_DAEMON_H_INCLUDED
 #define SECPOL_TEST_DAEMON_H_INCLUDED
 
+#include "fixtures.h"
+
+#include "secpol/secpol_client.h"
+
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 typedef struct {
     pid_t pid;          /* secpold's pid; 0 when not running */
-    char dir[256];      /* temp dir, removed at stop */
+    char dir[256];      /* temp dir, removed at stop; "" when there is none */
     char data_dir[300]; /* <dir>/data */
     char endpoint[320]; /* ipc://<dir>/secpol.sock */
-    char log_path[300]; /* <dir>/secpold.log: secpold's stderr */
-    int exit_status;    /* after stop: waitpid status */
+    char log_path[300]; /* <dir>/secpold.log: secpold's stderr, every start appended */
+    int exit_status;    /* after a kill or stop: waitpid status */
 } secpol_test_daemon_t;
 
 /*  Starts secpold with --test-clock plus extra_args (NULL-terminated, may be
  *  NULL). An extra argument "--no-test-clock" is not passed on: it starts
- *  secpold without --test-clock. Returns 0 on success, -1 (with a message on stderr) when it did
- *  not answer within 10 seconds. */
+ *  secpold without --test-clock. Returns 0 once Health/Check answers, or -1
+ *  with the tail of secpold's log on stderr when it exited or did not answer
+ *  within SECPOL_TEST_DEADLINE_MS; then nothing is left running and the dir
+ *  is gone, so a failed start needs no stop (one is harmless). */
 int secpol_test_daemon_start (secpol_test_daemon_t *self, const char *const *extra_args);
 
-/*  Restarts secpold on the same dir and data (for durability tests). */
+/*  Stops secpold if it runs (it must exit cleanly, as in stop) and starts it
+ *  again on the same dir and data, for durability tests. Returns 0 once it
+ *  answers, or -1 with a message; the dir is kept for stop to remove. */
 int secpol_test_daemon_restart (secpol_test_daemon_t *self, const char *const *extra_args);
 
-/*  Stops secpold (SIGTERM, then waits) and keeps the dir. Returns the exit
- *  status as waitpid reports it. */
+/*  Sends signal (one that ends the process: SIGTERM, SIGKILL, ...) and waits
+ *  for secpold to exit; a stopped (SIGSTOP) secpold is continued so that it
+ *  can. Keeps the dir. A secpold still running after
+ *  SECPOL_TEST_DEADLINE_MS is killed with SIGKILL. Returns the exit status
+ *  as waitpid reports it (the last one when it was not running). */
 int secpol_test_daemon_kill (secpol_test_daemon_t *self, int signal);
 
-/*  Stops secpold (SIGTERM) and removes the temp dir. A secpold that does
- *  not exit with status 0 (a crash, or a sanitizer or leak report in a
- *  sanitizer build) aborts the test with the tail of its log. */
+/*  Stops secpold (SIGTERM, bounded wait) and removes the temp dir. A
+ *  secpold that does not exit with status 0 (a crash, a hang, or a
+ *  sanitizer or leak report in a sanitizer build) aborts the test program
+ *  with the tail of its log, keeping the dir: cmocka does not count a failed
+ *  group teardown, and a broken daemon must never pass. Safe to call twice,
+ *  after a failed start, and on a zeroed struct. */
 void secpol_test_daemon_stop (secpol_test_daemon_t *self);
+
+/*  cmocka fixtures: setup starts a daemon (as secpol_test_daemon_start with
+ *  no extra arguments) into *state, teardown stops and frees it. Use them per
+ *  test (cmocka_unit_test_setup_teardown) or for a group. A test file that
+ *  needs other secpold options writes a one-line setup that calls
+ *  secpol_test_daemon_setup_with(). */
+int secpol_test_daemon_setup (void **state);
+int secpol_test_daemon_setup_with (void **state, const char *const *extra_args);
+int secpol_test_daemon_teardown (void **state);
+
+/*  A cmocka test with its own secpold from the fixtures above. */
+#define SECPOL_TEST_WITH_DAEMON(test)                                                              \
+    cmocka_unit_test_setup_teardown (test, secpol_test_daemon_setup, secpol_test_daemon_teardown)
+
+/*  Returns a client of the daemon (secpol_client_new, 10 s timeout), or
+ *  fails the current test when none answers. Call it from the test's own
+ *  thread (cmocka cannot fail a test from another). Caller owns return value
+ *  and destroys it with secpol_client_destroy(). */
+secpol_client_t *secpol_test_client (const secpol_test_daemon_t *self);
 
 /*  Runs a command line through /bin/sh with SECPOL_ENDPOINT set to the
  *  daemon's endpoint, captures stdout into *out (malloc'd, caller frees) and
@@ -44,17 +94,42 @@ void secpol_test_daemon_stop (secpol_test_daemon_t *self);
 int secpol_test_run (const secpol_test_daemon_t *self, char **out, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 
+/* --- raw frames ------------------------------------------------------------ */
+
+/*  Packs a RequestHeader for method with call_id (and request_id, may be
+ *  NULL) into buf of size bytes. Returns its size, or 0 when it does not
+ *  fit. */
+size_t secpol_test_pack_header (uint8_t *buf, size_t size, const char *method, uint64_t call_id,
+                                const char *request_id);
+
 /*  Sends one raw request of n frames (each frames[i] of sizes[i] bytes) on a
  *  fresh DEALER (with the leading empty delimiter added) and waits up to
  *  timeout_ms for the reply. Returns the number of reply frames after the
  *  delimiter (0 on timeout) and copies up to 4 of them into reply[]
  *  (malloc'd, caller frees) with their sizes. */
+int secpol_test_raw (const secpol_test_daemon_t *self, int n, const void *const *frames,
+                     const size_t *sizes, int timeout_ms, void **reply, size_t *reply_sizes);
+
 /*  As secpol_test_raw, but sends exactly the frames given (no delimiter
  *  added), to test framing errors. */
 int secpol_test_raw_frames (const secpol_test_daemon_t *self, int n, const void *const *frames,
                             const size_t *sizes, int timeout_ms, void **reply, size_t *reply_sizes);
 
-int secpol_test_raw (const secpol_test_daemon_t *self, int n, const void *const *frames,
-                     const size_t *sizes, int timeout_ms, void **reply, size_t *reply_sizes);
+/*  A reply to a raw request, decoded. */
+typedef struct {
+    int frames;         /* reply frames after the delimiter; 0 = no reply in time */
+    int code;           /* ResponseHeader.code; -1 when no header decoded */
+    uint64_t call_id;   /* ResponseHeader.call_id */
+    char message[512];  /* ResponseHeader.message, cut to fit */
+    size_t body_size;   /* size of the body frame (0 when none) */
+    uint8_t body[4096]; /* its first bytes */
+} secpol_test_reply_t;
+
+/*  Sends n frames as secpol_test_raw (delimiter true) or
+ *  secpol_test_raw_frames (false) and returns the reply, decoded. Fails the
+ *  test when the first reply frame is not a ResponseHeader. */
+secpol_test_reply_t secpol_test_exchange (const secpol_test_daemon_t *self, int n,
+                                          const void *const *frames, const size_t *sizes,
+                                          bool delimiter, int timeout_ms);
 
 #endif

@@ -3,6 +3,8 @@
 #include "policy.h"
 #include "policy_fields.h"
 
+#include "fixtures.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,34 +13,17 @@
 #include <string.h>
 #include <cmocka.h>
 
-static secpol_arena_t *s_arena;
-
-static int
-s_setup (void **state)
-{
-    (void)state;
-    s_arena = secpol_arena_new ();
-    return s_arena ? 0 : -1;
-}
-
-static int
-s_teardown (void **state)
-{
-    (void)state;
-    secpol_arena_destroy (&s_arena);
-    return 0;
-}
-
 /*  Renders policy as "Name: value\n" lines. */
 static char *
-s_render (const Secpol__V1__Policy *policy, Secpol__V1__RenderSecurityHeadersResponse *out)
+s_render (secpol_arena_t *arena, const Secpol__V1__Policy *policy,
+          Secpol__V1__RenderSecurityHeadersResponse *out)
 {
     *out = (Secpol__V1__RenderSecurityHeadersResponse)
         SECPOL__V1__RENDER_SECURITY_HEADERS_RESPONSE__INIT;
-    secpol_policy_render_headers (s_arena, policy, out);
+    secpol_policy_render_headers (arena, policy, out);
     char *text = "";
     for (size_t k = 0; k < out->n_headers; k++)
-        text = secpol_arena_printf (s_arena, "%s%s: %s\n", text, out->headers[k]->name,
+        text = secpol_arena_printf (arena, "%s%s: %s\n", text, out->headers[k]->name,
                                     out->headers[k]->value);
     return text;
 }
@@ -46,9 +31,9 @@ s_render (const Secpol__V1__Policy *policy, Secpol__V1__RenderSecurityHeadersRes
 static void
 test_defaults (void **state)
 {
-    (void)state;
+    secpol_arena_t *arena = *state;
     Secpol__V1__RenderSecurityHeadersResponse out;
-    char *text = s_render (secpol_policy_defaults (s_arena), &out);
+    char *text = s_render (arena, secpol_policy_defaults (arena), &out);
     assert_string_equal (
         text, "Strict-Transport-Security: max-age=31536000; includeSubDomains\n"
               "X-Content-Type-Options: nosniff\n"
@@ -66,13 +51,13 @@ test_defaults (void **state)
 static void
 test_preload_policy (void **state)
 {
-    (void)state;
-    Secpol__V1__Policy *policy = secpol_policy_defaults (s_arena);
+    secpol_arena_t *arena = *state;
+    Secpol__V1__Policy *policy = secpol_policy_defaults (arena);
     policy->hsts->max_age_days = 730;
     policy->hsts->preload = true;
     policy->cross_origin_embedder_policy = "require-corp";
     Secpol__V1__RenderSecurityHeadersResponse out;
-    char *text = s_render (policy, &out);
+    char *text = s_render (arena, policy, &out);
     assert_non_null (
         strstr (text, "Strict-Transport-Security: max-age=63072000; includeSubDomains; preload\n"));
     assert_non_null (strstr (text, "Cross-Origin-Embedder-Policy: require-corp\n"));
@@ -82,9 +67,9 @@ test_preload_policy (void **state)
 static void
 test_minimal_policy (void **state)
 {
-    (void)state;
+    secpol_arena_t *arena = *state;
     /* everything that can be switched off is off: only X-XSS-Protection: 0 stays */
-    Secpol__V1__Policy *policy = secpol_policy_defaults (s_arena);
+    Secpol__V1__Policy *policy = secpol_policy_defaults (arena);
     policy->hsts->enabled = false;
     policy->content_type_options_enabled = false;
     policy->referrer_policy = "";
@@ -93,26 +78,26 @@ test_minimal_policy (void **state)
     policy->cross_origin_opener_policy = "";
     policy->cross_origin_resource_policy = "";
     Secpol__V1__RenderSecurityHeadersResponse out;
-    assert_string_equal (s_render (policy, &out), "X-XSS-Protection: 0\n");
+    assert_string_equal (s_render (arena, policy, &out), "X-XSS-Protection: 0\n");
     /* HSTS with max-age 0 is sent: it tells browsers to forget the entry */
     policy->hsts->enabled = true;
     policy->hsts->max_age_days = 0;
     policy->hsts->include_subdomains = false;
-    assert_string_equal (s_render (policy, &out),
+    assert_string_equal (s_render (arena, policy, &out),
                          "Strict-Transport-Security: max-age=0\nX-XSS-Protection: 0\n");
 }
 
 static void
 test_legacy_and_deprecated_headers_warn (void **state)
 {
-    (void)state;
-    Secpol__V1__Policy *policy = secpol_policy_defaults (s_arena);
+    secpol_arena_t *arena = *state;
+    Secpol__V1__Policy *policy = secpol_policy_defaults (arena);
     policy->xss_protection_enabled = true;
     policy->public_key_pins = "pin-sha256=\"cUPcTAZWKaASuYWhhneDttWpY3oBAkE3h2+soZS7sWs=\"; "
                               "max-age=5184000";
     policy->expect_ct = "max-age=86400, enforce";
     Secpol__V1__RenderSecurityHeadersResponse out;
-    char *text = s_render (policy, &out);
+    char *text = s_render (arena, policy, &out);
     assert_non_null (strstr (text, "X-XSS-Protection: 1; mode=block\n"));
     assert_non_null (strstr (text, "Public-Key-Pins: pin-sha256="));
     assert_non_null (strstr (text, "Expect-CT: max-age=86400, enforce\n"));
@@ -126,11 +111,10 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_defaults, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_preload_policy, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_minimal_policy, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_legacy_and_deprecated_headers_warn, s_setup,
-                                         s_teardown),
+        SECPOL_TEST_WITH_ARENA (test_defaults),
+        SECPOL_TEST_WITH_ARENA (test_preload_policy),
+        SECPOL_TEST_WITH_ARENA (test_minimal_policy),
+        SECPOL_TEST_WITH_ARENA (test_legacy_and_deprecated_headers_warn),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -3,6 +3,8 @@
 #include "policy.h"
 #include "policy_fields.h"
 
+#include "fixtures.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,24 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-
-static secpol_arena_t *s_arena;
-
-static int
-s_setup (void **state)
-{
-    (void)state;
-    s_arena = secpol_arena_new ();
-    return s_arena ? 0 : -1;
-}
-
-static int
-s_teardown (void **state)
-{
-    (void)state;
-    secpol_arena_destroy (&s_arena);
-    return 0;
-}
 
 typedef struct {
     const char *name;
@@ -37,11 +21,12 @@ typedef struct {
 } upload_case_t;
 
 static void
-s_run (const Secpol__V1__Policy *policy, const upload_case_t *cases, size_t n)
+s_run (secpol_arena_t *arena, const Secpol__V1__Policy *policy, const upload_case_t *cases,
+       size_t n)
 {
     for (size_t k = 0; k < n; k++) {
         Secpol__V1__CheckFileUploadResponse out = SECPOL__V1__CHECK_FILE_UPLOAD_RESPONSE__INIT;
-        secpol_policy_check_upload (s_arena, policy, cases[k].name, &out);
+        secpol_policy_check_upload (arena, policy, cases[k].name, &out);
         if (!!out.allowed != cases[k].allowed || strcmp (out.extension, cases[k].extension) != 0)
             fail_msg ("\"%s\": allowed=%d extension=\"%s\" reason=\"%s\"; expected %d \"%s\"",
                       cases[k].name, out.allowed, out.extension, out.reason, cases[k].allowed,
@@ -57,7 +42,7 @@ s_run (const Secpol__V1__Policy *policy, const upload_case_t *cases, size_t n)
 static void
 test_name_battery (void **state)
 {
-    (void)state;
+    secpol_arena_t *arena = *state;
     static const upload_case_t cases[] = {
         {"report.pdf", true, "pdf", NULL},
         /* the last extension decides */
@@ -114,40 +99,40 @@ test_name_battery (void **state)
         {"r\xc3\xa9sum\xc3\xa9.pdf", true, "pdf", NULL},
         {"\xe5\xa0\xb1\xe5\x91\x8a.xlsx", true, "xlsx", NULL},
     };
-    s_run (secpol_policy_defaults (s_arena), cases, sizeof cases / sizeof cases[0]);
+    s_run (arena, secpol_policy_defaults (arena), cases, sizeof cases / sizeof cases[0]);
 }
 
 static void
 test_length_limit (void **state)
 {
-    (void)state;
-    Secpol__V1__Policy *policy = secpol_policy_defaults (s_arena);
+    secpol_arena_t *arena = *state;
+    Secpol__V1__Policy *policy = secpol_policy_defaults (arena);
     char name[300];
     memset (name, 'a', sizeof name);
     strcpy (name + 251, ".pdf"); /* 255 bytes */
     Secpol__V1__CheckFileUploadResponse out = SECPOL__V1__CHECK_FILE_UPLOAD_RESPONSE__INIT;
-    secpol_policy_check_upload (s_arena, policy, name, &out);
+    secpol_policy_check_upload (arena, policy, name, &out);
     assert_true (out.allowed);
     memset (name, 'a', sizeof name);
     strcpy (name + 252, ".pdf"); /* 256 bytes */
-    secpol_policy_check_upload (s_arena, policy, name, &out);
+    secpol_policy_check_upload (arena, policy, name, &out);
     assert_false (out.allowed);
     assert_non_null (strstr (out.reason, "255"));
     /* the limit is on the name, not the directories in front of it */
     char path[600];
     memset (path, 'd', 400);
     strcpy (path + 400, "/short.pdf");
-    secpol_policy_check_upload (s_arena, policy, path, &out);
+    secpol_policy_check_upload (arena, policy, path, &out);
     assert_true (out.allowed);
 }
 
 static void
 test_policy_list_decides (void **state)
 {
-    (void)state;
-    Secpol__V1__Policy *policy = secpol_policy_defaults (s_arena);
+    secpol_arena_t *arena = *state;
+    Secpol__V1__Policy *policy = secpol_policy_defaults (arena);
     assert_int_equal (
-        secpol_policy_leaf_parse (s_arena, policy,
+        secpol_policy_leaf_parse (arena, policy,
                                   secpol_policy_field_index ("allowed_file_extensions"), "7z,mp4"),
         0);
     static const upload_case_t cases[] = {
@@ -155,21 +140,21 @@ test_policy_list_decides (void **state)
         {"clip.mp4", true, "mp4", NULL},
         {"report.pdf", false, "pdf", "not allowed"},
     };
-    s_run (policy, cases, 3);
+    s_run (arena, policy, cases, 3);
 
     /* an empty list refuses every upload */
     policy->n_allowed_file_extensions = 0;
     static const upload_case_t none[] = {{"clip.mp4", false, "mp4", "not allowed"}};
-    s_run (policy, none, 1);
+    s_run (arena, policy, none, 1);
 }
 
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_name_battery, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_length_limit, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_policy_list_decides, s_setup, s_teardown),
+        SECPOL_TEST_WITH_ARENA (test_name_battery),
+        SECPOL_TEST_WITH_ARENA (test_length_limit),
+        SECPOL_TEST_WITH_ARENA (test_policy_list_decides),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

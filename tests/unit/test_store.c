@@ -1,4 +1,5 @@
 /*  test_store.c - the LMDB store against a real environment in a temp dir. */
+#include "fixtures.h"
 #include "store.h"
 
 #include <errno.h>
@@ -16,26 +17,23 @@ static const secpol_table_t s_alpha = {"alpha"};
 static const secpol_table_t s_beta = {"beta"};
 static const secpol_table_t s_unopened = {"unopened"};
 static const secpol_table_t *const s_tables[] = {&s_alpha, &s_beta};
-static const secpol_store_options_t s_options = {.tables = s_tables, .n_tables = 2};
 
-static char s_dir[64];
+/*  A store in a temp dir per test, opened with s_tables; closed and removed
+ *  however the test ends. */
+static secpol_test_store_t s_fx;
 
 static int
 s_setup (void **state)
 {
     (void)state;
-    snprintf (s_dir, sizeof s_dir, "/tmp/secpol-store-XXXXXX");
-    assert_non_null (mkdtemp (s_dir));
-    return 0;
+    return secpol_test_store_open (&s_fx, s_tables, 2);
 }
 
 static int
 s_teardown (void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", s_dir);
-    assert_int_equal (system (cmd), 0);
+    secpol_test_store_close (&s_fx);
     return 0;
 }
 
@@ -49,12 +47,10 @@ static void
 test_put_get_delete_survive_reopen (void **state)
 {
     (void)state;
-    secpol_store_t *store = NULL;
-    assert_int_equal (secpol_store_open (&store, s_dir, &s_options), 0);
-    assert_int_equal (secpol_store_schema (store), SECPOL_SCHEMA_VERSION);
+    assert_int_equal (secpol_store_schema (s_fx.store), SECPOL_SCHEMA_VERSION);
 
     secpol_txn_t *txn = NULL;
-    assert_int_equal (secpol_txn_begin (store, NULL, true, &txn), 0);
+    assert_int_equal (secpol_txn_begin (s_fx.store, NULL, true, &txn), 0);
     s_put_str (txn, &s_alpha, "w1", "alpha");
     s_put_str (txn, &s_alpha, "w2", "beta");
     /* the same key in another table is another record */
@@ -62,16 +58,16 @@ test_put_get_delete_survive_reopen (void **state)
     assert_int_equal (secpol_txn_commit (&txn), 0);
     assert_null (txn);
 
-    assert_int_equal (secpol_txn_begin (store, NULL, true, &txn), 0);
+    assert_int_equal (secpol_txn_begin (s_fx.store, NULL, true, &txn), 0);
     assert_int_equal (secpol_del (txn, &s_alpha, "w2", 2), 0);
     assert_int_equal (secpol_del (txn, &s_alpha, "w2", 2), SECPOL_ENOTFOUND);
     assert_int_equal (secpol_txn_commit (&txn), 0);
-    secpol_store_close (&store);
-    assert_null (store);
+    secpol_store_close (&s_fx.store);
+    assert_null (s_fx.store);
 
     /* reopen: committed data is there, deleted data is not */
-    assert_int_equal (secpol_store_open (&store, s_dir, &s_options), 0);
-    assert_int_equal (secpol_txn_begin (store, NULL, false, &txn), 0);
+    assert_int_equal (secpol_test_store_reopen (&s_fx), 0);
+    assert_int_equal (secpol_txn_begin (s_fx.store, NULL, false, &txn), 0);
     secpol_val_t value;
     assert_int_equal (secpol_get (txn, &s_alpha, "w1", 2, &value), 0);
     assert_int_equal (value.size, 5);
@@ -83,15 +79,13 @@ test_put_get_delete_survive_reopen (void **state)
     assert_int_equal (secpol_put (txn, &s_alpha, "w3", 2, "x", 1), SECPOL_EREADONLY);
     secpol_txn_abort (&txn);
     assert_null (txn);
-    secpol_store_close (&store);
 }
 
 static void
 test_nested_abort_rolls_back_alone (void **state)
 {
     (void)state;
-    secpol_store_t *store = NULL;
-    assert_int_equal (secpol_store_open (&store, s_dir, &s_options), 0);
+    secpol_store_t *store = s_fx.store;
     secpol_txn_t *top = NULL, *child = NULL;
     assert_int_equal (secpol_txn_begin (store, NULL, true, &top), 0);
     assert_int_equal (secpol_txn_begin (store, top, true, &child), 0);
@@ -111,15 +105,13 @@ test_nested_abort_rolls_back_alone (void **state)
     assert_int_equal (secpol_txn_begin (store, NULL, false, &txn), 0);
     assert_int_equal (secpol_txn_begin (store, txn, true, &child), SECPOL_EINVAL);
     secpol_txn_abort (&txn);
-    secpol_store_close (&store);
 }
 
 static void
 test_cursor_prefix_scans_both_ways (void **state)
 {
     (void)state;
-    secpol_store_t *store = NULL;
-    assert_int_equal (secpol_store_open (&store, s_dir, &s_options), 0);
+    secpol_store_t *store = s_fx.store;
     secpol_txn_t *txn = NULL;
     assert_int_equal (secpol_txn_begin (store, NULL, true, &txn), 0);
     const char *keys[] = {"a/1", "b/1", "b/2", "b/3", "c/1"};
@@ -149,7 +141,6 @@ test_cursor_prefix_scans_both_ways (void **state)
     secpol_cursor_close (&cursor);
     assert_null (cursor);
     secpol_txn_abort (&txn);
-    secpol_store_close (&store);
 }
 
 static void
@@ -158,11 +149,11 @@ test_map_grows_instead_of_failing (void **state)
     (void)state;
     /* A deliberately tiny map: writes fill it, the caller grows and retries,
      * the way the WRITE lane does. */
-    secpol_store_options_t options = s_options;
+    secpol_store_close (&s_fx.store);
+    secpol_store_options_t options = s_fx.options;
     options.map_size = 64 * 1024;
-    options.no_sync = true;
-    secpol_store_t *store = NULL;
-    assert_int_equal (secpol_store_open (&store, s_dir, &options), 0);
+    assert_int_equal (secpol_store_open (&s_fx.store, s_fx.dir, &options), 0);
+    secpol_store_t *store = s_fx.store;
     size_t initial = secpol_store_map_size (store);
     char value[4000];
     memset (value, 'v', sizeof value);
@@ -190,30 +181,26 @@ test_map_grows_instead_of_failing (void **state)
     }
     assert_true (grows > 0);
     assert_true (secpol_store_map_size (store) > initial);
-    secpol_store_close (&store);
     /* every record is there after a reopen, which keeps the grown size */
-    assert_int_equal (secpol_store_open (&store, s_dir, &s_options), 0);
+    assert_int_equal (secpol_test_store_reopen (&s_fx), 0);
     secpol_txn_t *txn = NULL;
-    assert_int_equal (secpol_txn_begin (store, NULL, false, &txn), 0);
+    assert_int_equal (secpol_txn_begin (s_fx.store, NULL, false, &txn), 0);
     assert_int_equal (secpol_get (txn, &s_alpha, "k00199", 6, NULL), 0);
     secpol_txn_abort (&txn);
-    secpol_store_close (&store);
 }
 
 static void
 test_newer_schema_is_refused (void **state)
 {
     (void)state;
-    secpol_store_t *store = NULL;
-    assert_int_equal (secpol_store_open (&store, s_dir, &s_options), 0);
-    secpol_store_close (&store);
+    secpol_store_close (&s_fx.store);
     /* stamp a future schema straight through LMDB, as a newer secpold would */
     MDB_env *env;
     MDB_txn *txn;
     MDB_dbi dbi;
     assert_int_equal (mdb_env_create (&env), 0);
     assert_int_equal (mdb_env_set_maxdbs (env, 16), 0);
-    assert_int_equal (mdb_env_open (env, s_dir, 0, 0600), 0);
+    assert_int_equal (mdb_env_open (env, s_fx.dir, 0, 0600), 0);
     assert_int_equal (mdb_txn_begin (env, NULL, 0, &txn), 0);
     assert_int_equal (mdb_dbi_open (txn, "meta", 0, &dbi), 0);
     uint32_t future = SECPOL_SCHEMA_VERSION + 1;
@@ -222,8 +209,8 @@ test_newer_schema_is_refused (void **state)
     assert_int_equal (mdb_txn_commit (txn), 0);
     mdb_env_close (env);
 
-    assert_int_equal (secpol_store_open (&store, s_dir, &s_options), SECPOL_ESCHEMA);
-    assert_null (store);
+    assert_int_equal (secpol_test_store_reopen (&s_fx), SECPOL_ESCHEMA);
+    assert_null (s_fx.store);
     assert_non_null (strstr (secpol_strerror (SECPOL_ESCHEMA), "newer"));
 }
 
@@ -231,16 +218,14 @@ static void
 test_bad_arguments (void **state)
 {
     (void)state;
-    secpol_store_t *store = NULL;
-    assert_int_equal (secpol_store_open (&store, s_dir, &s_options), 0);
     secpol_txn_t *txn = NULL;
-    assert_int_equal (secpol_txn_begin (store, NULL, true, &txn), 0);
+    assert_int_equal (secpol_txn_begin (s_fx.store, NULL, true, &txn), 0);
     assert_int_equal (secpol_put (txn, &s_alpha, "", 0, "x", 1), SECPOL_EINVAL);
     assert_int_equal (secpol_put (txn, &s_unopened, "k", 1, "x", 1), SECPOL_EINVAL);
     secpol_txn_abort (&txn);
-    secpol_store_close (&store);
     /* a directory that does not exist is an errno error, not a crash */
-    assert_int_equal (secpol_store_open (&store, "/nonexistent/secpol", &s_options), ENOENT);
+    secpol_store_t *store = NULL;
+    assert_int_equal (secpol_store_open (&store, "/nonexistent/secpol", &s_fx.options), ENOENT);
     assert_string_equal (secpol_strerror (ENOENT), strerror (ENOENT));
 }
 

@@ -1,0 +1,168 @@
+/*  fixtures.c - see fixtures.h. */
+#define _GNU_SOURCE
+#include "fixtures.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/*  How often a bounded wait looks again at a condition it cannot block on. */
+#define S_POLL_INTERVAL_MS 5
+
+static int s_remove_entry (const char *path, const struct stat *sb, int type, struct FTW *ftw);
+
+/* --- temp dirs ----------------------------------------------------------- */
+
+int
+secpol_test_dir_make (char *dir, size_t size, const char *name)
+{
+    int n = snprintf (dir, size, "/tmp/secpol-%s-XXXXXX", name);
+    if (n < 0 || (size_t)n >= size || !mkdtemp (dir)) {
+        fprintf (stderr, "cannot make a temp dir for %s: %s\n", name, strerror (errno));
+        if (size)
+            dir[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
+void
+secpol_test_dir_remove (char *dir)
+{
+    if (!dir || !dir[0])
+        return;
+    if (getenv ("SECPOL_TEST_KEEP"))
+        fprintf (stderr, "SECPOL_TEST_KEEP: kept %s\n", dir);
+    else if (nftw (dir, s_remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        fprintf (stderr, "could not remove %s: %s\n", dir, strerror (errno));
+    dir[0] = '\0';
+}
+
+static int
+s_remove_entry (const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+    (void)sb;
+    (void)ftw;
+    int rc = type == FTW_DP ? rmdir (path) : unlink (path);
+    return rc == 0 || errno == ENOENT ? 0 : -1;
+}
+
+/* --- a temp LMDB store --------------------------------------------------- */
+
+int
+secpol_test_store_open (secpol_test_store_t *self, const secpol_table_t *const *tables,
+                        size_t n_tables)
+{
+    memset (self, 0, sizeof *self);
+    self->options.no_sync = true;
+    self->options.tables = tables;
+    self->options.n_tables = n_tables;
+    if (secpol_test_dir_make (self->dir, sizeof self->dir, "store") != 0)
+        return -1;
+    int rc = secpol_store_open (&self->store, self->dir, &self->options);
+    if (rc != 0) {
+        fprintf (stderr, "cannot open a store in %s: %s\n", self->dir, secpol_strerror (rc));
+        secpol_test_store_close (self);
+        return -1;
+    }
+    return 0;
+}
+
+int
+secpol_test_store_reopen (secpol_test_store_t *self)
+{
+    secpol_store_close (&self->store);
+    return secpol_store_open (&self->store, self->dir, &self->options);
+}
+
+void
+secpol_test_store_close (secpol_test_store_t *self)
+{
+    secpol_store_close (&self->store);
+    secpol_test_dir_remove (self->dir);
+}
+
+/* --- an arena, as a cmocka fixture --------------------------------------- */
+
+int
+secpol_test_arena_setup (void **state)
+{
+    *state = secpol_arena_new ();
+    return *state ? 0 : -1;
+}
+
+int
+secpol_test_arena_teardown (void **state)
+{
+    secpol_arena_destroy ((secpol_arena_t **)state);
+    return 0;
+}
+
+/* --- bounded waits --------------------------------------------------------- */
+
+long long
+secpol_test_now_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool
+secpol_test_wait_exit (pid_t pid, int timeout_ms, int *status)
+{
+    long long deadline = secpol_test_now_ms () + timeout_ms;
+    int ignored;
+    if (!status)
+        status = &ignored;
+    for (;;) {
+        pid_t got = waitpid (pid, status, WNOHANG);
+        if (got == pid)
+            return true;
+        if (got < 0 && errno != EINTR)
+            return false;
+        if (secpol_test_now_ms () >= deadline)
+            return false;
+        /* Nothing to block on portably for "this child exited, or time is
+         * up": look again shortly. The deadline, not this interval, bounds
+         * the wait. */
+        struct timespec interval = {0, S_POLL_INTERVAL_MS * 1000000L};
+        nanosleep (&interval, NULL);
+    }
+}
+
+bool
+secpol_test_read_line (int fd, char *buf, size_t size, int timeout_ms)
+{
+    long long deadline = secpol_test_now_ms () + timeout_ms;
+    size_t n = 0;
+    buf[0] = '\0';
+    while (n + 1 < size) {
+        long long left = deadline - secpol_test_now_ms ();
+        if (left <= 0)
+            return false;
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int ready = poll (&pfd, 1, (int)left);
+        if (ready < 0 && errno == EINTR)
+            continue;
+        if (ready <= 0)
+            return false;
+        char c;
+        ssize_t got = read (fd, &c, 1);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return false;
+        if (c == '\n')
+            return true;
+        buf[n++] = c;
+        buf[n] = '\0';
+    }
+    return false;
+}
