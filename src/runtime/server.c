@@ -37,6 +37,7 @@
 #define ROUTER_RCVHWM             64 /* requests queued per peer in libzmq: then TCP backpressure */
 #define RUNNING_GRACE_MS          5000 /* after the drain: how long running handlers may take */
 #define SWEEP_INTERVAL_US         1000000
+#define QUIET_US                  200000 /* on stop: no request this long = none on the way */
 
 struct secpol_server {
     secpol_server_config_t config;      /* copy of the caller's config, defaults applied */
@@ -290,6 +291,7 @@ secpol_server_run (secpol_server_t *self, volatile sig_atomic_t *stop)
         {zsock_resolve (self->monitor), 0, ZMQ_POLLIN, 0},
     };
     int64_t drain_until = 0, give_up = 0, next_sweep = s_monotonic_us () + SWEEP_INTERVAL_US;
+    int64_t last_request = 0; /* monotonic time the last request arrived */
     bool cancelled = false;
     for (;;) {
         if (*stop && !self->draining) {
@@ -309,6 +311,7 @@ secpol_server_run (secpol_server_t *self, volatile sig_atomic_t *stop)
             if (n == 0)
                 break;
             busy = true;
+            last_request = s_monotonic_us ();
             s_accept (self, parts, n);
         }
         s_read_monitor (self);
@@ -334,7 +337,10 @@ secpol_server_run (secpol_server_t *self, volatile sig_atomic_t *stop)
                 }
             }
             s_send_replies (self);
-            if (self->in_flight == 0 || now >= give_up)
+            /* Done when nothing is in flight and no request has come for a
+             * moment: requests already on their way get their UNAVAILABLE. */
+            bool quiet = now - last_request > QUIET_US;
+            if ((self->in_flight == 0 && quiet) || now >= give_up)
                 break;
         }
         if (busy)
