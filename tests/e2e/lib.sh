@@ -1,37 +1,95 @@
 # Shared by the bash end-to-end tests: source it, then call secpol_start.
 #   source "$(dirname "$0")/lib.sh"
 #   secpol_start NAME [secpold options...]   temp dir $tmp, secpold on $endpoint
-#   ctl ARGS...                              secpolctl against it
+#                                            (pid $pid), answering health
+#   secpol_spawn ENDPOINT DATA LOG [opts...] another secpold; $spawned_pid once
+#                                            it answers health
+#   secpol_stop PID                          SIGTERM, bounded wait; returns its
+#                                            exit status (137 after a SIGKILL)
+#   ctl ARGS...                              secpolctl against $endpoint
 #   run NAME EXIT CMD...                     CMD's stdout in $out, stderr in $err
 #   check NAME TEXT PATTERN...               TEXT matches every PATTERN (grep -E)
 #   has NAME TEXT PATTERN                    the same with one pattern
 #   lacks NAME TEXT PATTERN                  TEXT does not match PATTERN
-#   secpol_finish                            "N passed, N failed"; exit status
+#   secpol_finish                            stops secpold (it must exit 0), prints
+#                                            "N passed, N failed"; exit status
+#
+# However the script ends (a failed step, set -e, INT/TERM), an EXIT trap
+# stops every secpold started here and removes $tmp. Nothing waits a fixed
+# time: a start waits until `secpolctl health` answers, a stop until the
+# process is gone, each with a deadline of $secpol_deadline seconds.
 set -uo pipefail
 : "${SECPOLD:?path of secpold}" "${SECPOLCTL:?path of secpolctl}"
 
 tmp=""
 pid=""
+endpoint=""
+spawned_pid=""
+secpol_pids=()
+secpol_deadline=20
 passed=0
 failed=0
 
 secpol_cleanup() {
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
+  local p
+  for p in "${secpol_pids[@]}"; do secpol_stop "$p" >/dev/null 2>&1; done
   [ -n "$tmp" ] && rm -rf "$tmp"
+}
+trap secpol_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Stops with the log's tail when a secpold cannot be started: nothing else
+# in the script would mean anything.
+secpol_abort() {
+  echo "FAIL - $1"
+  [ -s "${2:-}" ] && { echo "--- $2"; tail -20 "$2"; }
+  echo "$passed passed, $((failed + 1)) failed"
+  exit 1
+}
+
+secpol_spawn() {
+  local spawn_endpoint=$1 data=$2 log=$3
+  shift 3
+  "$SECPOLD" --endpoint "$spawn_endpoint" --data-dir "$data" "$@" 2>"$log" &
+  spawned_pid=$!
+  secpol_pids+=("$spawned_pid")
+  # Ready means answering. Each try waits up to 200 ms for an answer, so
+  # the loop needs no pause of its own; the deadline bounds it.
+  local give_up=$((SECONDS + secpol_deadline))
+  until "$SECPOLCTL" --endpoint "$spawn_endpoint" --timeout 200 health >/dev/null 2>&1; do
+    kill -0 "$spawned_pid" 2>/dev/null || secpol_abort "secpold exited before it answered" "$log"
+    [ "$SECONDS" -lt "$give_up" ] ||
+      secpol_abort "secpold did not answer within $secpol_deadline s" "$log"
+  done
 }
 
 secpol_start() {
   local name=$1
   shift
   tmp=$(mktemp -d "/tmp/$name-XXXXXX")
-  trap secpol_cleanup EXIT
   endpoint="ipc://$tmp/s.sock"
-  "$SECPOLD" --endpoint "$endpoint" --data-dir "$tmp/data" "$@" 2>"$tmp/secpold.log" &
-  pid=$!
-  for _ in $(seq 100); do
-    ctl --timeout 200 health >/dev/null 2>&1 && break
-    sleep 0.1
-  done
+  secpol_spawn "$endpoint" "$tmp/data" "$tmp/secpold.log" "$@"
+  pid=$spawned_pid
+}
+
+secpol_stop() {
+  local stop_pid=$1 status=0 p
+  local remaining=()
+  for p in "${secpol_pids[@]}"; do [ "$p" = "$stop_pid" ] || remaining+=("$p"); done
+  secpol_pids=("${remaining[@]}")
+  kill -TERM "$stop_pid" 2>/dev/null
+  kill -CONT "$stop_pid" 2>/dev/null # a stopped process acts on SIGTERM once continued
+  local give_up=$((SECONDS + secpol_deadline))
+  # bash reaps its children as they exit, so kill -0 fails once it is gone;
+  # look again shortly until then, within the deadline
+  while kill -0 "$stop_pid" 2>/dev/null && [ "$SECONDS" -lt "$give_up" ]; do sleep 0.02; done
+  if kill -0 "$stop_pid" 2>/dev/null; then
+    echo "secpold $stop_pid still runs $secpol_deadline s after SIGTERM: SIGKILL" >&2
+    kill -KILL "$stop_pid" 2>/dev/null
+  fi
+  wait "$stop_pid" 2>/dev/null || status=$?
+  [ "$stop_pid" = "$pid" ] && pid=""
+  return "$status"
 }
 
 ctl() { "$SECPOLCTL" --endpoint "$endpoint" "$@"; }
@@ -65,9 +123,18 @@ lacks() {
 }
 
 secpol_finish() {
+  if [ -n "$pid" ]; then
+    local status=0
+    secpol_stop "$pid" || status=$?
+    if [ "$status" -eq 0 ]; then ok "secpold exits 0 on SIGTERM"; else bad "secpold exits 0 on SIGTERM" "exit status $status"; fi
+  fi
   echo "$passed passed, $failed failed"
   if [ "$failed" -ne 0 ]; then
     echo "--- secpold log"; tail -20 "$tmp/secpold.log"
+    exit 1
+  fi
+  if [ "$passed" -eq 0 ]; then
+    echo "nothing was checked"
     exit 1
   fi
   exit 0

@@ -5,17 +5,9 @@
 # prints one report line per scenario and a JSON report, and exits 0; with no
 # secpold to talk to it exits 1. Behaviour only: no timing is asserted (speed
 # is measured by bench/run, as ratios, never checked by tests).
-set -uo pipefail
-: "${SECPOLD:?path of secpold}" "${SECPOL_BUILD_DIR:?build tree holding secpol-bench}"
+source "$(dirname "$0")/lib.sh"
+: "${SECPOL_BUILD_DIR:?build tree holding secpol-bench}"
 bench=$SECPOL_BUILD_DIR/secpol-bench
-
-tmp=$(mktemp -d /tmp/secpol-bench-smoke-XXXXXX)
-pid=""
-cleanup() {
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
 
 fail() {
   echo "FAIL - secpol-bench smoke: $1"
@@ -28,13 +20,7 @@ fail() {
 
 [ -x "$bench" ] || fail "$bench is missing (it is built with the default target)"
 
-endpoint="ipc://$tmp/s.sock"
-"$SECPOLD" --endpoint "$endpoint" --data-dir "$tmp/data" 2>"$tmp/secpold.log" &
-pid=$!
-for _ in $(seq 100); do
-  grep -q 'msg=listening' "$tmp/secpold.log" && break
-  sleep 0.1
-done
+secpol_start secpol-bench-smoke
 
 scenarios=(health get_policy render_headers check_upload update_policy update_policy_d1)
 code=0
@@ -56,10 +42,8 @@ if command -v python3 >/dev/null; then
 fi
 
 # secpold takes the load and still stops cleanly.
-kill -TERM "$pid"
 status=0
-wait "$pid" || status=$?
-pid=""
+secpol_stop "$pid" || status=$?
 [ "$status" -eq 0 ] || fail "secpold exited $status after SIGTERM"
 
 # Nobody answering is an error, not an empty report.

@@ -2,34 +2,24 @@
 # `cmake --install` gives a client author the library, the headers (ours and
 # the generated ones) and a pkg-config file; a program built only from those
 # talks to a real secpold.
-set -euo pipefail
-: "${SECPOLD:?}" "${SECPOL_BUILD_DIR:?}" "${SECPOL_SOURCE_DIR:?}"
-tmp=$(mktemp -d /tmp/secpol-install-XXXXXX)
-pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
+: "${SECPOL_BUILD_DIR:?}" "${SECPOL_SOURCE_DIR:?}"
+secpol_start secpol-install
 
-cmake --install "$SECPOL_BUILD_DIR" --prefix "$tmp/prefix" >/dev/null
-libdir=$(ls -d "$tmp"/prefix/lib*/ | head -1)
-test -f "$tmp/prefix/include/secpol/secpol_client.h"
-test -f "$tmp/prefix/include/secpol/v1/health.pb-c.h"
-test -f "$tmp/prefix/include/secpol/v1/policy.pb-c.h"
-export PKG_CONFIG_PATH="$(dirname "$(find "$tmp/prefix" -name secpol-client.pc)")"
-cc -Wall -Wextra "$SECPOL_SOURCE_DIR/clients/examples/health_check.c" \
-   $(pkg-config --cflags --libs secpol-client) -o "$tmp/health_check"
-
-"$SECPOLD" --endpoint "ipc://$tmp/s.sock" --data-dir "$tmp/data" 2>"$tmp/log" &
-pid=$!
-out=""
-for _ in $(seq 50); do
-  if out=$(LD_LIBRARY_PATH="$(find "$tmp/prefix" -name 'libsecpol-client.so*' -printf '%h\n' | head -1)" \
-             "$tmp/health_check" "ipc://$tmp/s.sock" 2>/dev/null); then
-    break
-  fi
-  sleep 0.1
+run "cmake --install" 0 cmake --install "$SECPOL_BUILD_DIR" --prefix "$tmp/prefix" || secpol_finish
+for header in secpol/secpol_client.h secpol/v1/health.pb-c.h secpol/v1/policy.pb-c.h; do
+  if [ -f "$tmp/prefix/include/$header" ]; then ok "installs $header"; else bad "installs $header"; fi
 done
-echo "example printed: $out"
-case "$out" in
-  "SERVING "*) echo "1 passed, 0 failed" ;;
-  *) echo "0 passed, 1 failed"; cat "$tmp/log"; exit 1 ;;
-esac
+pc=$(find "$tmp/prefix" -name secpol-client.pc | head -1)
+if [ -n "$pc" ]; then ok "installs secpol-client.pc"; else bad "installs secpol-client.pc"; secpol_finish; fi
+export PKG_CONFIG_PATH="$(dirname "$pc")"
+run "build the example from the installed files" 0 bash -c \
+  'cc -Wall -Wextra "$1" $(pkg-config --cflags --libs secpol-client) -o "$2"' _ \
+  "$SECPOL_SOURCE_DIR/clients/examples/health_check.c" "$tmp/health_check" || secpol_finish
+libdir=$(find "$tmp/prefix" -name 'libsecpol-client.so*' -printf '%h\n' | head -1)
+
+# secpol_start returned once secpold answered: one call must succeed.
+run "installed example answers" 0 env LD_LIBRARY_PATH="$libdir" "$tmp/health_check" "$endpoint" &&
+  has "installed example prints SERVING" "$out" '^SERVING '
+
+secpol_finish
