@@ -2,6 +2,7 @@
  *  see method_table.h. */
 #include "method_table.h"
 
+#include "alloc.h"
 #include "secpol/secpol_registry.h"
 #include "services.h"
 
@@ -29,22 +30,17 @@ s_compare_path (const void *a, const void *b)
 secpol_method_table_t *
 secpol_method_table_new (const secpol_service_t *const *services, size_t n)
 {
-    secpol_method_table_t *self = calloc (1, sizeof *self);
-    if (!self)
-        return NULL;
+    secpol_method_table_t *self = secpol_xcalloc (1, sizeof *self);
     size_t total = 0;
     for (size_t s = 0; s < secpol_services_count; s++)
         total += secpol_services[s]->n_methods;
-    self->methods = calloc (total ? total : 1, sizeof *self->methods);
-    if (!self->methods)
-        goto fail;
+    self->methods = secpol_xcalloc (total ? total : 1, sizeof *self->methods);
     for (size_t s = 0; s < secpol_services_count; s++) {
         const ProtobufCServiceDescriptor *service = secpol_services[s];
         for (unsigned m = 0; m < service->n_methods; m++) {
             secpol_method_t *method = &self->methods[self->size];
             int len = secpol_registry_path (NULL, 0, service, m);
-            if (!(method->path = malloc ((size_t)len + 1)))
-                goto fail;
+            method->path = secpol_xmalloc ((size_t)len + 1);
             secpol_registry_path (method->path, (size_t)len + 1, service, m);
             method->descriptor = &service->methods[m];
             self->size++;

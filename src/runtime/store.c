@@ -9,6 +9,8 @@
  */
 #include "store.h"
 
+#include "alloc.h"
+
 #include <errno.h>
 #include <lmdb.h>
 #include <pthread.h>
@@ -80,9 +82,7 @@ secpol_store_open (secpol_store_t **store_p, const char *dir, const secpol_store
     secpol_store_options_t defaults = {0};
     if (!options)
         options = &defaults;
-    secpol_store_t *self = calloc (1, sizeof *self);
-    if (!self)
-        return ENOMEM;
+    secpol_store_t *self = secpol_xcalloc (1, sizeof *self);
     /* Writer-preferring: once grow waits, new read transactions wait behind
      * it, so a stream of reads cannot starve the WRITE lane. Each thread
      * holds the lock at most once (one top-level txn at a time). */
@@ -240,9 +240,7 @@ secpol_txn_begin (secpol_store_t *self, secpol_txn_t *parent, bool write, secpol
 {
     if (parent && (!write || !parent->write))
         return SECPOL_EINVAL;
-    secpol_txn_t *txn = calloc (1, sizeof *txn);
-    if (!txn)
-        return ENOMEM;
+    secpol_txn_t *txn = secpol_xcalloc (1, sizeof *txn);
     txn->store = self;
     txn->parent = parent;
     txn->write = write;
@@ -410,9 +408,7 @@ secpol_cursor_open (secpol_txn_t *txn, const secpol_table_t *table, secpol_curso
     MDB_dbi dbi;
     if (s_dbi (txn->store, table, &dbi))
         return SECPOL_EINVAL;
-    secpol_cursor_t *self = calloc (1, sizeof *self);
-    if (!self)
-        return ENOMEM;
+    secpol_cursor_t *self = secpol_xcalloc (1, sizeof *self);
     int rc = mdb_cursor_open (txn->txn, dbi, &self->cursor);
     if (rc) {
         free (self);
