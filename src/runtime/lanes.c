@@ -1,4 +1,5 @@
 /*  lanes.c - lane queues and threads; see lanes.h. */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "lanes.h"
 
 #include "alloc.h"
@@ -18,6 +19,7 @@
 
 #define WRITE_BATCH_CEILING 1024 /* jobs one group commit can carry */
 #define GROW_ATTEMPTS       16   /* map doublings before a batch gives up */
+#define READ_BATCH          16   /* most jobs a READ thread takes at once */
 
 /* A blocking FIFO of jobs shared by the front end and one lane. */
 typedef struct {
@@ -52,7 +54,7 @@ struct secpol_lanes {
 
 static void s_queue_init (queue_t *q);
 static void s_queue_push (queue_t *q, secpol_job_t *job);
-static secpol_job_t *s_queue_pop (queue_t *q, size_t max);
+static secpol_job_t *s_queue_pop (queue_t *q, size_t max, size_t share);
 static void s_queue_close (queue_t *q);
 static void s_queue_destroy (queue_t *q);
 static void *s_worker (void *arg);
@@ -117,25 +119,30 @@ secpol_lanes_destroy (secpol_lanes_t **self_p)
     *self_p = NULL;
 }
 
-int
-secpol_lanes_submit (secpol_lanes_t *self, secpol_job_t *job)
+secpol_job_t *
+secpol_lanes_submit (secpol_lanes_t *self, secpol_lane_t lane, secpol_job_t *list)
 {
-    queue_t *queue = &self->queues[job->method->spec->lane];
+    queue_t *queue = &self->queues[lane];
+    size_t added = 0;
     pthread_mutex_lock (&queue->mutex);
-    if (queue->length >= self->config.max_queued) {
-        pthread_mutex_unlock (&queue->mutex);
-        return -1;
+    while (list && queue->length < self->config.max_queued) {
+        secpol_job_t *job = list;
+        list = job->next;
+        job->next = NULL;
+        if (queue->tail)
+            queue->tail->next = job;
+        else
+            queue->head = job;
+        queue->tail = job;
+        queue->length++;
+        added++;
     }
-    job->next = NULL;
-    if (queue->tail)
-        queue->tail->next = job;
-    else
-        queue->head = job;
-    queue->tail = job;
-    queue->length++;
-    pthread_cond_signal (&queue->ready);
+    if (added == 1)
+        pthread_cond_signal (&queue->ready);
+    else if (added > 1)
+        pthread_cond_broadcast (&queue->ready);
     pthread_mutex_unlock (&queue->mutex);
-    return 0;
+    return list;
 }
 
 int
@@ -304,7 +311,8 @@ s_job_pack (secpol_job_t *job)
 /*  A READ thread keeps one arena and one read transaction and reuses both
  *  for every request: no allocation and no reader-slot lookup per call. */
 static void
-s_run_read (secpol_lanes_t *self, secpol_job_t *job, secpol_arena_t *arena, secpol_txn_t **txn_p)
+s_run_read_one (secpol_lanes_t *self, secpol_job_t *job, secpol_arena_t *arena,
+                secpol_txn_t **txn_p)
 {
     if (s_job_start (self, job, secpol_server_now (self->server), arena)) {
         int rc = *txn_p ? secpol_txn_renew (*txn_p) : SECPOL_EINVAL;
@@ -324,7 +332,18 @@ s_run_read (secpol_lanes_t *self, secpol_job_t *job, secpol_arena_t *arena, secp
     }
     s_job_pack (job);
     secpol_arena_reset (arena);
-    s_reply (self, job, job);
+}
+
+/*  Runs the jobs of a list one after the other; answers them together. */
+static void
+s_run_read (secpol_lanes_t *self, secpol_job_t *first, secpol_arena_t *arena, secpol_txn_t **txn_p)
+{
+    secpol_job_t *last = first;
+    for (secpol_job_t *job = first; job; job = job->next) {
+        s_run_read_one (self, job, arena, txn_p);
+        last = job;
+    }
+    s_reply (self, first, last);
 }
 
 static void
@@ -463,12 +482,21 @@ s_worker (void *arg)
 {
     worker_t *worker = arg;
     secpol_lanes_t *self = worker->lanes;
+    static const char *const names[SECPOL_LANE_COUNT] = {"secpol/read", "secpol/write",
+                                                         "secpol/slow"};
+    pthread_setname_np (pthread_self (), names[worker->lane]); /* for top -H, perf, gdb */
     queue_t *queue = &self->queues[worker->lane];
-    size_t batch = worker->lane == SECPOL_LANE_WRITE ? self->config.write_batch_max : 1;
+    /* The writer takes everything waiting (group commit); a READ thread
+     * takes its share of what waits, up to READ_BATCH, and answers them
+     * together; a SLOW thread one at a time (each is long). */
+    size_t batch = worker->lane == SECPOL_LANE_WRITE  ? self->config.write_batch_max
+                   : worker->lane == SECPOL_LANE_READ ? READ_BATCH
+                                                      : 1;
+    size_t share = worker->lane == SECPOL_LANE_READ ? (size_t)self->config.read_workers : 1;
     secpol_arena_t *arena = worker->lane == SECPOL_LANE_READ ? secpol_arena_new () : NULL;
     secpol_txn_t *txn = NULL;
     secpol_job_t *job;
-    while ((job = s_queue_pop (queue, batch))) {
+    while ((job = s_queue_pop (queue, batch, share))) {
         switch (worker->lane) {
             case SECPOL_LANE_READ:
                 s_run_read (self, job, arena, &txn);
@@ -489,17 +517,27 @@ s_worker (void *arg)
 /* --- helpers -------------------------------------------------------------- */
 
 void
+secpol_job_clear (secpol_job_t *job)
+{
+    secpol_txn_abort (&job->call.txn);
+    if (!job->arena_borrowed)
+        secpol_arena_destroy (&job->call.arena);
+    zmq_msg_close (&job->identity);
+    zmq_msg_close (&job->body);
+    free (job->header);
+    secpol_reply_buffer_free (job->reply);
+    memset (job, 0, sizeof *job);
+    zmq_msg_init (&job->identity);
+    zmq_msg_init (&job->body);
+}
+
+void
 secpol_job_destroy (secpol_job_t **job_p)
 {
     secpol_job_t *job = *job_p;
     if (!job)
         return;
-    secpol_txn_abort (&job->call.txn);
-    secpol_arena_destroy (&job->call.arena);
-    zmq_msg_close (&job->identity);
-    zmq_msg_close (&job->body);
-    free (job->header);
-    secpol_reply_buffer_free (job->reply);
+    secpol_job_clear (job);
     free (job);
     *job_p = NULL;
 }
@@ -536,13 +574,16 @@ s_queue_push (queue_t *q, secpol_job_t *job)
 }
 
 /*  Blocks until a job is queued or the queue is closed and empty (NULL).
- *  Returns up to max jobs as a list linked by next. */
+ *  Returns up to max jobs, and no more than a 1/share part of what waits
+ *  (at least one), as a list linked by next. */
 static secpol_job_t *
-s_queue_pop (queue_t *q, size_t max)
+s_queue_pop (queue_t *q, size_t max, size_t share)
 {
     pthread_mutex_lock (&q->mutex);
     while (!q->head && !q->closed)
         pthread_cond_wait (&q->ready, &q->mutex);
+    if (share > 1 && q->length / share < max)
+        max = q->length / share > 0 ? q->length / share : 1;
     secpol_job_t *first = q->head;
     secpol_job_t *last = first;
     size_t n = first ? 1 : 0;

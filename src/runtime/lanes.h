@@ -15,8 +15,11 @@
  *    SLOW  - a pool for costly work (argon2id) outside any transaction,
  *            whose result then goes through the WRITE lane.
  *
- *  Queues are bounded: secpol_lanes_submit() refuses a job when its lane
- *  already holds max_queued, and the front end answers UNAVAILABLE.
+ *  Queues are bounded: secpol_lanes_submit() refuses jobs past max_queued
+ *  in a lane, and the front end answers them UNAVAILABLE. The front end
+ *  submits a burst of requests at once and lane threads take several jobs
+ *  per lock when many wait, so locking and wake-ups are paid per burst,
+ *  not per request.
  *
  *  Threads: every function but the lane threads' own is called by the
  *  front end thread only.
@@ -78,9 +81,11 @@ typedef struct secpol_lanes secpol_lanes_t;
 secpol_lanes_t *secpol_lanes_new (const secpol_lanes_config_t *config, secpol_store_t *store,
                                   secpol_server_t *server);
 
-/*  Queues job on its method's lane. Returns 0, or -1 when that lane's
- *  queue is full (the job stays the caller's). */
-int secpol_lanes_submit (secpol_lanes_t *self, secpol_job_t *job)
+/*  Queues the jobs of list (linked by next; all of one lane) on that lane,
+ *  with one lock and one wake-up for the lot. Returns the jobs that did
+ *  not fit because the lane's queue is full, as a list (the caller's), or
+ *  NULL when all were queued. */
+secpol_job_t *secpol_lanes_submit (secpol_lanes_t *self, secpol_lane_t lane, secpol_job_t *list)
     __attribute__ ((warn_unused_result));
 
 /*  A file descriptor that is readable while finished jobs wait (poll it
@@ -103,7 +108,12 @@ void secpol_lanes_write_stats (secpol_lanes_t *self, uint64_t *commits, uint64_t
  *  unsent replies are freed with their jobs. NULL-safe; nulls the pointer. */
 void secpol_lanes_destroy (secpol_lanes_t **self_p);
 
-/*  Frees a job and everything it holds (not its peer). NULL-safe. */
+/*  Frees everything a job holds (not its peer) and leaves it as new, with
+ *  empty messages, for reuse. */
+void secpol_job_clear (secpol_job_t *job);
+
+/*  Frees a job and everything it holds (not its peer). NULL-safe; nulls
+ *  the pointer. */
 void secpol_job_destroy (secpol_job_t **job_p);
 
 #endif

@@ -38,6 +38,7 @@
 #define RUNNING_GRACE_MS          5000 /* after the drain: how long running handlers may take */
 #define SWEEP_INTERVAL_US         1000000
 #define QUIET_US                  200000 /* on stop: no request this long = none on the way */
+#define SPARE_JOBS                1024   /* finished jobs kept for reuse */
 
 struct secpol_server {
     secpol_server_config_t config;      /* copy of the caller's config, defaults applied */
@@ -60,6 +61,9 @@ struct secpol_server {
     uint64_t cancelled;       /* queued jobs answered UNAVAILABLE at shutdown */
     uint64_t shed;            /* connections closed over max_connections */
     int64_t last_shed_log_us; /* rate limit of that warning */
+    secpol_job_t *accepted[SECPOL_LANE_COUNT]; /* this burst's jobs, per lane, newest first */
+    secpol_job_t *spare_jobs;                  /* finished jobs kept for reuse */
+    size_t n_spare_jobs;                       /* jobs in spare_jobs */
 };
 
 static void s_apply_defaults (secpol_server_config_t *config);
@@ -69,6 +73,9 @@ static void s_send_replies (secpol_server_t *self);
 static void s_refuse (secpol_server_t *self, zmq_msg_t *identity, uint64_t call_id, int code,
                       const char *message);
 static void s_read_monitor (secpol_server_t *self);
+static void s_submit_accepted (secpol_server_t *self);
+static secpol_job_t *s_job_new (secpol_server_t *self);
+static void s_job_free (secpol_server_t *self, secpol_job_t *job);
 static size_t s_receive (void *socket, zmq_msg_t *parts, size_t max_parts);
 static int64_t s_monotonic_us (void);
 
@@ -237,6 +244,11 @@ secpol_server_destroy (secpol_server_t **self_p)
     /* zmq_close keeps queued replies; libzmq flushes them for up to the
      * linger when the context ends (secpold calls zsys_shutdown). */
     zsock_destroy (&self->router);
+    while (self->spare_jobs) {
+        secpol_job_t *job = self->spare_jobs;
+        self->spare_jobs = job->next;
+        secpol_job_destroy (&job);
+    }
     secpol_peers_destroy (&self->peers);
     secpol_store_close (&self->store);
     secpol_method_table_destroy (&self->own_methods);
@@ -314,6 +326,7 @@ secpol_server_run (secpol_server_t *self, volatile sig_atomic_t *stop)
             last_request = s_monotonic_us ();
             s_accept (self, parts, n);
         }
+        s_submit_accepted (self);
         s_read_monitor (self);
         int64_t now = s_monotonic_us ();
         if (now >= next_sweep) {
@@ -332,7 +345,7 @@ secpol_server_run (secpol_server_t *self, volatile sig_atomic_t *stop)
                     secpol_peers_done (self->peers, job->peer, zmq_msg_size (&job->body));
                     self->in_flight--;
                     self->cancelled++;
-                    secpol_job_destroy (&job);
+                    s_job_free (self, job);
                     job = next;
                 }
             }
@@ -422,9 +435,7 @@ s_accept (secpol_server_t *self, zmq_msg_t *parts, size_t n_parts)
             zmq_msg_close (&parts[i]);
         return;
     }
-    secpol_job_t *job = secpol_xcalloc (1, sizeof *job);
-    zmq_msg_init (&job->identity);
-    zmq_msg_init (&job->body);
+    secpol_job_t *job = s_job_new (self);
     zmq_msg_move (&job->identity, &parts[0]);
     zmq_msg_move (&job->body, &parts[3]);
     zmq_msg_close (&parts[0]);
@@ -437,16 +448,69 @@ s_accept (secpol_server_t *self, zmq_msg_t *parts, size_t n_parts)
     job->received_us = s_monotonic_us ();
     if (request.deadline_ms)
         job->deadline_us = job->received_us + (int64_t)request.deadline_ms * 1000;
-    if (secpol_lanes_submit (self->lanes, job) != 0) {
-        /* Overload: refuse at once rather than queue without bound; the
-         * client retries with backoff. */
-        s_refuse (self, &job->identity, job->call_id, SECPOL_UNAVAILABLE,
-                  "server is overloaded: too many requests queued; retry later");
-        secpol_peers_done (self->peers, peer, body_size);
+    secpol_lane_t lane = job->method->spec->lane;
+    job->next = self->accepted[lane];
+    self->accepted[lane] = job;
+    self->in_flight++;
+}
+
+/*  Queues the burst's jobs, one lock per lane, oldest first. */
+static void
+s_submit_accepted (secpol_server_t *self)
+{
+    for (int lane = 0; lane < SECPOL_LANE_COUNT; lane++) {
+        secpol_job_t *reversed = self->accepted[lane], *list = NULL;
+        if (!reversed)
+            continue;
+        self->accepted[lane] = NULL;
+        while (reversed) {
+            secpol_job_t *job = reversed;
+            reversed = job->next;
+            job->next = list;
+            list = job;
+        }
+        secpol_job_t *refused = secpol_lanes_submit (self->lanes, (secpol_lane_t)lane, list);
+        while (refused) {
+            /* Overload: refuse at once rather than queue without bound; the
+             * client retries with backoff. */
+            secpol_job_t *job = refused;
+            refused = job->next;
+            s_refuse (self, &job->identity, job->call_id, SECPOL_UNAVAILABLE,
+                      "server is overloaded: too many requests queued; retry later");
+            secpol_peers_done (self->peers, job->peer, zmq_msg_size (&job->body));
+            self->in_flight--;
+            s_job_free (self, job);
+        }
+    }
+}
+
+static secpol_job_t *
+s_job_new (secpol_server_t *self)
+{
+    secpol_job_t *job = self->spare_jobs;
+    if (job) {
+        self->spare_jobs = job->next;
+        self->n_spare_jobs--;
+        job->next = NULL;
+        return job;
+    }
+    job = secpol_xcalloc (1, sizeof *job);
+    zmq_msg_init (&job->identity);
+    zmq_msg_init (&job->body);
+    return job;
+}
+
+static void
+s_job_free (secpol_server_t *self, secpol_job_t *job)
+{
+    if (self->n_spare_jobs >= SPARE_JOBS) {
         secpol_job_destroy (&job);
         return;
     }
-    self->in_flight++;
+    secpol_job_clear (job);
+    job->next = self->spare_jobs;
+    self->spare_jobs = job;
+    self->n_spare_jobs++;
 }
 
 /*  Sends a finished job's reply: routing id, delimiter, header, body. */
@@ -488,7 +552,7 @@ s_send_replies (secpol_server_t *self)
         s_send_job (self, job);
         secpol_peers_done (self->peers, job->peer, zmq_msg_size (&job->body));
         self->in_flight--;
-        secpol_job_destroy (&job);
+        s_job_free (self, job);
         job = next;
     }
 }
