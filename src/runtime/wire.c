@@ -8,6 +8,20 @@
 #include <stdio.h>
 #include <string.h>
 
+/*  The fields of a RequestHeader, pointing into the frame. */
+typedef struct {
+    const uint8_t *method;     /* not NUL-terminated */
+    size_t method_size;        /* bytes */
+    uint64_t call_id;          /* 0 when absent */
+    uint32_t deadline_ms;      /* 0 when absent */
+    const uint8_t *request_id; /* not NUL-terminated */
+    size_t request_id_size;    /* bytes */
+} header_t;
+
+static bool s_varint (const uint8_t **p, const uint8_t *end, uint64_t *value);
+static bool s_decode_header (header_t *out, const uint8_t *p, const uint8_t *end,
+                             const char **problem);
+
 int
 secpol_wire_check_request (secpol_wire_request_t *out, char *reason, size_t reason_size,
                            const secpol_method_table_t *methods, const secpol_wire_policy_t *policy,
@@ -20,55 +34,126 @@ secpol_wire_check_request (secpol_wire_request_t *out, char *reason, size_t reas
                   n == 3 ? " with a non-empty delimiter" : "");
         return SECPOL_INVALID_ARGUMENT;
     }
-    char field[64];
+    /* Decoded by hand, in place: the hot path allocates nothing for it. */
+    header_t header;
     const char *problem = NULL;
-    if (!secpol_wire_check_strings (&secpol__v1__request_header__descriptor, frames[1], sizes[1],
-                                    field, sizeof field, &problem)) {
-        snprintf (reason, reason_size, "header.%s %s", field, problem);
+    const uint8_t *data = frames[1];
+    if (sizes[1] > SECPOL_MAX_HEADER_BYTES ||
+        !s_decode_header (&header, data, data + sizes[1], &problem)) {
+        if (problem)
+            snprintf (reason, reason_size, "header.%s", problem);
+        else
+            snprintf (reason, reason_size,
+                      "request header does not decode as secpol.v1.RequestHeader");
         return SECPOL_INVALID_ARGUMENT;
     }
-    Secpol__V1__RequestHeader *header = NULL;
-    if (sizes[1] <= SECPOL_MAX_HEADER_BYTES)
-        header = secpol__v1__request_header__unpack (NULL, sizes[1], frames[1]);
-    if (!header) {
-        snprintf (reason, reason_size, "request header does not decode as secpol.v1.RequestHeader");
-        return SECPOL_INVALID_ARGUMENT;
-    }
-    out->call_id = header->call_id;
-    out->deadline_ms = header->deadline_ms;
-    snprintf (out->request_id, sizeof out->request_id, "%s", header->request_id);
+    out->call_id = header.call_id;
+    out->deadline_ms = header.deadline_ms;
+    size_t id_size = header.request_id_size < sizeof out->request_id - 1
+                         ? header.request_id_size
+                         : sizeof out->request_id - 1;
+    memcpy (out->request_id, header.request_id, id_size);
+    out->request_id[id_size] = '\0';
 
-    int code = SECPOL_OK;
+    const char *path = (const char *)header.method;
     const secpol_method_t *method = NULL;
-    if (!*header->method) {
-        code = SECPOL_INVALID_ARGUMENT;
+    if (header.method_size == 0) {
         snprintf (reason, reason_size, "header.method is empty");
-    } else if (!(method = secpol_method_table_find (methods, header->method)) || !method->spec) {
-        char quoted[300];
-        code = SECPOL_UNIMPLEMENTED;
+        return SECPOL_INVALID_ARGUMENT;
+    }
+    if (!(method = secpol_method_table_findn (methods, path, header.method_size)) ||
+        !method->spec) {
+        char name[256], quoted[300];
+        size_t size = header.method_size < sizeof name - 1 ? header.method_size : sizeof name - 1;
+        memcpy (name, path, size);
+        name[size] = '\0';
         snprintf (reason, reason_size, "unknown method %s",
-                  secpol_log_quote (quoted, sizeof quoted, header->method));
-    } else if ((method->spec->flags & SECPOL_METHOD_TEST_CLOCK) && !policy->test_clock) {
-        code = SECPOL_UNIMPLEMENTED;
+                  secpol_log_quote (quoted, sizeof quoted, name));
+        return SECPOL_UNIMPLEMENTED;
+    }
+    if ((method->spec->flags & SECPOL_METHOD_TEST_CLOCK) && !policy->test_clock) {
         snprintf (reason, reason_size, "%s is served only when secpold runs with --test-clock",
                   method->path);
-    } else if (policy->role < method->spec->role) {
-        code = SECPOL_PERMISSION_DENIED;
+        return SECPOL_UNIMPLEMENTED;
+    }
+    if (policy->role < method->spec->role) {
         snprintf (reason, reason_size, "%s needs a more privileged role", method->path);
-    } else {
-        uint32_t limit = method->spec->max_request_bytes ? method->spec->max_request_bytes
-                                                         : SECPOL_DEFAULT_MAX_REQUEST;
-        if (sizes[2] > limit) {
-            code = SECPOL_RESOURCE_EXHAUSTED;
-            snprintf (reason, reason_size,
-                      "request body of %zu bytes exceeds the %u-byte limit of %s", sizes[2], limit,
-                      method->path);
+        return SECPOL_PERMISSION_DENIED;
+    }
+    uint32_t limit = method->spec->max_request_bytes ? method->spec->max_request_bytes
+                                                     : SECPOL_DEFAULT_MAX_REQUEST;
+    if (sizes[2] > limit) {
+        snprintf (reason, reason_size, "request body of %zu bytes exceeds the %u-byte limit of %s",
+                  sizes[2], limit, method->path);
+        return SECPOL_RESOURCE_EXHAUSTED;
+    }
+    out->method = method;
+    return SECPOL_OK;
+}
+
+/*  Decodes a RequestHeader as protobuf would (proto3: the last occurrence
+ *  of a field wins, unknown fields are skipped) and checks its strings.
+ *  Returns false for bytes that do not decode (*problem NULL) or a string
+ *  that is not clean UTF-8 (*problem "method contains a NUL byte"). */
+static bool
+s_decode_header (header_t *out, const uint8_t *p, const uint8_t *end, const char **problem)
+{
+    memset (out, 0, sizeof *out);
+    out->method = out->request_id = (const uint8_t *)"";
+    *problem = NULL;
+    while (p < end) {
+        uint64_t tag, value;
+        if (!s_varint (&p, end, &tag) || (tag >> 3) == 0)
+            return false;
+        unsigned number = (unsigned)(tag >> 3), type = (unsigned)(tag & 7);
+        bool known = number >= 1 && number <= 4;
+        bool length_delimited = number == 1 || number == 4;
+        if (known && type != (length_delimited ? 2u : 0u))
+            return false; /* a known field with the wrong wire type */
+        switch (type) {
+            case 0:
+                if (!s_varint (&p, end, &value))
+                    return false;
+                if (number == 2)
+                    out->call_id = value;
+                else if (number == 3)
+                    out->deadline_ms = (uint32_t)value;
+                break;
+            case 1:
+                if (end - p < 8)
+                    return false;
+                p += 8;
+                break;
+            case 5:
+                if (end - p < 4)
+                    return false;
+                p += 4;
+                break;
+            case 2:
+                if (!s_varint (&p, end, &value) || value > (uint64_t)(end - p))
+                    return false;
+                if (number == 1 || number == 4) {
+                    const char *bad = secpol_utf8_problem (p, (size_t)value);
+                    if (bad) {
+                        bool nul = strstr (bad, "NUL") != NULL;
+                        *problem = number == 1 ? (nul ? "method contains a NUL byte"
+                                                      : "method is not valid UTF-8")
+                                               : (nul ? "request_id contains a NUL byte"
+                                                      : "request_id is not valid UTF-8");
+                        return false;
+                    }
+                    if (number == 1)
+                        out->method = p, out->method_size = (size_t)value;
+                    else
+                        out->request_id = p, out->request_id_size = (size_t)value;
+                }
+                p += value;
+                break;
+            default:
+                return false; /* groups are not proto3 */
         }
     }
-    secpol__v1__request_header__free_unpacked (header, NULL);
-    if (code == SECPOL_OK)
-        out->method = method;
-    return code;
+    return true;
 }
 
 static void
@@ -144,6 +229,27 @@ s_packed_count (const ProtobufCFieldDescriptor *field, const uint8_t *p, uint64_
     }
 }
 
+/*  Puts name in front of the path an inner message reported (path holds
+ *  "" or "inner.field"); returns false, for the caller to pass on. The
+ *  path is built only on the way out of a failure, never per field. */
+static bool
+s_name_field (char *path, size_t path_size, const char *name)
+{
+    size_t name_len = strlen (name), tail = strlen (path);
+    size_t add = name_len + (tail ? 1 : 0);
+    if (add + tail + 1 > path_size) {
+        if (add + 1 > path_size)
+            return false;           /* cannot happen with our field names; keep what is there */
+        tail = path_size - 1 - add; /* keep the outer names, cut the innermost */
+        path[tail] = '\0';
+    }
+    memmove (path + add, path, tail + 1);
+    memcpy (path, name, name_len);
+    if (tail)
+        path[name_len] = '.';
+    return false;
+}
+
 /*  Checks one message instance, p to end. counts has one slot per field of
  *  descriptor: entries of a repeated field so far, or occurrences of a
  *  singular message field. Every byte is looked at a bounded number of
@@ -156,7 +262,6 @@ s_check_message (const ProtobufCMessageDescriptor *descriptor, const uint8_t *p,
         return true; /* protobuf-c refuses deeper nesting itself */
     uint64_t counts[descriptor->n_fields ? descriptor->n_fields : 1];
     memset (counts, 0, sizeof counts);
-    size_t path_len = strlen (path);
     while (p < end) {
         uint64_t tag, length = 0;
         if (!s_varint (&p, end, &tag))
@@ -191,7 +296,6 @@ s_check_message (const ProtobufCMessageDescriptor *descriptor, const uint8_t *p,
             protobuf_c_message_descriptor_get_field (descriptor, (unsigned)(tag >> 3));
         if (!field)
             continue; /* unknown: protobuf-c keeps it aside, in one array */
-        snprintf (path + path_len, path_size - path_len, "%s%s", path_len ? "." : "", field->name);
         uint64_t *count = &counts[field - descriptor->fields];
         bool is_string = field->type == PROTOBUF_C_TYPE_STRING;
         bool is_message = field->type == PROTOBUF_C_TYPE_MESSAGE;
@@ -201,23 +305,22 @@ s_check_message (const ProtobufCMessageDescriptor *descriptor, const uint8_t *p,
             *count += packed ? s_packed_count (field, value, length) : 1;
             if (*count > SECPOL_MAX_REPEATED) {
                 *problem = "has more than " SECPOL_STRINGIFY (SECPOL_MAX_REPEATED) " entries";
-                return false;
+                return s_name_field (path, path_size, field->name);
             }
         } else if (is_message && (tag & 7) == 2 && ++*count > 1) {
             /* protobuf-c would merge the copies, copying every repeated
              * field inside again for each: quadratic */
             *problem = "appears more than once (a message field is sent once)";
-            return false;
+            return s_name_field (path, path_size, field->name);
         }
         if ((tag & 7) == 2) {
             if (is_string) {
                 if ((*problem = secpol_utf8_problem (value, (size_t)length)))
-                    return false;
+                    return s_name_field (path, path_size, field->name);
             } else if (is_message && !s_check_message (field->descriptor, value, value + length,
                                                        path, path_size, problem, depth + 1))
-                return false;
+                return s_name_field (path, path_size, field->name);
         }
-        path[path_len] = '\0';
     }
     return true;
 }
