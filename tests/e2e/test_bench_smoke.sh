@@ -11,7 +11,7 @@ bench=$SECPOL_BUILD_DIR/secpol-bench
 
 fail() {
   echo "FAIL - secpol-bench smoke: $1"
-  for f in bench.out bench.err secpold.log; do
+  for f in bench.out bench.err secpold.log secpold2.log echo.log; do
     [ -s "$tmp/$f" ] && { echo "--- $f"; tail -30 "$tmp/$f"; }
   done
   echo "0 passed, 1 failed"
@@ -45,6 +45,41 @@ fi
 status=0
 secpol_stop "$pid" || status=$?
 [ "$status" -eq 0 ] || fail "secpold exited $status after SIGTERM"
+
+# The front-end ratios: the same scenarios against secpol-echo (bench/echo.c),
+# reported as secpold's calls/s over the echo's, with their targets.
+echo_server=$SECPOL_BUILD_DIR/secpol-echo
+[ -x "$echo_server" ] || fail "$echo_server is missing (it is built with the default target)"
+secpol_spawn "ipc://$tmp/s2.sock" "$tmp/data2" "$tmp/secpold2.log"
+pid2=$spawned_pid
+"$echo_server" --endpoint "ipc://$tmp/echo.sock" 2>"$tmp/echo.log" &
+echo_pid=$!
+secpol_pids+=("$echo_pid") # the EXIT trap stops it too
+give_up=$((SECONDS + secpol_deadline))
+until grep -q '^secpol-echo: listening' "$tmp/echo.log"; do
+  kill -0 "$echo_pid" 2>/dev/null || fail "secpol-echo exited at start"
+  [ "$SECONDS" -lt "$give_up" ] || fail "secpol-echo did not start"
+  sleep 0.05 # between looks at the log; the deadline above bounds the wait
+done
+code=0
+timeout 60 "$bench" --endpoint "ipc://$tmp/s2.sock" --echo-endpoint "ipc://$tmp/echo.sock" \
+  --seconds 0.5 --warmup 1 --depth 16 --scenarios get_policy --json-file "$tmp/echo.json" \
+  >"$tmp/bench.out" 2>"$tmp/bench.err" || code=$?
+[ "$code" -eq 0 ] || fail "exit $code with --echo-endpoint, expected 0"
+for r in Health/echo GetPolicy/echo; do
+  # ratio, secpold/s, echo/s, spread, p50, p99, ratio, target, verdict
+  grep -Eq "^$r +[0-9]+ +[1-9][0-9]* +[^ ]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ >= 0\.[0-9]+ (met|BELOW)$" \
+    "$tmp/bench.out" || fail "no front-end line for $r"
+  grep -q "\"ratio\": \"$r\"" "$tmp/echo.json" || fail "$r missing from the JSON report"
+done
+status=0
+secpol_stop "$echo_pid" || status=$?
+[ "$status" -eq 0 ] || fail "secpol-echo exited $status after SIGTERM"
+grep -Eq '^secpol-echo: stopped: [1-9][0-9]* calls answered, 0 dropped$' "$tmp/echo.log" ||
+  fail "secpol-echo did not report its calls"
+status=0
+secpol_stop "$pid2" || status=$?
+[ "$status" -eq 0 ] || fail "the second secpold exited $status after SIGTERM"
 
 # Nobody answering is an error, not an empty report.
 code=0
