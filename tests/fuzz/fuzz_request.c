@@ -17,13 +17,15 @@
  *    call_id and code; the quoted reason and request_id hold no control byte;
  *  - an accepted request has 3 frames, an empty delimiter, a method with a
  *    spec, a body within the method's limit, a role that suffices;
- *  - when the string check passes and the body unpacks, every string of the
+ *  - when the body check passes and the body unpacks, every string of the
  *    message is valid UTF-8 and whole: not cut short at a NUL (an unpack
  *    with a size-recording allocator compares strlen with the bytes
- *    protobuf-c copied);
+ *    protobuf-c copied), and no repeated field holds more than
+ *    SECPOL_MAX_REPEATED entries (the walker counted what protobuf-c built);
  *  - on the canonical encoding of whatever unpacks (packed again: no
- *    duplicate fields), the string check passes exactly when every string
- *    is valid UTF-8 by policy_fields.c's decoder, not wire.c's;
+ *    duplicate fields), the body check passes exactly when every string
+ *    is valid UTF-8 by policy_fields.c's decoder, not wire.c's, and every
+ *    repeated field holds at most SECPOL_MAX_REPEATED entries;
  *  - the body unpacks into the arena exactly when it unpacks with malloc;
  *  - re-packing the message and unpacking it again gives the same bytes.
  */
@@ -46,7 +48,7 @@ static secpol_method_table_t *s_methods;
 
 static void s_check_refusal (int code, const char *reason, const secpol_wire_request_t *request);
 static void s_check_body (const secpol_method_t *method, const uint8_t *body, size_t size);
-static bool s_strings_utf8 (const ProtobufCMessage *message, bool *whole);
+static bool s_strings_utf8 (const ProtobufCMessage *message, bool *whole, bool *lists_fit);
 static bool s_has_field_zero (const ProtobufCMessage *message);
 static void *s_sized_alloc (void *data, size_t size);
 static void s_sized_free (void *data, void *pointer);
@@ -177,10 +179,12 @@ s_check_body (const secpol_method_t *method, const uint8_t *body, size_t size)
     ProtobufCAllocator sized = {s_sized_alloc, s_sized_free, NULL};
     ProtobufCMessage *decoded = protobuf_c_message_unpack (input, &sized, size, body);
     if (decoded) {
-        bool whole = true;
-        bool utf8 = s_strings_utf8 (decoded, &whole);
+        bool whole = true, lists_fit = true;
+        bool utf8 = s_strings_utf8 (decoded, &whole, &lists_fit);
         FUZZ_REQUIRE (!clean || (utf8 && whole), "%s passed the string check with a string %s",
                       input->name, utf8 ? "cut at a NUL" : "that is not UTF-8");
+        FUZZ_REQUIRE (!clean || lists_fit, "%s passed the body check with a list over %d entries",
+                      input->name, SECPOL_MAX_REPEATED);
         /* On the canonical encoding (no duplicates, every string as read),
          * the string check and an independent UTF-8 check agree. */
         size_t canonical_size = protobuf_c_message_get_packed_size (decoded);
@@ -188,9 +192,10 @@ s_check_body (const secpol_method_t *method, const uint8_t *body, size_t size)
         protobuf_c_message_pack (decoded, canonical);
         bool canonical_clean = secpol_wire_check_strings (input, canonical, canonical_size, field,
                                                           sizeof field, &problem);
-        FUZZ_REQUIRE (canonical_clean == utf8, "string check says %d (%s %s), UTF-8 check %d",
+        FUZZ_REQUIRE (canonical_clean == (utf8 && lists_fit),
+                      "body check says %d (%s %s), UTF-8 check %d, lists fit %d",
                       (int)canonical_clean, canonical_clean ? "" : field,
-                      canonical_clean ? "" : problem, (int)utf8);
+                      canonical_clean ? "" : problem, (int)utf8, (int)lists_fit);
         free (canonical);
         protobuf_c_message_free_unpacked (decoded, &sized);
     }
@@ -251,15 +256,20 @@ s_string_utf8 (const ProtobufCFieldDescriptor *field, const char *value, bool *w
 }
 
 /*  Every string field of message (unpacked with s_sized_alloc), at any
- *  depth: true when all are valid UTF-8; *whole as s_string_utf8. */
+ *  depth: true when all are valid UTF-8; *whole as s_string_utf8. Clears
+ *  *lists_fit when a repeated field holds more than SECPOL_MAX_REPEATED
+ *  entries. */
 static bool
-s_strings_utf8 (const ProtobufCMessage *message, bool *whole)
+s_strings_utf8 (const ProtobufCMessage *message, bool *whole, bool *lists_fit)
 {
     const ProtobufCMessageDescriptor *descriptor = message->descriptor;
     const char *base = (const char *)message;
     bool utf8 = true;
     for (unsigned i = 0; i < descriptor->n_fields; i++) {
         const ProtobufCFieldDescriptor *field = &descriptor->fields[i];
+        if (field->label == PROTOBUF_C_LABEL_REPEATED &&
+            *(const size_t *)(base + field->quantifier_offset) > SECPOL_MAX_REPEATED)
+            *lists_fit = false;
         if (field->type != PROTOBUF_C_TYPE_STRING && field->type != PROTOBUF_C_TYPE_MESSAGE)
             continue;
         if ((field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
@@ -276,7 +286,7 @@ s_strings_utf8 (const ProtobufCMessage *message, bool *whole)
             if (field->type == PROTOBUF_C_TYPE_STRING)
                 utf8 = s_string_utf8 (field, items[k], whole) && utf8;
             else if (items[k])
-                utf8 = s_strings_utf8 (items[k], whole) && utf8;
+                utf8 = s_strings_utf8 (items[k], whole, lists_fit) && utf8;
         }
     }
     return utf8;

@@ -558,6 +558,57 @@ test_text_round_trip (void **state)
         secpol_policy_leaf_parse (s_arena, update, s_index ("session_timeout_minutes"), "1x"), -1);
 }
 
+/*  Client text in a violation is quoted, escaped and cut at a character
+ *  boundary: the reply stays short and valid UTF-8 whatever was sent. */
+static void
+test_quoted_client_text (void **state)
+{
+    (void)state;
+    assert_string_equal (secpol_policy_quote (s_arena, "a\"b\\c\n", 64), "\"a\\\"b\\\\c\\x0a\"");
+    assert_string_equal (secpol_policy_quote (s_arena, "", 64), "\"\"");
+    /* "é" is two bytes: the third does not fit in 5 */
+    assert_string_equal (secpol_policy_quote (s_arena, "\xc3\xa9\xc3\xa9\xc3\xa9", 5),
+                         "\"\xc3\xa9\xc3\xa9\"...");
+    assert_string_equal (secpol_policy_quote (s_arena, "\xc3\xa9\xc3\xa9", 4),
+                         "\"\xc3\xa9\xc3\xa9\"");
+    size_t long_size = 100000;
+    char *long_text = secpol_arena_alloc (s_arena, long_size + 1);
+    for (size_t k = 0; k + 1 < long_size; k += 2)
+        memcpy (long_text + k, "\xc3\xa9", 2);
+    char *quoted = secpol_policy_quote (s_arena, long_text, 64);
+    assert_true (strlen (quoted) <= 64 + 5);
+    assert_null (secpol_utf8_problem (quoted, strlen (quoted)));
+
+    /* an extension of 300 bytes of "é": one short, valid description */
+    Secpol__V1__Policy *update = secpol_policy_defaults (s_arena);
+    long_text[300] = 0;
+    update->allowed_file_extensions[0] = long_text;
+    secpol_policy_violation_t *violations;
+    assert_int_equal (s_validate (update, s_bit ("allowed_file_extensions"), &violations), 1);
+    const char *description = violations[0].description;
+    assert_true (strlen (description) < 200);
+    assert_null (secpol_utf8_problem (description, strlen (description)));
+}
+
+/*  A list of 10,000 entries parses and prints back in order. Both are
+ *  linear: copying the list so far for each entry would allocate 400 MB. */
+static void
+test_long_lists_parse_and_print (void **state)
+{
+    (void)state;
+    size_t n = 10000;
+    char *text = secpol_arena_alloc (s_arena, n * 8);
+    char *end = text;
+    for (size_t k = 0; k < n; k++)
+        end += sprintf (end, "%se%zu", k ? "," : "", k);
+    Secpol__V1__Policy *policy = secpol_policy_new (s_arena);
+    size_t i = s_index ("allowed_file_extensions");
+    assert_int_equal (secpol_policy_leaf_parse (s_arena, policy, i, text), 0);
+    assert_int_equal (policy->n_allowed_file_extensions, n);
+    assert_string_equal (policy->allowed_file_extensions[n - 1], "e9999");
+    assert_string_equal (secpol_policy_leaf_text (s_arena, policy, i), text);
+}
+
 /* --- inheritance and revisions in a real store ---------------------------------------------- */
 
 typedef struct {
@@ -871,6 +922,8 @@ main (void)
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_mask_paths, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_text_round_trip, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_quoted_client_text, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_long_lists_parse_and_print, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_inheritance_defaults_workspace_community, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_level_keys_are_unambiguous, s_setup, s_teardown),

@@ -2,12 +2,15 @@
  *  the real method table (no sockets). */
 #include "wire.h"
 
+#include "all_types.h"
+#include "secpol/v1/policy.pb-c.h"
 #include "secpol/v1/rpc.pb-c.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -18,6 +21,7 @@ static int
 s_setup (void **state)
 {
     (void)state;
+    secpol_test_all_types_init ();
     s_methods = secpol_method_table_default ();
     return s_methods ? 0 : -1;
 }
@@ -225,6 +229,177 @@ test_strings_must_be_clean_utf8_without_nul (void **state)
     assert_string_equal (reason, "header.method contains a NUL byte");
 }
 
+/*  The body walker's verdict on size bytes of descriptor's type: NULL when
+ *  it passes, else "<field> <problem>" (in a static buffer). */
+static const char *
+s_body_problem (const ProtobufCMessageDescriptor *descriptor, const uint8_t *body, size_t size)
+{
+    static char verdict[400];
+    char field[256];
+    const char *problem = NULL;
+    if (secpol_wire_check_strings (descriptor, body, size, field, sizeof field, &problem))
+        return NULL;
+    snprintf (verdict, sizeof verdict, "%s %s", field, problem);
+    return verdict;
+}
+
+/*  Packs message into a malloc'd buffer (caller frees); *size_p its size. */
+static uint8_t *
+s_pack (const ProtobufCMessage *message, size_t *size_p)
+{
+    *size_p = protobuf_c_message_get_packed_size (message);
+    uint8_t *buf = malloc (*size_p + 1);
+    assert_non_null (buf);
+    protobuf_c_message_pack (message, buf);
+    return buf;
+}
+
+/*  An UpdatePolicyRequest whose update_mask holds n copies of "x". */
+static const char *
+s_mask_problem (size_t n)
+{
+    char **paths = calloc (n, sizeof *paths);
+    for (size_t k = 0; k < n; k++)
+        paths[k] = "x";
+    Secpol__V1__UpdatePolicyRequest request = SECPOL__V1__UPDATE_POLICY_REQUEST__INIT;
+    request.workspace_id = "w1";
+    request.n_update_mask = n;
+    request.update_mask = paths;
+    size_t size;
+    uint8_t *body = s_pack (&request.base, &size);
+    const char *verdict =
+        s_body_problem (&secpol__v1__update_policy_request__descriptor, body, size);
+    free (body);
+    free (paths);
+    return verdict;
+}
+
+static void
+test_repeated_fields_hold_at_most_the_cap (void **state)
+{
+    (void)state;
+    assert_null (s_mask_problem (SECPOL_MAX_REPEATED));
+    assert_string_equal (s_mask_problem (SECPOL_MAX_REPEATED + 1),
+                         "update_mask has more than 1024 entries");
+    assert_string_equal (s_mask_problem (21000), "update_mask has more than 1024 entries");
+
+    /* entries are counted per field, not per run: interleaving does not hide them */
+    uint8_t interleaved[(SECPOL_MAX_REPEATED + 1) * 6];
+    size_t size = 0;
+    for (int k = 0; k <= SECPOL_MAX_REPEATED; k++) {
+        const uint8_t pair[] = {0x22, 0x01, 'x', 0x0a, 0x01, 'w'}; /* update_mask, workspace_id */
+        memcpy (interleaved + size, pair, sizeof pair);
+        size += sizeof pair;
+    }
+    assert_string_equal (
+        s_body_problem (&secpol__v1__update_policy_request__descriptor, interleaved, size),
+        "update_mask has more than 1024 entries");
+
+    /* nested lists are counted too, and named by their path */
+    char **extensions = calloc (SECPOL_MAX_REPEATED + 1, sizeof *extensions);
+    for (int k = 0; k <= SECPOL_MAX_REPEATED; k++)
+        extensions[k] = "pdf";
+    Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
+    policy.n_allowed_file_extensions = SECPOL_MAX_REPEATED + 1;
+    policy.allowed_file_extensions = extensions;
+    Secpol__V1__UpdatePolicyRequest request = SECPOL__V1__UPDATE_POLICY_REQUEST__INIT;
+    request.policy = &policy;
+    uint8_t *body = s_pack (&request.base, &size);
+    assert_string_equal (
+        s_body_problem (&secpol__v1__update_policy_request__descriptor, body, size),
+        "policy.allowed_file_extensions has more than 1024 entries");
+    free (body);
+    policy.n_allowed_file_extensions = SECPOL_MAX_REPEATED;
+    body = s_pack (&request.base, &size);
+    assert_null (s_body_problem (&secpol__v1__update_policy_request__descriptor, body, size));
+    free (body);
+    free (extensions);
+}
+
+/*  Packed scalars count element by element: a varint of ten bytes is one
+ *  entry, a double eight bytes; unpacked entries count one each. */
+static void
+test_packed_scalars_count_by_element (void **state)
+{
+    (void)state;
+    int32_t numbers[SECPOL_MAX_REPEATED + 1];
+    double reals[SECPOL_MAX_REPEATED + 1];
+    for (int k = 0; k <= SECPOL_MAX_REPEATED; k++) {
+        numbers[k] = -1 - k; /* ten bytes each as a varint */
+        reals[k] = k;
+    }
+    all_types_t all;
+    memset (&all, 0, sizeof all);
+    protobuf_c_message_init (&secpol_test_all_types_descriptor, &all);
+    all.n_numbers = SECPOL_MAX_REPEATED;
+    all.numbers = numbers;
+    all.n_reals = SECPOL_MAX_REPEATED;
+    all.reals = reals;
+    size_t size;
+    uint8_t *body = s_pack (&all.base, &size);
+    assert_true (size > 10 * SECPOL_MAX_REPEATED); /* packed varints of ten bytes */
+    assert_null (s_body_problem (&secpol_test_all_types_descriptor, body, size));
+    free (body);
+    all.n_numbers = SECPOL_MAX_REPEATED + 1;
+    body = s_pack (&all.base, &size);
+    assert_string_equal (s_body_problem (&secpol_test_all_types_descriptor, body, size),
+                         "numbers has more than 1024 entries");
+    free (body);
+    all.n_numbers = 0;
+    all.n_reals = SECPOL_MAX_REPEATED + 1;
+    body = s_pack (&all.base, &size);
+    assert_string_equal (s_body_problem (&secpol_test_all_types_descriptor, body, size),
+                         "reals has more than 1024 entries");
+    free (body);
+
+    /* the same list unpacked (one tag per entry), and split over two packed runs */
+    uint8_t unpacked[(SECPOL_MAX_REPEATED + 1) * 3];
+    for (int k = 0; k <= SECPOL_MAX_REPEATED; k++) {
+        unpacked[3 * k] = 0xa8; /* numbers (21), varint: tag in two bytes */
+        unpacked[3 * k + 1] = 0x01;
+        unpacked[3 * k + 2] = 7;
+    }
+    assert_null (s_body_problem (&secpol_test_all_types_descriptor, unpacked, sizeof unpacked - 3));
+    assert_string_equal (
+        s_body_problem (&secpol_test_all_types_descriptor, unpacked, sizeof unpacked),
+        "numbers has more than 1024 entries");
+    uint8_t runs[2 * (4 + 513)];
+    for (int r = 0; r < 2; r++) {
+        uint8_t *run = runs + r * (4 + 513);
+        run[0] = 0xaa; /* numbers (21), length-delimited: a packed run */
+        run[1] = 0x01;
+        run[2] = 0x81; /* length 513 */
+        run[3] = 0x04;
+        memset (run + 4, 1, 513);
+    }
+    assert_null (s_body_problem (&secpol_test_all_types_descriptor, runs, sizeof runs / 2));
+    assert_string_equal (s_body_problem (&secpol_test_all_types_descriptor, runs, sizeof runs),
+                         "numbers has more than 1024 entries");
+}
+
+/*  A singular message field sent twice would make protobuf-c merge the
+ *  copies, copying every list inside again for each: refused. A repeated
+ *  message field's entries are separate messages, each with its own lists. */
+static void
+test_a_message_field_sent_twice_is_refused (void **state)
+{
+    (void)state;
+    /* policy { allowed_file_extensions: "a" }, twice */
+    const uint8_t twice[] = {0x1a, 0x04, 0xb2, 0x03, 0x01, 'a', 0x1a, 0x04, 0xb2, 0x03, 0x01, 'a'};
+    assert_null (
+        s_body_problem (&secpol__v1__update_policy_request__descriptor, twice, sizeof twice / 2));
+    assert_string_equal (
+        s_body_problem (&secpol__v1__update_policy_request__descriptor, twice, sizeof twice),
+        "policy appears more than once (a message field is sent once)");
+    /* all_types: lockout (17, singular) twice is refused, lockouts (23, repeated) is fine */
+    const uint8_t singular[] = {0x8a, 0x01, 0x00, 0x8a, 0x01, 0x00};
+    assert_string_equal (
+        s_body_problem (&secpol_test_all_types_descriptor, singular, sizeof singular),
+        "lockout appears more than once (a message field is sent once)");
+    const uint8_t repeated[] = {0xba, 0x01, 0x00, 0xba, 0x01, 0x00, 0xba, 0x01, 0x00};
+    assert_null (s_body_problem (&secpol_test_all_types_descriptor, repeated, sizeof repeated));
+}
+
 static void
 test_status_names (void **state)
 {
@@ -245,6 +420,9 @@ main (void)
         cmocka_unit_test (test_framing_and_undecodable_header),
         cmocka_unit_test (test_response_header_round_trip),
         cmocka_unit_test (test_strings_must_be_clean_utf8_without_nul),
+        cmocka_unit_test (test_repeated_fields_hold_at_most_the_cap),
+        cmocka_unit_test (test_packed_scalars_count_by_element),
+        cmocka_unit_test (test_a_message_field_sent_twice_is_refused),
         cmocka_unit_test (test_status_names),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
