@@ -236,7 +236,7 @@ s_usage (FILE *out)
         "  -t, --test-clock      serve TestClockService, which shifts the clock\n"
         "                        (SECPOL_TEST_CLOCK=1); for tests only\n"
         "      --max-connections N      clients connected at once (SECPOL_MAX_CONNECTIONS;\n"
-        "                               default and ceiling: half the free file descriptors)\n"
+        "                               default and ceiling: the free file descriptors - 64)\n"
         "      --max-client-requests N  requests in flight per client, more are refused\n"
         "                               RESOURCE_EXHAUSTED (SECPOL_MAX_CLIENT_REQUESTS; 4096)\n"
         "      --max-client-mb N        request and reply MiB held per client\n"

@@ -8,6 +8,7 @@
  */
 #include "server.h"
 
+#include "accept_guard.h"
 #include "alloc.h"
 #include "lanes.h"
 #include "log.h"
@@ -49,30 +50,28 @@ struct secpol_server {
     secpol_peers_t *peers;
     zsock_t *router;                  /* the front end socket */
     void *router_raw;                 /* its libzmq handle */
-    zsock_t *monitor;                 /* PAIR: the ROUTER's connection events */
     atomic_int_fast64_t clock_offset; /* test clock, seconds */
     /* front end only */
-    size_t in_flight;         /* jobs queued or running */
-    size_t connections;       /* accepted and not yet disconnected */
-    bool draining;            /* stop was asked */
-    uint64_t served;          /* replies handed to libzmq for jobs */
-    uint64_t refused;         /* requests answered by the front end itself */
-    uint64_t dropped;         /* replies libzmq would not take (peer gone or not reading) */
-    uint64_t cancelled;       /* queued jobs answered UNAVAILABLE at shutdown */
-    uint64_t shed;            /* connections closed over max_connections */
-    int64_t last_shed_log_us; /* rate limit of that warning */
+    size_t in_flight;     /* jobs queued or running */
+    int fd_ceiling;       /* an accepted connection's descriptor at or above it is shed */
+    uint64_t shed_logged; /* connections shed as of the last warning */
+    bool draining;        /* stop was asked */
+    uint64_t served;      /* replies handed to libzmq for jobs */
+    uint64_t refused;     /* requests answered by the front end itself */
+    uint64_t dropped;     /* replies libzmq would not take (peer gone or not reading) */
+    uint64_t cancelled;   /* queued jobs answered UNAVAILABLE at shutdown */
     secpol_job_t *accepted[SECPOL_LANE_COUNT]; /* this burst's jobs, per lane, newest first */
     secpol_job_t *spare_jobs;                  /* finished jobs kept for reuse */
     size_t n_spare_jobs;                       /* jobs in spare_jobs */
 };
 
 static void s_apply_defaults (secpol_server_config_t *config);
-static int s_raise_fd_limit (unsigned *max_connections);
+static int s_raise_fd_limit (unsigned *max_connections, int *fd_ceiling);
 static void s_accept (secpol_server_t *self, zmq_msg_t *parts, size_t n_parts);
 static void s_send_replies (secpol_server_t *self);
 static void s_refuse (secpol_server_t *self, zmq_msg_t *identity, uint64_t call_id, int code,
                       const char *message);
-static void s_read_monitor (secpol_server_t *self);
+static void s_log_shed (secpol_server_t *self);
 static void s_submit_accepted (secpol_server_t *self);
 static secpol_job_t *s_job_new (secpol_server_t *self);
 static void s_job_free (secpol_server_t *self, secpol_job_t *job);
@@ -87,7 +86,7 @@ secpol_server_new (const secpol_server_config_t *config, char *err, size_t err_s
     secpol_server_t *self = secpol_xcalloc (1, sizeof *self);
     self->config = *config;
     s_apply_defaults (&self->config);
-    if (s_raise_fd_limit (&self->config.max_connections)) {
+    if (s_raise_fd_limit (&self->config.max_connections, &self->fd_ceiling)) {
         snprintf (err, err_size, "too few file descriptors (RLIMIT_NOFILE) to serve any client");
         goto fail;
     }
@@ -139,16 +138,7 @@ secpol_server_new (const secpol_server_config_t *config, char *err, size_t err_s
     zsock_set_rcvhwm (self->router, ROUTER_RCVHWM);
     zsock_set_router_mandatory (self->router, 1); /* a reply we cannot queue is counted */
     zsock_set_handshake_ivl (self->router, (int)self->config.handshake_ms);
-    char monitor_endpoint[64];
-    snprintf (monitor_endpoint, sizeof monitor_endpoint, "inproc://secpol-monitor-%p",
-              (void *)self);
-    if (zmq_socket_monitor (self->router_raw, monitor_endpoint,
-                            ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0 ||
-        !(self->monitor = zsock_new (ZMQ_PAIR)) ||
-        zsock_connect (self->monitor, "%s", monitor_endpoint) != 0) {
-        snprintf (err, err_size, "cannot monitor the ROUTER socket");
-        goto fail;
-    }
+    secpol_accept_guard_arm (self->fd_ceiling);
     for (size_t i = 0; i < self->config.n_endpoints; i++) {
         const char *endpoint = self->config.endpoints[i];
         if (zsock_bind (self->router, "%s", endpoint) < 0) {
@@ -206,28 +196,34 @@ s_apply_defaults (secpol_server_config_t *config)
     }
 }
 
-/*  Raises the soft RLIMIT_NOFILE to the hard limit and caps connections so
- *  that libzmq never meets EMFILE (it asserts on an ipc endpoint and spins
- *  on tcp when accept fails for want of descriptors). */
+/*  Raises the soft RLIMIT_NOFILE to the hard limit and works out the
+ *  descriptor ceiling the accept guard keeps (accept_guard.h): connections
+ *  start at the lowest free descriptor now, and FD_RESERVE stay free for
+ *  the store, libzmq and the guard's spare. */
 static int
-s_raise_fd_limit (unsigned *max_connections)
+s_raise_fd_limit (unsigned *max_connections, int *fd_ceiling)
 {
     struct rlimit limit;
     if (getrlimit (RLIMIT_NOFILE, &limit) != 0)
-        return 0; /* cannot tell: keep the configured cap */
+        return -1;
     if (limit.rlim_cur < limit.rlim_max) {
         limit.rlim_cur = limit.rlim_max;
         setrlimit (RLIMIT_NOFILE, &limit);
         getrlimit (RLIMIT_NOFILE, &limit);
     }
-    rlim_t usable = limit.rlim_cur == RLIM_INFINITY ? (rlim_t)1 << 20 : limit.rlim_cur;
-    if (usable <= FD_RESERVE + 1)
+    rlim_t usable = limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur > INT_MAX ? (rlim_t)INT_MAX
+                                                                                : limit.rlim_cur;
+    int lowest = dup (0); /* the lowest free descriptor now: where connections start */
+    if (lowest >= 0)
+        close (lowest);
+    else
+        lowest = 3;
+    if (usable <= (rlim_t)lowest + FD_RESERVE + 1)
         return -1;
-    /* Connections are shed after they are accepted, so leave room for a
-     * burst the monitor has not caught up with yet: half of what is left. */
-    rlim_t cap = (usable - FD_RESERVE) / 2;
+    rlim_t cap = usable - (rlim_t)lowest - FD_RESERVE;
     if (*max_connections == 0 || *max_connections > cap)
         *max_connections = cap > UINT_MAX ? UINT_MAX : (unsigned)cap;
+    *fd_ceiling = lowest + FD_RESERVE / 2 + (int)*max_connections;
     return 0;
 }
 
@@ -238,9 +234,6 @@ secpol_server_destroy (secpol_server_t **self_p)
         return;
     secpol_server_t *self = *self_p;
     secpol_lanes_destroy (&self->lanes);
-    if (self->router_raw)
-        zmq_socket_monitor (self->router_raw, NULL, 0);
-    zsock_destroy (&self->monitor);
     /* zmq_close keeps queued replies; libzmq flushes them for up to the
      * linger when the context ends (secpold calls zsys_shutdown). */
     zsock_destroy (&self->router);
@@ -297,10 +290,9 @@ secpol_server_run (secpol_server_t *self, volatile sig_atomic_t *stop)
                 "max_connections=%u max_peer_requests=%u max_peer_bytes=%zu max_queued=%u",
                 self->config.max_connections, self->config.max_peer_requests,
                 self->config.max_peer_bytes, self->config.max_queued);
-    zmq_pollitem_t items[3] = {
+    zmq_pollitem_t items[2] = {
         {self->router_raw, 0, ZMQ_POLLIN, 0},
         {NULL, secpol_lanes_reply_fd (self->lanes), ZMQ_POLLIN, 0},
-        {zsock_resolve (self->monitor), 0, ZMQ_POLLIN, 0},
     };
     int64_t drain_until = 0, give_up = 0, next_sweep = s_monotonic_us () + SWEEP_INTERVAL_US;
     int64_t last_request = 0; /* monotonic time the last request arrived */
@@ -327,10 +319,10 @@ secpol_server_run (secpol_server_t *self, volatile sig_atomic_t *stop)
             s_accept (self, parts, n);
         }
         s_submit_accepted (self);
-        s_read_monitor (self);
         int64_t now = s_monotonic_us ();
         if (now >= next_sweep) {
             secpol_peers_sweep (self->peers);
+            s_log_shed (self);
             next_sweep = now + SWEEP_INTERVAL_US;
         }
         if (self->draining) {
@@ -358,7 +350,7 @@ secpol_server_run (secpol_server_t *self, volatile sig_atomic_t *stop)
         }
         if (busy)
             continue; /* more may be waiting: look again before sleeping */
-        if (zmq_poll (items, 3, self->draining ? 50 : 500) < 0 && zmq_errno () != EINTR)
+        if (zmq_poll (items, 2, self->draining ? 50 : 500) < 0 && zmq_errno () != EINTR)
             break;
     }
     secpol_log (SECPOL_LOG_INFO, "stopped",
@@ -578,42 +570,18 @@ s_refuse (secpol_server_t *self, zmq_msg_t *identity, uint64_t call_id, int code
     zmq_send (self->router_raw, "", 0, 0);
 }
 
-/*  Counts connections from the ROUTER's monitor and sheds those over
- *  max_connections: shutdown() makes libzmq see the peer close and free
- *  the descriptor itself. */
+/*  Says, at most once a second (the sweep), that connections were shed at
+ *  the descriptor ceiling (accept_guard.h). */
 static void
-s_read_monitor (secpol_server_t *self)
+s_log_shed (secpol_server_t *self)
 {
-    void *monitor = zsock_resolve (self->monitor);
-    for (;;) {
-        zmq_msg_t parts[2];
-        size_t n = s_receive (monitor, parts, 2);
-        if (n == 0)
-            return;
-        if (n >= 2 && zmq_msg_size (&parts[0]) >= 6) {
-            const uint8_t *data = zmq_msg_data (&parts[0]);
-            uint16_t event;
-            uint32_t value;
-            memcpy (&event, data, sizeof event);
-            memcpy (&value, data + 2, sizeof value);
-            if (event == ZMQ_EVENT_ACCEPTED) {
-                if (++self->connections > self->config.max_connections) {
-                    shutdown ((int)value, SHUT_RDWR);
-                    self->shed++;
-                    int64_t now = s_monotonic_us ();
-                    if (now - self->last_shed_log_us > 1000000) {
-                        self->last_shed_log_us = now;
-                        secpol_log (SECPOL_LOG_WARN, "connection limit reached",
-                                    "max_connections=%u shed=%llu", self->config.max_connections,
-                                    (unsigned long long)self->shed);
-                    }
-                }
-            } else if (event == ZMQ_EVENT_DISCONNECTED && self->connections > 0)
-                self->connections--;
-        }
-        for (size_t i = 0; i < n && i < 2; i++)
-            zmq_msg_close (&parts[i]);
-    }
+    uint64_t shed = secpol_accept_guard_shed ();
+    if (shed == self->shed_logged)
+        return;
+    secpol_log (SECPOL_LOG_WARN, "connection limit reached",
+                "max_connections=%u shed=%llu since_last=%llu", self->config.max_connections,
+                (unsigned long long)shed, (unsigned long long)(shed - self->shed_logged));
+    self->shed_logged = shed;
 }
 
 static int64_t

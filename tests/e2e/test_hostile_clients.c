@@ -164,6 +164,16 @@ s_file_contains (const char *path, const char *needle)
 
 /* --- a client that never reads ---------------------------------------------- */
 
+/*  1 MiB per client instead of 16: the replies it holds then fill less than
+ *  libzmq's 1024-message queue to it, so the refusals that follow reach it
+ *  too and the test can read them. */
+static int
+s_setup_small_client_share (void **state)
+{
+    static const char *const args[] = {"--max-client-mb", "1", NULL};
+    return secpol_test_daemon_setup_with (state, args);
+}
+
 static void
 test_client_that_never_reads_is_bounded (void **state)
 {
@@ -195,6 +205,7 @@ test_client_that_never_reads_is_bounded (void **state)
     /* 20,000 GetPolicy of ~8 KiB each is ~160 MiB of replies: the old
      * daemon queued them all for this peer. */
     zsock_t *hog = s_dealer (daemon->endpoint);
+    zsock_set_rcvhwm (hog, 1000); /* libzmq's default: it stops reading, as the app does */
     Secpol__V1__GetPolicyRequest get = SECPOL__V1__GET_POLICY_REQUEST__INIT;
     get.workspace_id = "big";
     const int sent = 20000;
@@ -213,7 +224,7 @@ test_client_that_never_reads_is_bounded (void **state)
     long growth_mib = (after_kb - before_kb) / 1024;
     print_message ("daemon peak RSS grew %ld MiB for a client holding %d unread replies\n",
                    growth_mib, sent);
-    assert_true (growth_mib < 96); /* 16 MiB per client by default, plus libzmq's queues */
+    assert_true (growth_mib < 96); /* 1 MiB for the client, plus libzmq's queues */
 
     /* What the hog finds when it finally reads: some answers, then refusals
      * naming the reason. */
@@ -253,8 +264,10 @@ typedef struct {
 static void
 s_start_limited (limited_t *self, const char *endpoint)
 {
-    snprintf (self->dir, sizeof self->dir, "/tmp/secpol-fds-XXXXXX");
-    assert_non_null (mkdtemp (self->dir));
+    if (!self->dir[0]) {
+        snprintf (self->dir, sizeof self->dir, "/tmp/secpol-fds-XXXXXX");
+        assert_non_null (mkdtemp (self->dir));
+    }
     snprintf (self->log, sizeof self->log, "%s/secpold.log", self->dir);
     char data[128];
     snprintf (data, sizeof data, "%s/data", self->dir);
@@ -274,26 +287,58 @@ s_start_limited (limited_t *self, const char *endpoint)
         assert_true (zclock_mono () < deadline);
 }
 
-static void
+/*  Stops the daemon (it must exit 0) and removes its dir; runs as the
+ *  teardown, so also after a failed assertion. Returns -1 when the daemon
+ *  did not exit cleanly. */
+static int
 s_stop_limited (limited_t *self)
 {
+    int rc = 0;
     if (self->pid > 0) {
+        kill (self->pid, SIGCONT);
         kill (self->pid, SIGTERM);
         int status = 0;
-        assert_int_equal (waitpid (self->pid, &status, 0), self->pid);
+        if (waitpid (self->pid, &status, 0) != self->pid || !WIFEXITED (status) ||
+            WEXITSTATUS (status) != 0) {
+            fprintf (stderr, "secpold under prlimit did not exit cleanly (status %d); its log:\n",
+                     status);
+            char command[200];
+            snprintf (command, sizeof command, "tail -20 %s >&2", self->log);
+            if (system (command) != 0)
+                fprintf (stderr, "(no log)\n");
+            rc = -1;
+        }
         self->pid = 0;
-        assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
     }
-    char command[160];
-    snprintf (command, sizeof command, "rm -rf %s", self->dir);
-    assert_int_equal (system (command), 0);
+    if (self->dir[0]) {
+        char command[160];
+        snprintf (command, sizeof command, "rm -rf %s", self->dir);
+        if (system (command) != 0)
+            rc = -1;
+    }
+    return rc;
+}
+
+static int
+s_teardown_limited (void **state)
+{
+    limited_t *self = *state;
+    int rc = s_stop_limited (self);
+    free (self);
+    return rc;
+}
+
+static int
+s_setup_limited (void **state)
+{
+    *state = calloc (1, sizeof (limited_t));
+    return *state ? 0 : -1;
 }
 
 static void
-s_flood_connections (const char *endpoint, bool check_cpu)
+s_flood_connections (limited_t *limited, const char *endpoint, bool check_cpu)
 {
-    limited_t daemon = {0};
-    s_start_limited (&daemon, endpoint);
+    s_start_limited (limited, endpoint);
     enum { ATTACKERS = 200 };
     zsock_t *attackers[ATTACKERS];
     Secpol__V1__HealthCheckRequest request = SECPOL__V1__HEALTH_CHECK_REQUEST__INIT;
@@ -305,43 +350,44 @@ s_flood_connections (const char *endpoint, bool check_cpu)
     }
     /* The daemon sheds what it cannot hold: wait until it says so. */
     int64_t deadline = zclock_mono () + 20000;
-    while (!s_file_contains (daemon.log, "connection limit reached")) {
+    while (!s_file_contains (limited->log, "connection limit reached")) {
         assert_true (zclock_mono () < deadline);
-        assert_int_equal (waitpid (daemon.pid, NULL, WNOHANG), 0); /* still alive */
+        assert_int_equal (waitpid (limited->pid, NULL, WNOHANG), 0); /* still alive */
         zclock_sleep (20);
     }
     if (check_cpu) {
         /* libzmq spun a core when accept() failed for want of descriptors */
-        double before = s_cpu_seconds (daemon.pid);
+        double before = s_cpu_seconds (limited->pid);
         zclock_sleep (2000);
-        double used = s_cpu_seconds (daemon.pid) - before;
+        double used = s_cpu_seconds (limited->pid) - before;
         print_message ("daemon used %.2f s of CPU in 2 s under the flood\n", used);
         assert_true (used < 1.6);
     }
-    assert_int_equal (waitpid (daemon.pid, NULL, WNOHANG), 0);
+    assert_int_equal (waitpid (limited->pid, NULL, WNOHANG), 0);
     for (int i = 0; i < ATTACKERS; i++)
         zsock_destroy (&attackers[i]);
     /* Once they are gone, it serves again. */
     deadline = zclock_mono () + 20000;
     while (!s_health_ok (endpoint, 500))
         assert_true (zclock_mono () < deadline);
-    s_stop_limited (&daemon);
 }
 
 static void
 test_descriptor_exhaustion_ipc (void **state)
 {
-    (void)state;
+    limited_t *limited = *state;
+    /* the socket lives in the daemon's dir, removed by the teardown */
+    snprintf (limited->dir, sizeof limited->dir, "/tmp/secpol-fds-XXXXXX");
+    assert_non_null (mkdtemp (limited->dir));
     char endpoint[128];
-    snprintf (endpoint, sizeof endpoint, "ipc:///tmp/secpol-fds-%d.sock", (int)getpid ());
-    s_flood_connections (endpoint, false);
-    unlink (endpoint + strlen ("ipc://"));
+    snprintf (endpoint, sizeof endpoint, "ipc://%s/s.sock", limited->dir);
+    s_flood_connections (limited, endpoint, false);
 }
 
 static void
 test_descriptor_exhaustion_tcp (void **state)
 {
-    (void)state;
+    limited_t *limited = *state;
     /* A port that is free now: bind, read it back, release. */
     zsock_t *probe = zsock_new (ZMQ_ROUTER);
     int port = zsock_bind (probe, "tcp://127.0.0.1:*");
@@ -349,7 +395,7 @@ test_descriptor_exhaustion_tcp (void **state)
     zsock_destroy (&probe);
     char endpoint[64];
     snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", port);
-    s_flood_connections (endpoint, true);
+    s_flood_connections (limited, endpoint, true);
 }
 
 /* --- reader slots ---------------------------------------------------------- */
@@ -495,9 +541,12 @@ main (void)
               asan && *asan ? ":" : "");
     setenv ("ASAN_OPTIONS", options, 1);
     const struct CMUnitTest tests[] = {
-        SECPOL_TEST_WITH_DAEMON (test_client_that_never_reads_is_bounded),
-        cmocka_unit_test (test_descriptor_exhaustion_ipc),
-        cmocka_unit_test (test_descriptor_exhaustion_tcp),
+        cmocka_unit_test_setup_teardown (test_client_that_never_reads_is_bounded,
+                                         s_setup_small_client_share, secpol_test_daemon_teardown),
+        cmocka_unit_test_setup_teardown (test_descriptor_exhaustion_ipc, s_setup_limited,
+                                         s_teardown_limited),
+        cmocka_unit_test_setup_teardown (test_descriptor_exhaustion_tcp, s_setup_limited,
+                                         s_teardown_limited),
         cmocka_unit_test_setup_teardown (test_many_read_workers_have_reader_slots,
                                          s_setup_many_workers, secpol_test_daemon_teardown),
         SECPOL_TEST_WITH_DAEMON (test_shutdown_answers_every_write),
