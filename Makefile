@@ -60,7 +60,7 @@ install: build
 	@cmake --install $(BUILD)
 
 format:
-	@clang-format -i $$(git ls-files '*.c' '*.h')
+	@clang-format -i $$(git ls-files --cached --others --exclude-standard '*.c' '*.h')
 
 clean:
 	@rm -rf $(BUILD)

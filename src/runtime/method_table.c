@@ -4,7 +4,6 @@
 
 #include "alloc.h"
 #include "secpol/secpol_registry.h"
-#include "services.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,16 +119,18 @@ s_handler_fits (const char *path, const char *what, const secpol_handler_t *hand
     return false;
 }
 
-#define S_DECLARE(name) extern const secpol_service_t secpol_service_##name;
-SECPOL_SERVICES (S_DECLARE)
-#undef S_DECLARE
+#define SECPOL_SERVICE_ENTRY(name) extern const secpol_service_t secpol_service_##name;
+#include "services.def"
+#undef SECPOL_SERVICE_ENTRY
 
 secpol_method_table_t *
 secpol_method_table_default (void)
 {
-#define S_ENTRY(name) &secpol_service_##name,
-    static const secpol_service_t *const services[] = {SECPOL_SERVICES (S_ENTRY)};
-#undef S_ENTRY
+    static const secpol_service_t *const services[] = {
+#define SECPOL_SERVICE_ENTRY(name) &secpol_service_##name,
+#include "services.def"
+#undef SECPOL_SERVICE_ENTRY
+    };
     return secpol_method_table_new (services, SECPOL_COUNT (services));
 }
 

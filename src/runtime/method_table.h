@@ -33,7 +33,7 @@ typedef struct secpol_method_table secpol_method_table_t;
  *  lane, or two services owning one table name. Caller owns return value. */
 secpol_method_table_t *secpol_method_table_new (const secpol_service_t *const *services, size_t n);
 
-/*  The table of the real server: every service of src/services.h. */
+/*  The table of the real server: every service of src/services.def. */
 secpol_method_table_t *secpol_method_table_default (void);
 
 void secpol_method_table_destroy (secpol_method_table_t **self_p);

@@ -286,6 +286,11 @@ secpol_server_run (secpol_server_t *self, volatile sig_atomic_t *stop)
 {
     for (size_t i = 0; i < self->config.n_endpoints; i++)
         secpol_log (SECPOL_LOG_INFO, "listening", "endpoint=%s", self->config.endpoints[i]);
+    for (size_t i = 0; i < secpol_method_table_size (self->methods); i++) {
+        const secpol_method_t *method = secpol_method_table_at (self->methods, i);
+        if (!method->spec) /* declared in a .proto, in no line of src/services.def */
+            secpol_log (SECPOL_LOG_WARN, "not implemented", "method=%s", method->path);
+    }
     secpol_log (SECPOL_LOG_INFO, "limits",
                 "max_connections=%u max_peer_requests=%u max_peer_bytes=%zu max_queued=%u",
                 self->config.max_connections, self->config.max_peer_requests,

@@ -19,7 +19,7 @@
  *      SECPOL_SERVICE (policy, secpol__v1__policy_service__descriptor,
  *                      s_methods, s_tables);
  *
- *  and one line in src/services.h, the list of services. Nothing else in
+ *  and one line in src/services.def, the list of services. Nothing else in
  *  the runtime names a service. See docs/HACKING.md.
  */
 #ifndef SECPOL_SERVICE_H_INCLUDED
@@ -105,7 +105,7 @@ typedef struct {
 
 #define SECPOL_COUNT(array) (sizeof (array) / sizeof (array)[0])
 
-/*  Defines secpol_service_<name>, the symbol src/services.h lists. */
+/*  Defines secpol_service_<name>, the symbol src/services.def lists. */
 #define SECPOL_SERVICE(name, descriptor_, methods_, tables_)                                       \
     const secpol_service_t secpol_service_##name = {#name,      &(descriptor_),                    \
                                                     (methods_), SECPOL_COUNT (methods_),           \

@@ -61,8 +61,15 @@ secpol_wire_check_request (secpol_wire_request_t *out, char *reason, size_t reas
         snprintf (reason, reason_size, "header.method is empty");
         return SECPOL_INVALID_ARGUMENT;
     }
-    if (!(method = secpol_method_table_findn (methods, path, header.method_size)) ||
-        !method->spec) {
+    method = secpol_method_table_findn (methods, path, header.method_size);
+    if (method && !method->spec) {
+        snprintf (reason, reason_size,
+                  "%s is declared in the contract but this secpold does not "
+                  "implement it",
+                  method->path);
+        return SECPOL_UNIMPLEMENTED;
+    }
+    if (!method) {
         char name[256], quoted[300];
         size_t size = header.method_size < sizeof name - 1 ? header.method_size : sizeof name - 1;
         memcpy (name, path, size);
