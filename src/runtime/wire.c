@@ -19,6 +19,7 @@ typedef struct {
 } header_t;
 
 static bool s_varint (const uint8_t **p, const uint8_t *end, uint64_t *value);
+static bool s_tag (const uint8_t **p, const uint8_t *end, unsigned *number, unsigned *type);
 static bool s_decode_header (header_t *out, const uint8_t *p, const uint8_t *end,
                              const char **problem);
 
@@ -98,6 +99,34 @@ secpol_wire_check_request (secpol_wire_request_t *out, char *reason, size_t reas
     return SECPOL_OK;
 }
 
+/*  Reads a field tag the way protobuf-c does (the reference the fuzz
+ *  target holds us to): at most 5 bytes, the field number kept in 32 bits
+ *  (longer numbers wrap); a one-byte field 0 refused, a longer one an
+ *  unknown field. */
+static bool
+s_tag (const uint8_t **p, const uint8_t *end, unsigned *number, unsigned *type)
+{
+    const uint8_t *q = *p;
+    if (q >= end)
+        return false;
+    uint32_t field = (uint32_t)(q[0] & 0x7f) >> 3;
+    *type = q[0] & 7;
+    if (!(q[0] & 0x80)) {
+        *p = q + 1;
+        *number = field;
+        return field != 0; /* protobuf-c refuses a one-byte tag 0, not a longer one */
+    }
+    for (unsigned i = 1, shift = 4; i < 5 && q + i < end; i++, shift += 7) {
+        field |= (uint32_t)(q[i] & 0x7f) << shift;
+        if (!(q[i] & 0x80)) {
+            *p = q + i + 1;
+            *number = field;
+            return true;
+        }
+    }
+    return false;
+}
+
 /*  Decodes a RequestHeader as protobuf would (proto3: the last occurrence
  *  of a field wins, unknown fields are skipped) and checks its strings.
  *  Returns false for bytes that do not decode (*problem NULL) or a string
@@ -109,10 +138,10 @@ s_decode_header (header_t *out, const uint8_t *p, const uint8_t *end, const char
     out->method = out->request_id = (const uint8_t *)"";
     *problem = NULL;
     while (p < end) {
-        uint64_t tag, value;
-        if (!s_varint (&p, end, &tag) || (tag >> 3) == 0)
+        uint64_t value;
+        unsigned number, type;
+        if (!s_tag (&p, end, &number, &type))
             return false;
-        unsigned number = (unsigned)(tag >> 3), type = (unsigned)(tag & 7);
         bool known = number >= 1 && number <= 4;
         bool length_delimited = number == 1 || number == 4;
         if (known && type != (length_delimited ? 2u : 0u))

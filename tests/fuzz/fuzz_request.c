@@ -64,6 +64,40 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
     return 0;
 }
 
+/*  The front end decodes the RequestHeader by hand (wire.c); protobuf-c is
+ *  the reference. Whenever the hand decoder takes a header, protobuf-c must
+ *  decode it to the same values; whenever protobuf-c decodes a header,
+ *  the hand decoder must not call it undecodable. */
+static void
+s_check_header_decode (int code, const char *reason, const secpol_wire_request_t *request,
+                       const void *header, size_t size)
+{
+    bool refused = code == SECPOL_INVALID_ARGUMENT &&
+                   (strncmp (reason, "request header does not decode", 30) == 0 ||
+                    strncmp (reason, "header.method ", 14) == 0 ||
+                    strncmp (reason, "header.request_id ", 18) == 0);
+    Secpol__V1__RequestHeader *reference =
+        size <= SECPOL_MAX_HEADER_BYTES ? secpol__v1__request_header__unpack (NULL, size, header)
+                                        : NULL;
+    if (!refused) {
+        FUZZ_REQUIRE (reference, "hand decoder took a header protobuf-c refuses (%s)", reason);
+        FUZZ_REQUIRE (reference->call_id == request->call_id, "call_id %llu, protobuf-c says %llu",
+                      (unsigned long long)request->call_id, (unsigned long long)reference->call_id);
+        FUZZ_REQUIRE (reference->deadline_ms == request->deadline_ms,
+                      "deadline_ms %u, protobuf-c says %u", request->deadline_ms,
+                      reference->deadline_ms);
+        FUZZ_REQUIRE (strncmp (reference->request_id, request->request_id,
+                               sizeof request->request_id - 1) == 0,
+                      "request_id differs from protobuf-c's");
+    } else
+        /* refusing for a NUL or bad UTF-8 in a string is ours alone
+         * (protobuf-c checks neither); refusing as undecodable is not */
+        FUZZ_REQUIRE (!reference || strncmp (reason, "request header does not decode", 30) != 0,
+                      "hand decoder refused a header protobuf-c decodes: %s", reason);
+    if (reference)
+        secpol__v1__request_header__free_unpacked (reference, NULL);
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -97,6 +131,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     char reason[512] = "";
     int code = secpol_wire_check_request (&request, reason, sizeof reason, s_methods, &policy, n,
                                           (const void *const *)frames, sizes);
+    if (n == 3 && sizes[0] == 0)
+        s_check_header_decode (code, reason, &request, frames[1], sizes[1]);
     if (code != SECPOL_OK)
         s_check_refusal (code, reason, &request);
     else {
