@@ -18,6 +18,15 @@ secpol_call_fail (secpol_call_t *call, int code, const char *fmt, ...)
 }
 
 void
+secpol_call_note (secpol_call_t *call, const char *fmt, ...)
+{
+    va_list args;
+    va_start (args, fmt);
+    call->note = secpol_arena_vprintf (call->arena, fmt, args);
+    va_end (args);
+}
+
+void
 secpol_call_violation (secpol_call_t *call, const char *field, const char *fmt, ...)
 {
     if (call->n_violations == 0) {

@@ -42,6 +42,7 @@ typedef struct {
     void *slow_result;       /* SLOW lane: what prepare left for the write handler */
     /* the answer being built */
     char *message;                 /* status message; NULL = none */
+    char *note;                    /* logfmt fields for the write's log line; NULL = none */
     size_t n_violations;           /* bad fields recorded (at most SECPOL_MAX_VIOLATIONS) */
     ProtobufCMessage **violations; /* Secpol__V1__FieldViolation, in the arena */
     size_t violations_capacity;    /* slots in violations; kept by secpol_call_violation */
@@ -61,6 +62,15 @@ typedef int (*secpol_handler_fn) (secpol_call_t *call, const ProtobufCMessage *r
  *  write `return secpol_call_fail (call, SECPOL_NOT_FOUND, "no session");`. */
 int secpol_call_fail (secpol_call_t *call, int code, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
+
+/*  Describes a write for the info line the WRITE lane logs once it is
+ *  committed ("msg=write method=... " + these fields): logfmt key=value
+ *  pairs (printf format) naming what changed, e.g.
+ *  `secpol_call_note (call, "workspace=%s version=%llu", ...)`. Values that
+ *  come from clients must go through secpol_log_quote(); never a secret,
+ *  token, code or password. A second call replaces the first. */
+void secpol_call_note (secpol_call_t *call, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
 
 /*  Records one bad field: field is its proto path ("policy.hsts.max_age_days"),
  *  description says what is wrong. The first SECPOL_MAX_VIOLATIONS are

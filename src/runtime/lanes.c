@@ -457,6 +457,7 @@ s_run_write (secpol_lanes_t *self, secpol_job_t *first)
                 jobs[i]->code = SECPOL_OK;
                 jobs[i]->call.message = NULL;
                 jobs[i]->call.n_violations = 0;
+                jobs[i]->call.note = NULL;
                 jobs[i]->call.violations = NULL;
             }
         if (rc || attempt >= GROW_ATTEMPTS) {
@@ -471,8 +472,14 @@ s_run_write (secpol_lanes_t *self, secpol_job_t *first)
         }
     }
     for (size_t i = 0; i < n; i++) {
-        s_job_pack (jobs[i]);
-        jobs[i]->next = i + 1 < n ? jobs[i + 1] : NULL;
+        secpol_job_t *job = jobs[i];
+        if (job->code == SECPOL_OK && job->call.note) {
+            char quoted[200];
+            secpol_log (SECPOL_LOG_INFO, "write", "method=%s %s request_id=%s", job->method->path,
+                        job->call.note, secpol_log_quote (quoted, sizeof quoted, job->request_id));
+        }
+        s_job_pack (job);
+        job->next = i + 1 < n ? jobs[i + 1] : NULL;
     }
     s_reply (self, jobs[0], jobs[n - 1]);
 }
