@@ -18,6 +18,7 @@
 #include "store.h"
 
 #include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct secpol_server secpol_server_t;
@@ -33,6 +34,7 @@ typedef enum {
 typedef struct {
     secpol_arena_t *arena;   /* every allocation of this request */
     secpol_txn_t *txn;       /* read-only (READ) or nested write (WRITE); NULL in SLOW prepare */
+    bool writable;           /* txn takes writes (WRITE lane, SLOW write part) */
     int64_t now;             /* unix seconds, --test-clock offset applied */
     const char *method;      /* "/secpol.v1.Health/Check" */
     const char *request_id;  /* from the request header; "" when none */

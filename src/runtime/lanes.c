@@ -3,6 +3,7 @@
 #include "lanes.h"
 
 #include "alloc.h"
+#include "expiry.h"
 #include "log.h"
 #include "peers.h"
 #include "server.h"
@@ -20,6 +21,8 @@
 #define WRITE_BATCH_CEILING 1024 /* jobs one group commit can carry */
 #define GROW_ATTEMPTS       16   /* map doublings before a batch gives up */
 #define READ_BATCH          16   /* most jobs a READ thread takes at once */
+#define SWEEP_INTERVAL_MS   1000 /* how often the writer deletes expired records */
+#define SWEEP_BUDGET        256  /* expired records one sweep transaction deletes */
 
 /* A blocking FIFO of jobs shared by the front end and one lane. */
 typedef struct {
@@ -50,12 +53,14 @@ struct secpol_lanes {
     atomic_bool signalled;                   /* reply_fd was written and not yet read */
     atomic_uint_fast64_t commits;            /* WRITE lane commits */
     atomic_uint_fast64_t committed_requests; /* requests those commits carried */
+    atomic_uint_fast64_t swept;              /* expired records deleted */
 };
 
 static void s_queue_init (queue_t *q);
 static void s_queue_push (queue_t *q, secpol_job_t *job);
-static secpol_job_t *s_queue_pop (queue_t *q, size_t max, size_t share);
+static secpol_job_t *s_queue_pop (queue_t *q, size_t max, size_t share, int wait_ms);
 static void s_queue_close (queue_t *q);
+static bool s_queue_closed (queue_t *q);
 static void s_queue_destroy (queue_t *q);
 static void *s_worker (void *arg);
 static int64_t s_monotonic_us (void);
@@ -224,6 +229,12 @@ secpol_lanes_write_stats (secpol_lanes_t *self, uint64_t *commits, uint64_t *req
     *requests = atomic_load (&self->committed_requests);
 }
 
+uint64_t
+secpol_lanes_swept (secpol_lanes_t *self)
+{
+    return atomic_load (&self->swept);
+}
+
 /* --- running a job ---------------------------------------------------------- */
 
 /*  Prepares a job to run: deadline, arena, decode, response. Returns false
@@ -310,7 +321,9 @@ s_job_pack (secpol_job_t *job)
 
 /*  A READ thread keeps one arena and one read transaction and reuses both
  *  for every request: no allocation and no reader-slot lookup per call. */
-static void
+/*  Runs one READ job and packs its reply; returns false when the job went
+ *  on to the WRITE lane instead (its handler answered SECPOL_NEEDS_WRITE). */
+static bool
 s_run_read_one (secpol_lanes_t *self, secpol_job_t *job, secpol_arena_t *arena,
                 secpol_txn_t **txn_p)
 {
@@ -330,20 +343,38 @@ s_run_read_one (secpol_lanes_t *self, secpol_job_t *job, secpol_arena_t *arena,
             secpol_txn_reset (*txn_p);
         }
     }
+    if (job->code == SECPOL_NEEDS_WRITE) {
+        /* It must write after all: run it again, from the start, on the
+         * WRITE lane (the arena is this thread's: leave it here). */
+        job->call.arena = NULL;
+        job->arena_borrowed = false;
+        job->request = job->response = NULL;
+        job->code = SECPOL_OK;
+        job->escalated = true;
+        secpol_arena_reset (arena);
+        s_queue_push (&self->queues[SECPOL_LANE_WRITE], job);
+        return false;
+    }
     s_job_pack (job);
     secpol_arena_reset (arena);
+    return true;
 }
 
 /*  Runs the jobs of a list one after the other; answers them together. */
 static void
 s_run_read (secpol_lanes_t *self, secpol_job_t *first, secpol_arena_t *arena, secpol_txn_t **txn_p)
 {
-    secpol_job_t *last = first;
-    for (secpol_job_t *job = first; job; job = job->next) {
-        s_run_read_one (self, job, arena, txn_p);
-        last = job;
+    secpol_job_t *answered = NULL, **tail = &answered, *last = NULL;
+    for (secpol_job_t *job = first, *next; job; job = next) {
+        next = job->next;
+        job->next = NULL;
+        if (s_run_read_one (self, job, arena, txn_p)) {
+            *tail = last = job;
+            tail = &job->next;
+        }
     }
-    s_reply (self, first, last);
+    if (answered)
+        s_reply (self, answered, last);
 }
 
 static void
@@ -395,7 +426,11 @@ s_run_write_batch (secpol_lanes_t *self, secpol_job_t **jobs, size_t n, bool *st
             continue;
         }
         job->call.txn = nested;
+        job->call.writable = true;
         job->code = job->method->spec->handler->fn (&job->call, job->request, job->response);
+        if (job->code == SECPOL_NEEDS_WRITE) /* it had its write transaction */
+            job->code = secpol_call_fail (&job->call, SECPOL_INTERNAL,
+                                          "handler asked for a write transaction it already had");
         if (job->code == SECPOL_OK) {
             nrc = secpol_txn_commit (&job->call.txn);
             if (nrc)
@@ -484,6 +519,42 @@ s_run_write (secpol_lanes_t *self, secpol_job_t *first)
     s_reply (self, jobs[0], jobs[n - 1]);
 }
 
+/*  Deletes one batch of expired records in its own durable transaction.
+ *  Returns true when more are expired (sweep again soon). */
+static bool
+s_sweep (secpol_lanes_t *self)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        secpol_txn_t *txn = NULL;
+        if (secpol_txn_begin (self->store, NULL, true, &txn))
+            return false;
+        size_t deleted = 0;
+        bool more = false;
+        int rc = secpol_expiry_sweep (txn, secpol_server_now (self->server), SWEEP_BUDGET, &deleted,
+                                      &more);
+        if (rc == 0 && !secpol_txn_map_full (txn))
+            rc = secpol_txn_commit (&txn);
+        else {
+            if (rc == 0)
+                rc = SECPOL_EMAPFULL;
+            secpol_txn_abort (&txn);
+        }
+        if (rc == SECPOL_EMAPFULL && attempt == 0 && secpol_store_grow (self->store) == 0)
+            continue; /* deletes can split pages too: grow once and retry */
+        if (rc) {
+            secpol_log (SECPOL_LOG_ERROR, "sweep failed", "error=\"%s\"", secpol_strerror (rc));
+            return false;
+        }
+        if (deleted) {
+            atomic_fetch_add (&self->swept, deleted);
+            secpol_log (SECPOL_LOG_DEBUG, "swept", "expired=%zu more=%s", deleted,
+                        more ? "yes" : "no");
+        }
+        return more;
+    }
+    return false;
+}
+
 static void *
 s_worker (void *arg)
 {
@@ -502,8 +573,26 @@ s_worker (void *arg)
     size_t share = worker->lane == SECPOL_LANE_READ ? (size_t)self->config.read_workers : 1;
     secpol_arena_t *arena = worker->lane == SECPOL_LANE_READ ? secpol_arena_new () : NULL;
     secpol_txn_t *txn = NULL;
-    secpol_job_t *job;
-    while ((job = s_queue_pop (queue, batch, share))) {
+    int64_t next_sweep = s_monotonic_us () + SWEEP_INTERVAL_MS * 1000;
+    for (;;) {
+        /* The writer wakes to sweep expired records (expiry.h) when no
+         * write has come for a while, and between write batches at most
+         * once per interval; a sweep is one bounded transaction. */
+        int wait_ms = -1;
+        if (worker->lane == SECPOL_LANE_WRITE) {
+            int64_t left = next_sweep - s_monotonic_us ();
+            wait_ms = left <= 0 ? 0 : (int)(left / 1000);
+        }
+        secpol_job_t *job = s_queue_pop (queue, batch, share, wait_ms);
+        if (worker->lane == SECPOL_LANE_WRITE && s_monotonic_us () >= next_sweep) {
+            bool more = s_sweep (self);
+            next_sweep = s_monotonic_us () + (more ? 0 : SWEEP_INTERVAL_MS * 1000);
+        }
+        if (!job) {
+            if (s_queue_closed (queue))
+                break;
+            continue;
+        }
         switch (worker->lane) {
             case SECPOL_LANE_READ:
                 s_run_read (self, job, arena, &txn);
@@ -561,7 +650,11 @@ static void
 s_queue_init (queue_t *q)
 {
     pthread_mutex_init (&q->mutex, NULL);
-    pthread_cond_init (&q->ready, NULL);
+    pthread_condattr_t attr; /* timed waits measure the monotonic clock */
+    pthread_condattr_init (&attr);
+    pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);
+    pthread_cond_init (&q->ready, &attr);
+    pthread_condattr_destroy (&attr);
 }
 
 /*  Pushes without the length bound (SLOW jobs moving to the WRITE lane). */
@@ -580,15 +673,29 @@ s_queue_push (queue_t *q, secpol_job_t *job)
     pthread_mutex_unlock (&q->mutex);
 }
 
-/*  Blocks until a job is queued or the queue is closed and empty (NULL).
+/*  Blocks until a job is queued or the queue is closed and empty (NULL),
+ *  or, with wait_ms >= 0, for at most that long (NULL, queue open).
  *  Returns up to max jobs, and no more than a 1/share part of what waits
  *  (at least one), as a list linked by next. */
 static secpol_job_t *
-s_queue_pop (queue_t *q, size_t max, size_t share)
+s_queue_pop (queue_t *q, size_t max, size_t share, int wait_ms)
 {
     pthread_mutex_lock (&q->mutex);
-    while (!q->head && !q->closed)
-        pthread_cond_wait (&q->ready, &q->mutex);
+    if (wait_ms >= 0) {
+        struct timespec until;
+        clock_gettime (CLOCK_MONOTONIC, &until);
+        until.tv_sec += wait_ms / 1000;
+        until.tv_nsec += (long)(wait_ms % 1000) * 1000000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        while (!q->head && !q->closed)
+            if (pthread_cond_timedwait (&q->ready, &q->mutex, &until) == ETIMEDOUT)
+                break;
+    } else
+        while (!q->head && !q->closed)
+            pthread_cond_wait (&q->ready, &q->mutex);
     if (share > 1 && q->length / share < max)
         max = q->length / share > 0 ? q->length / share : 1;
     secpol_job_t *first = q->head;
@@ -607,6 +714,15 @@ s_queue_pop (queue_t *q, size_t max, size_t share)
     }
     pthread_mutex_unlock (&q->mutex);
     return first;
+}
+
+static bool
+s_queue_closed (queue_t *q)
+{
+    pthread_mutex_lock (&q->mutex);
+    bool closed = q->closed && !q->head;
+    pthread_mutex_unlock (&q->mutex);
+    return closed;
 }
 
 static void

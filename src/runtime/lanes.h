@@ -63,6 +63,7 @@ typedef struct secpol_job {
     ProtobufCMessage *request;  /* decoded body, in call.arena */
     ProtobufCMessage *response; /* in call.arena */
     bool arena_borrowed;        /* call.arena is the lane thread's own (READ) */
+    bool escalated;             /* a READ job sent on to the WRITE lane (SECPOL_NEEDS_WRITE) */
 } secpol_job_t;
 
 typedef struct {
@@ -103,6 +104,9 @@ secpol_job_t *secpol_lanes_cancel_queued (secpol_lanes_t *self);
 
 /*  Number of WRITE lane transactions committed and requests they carried. */
 void secpol_lanes_write_stats (secpol_lanes_t *self, uint64_t *commits, uint64_t *requests);
+
+/*  Number of expired records the writer's sweeps have deleted. */
+uint64_t secpol_lanes_swept (secpol_lanes_t *self);
 
 /*  Stops the threads once their queues are empty and frees everything;
  *  unsent replies are freed with their jobs. NULL-safe; nulls the pointer. */

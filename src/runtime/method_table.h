@@ -51,7 +51,8 @@ const secpol_method_t *secpol_method_table_findn (const secpol_method_table_t *s
 size_t secpol_method_table_size (const secpol_method_table_t *self);
 const secpol_method_t *secpol_method_table_at (const secpol_method_table_t *self, size_t i);
 
-/*  The store tables every service owns, for secpol_store_options_t. */
+/*  The store tables of the runtime (expiry.h) and every service, for
+ *  secpol_store_options_t. */
 const secpol_table_t *const *secpol_method_table_tables (const secpol_method_table_t *self,
                                                          size_t *n_tables);
 

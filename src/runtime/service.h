@@ -45,6 +45,13 @@ typedef enum {
 #define SECPOL_DEFAULT_MAX_REQUEST 65536u
 #define SECPOL_HARD_MAX_MESSAGE    (4u * 1024 * 1024) /* ZMQ_MAXMSGSIZE: peers over it are dropped */
 
+/*  What a READ handler returns when it finds it must write after all (a
+ *  session whose idle deadline is due to move). The request then runs
+ *  again, from the start, on the WRITE lane, where call->writable is true
+ *  and call->txn takes writes; whatever the READ run built is discarded.
+ *  Most calls of such a method then stay on the parallel READ lane. */
+#define SECPOL_NEEDS_WRITE (-1)
+
 /*  A handler with its message types. SECPOL_HANDLER defines one; the
  *  method table checks at start that request_type and response_type are
  *  the C names of the method's generated input and output messages, so a

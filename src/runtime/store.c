@@ -484,6 +484,17 @@ secpol_cursor_del (secpol_cursor_t *self)
     return rc;
 }
 
+const secpol_table_t *
+secpol_txn_table_named (secpol_txn_t *txn, const char *name, size_t length)
+{
+    const secpol_store_t *self = txn->store;
+    for (size_t i = 0; i < self->n_tables; i++)
+        if (strlen (self->tables[i]->name) == length &&
+            memcmp (self->tables[i]->name, name, length) == 0)
+            return self->tables[i];
+    return NULL;
+}
+
 bool
 secpol_val_has_prefix (secpol_val_t val, const void *prefix, size_t prefix_size)
 {

@@ -169,6 +169,11 @@ int secpol_cursor_prev (secpol_cursor_t *self, secpol_val_t *key_out, secpol_val
 /*  Deletes the entry under the cursor (write transactions only). */
 int secpol_cursor_del (secpol_cursor_t *self) __attribute__ ((warn_unused_result));
 
+/*  The table this store opened under name (length bytes, not
+ *  NUL-terminated), or NULL. For runtime facilities that keep table names
+ *  in records (expiry.h); handlers name tables by their definitions. */
+const secpol_table_t *secpol_txn_table_named (secpol_txn_t *txn, const char *name, size_t length);
+
 /*  True when val starts with prefix. Handy for prefix scans. */
 bool secpol_val_has_prefix (secpol_val_t val, const void *prefix, size_t prefix_size);
 

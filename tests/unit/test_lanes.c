@@ -8,6 +8,7 @@
  *    PolicyService/GetPolicy    SLOW   prepare derives a value outside any txn,
  *                                      the write part stores it
  */
+#include "expiry.h"
 #include "server.h"
 
 #include "secpol/v1/health.pb-c.h"
@@ -80,6 +81,60 @@ SECPOL_HANDLER (s_slow_write, Secpol__V1__GetPolicyRequest, in, Secpol__V1__Poli
     return SECPOL_OK;
 }
 
+/*  READ, and writes only when it must: NEEDS_WRITE on the READ lane, then
+ *  the write on the WRITE lane. */
+SECPOL_HANDLER (s_read_then_write, Secpol__V1__ListPolicyRevisionsRequest, in,
+                Secpol__V1__ListPolicyRevisionsResponse, out)
+{
+    (void)in;
+    if (!call->writable)
+        return SECPOL_NEEDS_WRITE;
+    int rc = secpol_put (call->txn, &s_lanes_table, "escalated", 9, "yes", 3);
+    if (rc)
+        return secpol_call_fail (call, SECPOL_INTERNAL, "put: %s", secpol_strerror (rc));
+    out->next_page_token = "written on the WRITE lane";
+    return SECPOL_OK;
+}
+
+/*  Stores 1,000 records "exp<n>" expiring a second from now. */
+SECPOL_HANDLER (s_store_expiring, Secpol__V1__DeletePolicyRequest, in,
+                Secpol__V1__DeletePolicyResponse, out)
+{
+    (void)in;
+    (void)out;
+    for (int i = 0; i < 1000; i++) {
+        char key[16];
+        int n = snprintf (key, sizeof key, "exp%04d", i);
+        int rc = secpol_put (call->txn, &s_lanes_table, key, (size_t)n, "v", 1);
+        if (!rc)
+            rc = secpol_expiry_add (call->txn, &s_lanes_table, key, (size_t)n, call->now + 1);
+        if (rc)
+            return secpol_call_fail (call, SECPOL_INTERNAL, "put: %s", secpol_strerror (rc));
+    }
+    return SECPOL_OK;
+}
+
+/*  Counts the "exp" records left, in warnings[0]. */
+SECPOL_HANDLER (s_count_expiring, Secpol__V1__RenderSecurityHeadersRequest, in,
+                Secpol__V1__RenderSecurityHeadersResponse, out)
+{
+    (void)in;
+    secpol_cursor_t *cursor = NULL;
+    int rc = secpol_cursor_open (call->txn, &s_lanes_table, &cursor);
+    if (rc)
+        return secpol_call_fail (call, SECPOL_INTERNAL, "cursor: %s", secpol_strerror (rc));
+    int count = 0;
+    secpol_val_t key;
+    for (rc = secpol_cursor_seek (cursor, "exp", 3, &key, NULL);
+         rc == 0 && secpol_val_has_prefix (key, "exp", 3);
+         rc = secpol_cursor_next (cursor, &key, NULL))
+        count++;
+    secpol_cursor_close (&cursor);
+    secpol_arena_append (call->arena, &out->n_warnings, (void ***)&out->warnings,
+                         secpol_call_printf (call, "%d", count));
+    return SECPOL_OK;
+}
+
 /* Three test services, one per generated descriptor the tests borrow. */
 static const secpol_method_spec_t s_read_methods[] = {
     {.method = "Check", .lane = SECPOL_LANE_READ, .role = SECPOL_ROLE_ANY, .handler = &s_check},
@@ -91,6 +146,18 @@ static const secpol_method_spec_t s_write_methods[] = {
      .handler = &s_write},
 };
 static const secpol_method_spec_t s_slow_methods[] = {
+    {.method = "ListPolicyRevisions",
+     .lane = SECPOL_LANE_READ,
+     .role = SECPOL_ROLE_ANY,
+     .handler = &s_read_then_write},
+    {.method = "DeletePolicy",
+     .lane = SECPOL_LANE_WRITE,
+     .role = SECPOL_ROLE_ANY,
+     .handler = &s_store_expiring},
+    {.method = "RenderSecurityHeaders",
+     .lane = SECPOL_LANE_READ,
+     .role = SECPOL_ROLE_ANY,
+     .handler = &s_count_expiring},
     {.method = "GetPolicy",
      .lane = SECPOL_LANE_SLOW,
      .role = SECPOL_ROLE_ANY,
@@ -103,7 +170,9 @@ static const secpol_service_t s_read_service = {
 static const secpol_service_t s_write_service = {
     "write", &secpol__v1__test_clock_service__descriptor, s_write_methods, 1, s_tables, 1};
 static const secpol_service_t s_slow_service = {
-    "slow", &secpol__v1__policy_service__descriptor, s_slow_methods, 1, NULL, 0};
+    "slow",         &secpol__v1__policy_service__descriptor,
+    s_slow_methods, SECPOL_COUNT (s_slow_methods),
+    NULL,           0};
 static const secpol_service_t *const s_services[] = {&s_read_service, &s_write_service,
                                                      &s_slow_service};
 
@@ -155,7 +224,8 @@ s_stop_server (secpol_store_t **store_p)
     secpol_method_table_destroy (&s_table);
     char data[128];
     snprintf (data, sizeof data, "%s/data", s_dir);
-    const secpol_store_options_t options = {.tables = s_tables, .n_tables = 1};
+    const secpol_table_t *const tables[] = {&s_lanes_table, &secpol_expiry_table};
+    const secpol_store_options_t options = {.tables = tables, .n_tables = 2};
     if (store_p)
         assert_int_equal (secpol_store_open (store_p, data, &options), 0);
 }
@@ -458,6 +528,93 @@ test_method_table_refuses_unknown_and_duplicate_methods (void **state)
     assert_null (table);
 }
 
+static void
+test_read_handler_goes_on_to_the_write_lane (void **state)
+{
+    (void)state;
+    s_start (0);
+    zsock_t *dealer = zsock_new_dealer (s_endpoint);
+    Secpol__V1__ListPolicyRevisionsRequest request =
+        SECPOL__V1__LIST_POLICY_REVISIONS_REQUEST__INIT;
+    s_send (dealer, "/secpol.v1.PolicyService/ListPolicyRevisions", 1, 0, &request.base);
+    uint8_t body[256];
+    size_t size = 0;
+    uint64_t id;
+    assert_int_equal (s_recv (dealer, &id, body, &size), SECPOL_OK);
+    assert_int_equal (id, 1);
+    Secpol__V1__ListPolicyRevisionsResponse *response =
+        secpol__v1__list_policy_revisions_response__unpack (NULL, size, body);
+    assert_non_null (response);
+    assert_string_equal (response->next_page_token, "written on the WRITE lane");
+    secpol__v1__list_policy_revisions_response__free_unpacked (response, NULL);
+    zsock_destroy (&dealer);
+    secpol_store_t *store = NULL;
+    s_stop_server (&store);
+    secpol_txn_t *txn = NULL;
+    assert_int_equal (secpol_txn_begin (store, NULL, false, &txn), 0);
+    secpol_val_t value;
+    assert_int_equal (secpol_get (txn, &s_lanes_table, "escalated", 9, &value), 0);
+    secpol_txn_abort (&txn);
+    secpol_store_close (&store);
+    s_cleanup ();
+}
+
+/*  Counts the expiring records through the READ lane. */
+static int
+s_count (zsock_t *dealer, uint64_t call_id)
+{
+    Secpol__V1__RenderSecurityHeadersRequest request =
+        SECPOL__V1__RENDER_SECURITY_HEADERS_REQUEST__INIT;
+    s_send (dealer, "/secpol.v1.PolicyService/RenderSecurityHeaders", call_id, 0, &request.base);
+    uint8_t body[256];
+    size_t size = 0;
+    uint64_t id;
+    assert_int_equal (s_recv (dealer, &id, body, &size), SECPOL_OK);
+    Secpol__V1__RenderSecurityHeadersResponse *response =
+        secpol__v1__render_security_headers_response__unpack (NULL, size, body);
+    assert_non_null (response);
+    assert_int_equal (response->n_warnings, 1);
+    int count = atoi (response->warnings[0]);
+    secpol__v1__render_security_headers_response__free_unpacked (response, NULL);
+    return count;
+}
+
+static void
+test_writer_sweeps_expired_records (void **state)
+{
+    (void)state;
+    s_start (0);
+    zsock_t *dealer = zsock_new_dealer (s_endpoint);
+    Secpol__V1__DeletePolicyRequest request = SECPOL__V1__DELETE_POLICY_REQUEST__INIT;
+    s_send (dealer, "/secpol.v1.PolicyService/DeletePolicy", 1, 0, &request.base);
+    uint64_t id;
+    assert_int_equal (s_recv (dealer, &id, NULL, NULL), SECPOL_OK);
+    assert_int_equal (s_count (dealer, 2), 1000);
+    /* Not yet expired: a sweep leaves them. Then a minute passes. */
+    secpol_server_set_clock_offset (s_server, 60);
+    int64_t deadline = zclock_mono () + 30000;
+    int left;
+    uint64_t call = 3;
+    while ((left = s_count (dealer, call++)) > 0) {
+        assert_true (zclock_mono () < deadline); /* the writer sweeps once a second */
+        zclock_sleep (100);
+    }
+    assert_int_equal (left, 0);
+    zsock_destroy (&dealer);
+    secpol_store_t *store = NULL;
+    s_stop_server (&store);
+    /* the index is empty too */
+    secpol_txn_t *txn = NULL;
+    assert_int_equal (secpol_txn_begin (store, NULL, false, &txn), 0);
+    secpol_cursor_t *cursor = NULL;
+    assert_int_equal (secpol_cursor_open (txn, &secpol_expiry_table, &cursor), 0);
+    assert_int_equal (secpol_cursor_seek (cursor, NULL, 0, NULL, NULL), SECPOL_ENOTFOUND);
+    secpol_cursor_close (&cursor);
+    secpol_txn_abort (&txn);
+    secpol_store_close (&store);
+    s_cleanup ();
+}
+
 int
 main (void)
 {
@@ -469,6 +626,8 @@ main (void)
         cmocka_unit_test (test_stop_drains_in_flight_requests),
         cmocka_unit_test (test_overload_is_refused_not_queued),
         cmocka_unit_test (test_method_table_refuses_unknown_and_duplicate_methods),
+        cmocka_unit_test (test_read_handler_goes_on_to_the_write_lane),
+        cmocka_unit_test (test_writer_sweeps_expired_records),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
