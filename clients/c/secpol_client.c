@@ -16,8 +16,10 @@
 
 #include <czmq.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,13 @@
 #define S_QUEUE_LIMIT 100000 /* ZMQ_SNDHWM and ZMQ_RCVHWM of the DEALER */
 #define S_NEVER       INT64_MAX
 #define S_MIN_BUCKETS 64
+//  The monitor events that say whether the connection is up; none of them
+//  repeats while nothing changes, so the queue grows only as the link flaps.
+#define S_MONITOR_EVENTS                                                                           \
+    (ZMQ_EVENT_CONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |                \
+     ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |                  \
+     ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+#define S_MONITOR_DRAIN_EVERY 64 /* sends between two looks at the monitor */
 
 typedef struct s_call s_call_t;
 
@@ -77,6 +86,8 @@ struct secpol_client {
     const char **fields;                /* backs status.violation_fields */
     const char **descriptions;          /* backs status.violation_descriptions */
     char local_message[512];            /* backs status.message when local */
+    zsock_t *monitor;                   /* PAIR fed by zmq_socket_monitor on dealer */
+    bool connected;                     /* as the monitor's last event says */
 };
 
 static void s_status_clear (secpol_client_t *self);
@@ -107,6 +118,10 @@ static void s_service_invoke (ProtobufCService *service, unsigned method_index,
                               const ProtobufCMessage *input, ProtobufCClosure closure,
                               void *closure_data);
 static void s_service_destroy (ProtobufCService *service);
+static bool s_endpoint_valid (const char *endpoint);
+static int s_monitor_start (secpol_client_t *self);
+static void s_monitor_drain (secpol_client_t *self);
+static bool s_monitor_event (secpol_client_t *self);
 
 //  --------------------------------------------------------------------------
 //  Constructor, destructor, settings
@@ -114,11 +129,24 @@ static void s_service_destroy (ProtobufCService *service);
 secpol_client_t *
 secpol_client_new (const char *endpoint, int timeout_ms)
 {
+    secpol_client_options_t options = SECPOL_CLIENT_OPTIONS_INIT;
+    options.timeout_ms = timeout_ms;
+    options.check_server = true;
+    return secpol_client_open (endpoint, &options, NULL);
+}
+
+secpol_client_t *
+secpol_client_open (const char *endpoint, const secpol_client_options_t *options, int *error)
+{
+    secpol_client_options_t defaults = SECPOL_CLIENT_OPTIONS_INIT;
+    if (!options)
+        options = &defaults;
     if (!endpoint)
         endpoint = SECPOL_CLIENT_DEFAULT_ENDPOINT;
+    int code = SECPOL_RESOURCE_EXHAUSTED;
     secpol_client_t *self = (secpol_client_t *)calloc (1, sizeof *self);
     if (!self)
-        return NULL;
+        goto fail;
     self->endpoint = strdup (endpoint);
     self->next_call_id = 1;
     self->n_buckets = S_MIN_BUCKETS;
@@ -137,28 +165,51 @@ secpol_client_new (const char *endpoint, int timeout_ms)
     self->dealer = zsock_new (ZMQ_DEALER);
     sigaction (SIGINT, &old_int, NULL);
     sigaction (SIGTERM, &old_term, NULL);
+    //  czmq makes a socket or aborts on out of memory; a NULL socket is
+    //  most likely out of file descriptors (EMFILE).
     if (!self->dealer)
         goto fail;
     zsock_set_linger (self->dealer, 0);
     zsock_set_sndhwm (self->dealer, S_QUEUE_LIMIT);
     zsock_set_rcvhwm (self->dealer, S_QUEUE_LIMIT);
     self->handle = zsock_resolve (self->dealer);
-    if (zsock_connect (self->dealer, "%s", endpoint) != 0)
+    if (s_monitor_start (self) != 0)
         goto fail;
-    secpol_client_set_timeout (self, timeout_ms);
+    if (!s_endpoint_valid (endpoint)) {
+        code = SECPOL_INVALID_ARGUMENT;
+        goto fail;
+    }
+    if (zmq_connect (self->handle, endpoint) != 0) {
+        //  EINVAL (malformed), EPROTONOSUPPORT (unknown transport),
+        //  ENOCOMPATPROTO (transport not for this socket type): the caller's.
+        code = errno == ENOMEM || errno == EMFILE || errno == EMTHREAD ? SECPOL_RESOURCE_EXHAUSTED
+                                                                       : SECPOL_INVALID_ARGUMENT;
+        goto fail;
+    }
+    secpol_client_set_timeout (self, options->timeout_ms);
 
-    //  Any answer with a decodable header proves a secpol server is there,
-    //  whatever its status (NOT_SERVING, PERMISSION_DENIED, ...).
-    ProtobufCMessage *health = NULL;
-    int code = s_call_sync (self, S_HEALTH_PATH, &secpol__v1__health_check_response__descriptor,
+    if (options->check_server) {
+        //  Any answer with a decodable header proves a secpol server is
+        //  there, whatever its status (NOT_SERVING, PERMISSION_DENIED, ...).
+        ProtobufCMessage *health = NULL;
+        code = s_call_sync (self, S_HEALTH_PATH, &secpol__v1__health_check_response__descriptor,
                             NULL, &health);
-    protobuf_c_message_free_unpacked (health, NULL);
-    if (code != SECPOL_OK && !self->status_remote)
-        goto fail;
+        protobuf_c_message_free_unpacked (health, NULL);
+        if (code != SECPOL_OK && !self->status_remote) {
+            //  Out of memory stays itself; anything else is no answer.
+            if (code != SECPOL_CANCELLED && code != SECPOL_RESOURCE_EXHAUSTED)
+                code = SECPOL_UNAVAILABLE;
+            goto fail;
+        }
+    }
+    if (error)
+        *error = SECPOL_OK;
     return self;
 
 fail:
     secpol_client_destroy (&self);
+    if (error)
+        *error = code;
     return NULL;
 }
 
@@ -183,6 +234,7 @@ secpol_client_destroy (secpol_client_t **self_p)
     free (self->services);
     s_status_clear (self);
     zsock_destroy (&self->dealer);
+    zsock_destroy (&self->monitor);
     free (self->request_id);
     free (self->endpoint);
     free (self);
@@ -218,6 +270,37 @@ const char *
 secpol_client_endpoint (const secpol_client_t *self)
 {
     return self ? self->endpoint : NULL;
+}
+
+int
+secpol_client_wait_connected (secpol_client_t *self, int timeout_ms)
+{
+    if (!self)
+        return SECPOL_INVALID_ARGUMENT;
+    int64_t until = timeout_ms < 0 ? S_NEVER : zclock_mono () + timeout_ms;
+    s_monitor_drain (self);
+    while (!self->connected) {
+        int64_t now = zclock_mono ();
+        if (until != S_NEVER && now >= until)
+            return s_status_local (self, SECPOL_UNAVAILABLE, 0,
+                                   "no connection to %s within %d ms (is secpold running?)",
+                                   self->endpoint, timeout_ms);
+        long wait = until == S_NEVER ? -1 : (long)(until - now);
+        zmq_pollitem_t item = {zsock_resolve (self->monitor), 0, ZMQ_POLLIN, 0};
+        int rc = zmq_poll (&item, 1, wait);
+        if (rc < 0 && errno == EINTR) {
+            if (zsys_interrupted)
+                return s_status_local (self, SECPOL_CANCELLED, 0, "interrupted");
+            continue;
+        }
+        if (rc < 0)
+            return s_status_local (self, SECPOL_UNAVAILABLE, 0, "socket to %s failed: %s",
+                                   self->endpoint, zmq_strerror (errno));
+        if (rc > 0)
+            s_monitor_drain (self);
+    }
+    s_status_clear (self);
+    return SECPOL_OK;
 }
 
 const secpol_client_status_t *
@@ -517,6 +600,8 @@ s_send (secpol_client_t *self, s_call_t **call_p, const char *path,
 {
     *call_p = NULL;
     uint64_t call_id = self->next_call_id++;
+    if (call_id % S_MONITOR_DRAIN_EVERY == 0)
+        s_monitor_drain (self); //  keeps the event queue short on a flapping link
     size_t body_size = request ? protobuf_c_message_get_packed_size (request) : 0;
     if (body_size > SECPOL_CLIENT_MAX_MESSAGE)
         return s_status_local (self, SECPOL_RESOURCE_EXHAUSTED, call_id,
@@ -665,6 +750,87 @@ s_finish (secpol_client_t *self, s_call_t *call, zmsg_t **msg_p, Secpol__V1__Res
     }
     zmsg_destroy (msg_p);
     return code;
+}
+
+//  --------------------------------------------------------------------------
+//  Internals: connection monitor
+
+//  libzmq takes "tcp://host:99999", "tcp://:7420" and "tcp://h:7420junk" and
+//  then retries them for ever; refuse them here. Other transports are left
+//  to zmq_connect.
+static bool
+s_endpoint_valid (const char *endpoint)
+{
+    if (strncmp (endpoint, "tcp://", 6) != 0)
+        return true;
+    const char *host = strrchr (endpoint + 6, ';'); //  "tcp://source;host:port"
+    host = host ? host + 1 : endpoint + 6;
+    const char *colon = strrchr (host, ':');
+    if (!colon || colon == host || !colon[1] || strlen (colon + 1) > 5)
+        return false;
+    long port = 0;
+    for (const char *digit = colon + 1; *digit; digit++) {
+        if (*digit < '0' || *digit > '9')
+            return false;
+        port = port * 10 + (*digit - '0');
+    }
+    return port >= 1 && port <= 65535;
+}
+
+//  Starts a libzmq socket monitor on the dealer, before it connects, so that
+//  no event is lost: libzmq drops events while no PAIR is connected to it.
+static int
+s_monitor_start (secpol_client_t *self)
+{
+    //  Unique per monitor: a destroyed client's inproc name stays taken
+    //  until libzmq reaps its socket, and the next client may get its address.
+    static atomic_uint_fast64_t monitors = 0;
+    char address[64];
+    snprintf (address, sizeof address, "inproc://secpol-client-monitor-%" PRIuFAST64,
+              atomic_fetch_add (&monitors, 1));
+    if (zmq_socket_monitor (self->handle, address, S_MONITOR_EVENTS) != 0)
+        return -1;
+    self->monitor = zsock_new (ZMQ_PAIR);
+    if (!self->monitor)
+        return -1;
+    zsock_set_linger (self->monitor, 0);
+    return zsock_connect (self->monitor, "%s", address) == 0 ? 0 : -1;
+}
+
+//  Reads every event queued on the monitor, without waiting.
+static void
+s_monitor_drain (secpol_client_t *self)
+{
+    while (self->monitor && s_monitor_event (self))
+        ;
+}
+
+//  Reads one event if one is queued and updates self->connected. Returns
+//  false when none was.
+static bool
+s_monitor_event (secpol_client_t *self)
+{
+    void *handle = zsock_resolve (self->monitor);
+    //  Two frames: [uint16 event, uint32 value][endpoint].
+    uint8_t head[6];
+    int size = zmq_recv (handle, head, sizeof head, ZMQ_DONTWAIT);
+    if (size < 0)
+        return false;
+    int more = 0;
+    size_t more_size = sizeof more;
+    char endpoint[256];
+    while (zmq_getsockopt (handle, ZMQ_RCVMORE, &more, &more_size) == 0 && more)
+        if (zmq_recv (handle, endpoint, sizeof endpoint, 0) < 0)
+            break;
+    if (size < 2)
+        return true;
+    uint16_t event;
+    memcpy (&event, head, sizeof event);
+    if (event == ZMQ_EVENT_CONNECTED || event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+        self->connected = true;
+    else
+        self->connected = false;
+    return true;
 }
 
 //  --------------------------------------------------------------------------

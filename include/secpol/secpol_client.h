@@ -52,6 +52,7 @@
 #define SECPOL_CLIENT_H_INCLUDED
 
 #include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -92,17 +93,75 @@ typedef struct {
     const char *const *violation_descriptions; /* what is wrong with each */
 } secpol_client_status_t;
 
-/*  Creates a client: connects a DEALER socket to endpoint (a ZeroMQ endpoint
- *  such as "tcp://127.0.0.1:7420" or "ipc:///run/secpol.sock"; NULL means
- *  SECPOL_CLIENT_DEFAULT_ENDPOINT) and confirms the server answers with one
- *  Health/Check round trip within timeout_ms milliseconds (a server that
- *  answers NOT_SERVING, or any status, still counts as answering).
- *  timeout_ms also becomes the client's per-call timeout (see
- *  secpol_client_set_timeout); 0 or less means wait forever.
- *  Returns NULL when the endpoint is malformed, the socket cannot be made,
- *  or no answer came in time. Caller owns return value and destroys it with
- *  secpol_client_destroy(). */
+/*  How secpol_client_open() makes a client. Start from
+ *  SECPOL_CLIENT_OPTIONS_INIT and set the fields you need: fields added in
+ *  later versions take the place of reserved, and 0 keeps their old
+ *  behaviour. */
+typedef struct {
+    int timeout_ms;    /* per-call timeout (secpol_client_set_timeout); <= 0 = forever */
+    bool check_server; /* open confirms a server answers before returning */
+    int reserved[6];   /* must be zero */
+} secpol_client_options_t;
+
+/*  The default options: a 10 s per-call timeout, and a lazy open (no round
+ *  trip before the first call). */
+#define SECPOL_CLIENT_OPTIONS_INIT                                                                 \
+    {                                                                                              \
+        10000, false,                                                                              \
+        {                                                                                          \
+            0, 0, 0, 0, 0, 0                                                                       \
+        }                                                                                          \
+    }
+
+/*  Creates a client: makes a DEALER socket and connects it to endpoint (a
+ *  ZeroMQ endpoint such as "tcp://127.0.0.1:7420" or
+ *  "ipc:///run/secpol.sock"; NULL means SECPOL_CLIENT_DEFAULT_ENDPOINT).
+ *  options may be NULL (SECPOL_CLIENT_OPTIONS_INIT).
+ *
+ *  Lazy by default, as a gRPC channel: ZeroMQ connects (and reconnects) in
+ *  the background, so open returns at once whether or not a server
+ *  listens, and the first call that gets no reply within its timeout
+ *  reports SECPOL_UNAVAILABLE. secpol_client_wait_connected() tells sooner
+ *  whether anything accepts the connection. With options->check_server,
+ *  open also confirms a server answers, with one Health/Check round trip
+ *  within options->timeout_ms (a server that answers NOT_SERVING, or any
+ *  status, still counts as answering); that is what secpol_client_new()
+ *  does.
+ *
+ *  Returns the client and sets *error (when error is not NULL) to
+ *  SECPOL_OK, or returns NULL and sets *error to why:
+ *    SECPOL_INVALID_ARGUMENT   the endpoint is malformed (unknown transport,
+ *                              no port, a port out of range, ...);
+ *    SECPOL_UNAVAILABLE        check_server, and no answer came in time;
+ *    SECPOL_CANCELLED          check_server, and the wait was interrupted
+ *                              (see "Status" above);
+ *    SECPOL_RESOURCE_EXHAUSTED out of memory or file descriptors (the
+ *                              socket cannot be made).
+ *  Caller owns return value and destroys it with secpol_client_destroy(). */
+secpol_client_t *secpol_client_open (const char *endpoint, const secpol_client_options_t *options,
+                                     int *error) SECPOL_CLIENT_CHECK;
+
+/*  As secpol_client_open() with check_server set and timeout_ms as the
+ *  per-call timeout (0 or less means wait forever): returns a client only
+ *  when a server answered within timeout_ms, else NULL, without saying
+ *  why. Kept for existing callers; new code uses secpol_client_open(). */
 secpol_client_t *secpol_client_new (const char *endpoint, int timeout_ms) SECPOL_CLIENT_CHECK;
+
+/*  Waits up to timeout_ms for the transport connection to the server to be
+ *  up (a ZeroMQ socket monitor on the client's socket: ZMQ_EVENT_CONNECTED,
+ *  or the handshake succeeded). Returns 0 when connected, SECPOL_UNAVAILABLE
+ *  when it is not within timeout_ms (nothing listening, connection refused).
+ *  Sends nothing; the client stays usable either way.
+ *
+ *  timeout_ms 0 only looks at the state now; less than 0 waits forever.
+ *  The monitor is set up when the client connects and lives as long as the
+ *  client, so a connection made before this call counts, and one lost since
+ *  (the server stopped) does not until it is made again. Connected means a
+ *  peer accepted the connection, not that it is a secpold: a call proves
+ *  that. Sets secpol_client_status() (its message names the endpoint on
+ *  SECPOL_UNAVAILABLE); SECPOL_CANCELLED as for calls, SECPOL_INVALID_ARGUMENT
+ *  for a NULL self. */
+int secpol_client_wait_connected (secpol_client_t *self, int timeout_ms);
 
 /*  Destroys a client: closes the socket without waiting (linger 0), drops
  *  every call still in flight and every stashed reply, frees the services
