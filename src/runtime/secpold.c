@@ -11,6 +11,7 @@
 #include <strings.h>
 
 static volatile sig_atomic_t s_stop = 0;
+static volatile sig_atomic_t s_reload = 0; /* SIGHUP: secpol_server_reload */
 
 static void s_on_signal (int signum);
 static void s_usage (FILE *out);
@@ -165,20 +166,21 @@ main (int argc, char **argv)
     sigemptyset (&action.sa_mask);
     sigaction (SIGINT, &action, NULL);
     sigaction (SIGTERM, &action, NULL);
+    sigaction (SIGHUP, &action, NULL); /* reload, never stop */
     signal (SIGPIPE, SIG_IGN);
 
-    char err[512];
+    char err[1024], quoted[1200];
     secpol_server_t *server = secpol_server_new (&config, err, sizeof err);
     if (!server) {
-        secpol_log (SECPOL_LOG_ERROR, "start failed", "error=\"%s\"", err);
+        secpol_log (SECPOL_LOG_ERROR, "start failed", "error=%s",
+                    secpol_log_quote (quoted, sizeof quoted, err));
         return 1;
     }
     secpol_log (SECPOL_LOG_INFO, "start", "version=%s schema=%u data_dir=%s test_clock=%s",
-                SECPOL_VERSION, secpol_store_schema (secpol_server_store (server)), config.data_dir,
+                SECPOL_VERSION, secpol_store_schema (secpol_server_store (server)),
+                secpol_log_quote (quoted, sizeof quoted, config.data_dir),
                 config.test_clock ? "on" : "off");
-    if (config.test_clock)
-        secpol_log (SECPOL_LOG_WARN, "test clock enabled",
-                    "note=\"TestClockService can shift time; never use in production\"");
+    secpol_server_watch_reload (server, &s_reload);
     secpol_server_run (server, &s_stop);
     secpol_server_destroy (&server);
     /* Ends the ZeroMQ context: libzmq writes the replies still queued for
@@ -191,8 +193,10 @@ main (int argc, char **argv)
 static void
 s_on_signal (int signum)
 {
-    (void)signum;
-    s_stop = 1;
+    if (signum == SIGHUP)
+        s_reload = 1;
+    else
+        s_stop = 1;
 }
 
 static int
@@ -247,5 +251,8 @@ s_usage (FILE *out)
         "  -V, --version         print the version\n"
         "\n"
         "Logs are logfmt lines on stderr. SIGINT/SIGTERM: stop taking requests, answer\n"
-        "every one taken (see --drain-seconds), flush replies (at most 5 s more), exit 0.\n");
+        "every one taken (see --drain-seconds), flush replies (at most 5 s more), exit 0.\n"
+        "SIGHUP: reload (logs the fact; nothing to reload yet), keep serving.\n"
+        "Refuses to start (exit 1) on a data dir another secpold serves, or an ipc://\n"
+        "socket another process listens on.\n");
 }

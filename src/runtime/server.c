@@ -17,10 +17,14 @@
 
 #include <czmq.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdatomic.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,8 +42,18 @@
 #define ROUTER_RCVHWM             64 /* requests queued per peer in libzmq: then TCP backpressure */
 #define RUNNING_GRACE_MS          5000 /* after the drain: how long running handlers may take */
 #define SWEEP_INTERVAL_US         1000000
-#define QUIET_US                  200000 /* on stop: no request this long = none on the way */
-#define SPARE_JOBS                1024   /* finished jobs kept for reuse */
+#define QUIET_US                  200000   /* on stop: no request this long = none on the way */
+#define SPARE_JOBS                1024     /* finished jobs kept for reuse */
+#define TEST_CLOCK_WARN_US        60000000 /* with --test-clock, say so again this often */
+#define LOCK_FILE                 "secpold.lock"
+
+/*  One endpoint as bound. */
+typedef struct {
+    char *address;   /* what libzmq bound (ZMQ_LAST_ENDPOINT): a wildcard port resolved */
+    char *ipc_path;  /* the socket file bind created; removed at destroy; NULL = none */
+    dev_t ipc_dev;   /* that file as bound, so that only our own is removed */
+    ino_t ipc_inode; /* " */
+} listener_t;
 
 struct secpol_server {
     secpol_server_config_t config;      /* copy of the caller's config, defaults applied */
@@ -48,8 +62,12 @@ struct secpol_server {
     secpol_store_t *store;
     secpol_lanes_t *lanes;
     secpol_peers_t *peers;
-    zsock_t *router;                  /* the front end socket */
-    void *router_raw;                 /* its libzmq handle */
+    zsock_t *router;                            /* the front end socket */
+    void *router_raw;                           /* its libzmq handle */
+    listener_t listeners[SECPOL_MAX_ENDPOINTS]; /* config.endpoints[i] as bound */
+    size_t n_listeners;                         /* endpoints bound so far */
+    int lock_fd;                      /* holds the data dir's LOCK_FILE (flock); -1 = none */
+    volatile sig_atomic_t *reload;    /* set by SIGHUP (secpol_server_watch_reload); or NULL */
     atomic_int_fast64_t clock_offset; /* test clock, seconds */
     /* front end only */
     size_t in_flight;     /* jobs queued or running */
@@ -66,6 +84,13 @@ struct secpol_server {
 };
 
 static void s_apply_defaults (secpol_server_config_t *config);
+static int s_check_endpoints (const secpol_server_config_t *config, char *err, size_t err_size);
+static int s_make_dirs (const char *dir, char *err, size_t err_size);
+static int s_lock_data_dir (secpol_server_t *self, char *err, size_t err_size);
+static int s_check_ipc_free (const char *endpoint, char *err, size_t err_size);
+static int s_bind (secpol_server_t *self, const char *endpoint, char *err, size_t err_size);
+static void s_remove_ipc_files (secpol_server_t *self);
+static void s_warn_test_clock (secpol_server_t *self);
 static int s_raise_fd_limit (unsigned *max_connections, int *fd_ceiling);
 static void s_accept (secpol_server_t *self, zmq_msg_t *parts, size_t n_parts);
 static void s_send_replies (secpol_server_t *self);
@@ -84,8 +109,12 @@ secpol_server_new (const secpol_server_config_t *config, char *err, size_t err_s
     /* We handle SIGINT/SIGTERM ourselves; czmq must not install its handler. */
     zsys_handler_set (NULL);
     secpol_server_t *self = secpol_xcalloc (1, sizeof *self);
+    self->lock_fd = -1;
     self->config = *config;
     s_apply_defaults (&self->config);
+    /* Endpoints are checked before anything is created, so a typo leaves no trace. */
+    if (s_check_endpoints (&self->config, err, err_size))
+        goto fail;
     if (s_raise_fd_limit (&self->config.max_connections, &self->fd_ceiling)) {
         snprintf (err, err_size, "too few file descriptors (RLIMIT_NOFILE) to serve any client");
         goto fail;
@@ -104,11 +133,8 @@ secpol_server_new (const secpol_server_config_t *config, char *err, size_t err_s
         snprintf (err, err_size, "data dir is not set");
         goto fail;
     }
-    if (mkdir (config->data_dir, 0700) < 0 && errno != EEXIST) {
-        snprintf (err, err_size, "cannot create data dir %s: %s", config->data_dir,
-                  strerror (errno));
+    if (s_make_dirs (config->data_dir, err, err_size) || s_lock_data_dir (self, err, err_size))
         goto fail;
-    }
     secpol_store_options_t store_options = self->config.store;
     store_options.tables = secpol_method_table_tables (self->methods, &store_options.n_tables);
     if (!store_options.max_readers)
@@ -139,13 +165,9 @@ secpol_server_new (const secpol_server_config_t *config, char *err, size_t err_s
     zsock_set_router_mandatory (self->router, 1); /* a reply we cannot queue is counted */
     zsock_set_handshake_ivl (self->router, (int)self->config.handshake_ms);
     secpol_accept_guard_arm (self->fd_ceiling);
-    for (size_t i = 0; i < self->config.n_endpoints; i++) {
-        const char *endpoint = self->config.endpoints[i];
-        if (zsock_bind (self->router, "%s", endpoint) < 0) {
-            snprintf (err, err_size, "cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
+    for (size_t i = 0; i < self->config.n_endpoints; i++)
+        if (s_bind (self, self->config.endpoints[i], err, err_size))
             goto fail;
-        }
-    }
     self->peers = secpol_peers_new (self->config.max_peer_requests, self->config.max_peer_bytes);
     secpol_lanes_config_t lanes = {
         .read_workers = self->config.read_workers,
@@ -227,6 +249,229 @@ s_raise_fd_limit (unsigned *max_connections, int *fd_ceiling)
     return 0;
 }
 
+/*  Refuses, before anything is created, what libzmq would take wrongly or
+ *  report badly: an endpoint without a transport, a tcp:// port outside
+ *  0-65535 (libzmq binds 70000 as 4464) or not a number, an endpoint
+ *  given twice, and an ipc:// socket in use (checked again at the bind). */
+static int
+s_check_endpoints (const secpol_server_config_t *config, char *err, size_t err_size)
+{
+    for (size_t i = 0; i < config->n_endpoints; i++) {
+        const char *endpoint = config->endpoints[i];
+        for (size_t j = 0; j < i; j++)
+            if (strcmp (endpoint, config->endpoints[j]) == 0) {
+                snprintf (err, err_size, "endpoint %s is given twice", endpoint);
+                return -1;
+            }
+        if (!strstr (endpoint, "://")) {
+            snprintf (err, err_size,
+                      "endpoint %s is not TRANSPORT://ADDRESS (tcp://127.0.0.1:7420, "
+                      "ipc:///run/secpol.sock)",
+                      endpoint);
+            return -1;
+        }
+        if (strncmp (endpoint, "ipc://", 6) == 0 && s_check_ipc_free (endpoint, err, err_size))
+            return -1;
+        if (strncmp (endpoint, "tcp://", 6) != 0)
+            continue;
+        const char *colon = strrchr (endpoint + 6, ':');
+        if (!colon || strchr (colon, ']')) {
+            snprintf (err, err_size, "endpoint %s has no port (tcp://HOST:PORT)", endpoint);
+            return -1;
+        }
+        const char *port = colon + 1;
+        if (strcmp (port, "*") == 0)
+            continue;
+        size_t digits = strspn (port, "0123456789");
+        if (digits == 0 || port[digits] != '\0') {
+            snprintf (err, err_size, "endpoint %s: port '%s' is not a number", endpoint, port);
+            return -1;
+        }
+        if (digits > 5 || strtol (port, NULL, 10) > 65535) {
+            snprintf (err, err_size,
+                      "endpoint %s: port %s is out of range (1-65535; 0 or * picks a free one)",
+                      endpoint, port);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/*  mkdir -p: creates dir and its missing parents, mode 0700. */
+static int
+s_make_dirs (const char *dir, char *err, size_t err_size)
+{
+    char path[PATH_MAX];
+    if (snprintf (path, sizeof path, "%s", dir) >= (int)sizeof path) {
+        snprintf (err, err_size, "data dir %s: path is too long", dir);
+        return -1;
+    }
+    for (char *slash = path + 1;; slash++) {
+        slash = strchr (slash, '/');
+        if (slash)
+            *slash = '\0';
+        struct stat st;
+        if (mkdir (path, 0700) != 0 && errno != EEXIST &&
+            !(stat (path, &st) == 0 && S_ISDIR (st.st_mode))) { /* e.g. EACCES on a parent */
+            snprintf (err, err_size, "cannot create %s (for data dir %s): %s", path, dir,
+                      strerror (errno));
+            return -1;
+        }
+        if (!slash)
+            break;
+        *slash = '/';
+    }
+    struct stat st;
+    if (stat (dir, &st) != 0 || !S_ISDIR (st.st_mode)) {
+        snprintf (err, err_size, "data dir %s is not a directory", dir);
+        return -1;
+    }
+    return 0;
+}
+
+/*  Holds an exclusive lock on the data dir's LOCK_FILE for the daemon's
+ *  life (the descriptor is closed at destroy, or by the kernel when the
+ *  process dies), and writes our pid into it for the one refused. LMDB's
+ *  lock.mdb is shared by design, so it cannot tell a second secpold (which
+ *  would run its own writer beside ours) from a reader such as mdb_copy. */
+static int
+s_lock_data_dir (secpol_server_t *self, char *err, size_t err_size)
+{
+    const char *dir = self->config.data_dir;
+    char path[PATH_MAX];
+    if (snprintf (path, sizeof path, "%s/%s", dir, LOCK_FILE) >= (int)sizeof path) {
+        snprintf (err, err_size, "data dir %s: path is too long", dir);
+        return -1;
+    }
+    self->lock_fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (self->lock_fd < 0) {
+        snprintf (err, err_size, "cannot open %s: %s", path, strerror (errno));
+        return -1;
+    }
+    if (flock (self->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        int error = errno;
+        if (error != EWOULDBLOCK) {
+            snprintf (err, err_size, "cannot lock %s: %s", path, strerror (error));
+            return -1;
+        }
+        char pid[24] = "";
+        ssize_t got = pread (self->lock_fd, pid, sizeof pid - 1, 0);
+        pid[got > 0 ? got : 0] = '\0';
+        pid[strspn (pid, "0123456789")] = '\0';
+        snprintf (err, err_size, "data dir %s is in use by another secpold (%s%s holds %s)", dir,
+                  *pid ? "pid " : "another process", pid, path);
+        return -1;
+    }
+    char pid[24];
+    int length = snprintf (pid, sizeof pid, "%ld\n", (long)getpid ());
+    if (ftruncate (self->lock_fd, 0) != 0 || pwrite (self->lock_fd, pid, (size_t)length, 0) < 0) {
+        snprintf (err, err_size, "cannot write %s: %s", path, strerror (errno));
+        return -1;
+    }
+    return 0;
+}
+
+/*  libzmq's ipc:// bind unlinks whatever file the path names and binds
+ *  afresh, so a second daemon would silently steal a live daemon's socket
+ *  (its clients would reconnect to the newcomer). Refuses a path whose
+ *  socket accepts connections, or that is not a socket at all; a socket
+ *  that refuses them was left by a process that died (kill -9) and may be
+ *  replaced. A wildcard path ("*") or an abstract one ("@name") has
+ *  no file to check. Two daemons starting at the very same moment can
+ *  still race between this check and the bind; the data dir lock stops
+ *  the usual case, a second daemon on the same store. */
+static int
+s_check_ipc_free (const char *endpoint, char *err, size_t err_size)
+{
+    const char *path = endpoint + 6; /* past ipc:// */
+    if (*path == '*' || *path == '@')
+        return 0;
+    struct sockaddr_un address = {.sun_family = AF_UNIX};
+    if (strlen (path) >= sizeof address.sun_path) {
+        snprintf (err, err_size, "endpoint %s: the path is longer than %zu bytes", endpoint,
+                  sizeof address.sun_path - 1);
+        return -1;
+    }
+    struct stat st;
+    if (lstat (path, &st) != 0) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf (err, err_size, "cannot check %s: %s", endpoint, strerror (errno));
+        return -1;
+    }
+    if (!S_ISSOCK (st.st_mode)) {
+        snprintf (err, err_size, "endpoint %s: %s exists and is not a socket", endpoint, path);
+        return -1;
+    }
+    memcpy (address.sun_path, path, strlen (path) + 1);
+    int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        snprintf (err, err_size, "cannot check %s: %s", endpoint, strerror (errno));
+        return -1;
+    }
+    int rc = connect (fd, (struct sockaddr *)&address, sizeof address);
+    int error = errno;
+    close (fd);
+    if (rc == 0 || error == EAGAIN) { /* EAGAIN: a live listener with a full backlog */
+        snprintf (err, err_size, "%s is in use by another process", endpoint);
+        return -1;
+    }
+    if (error == ECONNREFUSED || error == ENOENT)
+        return 0; /* stale: nothing listens there any more */
+    snprintf (err, err_size, "cannot tell whether %s is in use: %s", endpoint, strerror (error));
+    return -1;
+}
+
+/*  Binds one endpoint and remembers what was bound: the address with a
+ *  wildcard port resolved, and for ipc:// the socket file, to remove it
+ *  on a clean stop. */
+static int
+s_bind (secpol_server_t *self, const char *endpoint, char *err, size_t err_size)
+{
+    bool ipc = strncmp (endpoint, "ipc://", 6) == 0;
+    if (ipc && s_check_ipc_free (endpoint, err, err_size))
+        return -1;
+    if (zsock_bind (self->router, "%s", endpoint) < 0) {
+        int error = zmq_errno ();
+        snprintf (err, err_size, "cannot bind %s: %s%s", endpoint, zmq_strerror (error),
+                  error == EINVAL || error == EPROTONOSUPPORT
+                      ? " (endpoints look like tcp://127.0.0.1:7420 or ipc:///run/secpol.sock)"
+                      : "");
+        return -1;
+    }
+    listener_t *listener = &self->listeners[self->n_listeners++];
+    char bound[1024] = "";
+    size_t size = sizeof bound;
+    if (zmq_getsockopt (self->router_raw, ZMQ_LAST_ENDPOINT, bound, &size) != 0 || !*bound)
+        snprintf (bound, sizeof bound, "%s", endpoint);
+    listener->address = secpol_xstrdup (bound);
+    const char *path = endpoint + 6;
+    struct stat st;
+    if (ipc && *path != '*' && *path != '@' && lstat (path, &st) == 0 && S_ISSOCK (st.st_mode)) {
+        listener->ipc_path = secpol_xstrdup (path);
+        listener->ipc_dev = st.st_dev;
+        listener->ipc_inode = st.st_ino;
+    }
+    return 0;
+}
+
+/*  Removes the socket files our ipc:// binds created, unless another
+ *  process has put its own in their place since. */
+static void
+s_remove_ipc_files (secpol_server_t *self)
+{
+    for (size_t i = 0; i < self->n_listeners; i++) {
+        listener_t *listener = &self->listeners[i];
+        struct stat st;
+        if (listener->ipc_path && lstat (listener->ipc_path, &st) == 0 &&
+            st.st_dev == listener->ipc_dev && st.st_ino == listener->ipc_inode)
+            unlink (listener->ipc_path);
+        free (listener->ipc_path);
+        free (listener->address);
+    }
+    self->n_listeners = 0;
+}
+
 void
 secpol_server_destroy (secpol_server_t **self_p)
 {
@@ -237,6 +482,7 @@ secpol_server_destroy (secpol_server_t **self_p)
     /* zmq_close keeps queued replies; libzmq flushes them for up to the
      * linger when the context ends (secpold calls zsys_shutdown). */
     zsock_destroy (&self->router);
+    s_remove_ipc_files (self);
     while (self->spare_jobs) {
         secpol_job_t *job = self->spare_jobs;
         self->spare_jobs = job->next;
@@ -245,6 +491,8 @@ secpol_server_destroy (secpol_server_t **self_p)
     secpol_peers_destroy (&self->peers);
     secpol_store_close (&self->store);
     secpol_method_table_destroy (&self->own_methods);
+    if (self->lock_fd >= 0)
+        close (self->lock_fd); /* releases the data dir for the next secpold */
     free (self);
     *self_p = NULL;
 }
@@ -264,7 +512,10 @@ secpol_server_now (secpol_server_t *self)
 void
 secpol_server_set_clock_offset (secpol_server_t *self, int64_t offset_seconds)
 {
-    atomic_store (&self->clock_offset, offset_seconds);
+    int64_t old = atomic_exchange (&self->clock_offset, offset_seconds);
+    if (old != offset_seconds)
+        secpol_log (SECPOL_LOG_WARN, "test clock moved", "offset_seconds=%lld from=%lld",
+                    (long long)offset_seconds, (long long)old);
 }
 
 int64_t
@@ -284,8 +535,20 @@ secpol_server_write_stats (secpol_server_t *self, uint64_t *commits, uint64_t *r
 int
 secpol_server_run (secpol_server_t *self, volatile sig_atomic_t *stop)
 {
-    for (size_t i = 0; i < self->config.n_endpoints; i++)
-        secpol_log (SECPOL_LOG_INFO, "listening", "endpoint=%s", self->config.endpoints[i]);
+    for (size_t i = 0; i < self->n_listeners; i++) {
+        /* bound in secpol_server_new: this line never comes before the bind */
+        const char *requested = self->config.endpoints[i], *bound = self->listeners[i].address;
+        char quoted_bound[1100], quoted_requested[1100];
+        secpol_log (SECPOL_LOG_INFO, "listening", "endpoint=%s%s%s%s",
+                    secpol_log_quote (quoted_bound, sizeof quoted_bound, bound),
+                    strcmp (requested, bound) ? " requested=" : "",
+                    strcmp (requested, bound)
+                        ? secpol_log_quote (quoted_requested, sizeof quoted_requested, requested)
+                        : "",
+                    self->config.test_clock ? " test_clock=on" : "");
+    }
+    if (self->config.test_clock)
+        s_warn_test_clock (self);
     for (size_t i = 0; i < secpol_method_table_size (self->methods); i++) {
         const secpol_method_t *method = secpol_method_table_at (self->methods, i);
         if (!method->spec) /* declared in a .proto, in no line of src/services.def */
@@ -300,6 +563,7 @@ secpol_server_run (secpol_server_t *self, volatile sig_atomic_t *stop)
         {NULL, secpol_lanes_reply_fd (self->lanes), ZMQ_POLLIN, 0},
     };
     int64_t drain_until = 0, give_up = 0, next_sweep = s_monotonic_us () + SWEEP_INTERVAL_US;
+    int64_t next_test_clock_warning = s_monotonic_us () + TEST_CLOCK_WARN_US;
     int64_t last_request = 0; /* monotonic time the last request arrived */
     bool cancelled = false;
     for (;;) {
@@ -329,6 +593,14 @@ secpol_server_run (secpol_server_t *self, volatile sig_atomic_t *stop)
             secpol_peers_sweep (self->peers);
             s_log_shed (self);
             next_sweep = now + SWEEP_INTERVAL_US;
+        }
+        if (self->config.test_clock && now >= next_test_clock_warning) {
+            s_warn_test_clock (self);
+            next_test_clock_warning = now + TEST_CLOCK_WARN_US;
+        }
+        if (self->reload && *self->reload) {
+            *self->reload = 0;
+            secpol_server_reload (self);
         }
         if (self->draining) {
             if (!cancelled && now >= drain_until) {
@@ -364,6 +636,35 @@ secpol_server_run (secpol_server_t *self, volatile sig_atomic_t *stop)
                 (unsigned long long)self->cancelled, (unsigned long long)self->dropped,
                 self->in_flight);
     return 0;
+}
+
+void
+secpol_server_watch_reload (secpol_server_t *self, volatile sig_atomic_t *reload)
+{
+    self->reload = reload;
+}
+
+void
+secpol_server_reload (secpol_server_t *self)
+{
+    (void)self;
+    /* Logs go to stderr, which whoever started us opened and rotates, and
+     * no CURVE keys exist yet: nothing to reopen or reload. When logs can
+     * go to a file, reopen it here; when CURVE keys arrive, read them here
+     * and apply them to the ROUTER (this runs on the front end thread,
+     * which owns it) without dropping connected clients. */
+    secpol_log (SECPOL_LOG_INFO, "reload", "logs=stderr keys=none reloaded=nothing");
+}
+
+/*  With --test-clock, says so loudly: at start and then every
+ *  TEST_CLOCK_WARN_US, and when the offset moves (set_clock_offset). */
+static void
+s_warn_test_clock (secpol_server_t *self)
+{
+    secpol_log (SECPOL_LOG_WARN, "test clock enabled",
+                "offset_seconds=%lld note=\"TestClockService/SetOffset moves the clock of "
+                "every policy decision; tests only, never in production\"",
+                (long long)atomic_load (&self->clock_offset));
 }
 
 /*  Receives one whole message without waiting: up to max_parts parts into

@@ -42,13 +42,26 @@ typedef struct {
     const secpol_method_table_t *methods; /* NULL = secpol_method_table_default () */
 } secpol_server_config_t;
 
-/*  Opens the store and binds every endpoint. On failure returns NULL and
- *  writes a reason into err. Caller owns return value. */
+/*  Opens the store and binds every endpoint. Refuses, with a reason in err
+ *  and NULL:
+ *    - a tcp:// port that is not a number from 0 to 65535 or *, an
+ *      endpoint given twice (before anything is created);
+ *    - a data dir another secpold serves: the data dir (created with its
+ *      parents, mode 0700, when missing) holds secpold.lock, which this
+ *      server keeps locked (flock) until secpol_server_destroy;
+ *    - an ipc:// path that is not a socket, or whose socket another
+ *      process still accepts connections on (a stale one, left by a
+ *      process that died, is replaced);
+ *    - an endpoint libzmq cannot bind, naming it and libzmq's reason.
+ *  Caller owns return value. */
 secpol_server_t *secpol_server_new (const secpol_server_config_t *config, char *err,
                                     size_t err_size);
 
-/*  Serves until *stop becomes non-zero (a signal handler sets it), then
- *  shuts down exactly: requests that arrive from then on are answered
+/*  Logs a "listening" line per endpoint with the address really bound (a
+ *  wildcard or 0 port resolved; requested= shows what was asked when it
+ *  differs; test_clock=on when it is), with the test clock a warning at
+ *  once and every minute, then serves until *stop becomes non-zero (a
+ *  signal handler sets it), then shuts down exactly: requests that arrive from then on are answered
  *  UNAVAILABLE at once; requests already queued are served for up to
  *  drain_ms, and those still queued then are answered UNAVAILABLE without
  *  running; requests running are finished (a WRITE batch commits and is
@@ -58,8 +71,22 @@ secpol_server_t *secpol_server_new (const secpol_server_config_t *config, char *
  *  Returns 0. */
 int secpol_server_run (secpol_server_t *self, volatile sig_atomic_t *stop);
 
-/*  Closes sockets (flushing queued replies for up to linger_ms), stops the
- *  lanes and closes the store. NULL-safe; nulls the pointer. */
+/*  Makes secpol_server_run call secpol_server_reload once each time
+ *  *reload becomes non-zero (a SIGHUP handler sets it); it resets *reload
+ *  to 0 first. reload may be NULL (no reloads). Call before
+ *  secpol_server_run; the flag must outlive the server. */
+void secpol_server_watch_reload (secpol_server_t *self, volatile sig_atomic_t *reload);
+
+/*  What SIGHUP does, on the front end thread: logs "reload" and what it
+ *  reloaded. Logs go to stderr and no CURVE keys exist yet, so today that
+ *  is nothing; a log file would be reopened and CURVE keys read again
+ *  here. Never stops the server nor drops a connection. */
+void secpol_server_reload (secpol_server_t *self);
+
+/*  Closes sockets (flushing queued replies for up to linger_ms), removes
+ *  the ipc:// socket files it created (unless another process has since
+ *  put its own there), stops the lanes, closes the store and releases the
+ *  data dir's lock. NULL-safe; nulls the pointer. */
 void secpol_server_destroy (secpol_server_t **self_p);
 
 /*  The store, for handlers that need facts about it (schema version). */
@@ -68,7 +95,8 @@ secpol_store_t *secpol_server_store (secpol_server_t *self);
 /*  The clock handlers see: wall clock + test offset, unix seconds. */
 int64_t secpol_server_now (secpol_server_t *self);
 
-/*  Sets the test clock offset in seconds (TestClockService). */
+/*  Sets the test clock offset in seconds (TestClockService); logs a warning
+ *  ("test clock moved") when it changes. Any thread. */
 void secpol_server_set_clock_offset (secpol_server_t *self, int64_t offset_seconds);
 int64_t secpol_server_clock_offset (secpol_server_t *self);
 
