@@ -10,6 +10,7 @@
 #include "store.h"
 
 #include "alloc.h"
+#include "keys.h"
 
 #include <errno.h>
 #include <lmdb.h>
@@ -29,6 +30,7 @@ struct secpol_store {
     uint32_t schema;                                       /* schema stamped in the store */
     size_t map_size;                                       /* current map size */
     pthread_rwlock_t resize_lock; /* shared by open txns, exclusive in grow */
+    secpol_keys_t *keys;          /* secret.key and what derives from it */
 };
 
 struct secpol_txn {
@@ -116,6 +118,8 @@ secpol_store_open (secpol_store_t **store_p, const char *dir, const secpol_store
         self->map_size = info.me_mapsize; /* an earlier run grew it */
     if ((rc = s_init_tables (self)))
         goto fail;
+    if ((rc = secpol_keys_open (&self->keys, dir)))
+        goto fail;
     *store_p = self;
     return 0;
 
@@ -123,6 +127,7 @@ fail:
     if (self->env)
         mdb_env_close (self->env);
     pthread_rwlock_destroy (&self->resize_lock);
+    secpol_keys_close (&self->keys);
     free (self);
     return rc;
 }
@@ -207,6 +212,7 @@ secpol_store_close (secpol_store_t **store_p)
     secpol_store_t *self = *store_p;
     mdb_env_close (self->env);
     pthread_rwlock_destroy (&self->resize_lock);
+    secpol_keys_close (&self->keys);
     free (self);
     *store_p = NULL;
 }
@@ -482,6 +488,12 @@ secpol_cursor_del (secpol_cursor_t *self)
     if (rc == SECPOL_EMAPFULL)
         self->txn->map_full = true;
     return rc;
+}
+
+void
+secpol_store_key (secpol_store_t *self, uint8_t out[32], const char context[8], uint64_t id)
+{
+    secpol_keys_derive (self->keys, out, context, id);
 }
 
 const secpol_table_t *

@@ -169,6 +169,11 @@ int secpol_cursor_prev (secpol_cursor_t *self, secpol_val_t *key_out, secpol_val
 /*  Deletes the entry under the cursor (write transactions only). */
 int secpol_cursor_del (secpol_cursor_t *self) __attribute__ ((warn_unused_result));
 
+/*  Writes into out the 32-byte key for context (8 characters naming its
+ *  use, e.g. "tokenmac") and id, derived from the data directory's
+ *  secret.key (keys.h), which the store creates on first open. */
+void secpol_store_key (secpol_store_t *self, uint8_t out[32], const char context[8], uint64_t id);
+
 /*  The table this store opened under name (length bytes, not
  *  NUL-terminated), or NULL. For runtime facilities that keep table names
  *  in records (expiry.h); handlers name tables by their definitions. */
