@@ -8,12 +8,14 @@
 #include "policy_fields.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /*  Enforcers. */
 #define BY_PASSWORD "password service"
@@ -22,7 +24,7 @@
 #define BY_LOCKOUT  "lockout service"
 #define BY_OTP      "otp service"
 #define BY_CALLER   "served to the caller"
-#define BY_HEADERS  "RenderSecurityHeaders"
+#define BY_HEADERS  SECPOL_POLICY_BY_HEADERS
 #define BY_UPLOAD   "CheckFileUpload"
 
 #define YEAR_MINUTES 525600u /* 365 days */
@@ -30,7 +32,9 @@
 #define DAY_MINUTES  1440u
 
 #define HEADER_MAX 4096u /* bytes; most servers cap one header line at 8 KiB */
-#define CSP_MAX    8192u /* CSPs with many hashes run longer */
+#define CSP_MAX                                                                                    \
+    6144u /* CSPs with many hashes run longer; all headers together are capped                     \
+             at SECPOL_POLICY_HEADERS_BYTES_MAX (policy_headers.h) */
 
 static const char *s_check_header_text (secpol_arena_t *arena, const char *value);
 static const char *s_check_referrer (secpol_arena_t *arena, const char *value);
@@ -86,7 +90,6 @@ static const secpol_policy_field_t s_fields[] = {
      .title = "Password rules level",
      .unit = "level",
      .default_text = "PASSWORD_POLICY_LEVEL_MEDIUM",
-     .allowed = "LOW, MEDIUM, HIGH",
      .enforcer = BY_PASSWORD},
     FLAG (2, "allow_concurrent_login", "Allow several sessions per user at once", "true",
           BY_SESSION),
@@ -378,6 +381,7 @@ _Static_assert(FIELD_COUNT <= 64, "a secpol_policy_mask_t holds at most 64 leave
 typedef struct {
     const ProtobufCFieldDescriptor *outer; /* field of Policy */
     const ProtobufCFieldDescriptor *inner; /* field of the sub-message; NULL for a top leaf */
+    char message[64];                      /* "login_lockout" for a nested leaf; "" for a top one */
 } leaf_t;
 
 static leaf_t s_leaves[FIELD_COUNT];
@@ -395,6 +399,7 @@ static const void *s_member (const Secpol__V1__Policy *policy, size_t i,
 static void *s_member_mut (secpol_arena_t *arena, Secpol__V1__Policy *policy, size_t i,
                            const ProtobufCFieldDescriptor **fd_p);
 static uint64_t s_number (const ProtobufCFieldDescriptor *fd, const void *member);
+static uint64_t s_number_of (const Secpol__V1__Policy *policy, size_t i);
 static void s_set_number (const ProtobufCFieldDescriptor *fd, void *member, uint64_t value);
 static size_t s_list (const ProtobufCFieldDescriptor *fd, const void *member,
                       char *const **items_p);
@@ -402,6 +407,7 @@ static const char *s_string (const void *member);
 static bool s_is_list (const ProtobufCFieldDescriptor *fd);
 static bool s_next_item (const char **p, const char **item, size_t *length);
 static const char *s_enum_short (const ProtobufCEnumDescriptor *enum_descriptor, int value);
+static const char *s_enum_listing (secpol_arena_t *arena, const ProtobufCEnumDescriptor *ed);
 
 size_t
 secpol_policy_field_count (void)
@@ -459,6 +465,75 @@ secpol_policy_mask_add (secpol_policy_mask_t *mask, const char *path)
         return -1;
     *mask |= found;
     return 0;
+}
+
+#define NEAREST_MAX 128 /* bytes of a path that gets a hint */
+
+/*  Edit distance of a and b (optimal string alignment: insert, delete,
+ *  replace and swap of neighbours each count 1; case ignored), both at most
+ *  NEAREST_MAX bytes. */
+static size_t
+s_edit_distance (const char *a, size_t la, const char *b, size_t lb)
+{
+    size_t rows[3][NEAREST_MAX + 1];
+    size_t *two = rows[0], *one = rows[1], *row = rows[2]; /* rows i-2, i-1, i */
+    for (size_t j = 0; j <= lb; j++)
+        one[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        int x = tolower ((unsigned char)a[i - 1]);
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            int y = tolower ((unsigned char)b[j - 1]);
+            size_t best = one[j - 1] + (x != y);
+            if (one[j] + 1 < best)
+                best = one[j] + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            if (i > 1 && j > 1 && x == tolower ((unsigned char)b[j - 2]) &&
+                tolower ((unsigned char)a[i - 2]) == y && two[j - 2] + 1 < best)
+                best = two[j - 2] + 1;
+            row[j] = best;
+        }
+        size_t *spare = two;
+        two = one;
+        one = row;
+        row = spare;
+    }
+    return one[lb];
+}
+
+const char *
+secpol_policy_nearest_path (const char *path, bool messages)
+{
+    pthread_once (&s_once, s_resolve);
+    size_t length = strnlen (path, NEAREST_MAX + 1);
+    if (length == 0 || length > NEAREST_MAX)
+        return NULL;
+    const char *best = NULL;
+    size_t best_distance = SIZE_MAX;
+    for (size_t i = 0; i < FIELD_COUNT; i++) {
+        /* the leaf, and the message it is in when it has one */
+        const char *candidates[2] = {s_fields[i].path, messages ? s_leaves[i].message : ""};
+        for (int k = 0; k < 2; k++) {
+            size_t size = strlen (candidates[k]);
+            if (size == 0)
+                continue;
+            size_t distance = s_edit_distance (path, length, candidates[k], size);
+            size_t near = 1 + size / 5;
+            if (distance <= (near < 4 ? near : 4) && distance < best_distance) {
+                best = candidates[k];
+                best_distance = distance;
+            }
+        }
+    }
+    if (best)
+        return best;
+    for (size_t i = 0; i < FIELD_COUNT; i++) {
+        const char *dot = strchr (s_fields[i].path, '.');
+        if (dot && strcasecmp (dot + 1, path) == 0)
+            return s_fields[i].path;
+    }
+    return NULL;
 }
 
 secpol_policy_mask_t
@@ -689,9 +764,11 @@ s_check_leaf (secpol_arena_t *arena, const Secpol__V1__Policy *update, size_t i)
         case PROTOBUF_C_TYPE_ENUM: {
             int value = (int)s_number (fd, member);
             const ProtobufCEnumDescriptor *ed = fd->descriptor;
-            if (value == 0 || !protobuf_c_enum_descriptor_get_value (ed, value))
-                return secpol_arena_printf (arena, "must be one of %s (got %d)", field->allowed,
-                                            value);
+            const ProtobufCEnumValue *named = protobuf_c_enum_descriptor_get_value (ed, value);
+            if (value == 0 || !named)
+                return secpol_arena_printf (
+                    arena, "must be one of %s (got %s)", s_enum_listing (arena, ed),
+                    named ? s_enum_short (ed, value) : secpol_arena_printf (arena, "%d", value));
             return NULL;
         }
         case PROTOBUF_C_TYPE_STRING: {
@@ -800,8 +877,11 @@ secpol_policy_validate (secpol_arena_t *arena, const Secpol__V1__Policy *update,
             uint64_t wanted = s_number (fd, wanted_member);
             if (wanted < now)
                 problems[i] = secpol_arena_printf (
-                    arena, "may not be lowered (it is %" PRIu64 "); raise it to force a reset",
-                    now);
+                    arena,
+                    "may not be lowered: it is %" PRIu64 " and a generation counter never goes "
+                    "down, not even across DeletePolicy; give %" PRIu64
+                    " or more (raise it to force a reset)",
+                    now, now);
         }
     }
     if (result)
@@ -863,19 +943,53 @@ secpol_policy_level_apply (secpol_arena_t *arena, Secpol__V1__Policy *effective,
         values = &empty;
     secpol_policy_mask_t mask = secpol_policy_level_mask (level);
     for (size_t i = 0; i < FIELD_COUNT; i++) {
-        if (!(mask & (UINT64_C (1) << i)))
-            continue;
+        bool overridden = mask & (UINT64_C (1) << i);
         if (s_fields[i].merge == SECPOL_POLICY_MERGE_MAX) {
-            const ProtobufCFieldDescriptor *fd = secpol_policy_field_descriptor (i);
-            const void *inherited_member = s_member (effective, i, &fd);
-            const void *own_member = s_member (values, i, &fd);
-            uint64_t inherited = s_number (fd, inherited_member);
-            uint64_t own = s_number (fd, own_member);
-            if (own > inherited)
-                s_set_number (fd, s_member_mut (arena, effective, i, &fd), own);
-        } else
+            /* the largest of what is inherited, what the level sets and
+             * the level's high-water mark (set even after a delete) */
+            const ProtobufCFieldDescriptor *fd;
+            uint64_t value = s_number_of (effective, i);
+            if (overridden && s_number_of (values, i) > value)
+                value = s_number_of (values, i);
+            if (level->high_water && s_number_of (level->high_water, i) > value)
+                value = s_number_of (level->high_water, i);
+            void *member = s_member_mut (arena, effective, i, &fd);
+            s_set_number (fd, member, value);
+        } else if (overridden)
             secpol_policy_leaf_copy (arena, effective, values, i);
     }
+}
+
+void
+secpol_policy_level_keep_high_water (secpol_arena_t *arena, Secpol__Store__V1__PolicyLevel *level,
+                                     const Secpol__Store__V1__PolicyLevel *old)
+{
+    pthread_once (&s_once, s_resolve);
+    secpol_policy_mask_t old_mask = secpol_policy_level_mask (old);
+    secpol_policy_mask_t new_mask = secpol_policy_level_mask (level);
+    Secpol__V1__Policy *high_water = NULL;
+    for (size_t i = 0; i < FIELD_COUNT; i++) {
+        if (s_fields[i].merge != SECPOL_POLICY_MERGE_MAX)
+            continue;
+        uint64_t value = 0;
+        if (old && old->high_water)
+            value = s_number_of (old->high_water, i);
+        /* records written before high_water existed: what they set counts */
+        if (old && old->values && (old_mask & (UINT64_C (1) << i)) &&
+            s_number_of (old->values, i) > value)
+            value = s_number_of (old->values, i);
+        if (level->values && (new_mask & (UINT64_C (1) << i)) &&
+            s_number_of (level->values, i) > value)
+            value = s_number_of (level->values, i);
+        if (value == 0)
+            continue;
+        if (!high_water)
+            high_water = secpol_policy_new (arena);
+        const ProtobufCFieldDescriptor *fd;
+        void *member = s_member_mut (arena, high_water, i, &fd);
+        s_set_number (fd, member, value);
+    }
+    level->high_water = high_water;
 }
 
 size_t
@@ -909,6 +1023,8 @@ secpol_policy_diff (secpol_arena_t *arena, secpol_policy_mask_t old_mask,
 static const char *
 s_check_header_text (secpol_arena_t *arena, const char *value)
 {
+    if (*value && value[strspn (value, " ")] == 0)
+        return "is only spaces, which would send an empty header: give \"\" to not send it";
     for (size_t k = 0; value[k]; k++) {
         unsigned char c = (unsigned char)value[k];
         if (c < 0x20 || c == 0x7F)
@@ -1103,7 +1219,7 @@ s_allowed_text (secpol_arena_t *arena, size_t i)
             return secpol_arena_printf (arena, "%s; at most %" PRIu64 " bytes",
                                         field->allowed ? field->allowed : "text", field->max);
         case PROTOBUF_C_TYPE_ENUM:
-            return field->allowed;
+            return s_enum_listing (arena, fd->descriptor);
         default:
             if (field->allowed)
                 return field->allowed;
@@ -1173,6 +1289,8 @@ s_resolve (void)
         }
         s_leaves[i].outer = outer;
         s_leaves[i].inner = inner;
+        if (inner)
+            snprintf (s_leaves[i].message, sizeof s_leaves[i].message, "%s", head);
     }
 }
 
@@ -1225,6 +1343,15 @@ s_number (const ProtobufCFieldDescriptor *fd, const void *member)
         default:
             abort (); /* the table holds no other type; s_resolve would have said */
     }
+}
+
+/*  Leaf i of policy (a number, bool or enum leaf) as a number. */
+static uint64_t
+s_number_of (const Secpol__V1__Policy *policy, size_t i)
+{
+    const ProtobufCFieldDescriptor *fd;
+    const void *member = s_member (policy, i, &fd);
+    return s_number (fd, member);
 }
 
 static void
@@ -1285,6 +1412,19 @@ s_enum_short (const ProtobufCEnumDescriptor *ed, int value)
     if (strlen (named->name) > prefix && strncmp (named->name, unspecified->name, prefix) == 0)
         return named->name + prefix;
     return named->name;
+}
+
+/*  "LOW, MEDIUM, HIGH": the short names of every value but the
+ *  UNSPECIFIED zero, which no setting accepts. */
+static const char *
+s_enum_listing (secpol_arena_t *arena, const ProtobufCEnumDescriptor *ed)
+{
+    const char *text = "";
+    for (unsigned k = 0; k < ed->n_values; k++)
+        if (ed->values[k].value != 0)
+            text = secpol_arena_printf (arena, "%s%s%s", text, *text ? ", " : "",
+                                        s_enum_short (ed, ed->values[k].value));
+    return text;
 }
 
 /*  Steps through a comma-separated list: start with *p = the text, or NULL

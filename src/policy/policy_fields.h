@@ -27,6 +27,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*  The enforcer of the leaves that RenderSecurityHeaders renders. */
+#define SECPOL_POLICY_BY_HEADERS "RenderSecurityHeaders"
+
 /*  One bit per leaf (bit i = leaf i of the table). */
 typedef uint64_t secpol_policy_mask_t;
 
@@ -49,7 +52,7 @@ typedef struct {
     const char *default_text;     /* the default, in text form (secpol_policy_leaf_parse) */
     uint64_t min;                 /* numbers: least value */
     uint64_t max;                 /* numbers: largest value; text: bytes; lists: entries */
-    const char *allowed;          /* allowed values in words, for docs; NULL: from min/max */
+    const char *allowed;          /* allowed values in words; NULL: from min/max or the enum */
     const char *zero;             /* what 0 (or "") means; NULL: nothing special */
     const char *enforcer;         /* which secpol service enforces it, or who it is served to */
     const char *group;            /* leaves inherited together (cross-field rules); NULL: alone */
@@ -83,6 +86,16 @@ secpol_policy_mask_t secpol_policy_mask_all (void);
  *  Returns 0, or -1 when the path names no setting (unknown, empty, or a
  *  metadata field such as "version"); *mask is then unchanged. */
 int secpol_policy_mask_add (secpol_policy_mask_t *mask, const char *path);
+
+/*  Returns the setting path nearest to path, for a "did you mean" hint, or
+ *  NULL when none is near enough to be a likely typo. Near: at most
+ *  1 + length / 5 (and at most 4) single-character edits (insert, delete,
+ *  replace, swap two neighbours; case ignored), or path is the last part
+ *  of a path ("max_failures" -> "login_lockout.max_failures", the first
+ *  in table order). Candidates are the leaf paths and, when messages is
+ *  true, the message paths an update_mask takes ("login_lockout"). A path
+ *  of more than 128 bytes gets no hint. Returns a static string. */
+const char *secpol_policy_nearest_path (const char *path, bool messages);
 
 /*  Returns mask widened to whole groups: a group (hsts, google_analytics,
  *  the auth page banner) has cross-field rules, so a level that sets one of
@@ -147,10 +160,20 @@ void secpol_policy_level_set_mask (secpol_arena_t *arena, Secpol__Store__V1__Pol
                                    secpol_policy_mask_t mask);
 
 /*  Applies a stored level on top of effective: each leaf it overrides
- *  replaces (or, for MAX-merged leaves, raises) the inherited value. level
- *  may be NULL (nothing to apply). */
+ *  replaces the inherited value; a MAX-merged leaf becomes the largest of
+ *  the inherited value, the level's own and its high-water mark (which a
+ *  deleted level keeps). level may be NULL (nothing to apply). */
 void secpol_policy_level_apply (secpol_arena_t *arena, Secpol__V1__Policy *effective,
                                 const Secpol__Store__V1__PolicyLevel *level);
+
+/*  Sets level->high_water (in arena) for every MAX-merged leaf to the
+ *  largest of old's high-water mark, what old set and what level sets, so
+ *  that a counter never goes down, across DeletePolicy too. old is the
+ *  level's record before the change (NULL when there was none); level's
+ *  overridden paths and values must be final. */
+void secpol_policy_level_keep_high_water (secpol_arena_t *arena,
+                                          Secpol__Store__V1__PolicyLevel *level,
+                                          const Secpol__Store__V1__PolicyLevel *old);
 
 /*  Compares a level before and after a change. A leaf changed when the level
  *  starts or stops setting it, or sets it to another value. Each change

@@ -7,6 +7,7 @@
 #include "policy_headers.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 static void
 s_add (secpol_arena_t *arena, Secpol__V1__RenderSecurityHeadersResponse *out, const char *name,
@@ -64,4 +65,16 @@ secpol_policy_render_headers (secpol_arena_t *arena, const Secpol__V1__Policy *p
                 "Expect-CT is deprecated (Certificate Transparency is enforced by browsers "
                 "anyway): remove expect_ct");
     }
+}
+
+size_t
+secpol_policy_headers_size (secpol_arena_t *arena, const Secpol__V1__Policy *policy)
+{
+    Secpol__V1__RenderSecurityHeadersResponse out =
+        SECPOL__V1__RENDER_SECURITY_HEADERS_RESPONSE__INIT;
+    secpol_policy_render_headers (arena, policy, &out);
+    size_t size = 0;
+    for (size_t k = 0; k < out.n_headers; k++)
+        size += strlen (out.headers[k]->name) + 2 + strlen (out.headers[k]->value) + 2;
+    return size;
 }

@@ -9,6 +9,7 @@
  *
  *  Behaviour is documented in docs/POLICY.md.
  */
+#include "log.h"
 #include "policy.h"
 #include "service.h"
 
@@ -28,6 +29,8 @@ static bool s_check_ids (secpol_call_t *call, const char *workspace_id, const ch
 static void s_check_actor (secpol_call_t *call, const char *actor);
 static bool s_check_mask (secpol_call_t *call, char *const *paths, size_t n_paths,
                           secpol_policy_mask_t *mask_p);
+static void s_check_headers_size (secpol_call_t *call, secpol_policy_mask_t mask,
+                                  const Secpol__V1__Policy *result);
 static int s_store_failed (secpol_call_t *call, int rc, const char *workspace_id,
                            const char *community_id);
 static int s_check_version (secpol_call_t *call, uint64_t expected, uint64_t stored,
@@ -38,6 +41,8 @@ static int s_save_change (secpol_call_t *call, const char *workspace_id, const c
                           const Secpol__Store__V1__PolicyLevel *old, const char *actor,
                           Secpol__Store__V1__PolicyLevel *level,
                           Secpol__V1__PolicyRevision *revision, Secpol__V1__Policy *result);
+static void s_note_write (secpol_call_t *call, const char *workspace_id, const char *community_id,
+                          const Secpol__V1__PolicyRevision *revision);
 static char *s_page_token (secpol_call_t *call, uint64_t version);
 static bool s_parse_page_token (const char *token, uint64_t *version_p);
 
@@ -96,6 +101,7 @@ SECPOL_HANDLER (s_update_policy, Secpol__V1__UpdatePolicyRequest, in, Secpol__V1
     }
     secpol_policy_mask_t new_mask = old_mask | widened;
     secpol_policy_level_set_mask (call->arena, level, new_mask);
+    secpol_policy_level_keep_high_water (call->arena, level, old);
     Secpol__V1__Policy *result = secpol_policy_compose (call->arena, view.parent, level);
 
     secpol_policy_violation_t *violations;
@@ -103,6 +109,8 @@ SECPOL_HANDLER (s_update_policy, Secpol__V1__UpdatePolicyRequest, in, Secpol__V1
         secpol_policy_validate (call->arena, update, mask, result, view.effective, &violations);
     for (size_t k = 0; k < n_violations; k++)
         secpol_call_violation (call, violations[k].field, "%s", violations[k].description);
+    if (n_violations == 0)
+        s_check_headers_size (call, mask, result);
     rc = secpol_call_check (call);
     if (rc)
         return rc;
@@ -121,6 +129,7 @@ SECPOL_HANDLER (s_update_policy, Secpol__V1__UpdatePolicyRequest, in, Secpol__V1
     rc = s_save_change (call, ws, community, old, in->actor, level, &revision, result);
     if (rc)
         return rc;
+    s_note_write (call, ws, community, &revision);
     *out = *result;
     return SECPOL_OK;
 }
@@ -149,10 +158,12 @@ SECPOL_HANDLER (s_delete_policy, Secpol__V1__DeletePolicyRequest, in,
     }
 
     /* The record stays, with no overrides, so that the version keeps
-     * counting up and revision keys never repeat. */
+     * counting up, revision keys never repeat and counters keep their
+     * high-water mark (force_password_reset never goes down). */
     Secpol__Store__V1__PolicyLevel *level = (Secpol__Store__V1__PolicyLevel *)secpol_arena_message (
         call->arena, &secpol__store__v1__policy_level__descriptor);
     level->values = secpol_policy_new (call->arena);
+    secpol_policy_level_keep_high_water (call->arena, level, old);
     Secpol__V1__Policy *result = secpol_policy_compose (call->arena, view.parent, level);
 
     Secpol__V1__PolicyRevision revision = SECPOL__V1__POLICY_REVISION__INIT;
@@ -163,6 +174,7 @@ SECPOL_HANDLER (s_delete_policy, Secpol__V1__DeletePolicyRequest, in,
     rc = s_save_change (call, ws, community, old, in->actor, level, &revision, result);
     if (rc)
         return rc;
+    s_note_write (call, ws, community, &revision);
     out->deleted = true;
     out->policy = result;
     return SECPOL_OK;
@@ -299,9 +311,14 @@ s_check_mask (secpol_call_t *call, char *const *paths, size_t n_paths, secpol_po
     }
     const char *named[UNKNOWN_NAMED];
     size_t n_unknown = 0;
-    for (size_t k = 0; k < n_paths; k++)
-        if (secpol_policy_mask_add (mask_p, paths[k]) != 0 && n_unknown++ < UNKNOWN_NAMED)
-            named[n_unknown - 1] = secpol_policy_quote (call->arena, paths[k], UNKNOWN_QUOTED);
+    for (size_t k = 0; k < n_paths; k++) {
+        if (secpol_policy_mask_add (mask_p, paths[k]) == 0 || n_unknown++ >= UNKNOWN_NAMED)
+            continue;
+        const char *nearest = secpol_policy_nearest_path (paths[k], true);
+        named[n_unknown - 1] = secpol_call_printf (
+            call, "%s%s%s%s", secpol_policy_quote (call->arena, paths[k], UNKNOWN_QUOTED),
+            nearest ? " (did you mean " : "", nearest ? nearest : "", nearest ? "?)" : "");
+    }
     if (n_unknown == 0)
         return true;
     char *list = NULL;
@@ -314,6 +331,37 @@ s_check_mask (secpol_call_t *call, char *const *paths, size_t n_paths, secpol_po
             ? secpol_call_printf (call, " and %zu more", n_unknown - UNKNOWN_NAMED)
             : "");
     return false;
+}
+
+/*  When the update touches a header setting, the headers of the result
+ *  must fit SECPOL_POLICY_HEADERS_BYTES_MAX. The violation names the
+ *  touched header setting with the longest value (the one to shorten). A
+ *  level stored before the cap may still change its other settings. */
+static void
+s_check_headers_size (secpol_call_t *call, secpol_policy_mask_t mask,
+                      const Secpol__V1__Policy *result)
+{
+    int target = -1;
+    size_t longest = 0;
+    for (size_t i = 0; i < secpol_policy_field_count (); i++) {
+        if (!(mask & (UINT64_C (1) << i)) ||
+            strcmp (secpol_policy_field (i)->enforcer, SECPOL_POLICY_BY_HEADERS) != 0)
+            continue;
+        size_t length = strlen (secpol_policy_leaf_text (call->arena, result, i));
+        if (target < 0 || length > longest)
+            target = (int)i, longest = length;
+    }
+    if (target < 0)
+        return;
+    size_t size = secpol_policy_headers_size (call->arena, result);
+    if (size <= SECPOL_POLICY_HEADERS_BYTES_MAX)
+        return;
+    secpol_call_violation (
+        call, secpol_call_printf (call, "policy.%s", secpol_policy_field ((size_t)target)->path),
+        "the security headers would take %zu bytes; all of them together may "
+        "take at most %d (a proxy holds the response header in one buffer, "
+        "4 or 8 KiB for nginx): shorten this value or another header",
+        size, SECPOL_POLICY_HEADERS_BYTES_MAX);
 }
 
 static int
@@ -363,6 +411,29 @@ s_save_change (secpol_call_t *call, const char *workspace_id, const char *commun
         rc = secpol_policy_revision_save (call->txn, call->arena, workspace_id, community_id,
                                           revision);
     return rc ? s_store_failed (call, rc, workspace_id, community_id) : SECPOL_OK;
+}
+
+/*  Describes a stored change for the WRITE lane's info line: who changed
+ *  which level to which version, and the paths of the settings that
+ *  changed (names only: a value may be something an operator would not
+ *  want in a log). Client text is quoted by secpol_log_quote. */
+static void
+s_note_write (secpol_call_t *call, const char *workspace_id, const char *community_id,
+              const Secpol__V1__PolicyRevision *revision)
+{
+    char *fields = "";
+    for (size_t k = 0; k < revision->n_changes; k++)
+        fields =
+            secpol_call_printf (call, "%s%s%s", fields, k ? "," : "", revision->changes[k]->field);
+    char workspace[300], community[300], actor[300], paths[700];
+    secpol_call_note (call,
+                      "workspace=%s community=%s actor=%s version=%" PRIu64
+                      " deleted=%s changes=%zu fields=%s",
+                      secpol_log_quote (workspace, sizeof workspace, workspace_id),
+                      secpol_log_quote (community, sizeof community, community_id),
+                      secpol_log_quote (actor, sizeof actor, revision->actor), revision->version,
+                      revision->deleted ? "true" : "false", revision->n_changes,
+                      secpol_log_quote (paths, sizeof paths, fields));
 }
 
 static int

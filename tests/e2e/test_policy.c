@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -811,6 +812,207 @@ test_policy_survives_restart (void **state)
     secpol_client_destroy (&client);
 }
 
+/* --- issue 7: policy fixes and write logs ------------------------------------------- */
+
+/*  Set 5, delete, then 1: refused, and the effective value stays 5, also
+ *  after a restart (the level's record keeps the high-water mark). */
+static void
+test_force_password_reset_never_goes_down_across_deletes (void **state)
+{
+    secpol_test_daemon_t *daemon = *state;
+    secpol_client_t *client = secpol_test_client (daemon);
+    const char *ws = "ws-generation";
+    Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
+    policy.force_password_reset = 5;
+    assert_int_equal (s_update (client, NULL, ws, "", 0, &policy, "force_password_reset"),
+                      SECPOL_OK);
+
+    Secpol__V1__DeletePolicyRequest del = SECPOL__V1__DELETE_POLICY_REQUEST__INIT;
+    del.workspace_id = (char *)ws;
+    Secpol__V1__DeletePolicyResponse *deleted = NULL;
+    assert_int_equal (
+        secpol_client_call (client, S_DELETE, &del.base, (ProtobufCMessage **)&deleted), SECPOL_OK);
+    assert_true (deleted->deleted);
+    assert_int_equal (deleted->policy->force_password_reset, 5);
+    s_free (deleted);
+
+    policy.force_password_reset = 1;
+    assert_int_equal (s_update (client, NULL, ws, "", 0, &policy, "force_password_reset"),
+                      SECPOL_INVALID_ARGUMENT);
+    const char *force[] = {"policy.force_password_reset"};
+    s_assert_violations (client, force, 1);
+    assert_non_null (strstr (secpol_client_status (client)->violation_descriptions[0], "it is 5"));
+    secpol_client_destroy (&client);
+
+    assert_int_equal (secpol_test_daemon_restart (daemon, NULL), 0);
+    client = secpol_test_client (daemon);
+    Secpol__V1__Policy *after = s_get (client, ws, "");
+    assert_int_equal (after->force_password_reset, 5);
+    assert_int_equal (after->version, 2);
+    s_free (after);
+    /* a community starts from the workspace's mark */
+    Secpol__V1__Policy *community = s_get (client, ws, "c1");
+    assert_int_equal (community->force_password_reset, 5);
+    s_free (community);
+    assert_int_equal (s_update (client, NULL, ws, "c1", 0, &policy, "force_password_reset"),
+                      SECPOL_INVALID_ARGUMENT);
+    policy.force_password_reset = 6;
+    Secpol__V1__Policy *raised = NULL;
+    assert_int_equal (s_update (client, &raised, ws, "", 0, &policy, "force_password_reset"),
+                      SECPOL_OK);
+    assert_int_equal (raised->force_password_reset, 6);
+    s_free (raised);
+    secpol_client_destroy (&client);
+}
+
+/*  A header value of spaces is refused; all headers together are capped at
+ *  8 KiB (SECPOL_POLICY_HEADERS_BYTES_MAX) and nothing is stored past it. */
+static void
+test_header_values_and_their_total (void **state)
+{
+    secpol_client_t *client = secpol_test_client (*state);
+    const char *ws = "ws-headers-cap";
+    Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
+    policy.content_security_policy = "   ";
+    assert_int_equal (s_update (client, NULL, ws, "", 0, &policy, "content_security_policy"),
+                      SECPOL_INVALID_ARGUMENT);
+    const char *csp[] = {"policy.content_security_policy"};
+    s_assert_violations (client, csp, 1);
+
+    /* 6000 + 3000 bytes: each within its own limit, over the total */
+    static char big_csp[6001], big_permissions[3001];
+    memset (big_csp, 'a', 6000);
+    memset (big_permissions, 'b', 3000);
+    policy.permissions_policy = big_permissions;
+    assert_int_equal (s_update (client, NULL, ws, "", 0, &policy, "permissions_policy"), SECPOL_OK);
+    policy.content_security_policy = big_csp;
+    assert_int_equal (s_update (client, NULL, ws, "", 0, &policy, "content_security_policy"),
+                      SECPOL_INVALID_ARGUMENT);
+    s_assert_violations (client, csp, 1);
+    const char *description = secpol_client_status (client)->violation_descriptions[0];
+    assert_non_null (strstr (description, "8192"));
+    Secpol__V1__Policy *after = s_get (client, ws, "");
+    assert_int_equal (after->version, 1);
+    assert_string_equal (after->permissions_policy, big_permissions);
+    s_free (after);
+
+    /* both in one update: the longer value is the one named */
+    assert_int_equal (
+        s_update (client, NULL, ws, "", 0, &policy, "permissions_policy,content_security_policy"),
+        SECPOL_INVALID_ARGUMENT);
+    s_assert_violations (client, csp, 1);
+
+    /* other settings of the level still change */
+    policy.session_timeout_minutes = 20;
+    assert_int_equal (s_update (client, NULL, ws, "", 0, &policy, "session_timeout_minutes"),
+                      SECPOL_OK);
+
+    /* the rendered headers stay within the cap */
+    Secpol__V1__RenderSecurityHeadersRequest request =
+        SECPOL__V1__RENDER_SECURITY_HEADERS_REQUEST__INIT;
+    request.workspace_id = (char *)ws;
+    Secpol__V1__RenderSecurityHeadersResponse *headers = NULL;
+    assert_int_equal (
+        secpol_client_call (client, S_HEADERS, &request.base, (ProtobufCMessage **)&headers),
+        SECPOL_OK);
+    size_t total = 0;
+    for (size_t k = 0; k < headers->n_headers; k++)
+        total += strlen (headers->headers[k]->name) + 2 + strlen (headers->headers[k]->value) + 2;
+    assert_true (total > 3000 && total <= 8192);
+    s_free (headers);
+    secpol_client_destroy (&client);
+}
+
+static void
+test_unknown_setting_suggests_the_nearest (void **state)
+{
+    secpol_client_t *client = secpol_test_client (*state);
+    Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
+    assert_int_equal (
+        s_update (client, NULL, "ws-typo", "", 0, &policy, "sesion_timeout_minutes,login_lockuot"),
+        SECPOL_INVALID_ARGUMENT);
+    const char *mask_only[] = {"update_mask"};
+    s_assert_violations (client, mask_only, 1);
+    const char *description = secpol_client_status (client)->violation_descriptions[0];
+    assert_non_null (
+        strstr (description, "\"sesion_timeout_minutes\" (did you mean session_timeout_minutes?)"));
+    assert_non_null (strstr (description, "\"login_lockuot\" (did you mean login_lockout?)"));
+    secpol_client_destroy (&client);
+}
+
+/*  The line of the log that holds every one of the patterns, or NULL. */
+static char *
+s_log_line (char *log, const char *const *patterns)
+{
+    for (char *line = strtok (log, "\n"); line; line = strtok (NULL, "\n")) {
+        bool all = true;
+        for (size_t k = 0; patterns[k] && all; k++)
+            all = strstr (line, patterns[k]) != NULL;
+        if (all)
+            return line;
+    }
+    return NULL;
+}
+
+/*  Each write is logged at info once committed: method, workspace,
+ *  community, actor, new version and the changed paths, never a value; a
+ *  client's text stays inside its quoted field. */
+static void
+test_writes_are_logged_without_values (void **state)
+{
+    secpol_test_daemon_t *daemon = *state;
+    secpol_client_t *client = secpol_test_client (daemon);
+    Secpol__V1__UpdatePolicyRequest request = SECPOL__V1__UPDATE_POLICY_REQUEST__INIT;
+    Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
+    policy.session_timeout_minutes = 17;
+    policy.content_security_policy = "default-src 'none'; report-uri https://secret.example";
+    char *mask[] = {"session_timeout_minutes", "content_security_policy"};
+    request.workspace_id = "ws-log";
+    request.community_id = "c 1";
+    request.actor = "mallory level=error msg=\"forged\"";
+    request.policy = &policy;
+    request.n_update_mask = 2;
+    request.update_mask = mask;
+    ProtobufCMessage *response = NULL;
+    assert_int_equal (secpol_client_call (client, S_UPDATE, &request.base, &response), SECPOL_OK);
+    s_free (response);
+    Secpol__V1__DeletePolicyRequest del = SECPOL__V1__DELETE_POLICY_REQUEST__INIT;
+    del.workspace_id = "ws-log";
+    del.community_id = "c 1";
+    del.actor = "alice";
+    assert_int_equal (secpol_client_call (client, S_DELETE, &del.base, &response), SECPOL_OK);
+    s_free (response);
+    secpol_client_destroy (&client);
+
+    /* the reply comes after the line is written */
+    char *log = NULL;
+    assert_int_equal (secpol_test_run (daemon, &log, "cat '%s'", daemon->log_path), 0);
+    assert_null (strstr (log, "secret.example"));
+    assert_null (strstr (log, " level=error msg=\"forged\""));
+    const char *update[] = {"level=info msg=write method=/secpol.v1.PolicyService/UpdatePolicy",
+                            "workspace=ws-log",
+                            "community=\"c 1\"",
+                            "actor=\"mallory level=error msg=\\\"forged\\\"\"",
+                            "version=1",
+                            "fields=session_timeout_minutes,content_security_policy",
+                            NULL};
+    char *copy = strdup (log);
+    if (!s_log_line (copy, update))
+        fail_msg ("no write line for the update in:\n%s", log);
+    free (copy);
+    const char *deleted[] = {"msg=write method=/secpol.v1.PolicyService/DeletePolicy",
+                             "workspace=ws-log",
+                             "actor=alice",
+                             "version=2",
+                             "deleted=true",
+                             NULL};
+    copy = strdup (log);
+    if (!s_log_line (copy, deleted))
+        fail_msg ("no write line for the delete in:\n%s", log);
+    free (copy);
+    free (log);
+}
+
 int
 main (void)
 {
@@ -826,6 +1028,10 @@ main (void)
         SECPOL_TEST_WITH_DAEMON (test_file_name_battery),
         SECPOL_TEST_WITH_DAEMON (test_nul_in_file_name_over_the_wire),
         SECPOL_TEST_WITH_DAEMON (test_policy_survives_restart),
+        SECPOL_TEST_WITH_DAEMON (test_force_password_reset_never_goes_down_across_deletes),
+        SECPOL_TEST_WITH_DAEMON (test_header_values_and_their_total),
+        SECPOL_TEST_WITH_DAEMON (test_unknown_setting_suggests_the_nearest),
+        SECPOL_TEST_WITH_DAEMON (test_writes_are_logged_without_values),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -290,6 +290,15 @@ test_numbers_outside_their_range (void **state)
     secpol_policy_violation_t *violations;
     assert_int_equal (s_validate (update, s_bit ("password_policy"), &violations), 1);
     assert_non_null (strstr (violations[0].description, "LOW, MEDIUM, HIGH"));
+    /* UNSPECIFIED is refused and never offered */
+    update->password_policy = 0;
+    assert_int_equal (s_validate (update, s_bit ("password_policy"), &violations), 1);
+    assert_string_equal (violations[0].description,
+                         "must be one of LOW, MEDIUM, HIGH (got UNSPECIFIED)");
+    /* the range named is the setting's own, with its unit */
+    update = s_defaults_with ("session_timeout_minutes", "0");
+    assert_int_equal (s_validate (update, s_bit ("session_timeout_minutes"), &violations), 1);
+    assert_string_equal (violations[0].description, "must be between 1 and 43200 minutes (got 0)");
     /* email OTP below its floor */
     update = s_defaults_with ("email_otp_ttl_seconds", "29");
     assert_int_equal (s_validate (update, s_bit ("email_otp_ttl_seconds"), &violations), 1);
@@ -331,6 +340,15 @@ test_text_values (void **state)
         {"auth_page_banner_text", "C1 \xc2\x85 control", false},
         {"content_security_policy", "", true},
         {"content_security_policy", "default-src 'self'\t", false},
+        /* a value of spaces would send an empty header: "" is how to send none */
+        {"content_security_policy", " ", false},
+        {"content_security_policy", "     ", false},
+        {"permissions_policy", "  ", false},
+        {"public_key_pins", " ", false},
+        {"expect_ct", "   ", false},
+        {"referrer_policy", " ", false},
+        {"cross_origin_opener_policy", " ", false},
+        {"content_security_policy", " default-src 'self' ", true},
         {"allowed_file_extensions", "", true}, /* no uploads at all */
         {"allowed_file_extensions", ".pdf", false},
         {"allowed_file_extensions", "pdf,pdf", false},
@@ -345,13 +363,15 @@ test_text_values (void **state)
             fail_msg ("%s=\"%s\": %zu violations", cases[k].path, cases[k].value, n);
     }
 
-    /* length caps: CSP 8192 bytes, other headers 4096, banner 2000 */
+    /* length caps: CSP 6144 bytes, other headers 4096, banner 2000 (and all
+     * headers together 8192: test_policy_headers.c) */
     char *long_text = secpol_arena_alloc (s_arena, 8194);
     memset (long_text, 'a', 8193);
     Secpol__V1__Policy *update = secpol_policy_defaults (s_arena);
     update->content_security_policy = long_text;
+    long_text[6145] = 0;
     assert_int_equal (s_validate (update, s_bit ("content_security_policy"), &violations), 1);
-    long_text[8192] = 0;
+    long_text[6144] = 0;
     assert_int_equal (s_validate (update, s_bit ("content_security_policy"), &violations), 0);
     long_text[4097] = 0;
     update->permissions_policy = long_text;
@@ -468,6 +488,122 @@ test_force_password_reset_never_lowered (void **state)
     assert_int_equal (secpol_policy_validate (s_arena, update, s_bit ("force_password_reset"),
                                               update, current, &violations),
                       0);
+}
+
+/*  A level record that overrides path with text (path NULL: none). */
+static Secpol__Store__V1__PolicyLevel *
+s_level_setting (const char *path, const char *text)
+{
+    Secpol__Store__V1__PolicyLevel *level = (Secpol__Store__V1__PolicyLevel *)secpol_arena_message (
+        s_arena, &secpol__store__v1__policy_level__descriptor);
+    level->values = path ? s_defaults_with (path, text) : secpol_policy_new (s_arena);
+    secpol_policy_level_set_mask (s_arena, level, path ? s_bit (path) : 0);
+    return level;
+}
+
+/*  Set 5, delete, then 1: the level's record keeps the high-water mark, the
+ *  effective value stays 5 and 1 is refused (issue 7, policy fix 1). */
+static void
+test_force_password_reset_survives_delete (void **state)
+{
+    (void)state;
+    const Secpol__V1__Policy *defaults = secpol_policy_shared_defaults ();
+
+    /* the level sets 5 */
+    Secpol__Store__V1__PolicyLevel *set = s_level_setting ("force_password_reset", "5");
+    secpol_policy_level_keep_high_water (s_arena, set, NULL);
+    assert_non_null (set->high_water);
+    assert_int_equal (set->high_water->force_password_reset, 5);
+    assert_int_equal (secpol_policy_compose (s_arena, defaults, set)->force_password_reset, 5);
+
+    /* deleted: no overrides, the mark stays, and so does the value */
+    Secpol__Store__V1__PolicyLevel *deleted = s_level_setting (NULL, NULL);
+    secpol_policy_level_keep_high_water (s_arena, deleted, set);
+    assert_int_equal (deleted->n_overridden, 0);
+    Secpol__V1__Policy *after = secpol_policy_compose (s_arena, defaults, deleted);
+    assert_int_equal (after->force_password_reset, 5);
+
+    /* the mark survives the record's round trip through the store format */
+    size_t size = secpol__store__v1__policy_level__get_packed_size (deleted);
+    uint8_t *packed = secpol_arena_alloc (s_arena, size);
+    secpol__store__v1__policy_level__pack (deleted, packed);
+    Secpol__Store__V1__PolicyLevel *stored =
+        secpol__store__v1__policy_level__unpack (secpol_arena_allocator (s_arena), size, packed);
+    assert_non_null (stored);
+    after = secpol_policy_compose (s_arena, defaults, stored);
+    assert_int_equal (after->force_password_reset, 5);
+
+    /* 1 is a lowering, refused with the reason; 6 is fine */
+    secpol_policy_violation_t *violations;
+    Secpol__V1__Policy *update = s_defaults_with ("force_password_reset", "1");
+    assert_int_equal (secpol_policy_validate (s_arena, update, s_bit ("force_password_reset"),
+                                              update, after, &violations),
+                      1);
+    assert_non_null (strstr (violations[0].description, "it is 5"));
+    assert_non_null (strstr (violations[0].description, "DeletePolicy"));
+    update = s_defaults_with ("force_password_reset", "6");
+    assert_int_equal (secpol_policy_validate (s_arena, update, s_bit ("force_password_reset"),
+                                              update, after, &violations),
+                      0);
+
+    /* setting it again after the delete starts from the mark: a lower own
+     * value cannot pull the effective value (or the mark) down */
+    Secpol__Store__V1__PolicyLevel *again = s_level_setting ("force_password_reset", "2");
+    secpol_policy_level_keep_high_water (s_arena, again, stored);
+    assert_int_equal (again->high_water->force_password_reset, 5);
+    assert_int_equal (secpol_policy_compose (s_arena, defaults, again)->force_password_reset, 5);
+
+    /* a record from before high_water existed: what it set counts */
+    Secpol__Store__V1__PolicyLevel *old = s_level_setting ("force_password_reset", "7");
+    deleted->high_water = NULL;
+    secpol_policy_level_keep_high_water (s_arena, deleted, old);
+    assert_int_equal (deleted->high_water->force_password_reset, 7);
+
+    /* levels that never set a counter carry no mark */
+    Secpol__Store__V1__PolicyLevel *plain = s_level_setting ("session_timeout_minutes", "20");
+    secpol_policy_level_keep_high_water (s_arena, plain, NULL);
+    assert_null (plain->high_water);
+}
+
+/* --- names ------------------------------------------------------------------------ */
+
+static void
+test_nearest_setting_name (void **state)
+{
+    (void)state;
+    const struct {
+        const char *typed, *leaf, *any; /* nearest leaf; nearest leaf or message */
+    } cases[] = {
+        {"session_timeout_minute", "session_timeout_minutes", "session_timeout_minutes"},
+        {"sesion_timeout_minutes", "session_timeout_minutes", "session_timeout_minutes"},
+        {"Session_Timeout_Minutes", "session_timeout_minutes", "session_timeout_minutes"},
+        {"sessoin_timeout_minutes", "session_timeout_minutes", "session_timeout_minutes"},
+        {"login_lockout.max_failure", "login_lockout.max_failures", "login_lockout.max_failures"},
+        {"max_failures", "login_lockout.max_failures", "login_lockout.max_failures"},
+        {"hsts.preloads", "hsts.preload", "hsts.preload"},
+        {"login_lockuot", NULL, "login_lockout"},
+        {"gravatar", NULL, NULL},
+        {"timeout", NULL, NULL},
+        {"x", NULL, NULL},
+        {"", NULL, NULL},
+        {"version", NULL, NULL},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const char *leaf = secpol_policy_nearest_path (cases[k].typed, false);
+        const char *any = secpol_policy_nearest_path (cases[k].typed, true);
+        if ((leaf == NULL) != (cases[k].leaf == NULL) ||
+            (leaf && strcmp (leaf, cases[k].leaf) != 0))
+            fail_msg ("%s: nearest leaf %s, expected %s", cases[k].typed, leaf ? leaf : "none",
+                      cases[k].leaf ? cases[k].leaf : "none");
+        if ((any == NULL) != (cases[k].any == NULL) || (any && strcmp (any, cases[k].any) != 0))
+            fail_msg ("%s: nearest path %s, expected %s", cases[k].typed, any ? any : "none",
+                      cases[k].any ? cases[k].any : "none");
+    }
+    /* a long path costs no more than 128 bytes' worth and gets no hint */
+    char long_path[4096];
+    memset (long_path, 'a', sizeof long_path - 1);
+    long_path[sizeof long_path - 1] = 0;
+    assert_null (secpol_policy_nearest_path (long_path, true));
 }
 
 /* --- masks ------------------------------------------------------------------------ */
@@ -920,6 +1056,9 @@ main (void)
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_force_password_reset_never_lowered, s_setup,
                                          s_teardown),
+        cmocka_unit_test_setup_teardown (test_force_password_reset_survives_delete, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_nearest_setting_name, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_mask_paths, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_text_round_trip, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_quoted_client_text, s_setup, s_teardown),

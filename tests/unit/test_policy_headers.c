@@ -107,6 +107,34 @@ test_legacy_and_deprecated_headers_warn (void **state)
     assert_non_null (strstr (out.warnings[2], "Expect-CT is deprecated"));
 }
 
+/*  The size the cap measures is the headers as sent: "Name: value" and
+ *  CRLF each. Every setting at its own largest value passes far beyond any
+ *  common proxy buffer, hence the cap on the sum (issue 7, policy fix 2). */
+static void
+test_headers_size (void **state)
+{
+    secpol_arena_t *arena = *state;
+    Secpol__V1__Policy *policy = secpol_policy_defaults (arena);
+    Secpol__V1__RenderSecurityHeadersResponse out;
+    char *text = s_render (arena, policy, &out);
+    /* each "\n" of the rendering is a CRLF on the wire */
+    size_t expected = strlen (text) + out.n_headers;
+    assert_int_equal (secpol_policy_headers_size (arena, policy), expected);
+    assert_true (expected < 1024); /* the defaults leave most of the cap */
+
+    /* each value within its own maximum, together over the cap */
+    size_t sizes[] = {6144, 4096, 4096, 4096};
+    char **fields[] = {&policy->content_security_policy, &policy->permissions_policy,
+                       &policy->public_key_pins, &policy->expect_ct};
+    for (int k = 0; k < 4; k++) {
+        char *value = secpol_arena_alloc (arena, sizes[k] + 1);
+        memset (value, 'a', sizes[k]);
+        *fields[k] = value;
+    }
+    assert_true (secpol_policy_headers_size (arena, policy) > SECPOL_POLICY_HEADERS_BYTES_MAX);
+    assert_true (secpol_policy_headers_size (arena, policy) > 18000);
+}
+
 int
 main (void)
 {
@@ -115,6 +143,7 @@ main (void)
         SECPOL_TEST_WITH_ARENA (test_preload_policy),
         SECPOL_TEST_WITH_ARENA (test_minimal_policy),
         SECPOL_TEST_WITH_ARENA (test_legacy_and_deprecated_headers_warn),
+        SECPOL_TEST_WITH_ARENA (test_headers_size),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
