@@ -17,13 +17,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#define PAGE_SIZE_DEFAULT 50
-#define PAGE_SIZE_MAX     500
-#define ACTOR_MAX         256
-#define PAGE_TOKEN_PREFIX "r1-"
-#define UPDATE_MASK_MAX   128 /* 54 settings, their groups and "*" fit many times over */
-#define UNKNOWN_NAMED     5   /* unknown mask paths quoted in the violation; the rest counted */
-#define UNKNOWN_QUOTED    64  /* bytes of each quoted path */
+#define PAGE_SIZE_DEFAULT  50
+#define PAGE_SIZE_MAX      500
+#define ACTOR_MAX          256
+#define PAGE_TOKEN_PREFIX  "r1-"
+#define LEVEL_TOKEN_PREFIX "l1-" /* ListPolicies: then the next level's key in hex */
+#define UPDATE_MASK_MAX    128   /* 54 settings, their groups and "*" fit many times over */
+#define UNKNOWN_NAMED      5     /* unknown mask paths quoted in the violation; the rest counted */
+#define UNKNOWN_QUOTED     64    /* bytes of each quoted path */
 
 static bool s_check_ids (secpol_call_t *call, const char *workspace_id, const char *community_id);
 static void s_check_actor (secpol_call_t *call, const char *actor);
@@ -43,8 +44,12 @@ static int s_save_change (secpol_call_t *call, const char *workspace_id, const c
                           Secpol__V1__PolicyRevision *revision, Secpol__V1__Policy *result);
 static void s_note_write (secpol_call_t *call, const char *workspace_id, const char *community_id,
                           const Secpol__V1__PolicyRevision *revision);
+static size_t s_page_limit (uint32_t page_size);
 static char *s_page_token (secpol_call_t *call, uint64_t version);
 static bool s_parse_page_token (const char *token, uint64_t *version_p);
+static char *s_level_token (secpol_call_t *call, const uint8_t *key, size_t size);
+static bool s_parse_level_token (secpol_call_t *call, const char *token, const char *workspace_id,
+                                 uint8_t key[SECPOL_POLICY_KEY_MAX], size_t *size_p);
 
 SECPOL_HANDLER (s_get_policy, Secpol__V1__GetPolicyRequest, in, Secpol__V1__Policy, out)
 {
@@ -192,16 +197,39 @@ SECPOL_HANDLER (s_list_policy_revisions, Secpol__V1__ListPolicyRevisionsRequest,
     int rc = secpol_call_check (call);
     if (rc)
         return rc;
-    /* AIP-158: 0 means the default; larger than the maximum is coerced */
-    size_t limit = in->page_size == 0 ? PAGE_SIZE_DEFAULT : in->page_size;
-    if (limit > PAGE_SIZE_MAX)
-        limit = PAGE_SIZE_MAX;
     uint64_t next = 0;
     rc = secpol_policy_revisions (call->txn, call->arena, in->workspace_id, in->community_id, from,
-                                  limit, out, &next);
+                                  s_page_limit (in->page_size), out, &next);
     if (rc)
         return s_store_failed (call, rc, in->workspace_id, in->community_id);
     out->next_page_token = next ? s_page_token (call, next) : "";
+    return SECPOL_OK;
+}
+
+SECPOL_HANDLER (s_list_policies, Secpol__V1__ListPoliciesRequest, in,
+                Secpol__V1__ListPoliciesResponse, out)
+{
+    const char *problem = secpol_policy_id_problem (in->workspace_id, false);
+    if (problem)
+        secpol_call_violation (call, "workspace_id", "%s", problem);
+    uint8_t from[SECPOL_POLICY_KEY_MAX];
+    size_t from_size = 0;
+    if (*in->page_token && !s_parse_level_token (call, in->page_token,
+                                                 problem ? "" : in->workspace_id, from, &from_size))
+        secpol_call_violation (call, "page_token",
+                               "is not a page token of this listing: pass next_page_token from "
+                               "the previous page unchanged (with the same workspace_id), or "
+                               "\"\" for the first page");
+    int rc = secpol_call_check (call);
+    if (rc)
+        return rc;
+    uint8_t *next = NULL;
+    size_t next_size = 0;
+    rc = secpol_policy_levels (call->txn, call->arena, in->workspace_id, from, from_size,
+                               s_page_limit (in->page_size), out, &next, &next_size);
+    if (rc)
+        return secpol_call_fail (call, SECPOL_INTERNAL, "policy store: %s", secpol_strerror (rc));
+    out->next_page_token = next_size ? s_level_token (call, next, next_size) : "";
     return SECPOL_OK;
 }
 
@@ -254,6 +282,10 @@ static const secpol_method_spec_t s_methods[] = {
      .lane = SECPOL_LANE_READ,
      .role = SECPOL_ROLE_SERVICE,
      .handler = &s_list_policy_revisions},
+    {.method = "ListPolicies",
+     .lane = SECPOL_LANE_READ,
+     .role = SECPOL_ROLE_SERVICE,
+     .handler = &s_list_policies},
     {.method = "RenderSecurityHeaders",
      .lane = SECPOL_LANE_READ,
      .role = SECPOL_ROLE_SERVICE,
@@ -444,6 +476,16 @@ s_store_failed (secpol_call_t *call, int rc, const char *workspace_id, const cha
                              secpol_strerror (rc));
 }
 
+/*  AIP-158: a page size of 0 means the default; larger than the maximum is
+ *  coerced, not refused. */
+static size_t
+s_page_limit (uint32_t page_size)
+{
+    if (page_size == 0)
+        return PAGE_SIZE_DEFAULT;
+    return page_size > PAGE_SIZE_MAX ? PAGE_SIZE_MAX : page_size;
+}
+
 static char *
 s_page_token (secpol_call_t *call, uint64_t version)
 {
@@ -470,5 +512,54 @@ s_parse_page_token (const char *token, uint64_t *version_p)
     if (version == 0)
         return false;
     *version_p = version;
+    return true;
+}
+
+/*  ListPolicies' token: "l1-" and the key of the level the page starts at,
+ *  in hex (ids are text of any bytes; hex keeps the token plain ASCII). */
+static char *
+s_level_token (secpol_call_t *call, const uint8_t *key, size_t size)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t prefix = strlen (LEVEL_TOKEN_PREFIX);
+    char *token = secpol_call_alloc (call, prefix + 2 * size + 1);
+    memcpy (token, LEVEL_TOKEN_PREFIX, prefix);
+    for (size_t k = 0; k < size; k++) {
+        token[prefix + 2 * k] = digits[key[k] >> 4];
+        token[prefix + 2 * k + 1] = digits[key[k] & 15];
+    }
+    return token;
+}
+
+/*  Decodes a ListPolicies token into the level key it names; false unless
+ *  it is well formed and, when workspace_id is not "", names one of that
+ *  workspace's levels. */
+static bool
+s_parse_level_token (secpol_call_t *call, const char *token, const char *workspace_id,
+                     uint8_t key[SECPOL_POLICY_KEY_MAX], size_t *size_p)
+{
+    size_t prefix = strlen (LEVEL_TOKEN_PREFIX);
+    size_t length = strnlen (token, prefix + 2 * SECPOL_POLICY_KEY_MAX + 1);
+    if (length <= prefix || length > prefix + 2 * SECPOL_POLICY_KEY_MAX || (length - prefix) % 2 ||
+        strncmp (token, LEVEL_TOKEN_PREFIX, prefix) != 0)
+        return false;
+    size_t size = (length - prefix) / 2;
+    for (size_t k = 0; k < size; k++) {
+        int value = 0;
+        for (int half = 0; half < 2; half++) {
+            char c = token[prefix + 2 * k + half];
+            int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+            if (digit < 0)
+                return false;
+            value = value * 16 + digit;
+        }
+        key[k] = (uint8_t)value;
+    }
+    char *ws, *community;
+    if (!secpol_policy_level_key_parse (call->arena, key, size, &ws, &community))
+        return false;
+    if (*workspace_id && strcmp (ws, workspace_id) != 0)
+        return false;
+    *size_p = size;
     return true;
 }

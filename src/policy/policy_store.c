@@ -177,6 +177,76 @@ secpol_policy_revisions (secpol_txn_t *txn, secpol_arena_t *arena, const char *w
     return rc == SECPOL_ENOTFOUND ? 0 : rc;
 }
 
+bool
+secpol_policy_level_key_parse (secpol_arena_t *arena, const void *key, size_t size,
+                               char **workspace_id_p, char **community_id_p)
+{
+    const uint8_t *bytes = key;
+    if (size < 2)
+        return false;
+    size_t ws = bytes[0];
+    if (ws == 0 || ws > SECPOL_POLICY_ID_MAX || size < 2 + ws)
+        return false;
+    size_t community = bytes[1 + ws];
+    if (community > SECPOL_POLICY_ID_MAX || size != 2 + ws + community)
+        return false;
+    *workspace_id_p = secpol_arena_strndup (arena, (const char *)bytes + 1, ws);
+    *community_id_p = secpol_arena_strndup (arena, (const char *)bytes + 2 + ws, community);
+    return true;
+}
+
+int
+secpol_policy_levels (secpol_txn_t *txn, secpol_arena_t *arena, const char *workspace_id,
+                      const uint8_t *from, size_t from_size, size_t limit,
+                      Secpol__V1__ListPoliciesResponse *out, uint8_t **next_p, size_t *next_size_p)
+{
+    *next_p = NULL;
+    *next_size_p = 0;
+    /* the levels of one workspace share the key prefix u8 len(workspace_id) workspace_id */
+    uint8_t prefix[SECPOL_POLICY_KEY_MAX];
+    size_t prefix_size = 0;
+    if (workspace_id && *workspace_id)
+        prefix_size = secpol_policy_level_key (prefix, workspace_id, "") - 1;
+
+    secpol_cursor_t *cursor = NULL;
+    int rc = secpol_cursor_open (txn, &secpol_policy_table, &cursor);
+    if (rc)
+        return rc;
+    secpol_val_t key, value;
+    if (from_size)
+        rc = secpol_cursor_seek (cursor, from, from_size, &key, &value);
+    else
+        rc = secpol_cursor_seek (cursor, prefix_size ? prefix : NULL, prefix_size, &key, &value);
+    size_t bytes = 0, capacity = 0;
+    while (rc == 0 && secpol_val_has_prefix (key, prefix, prefix_size)) {
+        Secpol__V1__PolicyLevelSummary *summary =
+            (Secpol__V1__PolicyLevelSummary *)secpol_arena_message (
+                arena, &secpol__v1__policy_level_summary__descriptor);
+        Secpol__Store__V1__PolicyLevel *level = NULL;
+        if (!secpol_policy_level_key_parse (arena, key.data, key.size, &summary->workspace_id,
+                                            &summary->community_id) ||
+            s_unpack_level (arena, value, &level) != 0) {
+            rc = SECPOL_ECORRUPT;
+            break;
+        }
+        summary->version = level->version;
+        summary->updated_at = level->updated_at;
+        summary->updated_by = level->updated_by;
+        summary->overridden_settings = (uint32_t)level->n_overridden;
+        bytes += secpol__v1__policy_level_summary__get_packed_size (summary) + 8;
+        if (out->n_levels == limit || (out->n_levels > 0 && bytes > SECPOL_POLICY_PAGE_BYTES_MAX)) {
+            *next_p = secpol_arena_alloc (arena, key.size);
+            memcpy (*next_p, key.data, key.size);
+            *next_size_p = key.size;
+            break;
+        }
+        secpol_arena_push (arena, &out->n_levels, &capacity, (void ***)&out->levels, summary);
+        rc = secpol_cursor_next (cursor, &key, &value);
+    }
+    secpol_cursor_close (&cursor);
+    return rc == SECPOL_ENOTFOUND ? 0 : rc;
+}
+
 static int
 s_load_level (secpol_txn_t *txn, secpol_arena_t *arena, const char *workspace_id,
               const char *community_id, Secpol__Store__V1__PolicyLevel **level_p)

@@ -106,4 +106,26 @@ int secpol_policy_revisions (secpol_txn_t *txn, secpol_arena_t *arena, const cha
                              Secpol__V1__ListPolicyRevisionsResponse *out, uint64_t *next_p)
     __attribute__ ((warn_unused_result));
 
+/*  Reads the ids back from a level key (size bytes). Returns true and sets
+ *  *workspace_id_p and *community_id_p (NUL-terminated, in arena) when key
+ *  is a well-formed level key (a workspace id of 1 to SECPOL_POLICY_ID_MAX
+ *  bytes, a community id of at most SECPOL_POLICY_ID_MAX, nothing more),
+ *  else false. */
+bool secpol_policy_level_key_parse (secpol_arena_t *arena, const void *key, size_t size,
+                                    char **workspace_id_p, char **community_id_p);
+
+/*  Reads up to limit level summaries in key order (shorter workspace ids
+ *  first, then bytewise; a workspace level before its communities) into
+ *  out->levels, starting at the level key from (from_size bytes; 0 = the
+ *  first), only the levels of workspace_id when it is not "", and fewer
+ *  when they would pass SECPOL_POLICY_PAGE_BYTES_MAX. *next_p receives the
+ *  key the next page starts at (in arena) and *next_size_p its size, 0 when
+ *  there is no next page. A deleted level is listed (it keeps its version)
+ *  with overridden_settings 0. Returns 0 or a store error (SECPOL_ECORRUPT
+ *  for a record or key that does not decode). */
+int secpol_policy_levels (secpol_txn_t *txn, secpol_arena_t *arena, const char *workspace_id,
+                          const uint8_t *from, size_t from_size, size_t limit,
+                          Secpol__V1__ListPoliciesResponse *out, uint8_t **next_p,
+                          size_t *next_size_p) __attribute__ ((warn_unused_result));
+
 #endif

@@ -997,6 +997,93 @@ test_revisions_newest_first_with_pages (void **state)
     s_store_close (&fx);
 }
 
+/*  The levels of the store in key order, paged, whole or one workspace. */
+static void
+test_levels_listed_in_pages (void **state)
+{
+    (void)state;
+    store_fixture_t fx;
+    s_store_open (&fx);
+    /* key order: shorter workspace ids first, a workspace before its communities */
+    s_save_level (fx.txn, "w1", "c2", 4, "session_timeout_minutes", "10", NULL);
+    s_save_level (fx.txn, "w1", "", 3, "session_timeout_minutes", "20", "captcha_enabled", "true",
+                  NULL);
+    s_save_level (fx.txn, "w10", "", 1, NULL);
+    s_save_level (fx.txn, "w", "", 2, "gravatar_enabled", "true", NULL);
+    s_save_level (fx.txn, "w1", "c1", 1, "gravatar_enabled", "true", NULL);
+    /* revisions live in their own table: never listed */
+    Secpol__V1__PolicyRevision revision = SECPOL__V1__POLICY_REVISION__INIT;
+    revision.version = 1;
+    assert_int_equal (secpol_policy_revision_save (fx.txn, s_arena, "w1", "", &revision), 0);
+
+    const char *expected[][2] = {{"w", ""}, {"w1", ""}, {"w1", "c1"}, {"w1", "c2"}, {"w10", ""}};
+    Secpol__V1__ListPoliciesResponse all = SECPOL__V1__LIST_POLICIES_RESPONSE__INIT;
+    uint8_t *next;
+    size_t next_size;
+    assert_int_equal (
+        secpol_policy_levels (fx.txn, s_arena, "", NULL, 0, 50, &all, &next, &next_size), 0);
+    assert_int_equal (all.n_levels, 5);
+    assert_int_equal (next_size, 0);
+    for (size_t k = 0; k < 5; k++) {
+        assert_string_equal (all.levels[k]->workspace_id, expected[k][0]);
+        assert_string_equal (all.levels[k]->community_id, expected[k][1]);
+    }
+    assert_int_equal (all.levels[1]->version, 3);
+    assert_int_equal (all.levels[1]->overridden_settings, 2);
+    assert_int_equal (all.levels[1]->updated_at, 1700000000);
+    assert_string_equal (all.levels[1]->updated_by, "admin@example.com");
+    assert_int_equal (all.levels[4]->overridden_settings, 0); /* a deleted level stays listed */
+
+    /* pages of two, each starting where the last stopped */
+    size_t seen = 0;
+    uint8_t *from = NULL;
+    size_t from_size = 0;
+    for (int page = 0; page < 3; page++) {
+        Secpol__V1__ListPoliciesResponse part = SECPOL__V1__LIST_POLICIES_RESPONSE__INIT;
+        assert_int_equal (secpol_policy_levels (fx.txn, s_arena, "", from, from_size, 2, &part,
+                                                &next, &next_size),
+                          0);
+        for (size_t k = 0; k < part.n_levels; k++, seen++) {
+            assert_string_equal (part.levels[k]->workspace_id, expected[seen][0]);
+            assert_string_equal (part.levels[k]->community_id, expected[seen][1]);
+        }
+        assert_true (page < 2 ? next_size > 0 : next_size == 0);
+        from = next;
+        from_size = next_size;
+    }
+    assert_int_equal (seen, 5);
+
+    /* one workspace: its levels only, not those of w or w10 */
+    Secpol__V1__ListPoliciesResponse one = SECPOL__V1__LIST_POLICIES_RESPONSE__INIT;
+    assert_int_equal (
+        secpol_policy_levels (fx.txn, s_arena, "w1", NULL, 0, 2, &one, &next, &next_size), 0);
+    assert_int_equal (one.n_levels, 2);
+    assert_true (next_size > 0);
+    Secpol__V1__ListPoliciesResponse rest = SECPOL__V1__LIST_POLICIES_RESPONSE__INIT;
+    assert_int_equal (
+        secpol_policy_levels (fx.txn, s_arena, "w1", next, next_size, 2, &rest, &next, &next_size),
+        0);
+    assert_int_equal (rest.n_levels, 1);
+    assert_string_equal (rest.levels[0]->community_id, "c2");
+    assert_int_equal (next_size, 0);
+    Secpol__V1__ListPoliciesResponse none = SECPOL__V1__LIST_POLICIES_RESPONSE__INIT;
+    assert_int_equal (
+        secpol_policy_levels (fx.txn, s_arena, "w2", NULL, 0, 2, &none, &next, &next_size), 0);
+    assert_int_equal (none.n_levels, 0);
+
+    /* keys read back; malformed ones are not level keys */
+    uint8_t key[SECPOL_POLICY_KEY_MAX];
+    size_t key_size = secpol_policy_level_key (key, "équipe", "c 1");
+    char *ws, *community;
+    assert_true (secpol_policy_level_key_parse (s_arena, key, key_size, &ws, &community));
+    assert_string_equal (ws, "équipe");
+    assert_string_equal (community, "c 1");
+    assert_false (secpol_policy_level_key_parse (s_arena, key, key_size - 1, &ws, &community));
+    assert_false (secpol_policy_level_key_parse (s_arena, "\0\0", 2, &ws, &community));
+    assert_false (secpol_policy_level_key_parse (s_arena, "\x01", 1, &ws, &community));
+    s_store_close (&fx);
+}
+
 static void
 test_ids (void **state)
 {
@@ -1069,6 +1156,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_diff_names_each_change, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_revisions_newest_first_with_pages, s_setup,
                                          s_teardown),
+        cmocka_unit_test_setup_teardown (test_levels_listed_in_pages, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_ids, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_docs_table_matches, s_setup, s_teardown),
     };
