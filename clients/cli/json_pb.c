@@ -216,6 +216,35 @@ s_bytes_json (const ProtobufCBinaryData *bytes)
     return json;
 }
 
+//  The length (1 to 4) of the UTF-8 sequence at in (length bytes left) and
+//  its code point, or 0 when it is not valid UTF-8 (overlong forms,
+//  surrogates, beyond U+10FFFF, truncated, a stray continuation byte).
+static size_t
+s_utf8_next (const unsigned char *in, size_t length, uint32_t *code_point)
+{
+    unsigned char lead = in[0];
+    size_t n = lead < 0x80                    ? 1
+               : lead >= 0xC2 && lead <= 0xDF ? 2
+               : lead >= 0xE0 && lead <= 0xEF ? 3
+               : lead >= 0xF0 && lead <= 0xF4 ? 4
+                                              : 0;
+    bool valid = n > 0 && n <= length;
+    for (size_t k = 1; valid && k < n; k++)
+        valid = (in[k] & 0xC0) == 0x80;
+    if (valid && n == 3) //  no overlong forms, no surrogates
+        valid = !(lead == 0xE0 && in[1] < 0xA0) && !(lead == 0xED && in[1] >= 0xA0);
+    if (valid && n == 4) //  no overlong forms, nothing above U+10FFFF
+        valid = !(lead == 0xF0 && in[1] < 0x90) && !(lead == 0xF4 && in[1] >= 0x90);
+    if (!valid)
+        return 0;
+    static const unsigned char lead_bits[] = {0, 0x7F, 0x1F, 0x0F, 0x07};
+    uint32_t value = lead & lead_bits[n];
+    for (size_t k = 1; k < n; k++)
+        value = (value << 6) | (in[k] & 0x3F);
+    *code_point = value;
+    return n;
+}
+
 //  A JSON string of text, with every byte that is not part of valid UTF-8
 //  replaced by U+FFFD, since jansson (and JSON) carries only UTF-8.
 static json_t *
@@ -233,20 +262,9 @@ s_string_json (const char *text)
     const unsigned char *in = (const unsigned char *)text;
     size_t out = 0;
     for (size_t i = 0; i < length;) {
-        unsigned char lead = in[i];
-        size_t n = lead < 0x80                    ? 1
-                   : lead >= 0xC2 && lead <= 0xDF ? 2
-                   : lead >= 0xE0 && lead <= 0xEF ? 3
-                   : lead >= 0xF0 && lead <= 0xF4 ? 4
-                                                  : 0;
-        bool valid = n > 0 && i + n <= length;
-        for (size_t k = 1; valid && k < n; k++)
-            valid = (in[i + k] & 0xC0) == 0x80;
-        if (valid && n == 3) //  no overlong forms, no surrogates
-            valid = !(lead == 0xE0 && in[i + 1] < 0xA0) && !(lead == 0xED && in[i + 1] >= 0xA0);
-        if (valid && n == 4) //  no overlong forms, nothing above U+10FFFF
-            valid = !(lead == 0xF0 && in[i + 1] < 0x90) && !(lead == 0xF4 && in[i + 1] >= 0x90);
-        if (valid) {
+        uint32_t code_point;
+        size_t n = s_utf8_next (in + i, length - i, &code_point);
+        if (n) {
             memcpy (clean + out, in + i, n);
             out += n;
             i += n;
@@ -260,6 +278,62 @@ s_string_json (const char *text)
     json = json_string (clean);
     free (clean);
     return json;
+}
+
+//  True for the code points secpol_json_escape_text writes as \uHHHH: C1
+//  controls, the line and paragraph separators and bidirectional controls.
+static bool
+s_escape_as_code_point (uint32_t c)
+{
+    return (c >= 0x80 && c <= 0x9F) || c == 0x2028 || c == 0x2029 || c == 0x061C || c == 0x200E ||
+           c == 0x200F || (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
+}
+
+char *
+secpol_json_escape_text (const char *text, bool quote)
+{
+    if (!text)
+        text = "";
+    size_t length = strlen (text);
+    //  the worst case: \xHH for every byte, or \uHHHH for three; two quotes
+    char *escaped = (char *)malloc (4 * length + 3);
+    if (!escaped)
+        return NULL;
+    const unsigned char *in = (const unsigned char *)text;
+    char *out = escaped;
+    if (quote)
+        *out++ = '"';
+    for (size_t i = 0; i < length;) {
+        uint32_t c = 0;
+        size_t n = s_utf8_next (in + i, length - i, &c);
+        if (n == 0) {
+            out += sprintf (out, "\\x%02x", in[i]);
+            i++;
+            continue;
+        }
+        if (c == '\\' || (quote && c == '"')) {
+            *out++ = '\\';
+            *out++ = (char)c;
+        } else if (c == '\n')
+            out = stpcpy (out, "\\n");
+        else if (c == '\r')
+            out = stpcpy (out, "\\r");
+        else if (c == '\t')
+            out = stpcpy (out, "\\t");
+        else if (c < 0x20 || c == 0x7F)
+            out += sprintf (out, "\\x%02x", (unsigned)c);
+        else if (s_escape_as_code_point (c))
+            out += sprintf (out, "\\u%04x", (unsigned)c);
+        else {
+            memcpy (out, in + i, n);
+            out += n;
+        }
+        i += n;
+    }
+    if (quote)
+        *out++ = '"';
+    *out = '\0';
+    return escaped;
 }
 
 //  Whether an optional field is set: strings and messages by a non-NULL
@@ -694,11 +768,18 @@ s_enum_from_json (int *value_p, s_error_t *error, const s_path_t *path,
             *value_p = value->value;
             return 0;
         }
+        //  The zero value named *_UNSPECIFIED means "not set": never offered.
         char names[300] = "";
         size_t used = 0;
-        for (unsigned i = 0; i < descriptor->n_values && used < sizeof names; i++)
-            used += (size_t)snprintf (names + used, sizeof names - used, "%s%s", i ? ", " : "",
-                                      descriptor->values[i].name);
+        for (unsigned i = 0; i < descriptor->n_values && used < sizeof names; i++) {
+            const ProtobufCEnumValue *offered = &descriptor->values[i];
+            size_t length = strlen (offered->name);
+            if (offered->value == 0 && length >= 12 &&
+                strcmp (offered->name + length - 12, "_UNSPECIFIED") == 0)
+                continue;
+            used += (size_t)snprintf (names + used, sizeof names - used, "%s%s", used ? ", " : "",
+                                      offered->name);
+        }
         return s_fail (error, path, "\"%.60s\" is not a %s (one of %s)", text, descriptor->name,
                        names);
     }

@@ -39,6 +39,7 @@
 
 #include <jansson.h>
 #include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -75,6 +76,21 @@ int secpol_json_parse_message (ProtobufCMessage **message_p, char *error, size_t
  *  bytes, always NUL-terminated when size > 0): "max_failures" gives
  *  "maxFailures". Returns the length it needs, as snprintf does. */
 size_t secpol_json_camel_name (char *buf, size_t size, const char *proto_name);
+
+/*  Returns text made safe to print in a line of text output, as a new
+ *  string: every character that could end the line, forge another one or
+ *  drive a terminal is written as an escape. C0 controls and DEL become
+ *  \n, \r, \t or \xHH; C1 controls (U+0080-U+009F), U+2028, U+2029 and the
+ *  bidirectional-text controls (U+061C, U+200E, U+200F, U+202A-U+202E,
+ *  U+2066-U+2069, which reorder what a terminal shows) become \uHHHH; each
+ *  byte that is not part of valid UTF-8 becomes \xHH (hex digits in lower
+ *  case, as in secpold's log). A backslash becomes
+ *  \\, so an escape in the output always was a character in the text. With
+ *  quote, a double quote becomes \" and the result is wrapped in double
+ *  quotes (so "" shows an empty value). Everything else, UTF-8 letters
+ *  included, is kept. NULL text counts as "". Returns NULL when memory runs
+ *  out. Caller owns return value (free). */
+char *secpol_json_escape_text (const char *text, bool quote);
 
 #ifdef __cplusplus
 }
