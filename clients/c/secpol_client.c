@@ -267,6 +267,12 @@ secpol_client_set_request_id (secpol_client_t *self, const char *request_id)
 }
 
 const char *
+secpol_client_version (void)
+{
+    return SECPOL_CLIENT_VERSION;
+}
+
+const char *
 secpol_client_endpoint (const secpol_client_t *self)
 {
     return self ? self->endpoint : NULL;

@@ -47,6 +47,23 @@
  *  itself relies on czmq's handlers sees SECPOL_CANCELLED.
  *
  *  Logging. The library never logs and never writes to stdout or stderr.
+ *
+ *  Version. secpol/secpol_client_version.h (included here, generated from the
+ *  project version) defines SECPOL_CLIENT_VERSION_MAJOR, _MINOR, _PATCH, the
+ *  string SECPOL_CLIENT_VERSION and SECPOL_CLIENT_VERSION_NUMBER (major *
+ *  10000 + minor * 100 + patch) for the headers a program was compiled
+ *  with; secpol_client_version() returns the version of the library it runs
+ *  with. Within one major version the library only grows: a program built
+ *  against an older minor version runs with a newer library.
+ *
+ *  Building. pkg-config: cc prog.c $(pkg-config --cflags --libs
+ *  secpol-client). CMake: find_package(SecpolClient) and link the target
+ *  SecpolClient::secpol-client. Installed outside the dynamic loader's
+ *  path (anything but /usr, and /usr/local before `ldconfig` ran), a
+ *  program needs an RPATH to find the library at run time: CMake sets one
+ *  in the build tree by itself; with pkg-config add
+ *  -Wl,-rpath,$(pkg-config --variable=libdir secpol-client), or, for a
+ *  program installed in <prefix>/bin, -Wl,-rpath,'$ORIGIN/../lib'.
  */
 #ifndef SECPOL_CLIENT_H_INCLUDED
 #define SECPOL_CLIENT_H_INCLUDED
@@ -56,6 +73,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "secpol/secpol_client_version.h"
 #include "secpol/secpol_status.h"
 
 #ifdef __cplusplus
@@ -288,6 +306,12 @@ int secpol_client_recv (secpol_client_t *self, int timeout_ms, uint64_t *call_id
  *  secpol_client_recv() (including replies that arrived during a
  *  synchronous call and wait in the client). */
 size_t secpol_client_in_flight (const secpol_client_t *self);
+
+/*  Returns the version of the library the program runs with,
+ *  "MAJOR.MINOR.PATCH": SECPOL_CLIENT_VERSION of the library's own build,
+ *  which may be newer than the headers the program was compiled with. The
+ *  string is static. Thread safe. */
+const char *secpol_client_version (void);
 
 /*  Returns the endpoint the client is connected to. Owned by the client. */
 const char *secpol_client_endpoint (const secpol_client_t *self);
