@@ -1,41 +1,280 @@
 /*  secpolctl.c - command line client of secpold.
  *
- *  secpolctl [--endpoint E] [--timeout MS] call /secpol.v1.Svc/Method '{json}'
- *  secpolctl list | health | policy ...
+ *  secpolctl [options] COMMAND [ARGS] [options]
+ *
+ *  The command table below (secpolctl_commands) names every command and subcommand
+ *  with its arguments, its own options, its help, whether it needs a server
+ *  and its output format. One pass over argv takes the global options out
+ *  wherever they stand (before "--"), follows the words that name a command
+ *  down the table, refuses an option the command does not list (one line,
+ *  pointing at its --help) and keeps the rest for the command. --help or -h
+ *  anywhere prints the help of the command named so far, from the table,
+ *  and contacts nothing; so do `secpolctl help [COMMAND...]` and a group
+ *  named without its subcommand (on stderr, exit 2).
  *
  *  Every method comes from the generated registry (secpol_registry.h) and
  *  JSON goes through the protobuf-c descriptors (json_pb.h), so a service
  *  added to a .proto works here with no change to this file.
  */
-#include "secpolctl.h"
+#include "secpolctl_internal.h"
 
 #include "json_pb.h"
 #include "secpol/secpol_registry.h"
 #include "secpol/secpol_status.h"
 #include "secpol/v1/health.pb-c.h"
 
+#include <ctype.h>
 #include <czmq.h>
 #include <errno.h>
-#include <getopt.h>
+#include <inttypes.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #ifndef SECPOL_VERSION
 #define SECPOL_VERSION "unknown"
 #endif
 
 #define S_DEFAULT_TIMEOUT_MS 5000
+//  How long a command waits for the connection to come up before it says
+//  nothing is listening (or the timeout, when that is shorter).
+#define S_CONNECT_MS 1000
+//  Where help puts the description column, at most.
+#define S_HELP_COLUMN 32
+#define S_N_COMMANDS  (sizeof secpolctl_commands / sizeof secpolctl_commands[0])
 
-static int s_usage (FILE *out, int code);
-static int s_list (void);
-static int s_health (secpol_client_t *client);
-static int s_prepare_call (const ProtobufCMethodDescriptor **method_p, ProtobufCMessage **request_p,
-                           const char *method_path, const char *json_text);
-static int s_connect (secpol_client_t **client_p, const char *endpoint, int timeout_ms,
-                      const char *request_id);
-static bool s_is_help (int argc, char **argv);
+//  What the command line asked for, once parsed.
+typedef struct {
+    const secpolctl_command_t *command; /* the deepest command named */
+    const char *timeout_text;           /* --timeout or $SECPOL_TIMEOUT, NULL = default */
+    const char *output_text;            /* --output, NULL = the command's default */
+    bool help;                          /* --help, -h or the word "help" */
+    bool version;                       /* --version, -V */
+    bool unknown_command;               /* error names a command: wins over --help */
+    char error[512];                    /* the first mistake, "" when none */
+    int argc;                           /* words left for the command */
+    char **argv;                        /* argc of them, then NULL */
+    int n_positional;                   /* of which positional (not options, not "--") */
+    int dashdash;                       /* index in argv where "--" stood, -1 = none */
+    char **owned;                       /* strings made here, freed at exit */
+    int n_owned;
+} s_line_t;
+
+static int s_parse (s_line_t *line, int argc, char **argv);
+static int s_parse_option (s_line_t *line, int argc, char **argv, int index);
+static const secpolctl_option_t *s_find_option (const secpolctl_option_t *options, const char *name,
+                                                size_t length, char letter);
+static void s_apply_global (s_line_t *line, const secpolctl_option_t *option, const char *value);
+static int s_keep_option (s_line_t *line, const secpolctl_option_t *option, const char *value);
+static void s_keep (s_line_t *line, char *word);
+static void s_mistake (s_line_t *line, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+static void s_line_free (s_line_t *line);
+static const secpolctl_command_t *s_child (const secpolctl_command_t *group, const char *word);
+static bool s_is_child (const secpolctl_command_t *group, const secpolctl_command_t *command);
+static void s_help (FILE *out, const secpolctl_command_t *command);
+static void s_help_item (FILE *out, int width, const char *term, const char *text);
+static int s_check_args (const s_line_t *line);
+static bool s_endpoint_valid (const char *endpoint, char *why, size_t size);
+static secpol_client_t *s_open (int *code_p, char *why, size_t size);
+static void s_print_text (char *path, size_t length, size_t size, json_t *value);
+static secpolctl_run_t s_run_call;
+static secpolctl_run_t s_run_health;
+static secpolctl_run_t s_run_version;
+static secpolctl_run_t s_run_policy;
+static int s_call_print (secpol_client_t *client, const char *path,
+                         const ProtobufCMessage *request);
+static int s_prepare_call (char *path, size_t size, ProtobufCMessage **request_p,
+                           const char *method_name, const char *json_text);
+
+//  --------------------------------------------------------------------------
+//  The command table
+
+const secpolctl_option_t secpolctl_global_options[] = {
+    {"endpoint", 'e', "E",
+     "secpold's ZeroMQ endpoint: tcp://HOST:PORT,\n"
+     "ipc://PATH or inproc://NAME (env SECPOL_ENDPOINT;\n"
+     "default " SECPOL_CLIENT_DEFAULT_ENDPOINT ")"},
+    {"timeout", 't', "MS",
+     "wait at most MS ms for each answer, 0 = forever\n"
+     "(env SECPOL_TIMEOUT; default 5000); a secpold\n"
+     "that is not reachable fails within a second"},
+    {"request-id", 'r', "ID", "request id for the server's logs"},
+    {"output", 'o', "FORMAT", "json or text (each command has its default)"},
+    {"help", 'h', NULL, "this help; after a command, the command's"},
+    {"version", 'V', NULL, "print secpolctl's version (secpolctl version:\nsecpold's too)"},
+    {NULL, 0, NULL, NULL},
+};
+
+static const secpolctl_option_t s_community_option = {
+    "community", 'c', "C", "a community of the workspace (default: the\nworkspace level)"};
+static const secpolctl_option_t s_policy_level_options[] = {s_community_option, {NULL, 0, 0, 0}};
+static const secpolctl_option_t s_expected_version_option = {
+    "expected-version", 0, "N", "refuse (ABORTED) unless the level is at version N"};
+static const secpolctl_option_t s_actor_option = {"actor", 0, "A",
+                                                  "who makes the change, kept in the history"};
+static const secpolctl_option_t s_page_token_option = {"page-token", 0, "T",
+                                                       "continue where the previous page stopped"};
+static const secpolctl_option_t s_json_option = {"json", 0, NULL,
+                                                 "print the response as JSON (as -o json)"};
+static const secpolctl_option_t s_policy_set_options[] = {
+    s_community_option,
+    s_expected_version_option,
+    s_actor_option,
+    {"create", 0, NULL,
+     "create the level when it stores nothing yet\n(else refused: a typo in an id)"},
+    {NULL, 0, NULL, NULL},
+};
+static const secpolctl_option_t s_policy_delete_options[] = {
+    s_community_option, s_expected_version_option, s_actor_option, {NULL, 0, NULL, NULL}};
+static const secpolctl_option_t s_policy_headers_options[] = {
+    s_community_option, s_json_option, {NULL, 0, NULL, NULL}};
+static const secpolctl_option_t s_policy_history_options[] = {
+    s_community_option,    {"page-size", 0, "N", "revisions per page (default 50, at most 500)"},
+    s_page_token_option,   s_json_option,
+    {NULL, 0, NULL, NULL},
+};
+static const secpolctl_option_t s_policy_list_options[] = {
+    {"page-size", 0, "N", "levels per page (default 50, at most 500)"},
+    s_page_token_option,
+    {NULL, 0, NULL, NULL},
+};
+
+//  After the option list of `secpolctl --help`.
+static const char s_root_epilogue[] =
+    "Options may stand before or after the command. \"secpolctl COMMAND --help\"\n"
+    "(or \"secpolctl help COMMAND\") prints a command's help without contacting\n"
+    "the server.\n"
+    "\n"
+    "Methods:\n"
+    "A method is written as its wire path (/secpol.v1.Health/Check) or, shorter,\n"
+    "secpol.v1.Health/Check, Health/Check or secpol.v1.Health.Check. JSON input\n"
+    "takes proto field names or lowerCamelCase, enums by name or number; JSON\n"
+    "output prints every field by its proto name.\n"
+    "\n"
+    "Environment:\n"
+    "  SECPOL_ENDPOINT  default of --endpoint\n"
+    "  SECPOL_TIMEOUT   default of --timeout\n"
+    "\n"
+    "Exit status:\n"
+    "  0     OK\n"
+    "  2     usage error (bad option, command, endpoint, JSON or field): nothing\n"
+    "        was sent; also status UNKNOWN (stderr tells them apart)\n"
+    "  1-16  the status code of the failed call, e.g. 3 INVALID_ARGUMENT, 5\n"
+    "        NOT_FOUND, 12 UNIMPLEMENTED, 14 UNAVAILABLE (secpold not reachable,\n"
+    "        no answer within the timeout, or health not SERVING)\n";
+
+//  Groups come before their subcommands; help lists children in this order.
+const secpolctl_command_t secpolctl_commands[] = {
+    {"", "[options] COMMAND [ARGS]", "",
+     "Command line client of secpold, the secpol security-policy service.", NULL, 0, -1, NULL,
+     false, SECPOLCTL_COMPLETE_NONE, NULL},
+    {"call", "METHOD [JSON | -]", "call a method with a JSON request, print the answer",
+     "Calls METHOD with a JSON request (default {}; \"-\" reads it from stdin) and\n"
+     "prints the response. METHOD is a wire path (/secpol.v1.Health/Check) or,\n"
+     "shorter, secpol.v1.Health/Check, Health/Check or secpol.v1.Health.Check:\n"
+     "\"secpolctl list\" shows every method, \"secpolctl describe METHOD\" its\n"
+     "fields. The method and the JSON are checked before anything is sent.\n"
+     "\n"
+     "JSON input takes proto field names or lowerCamelCase, enums by name or\n"
+     "number. Output: JSON with every field by its proto name, or with -o text\n"
+     "one \"field: value\" line per field.",
+     NULL, 1, 2, "json", false, SECPOLCTL_COMPLETE_METHOD, s_run_call},
+    {"list", "[SERVICE]", "every method with its request and response types",
+     "Lists every method of the contract (or of SERVICE: secpol.v1.PolicyService\n"
+     "or PolicyService) with its request and response types. Needs no server: the\n"
+     "list comes from the descriptors secpolctl was built with.",
+     NULL, 0, 1, "text", false, SECPOLCTL_COMPLETE_SERVICE, secpolctl_run_list},
+    {"describe", "[NAME]", "a service, method, message or enum with its fields",
+     "Prints NAME, a service, method, message or enum of the contract, with its\n"
+     "fields (name, number, type, label) or values, and the comments of its\n"
+     ".proto file; without NAME, every service. NAME is a full name\n"
+     "(secpol.v1.Policy) or, when that is unique, a short one (Policy); a\n"
+     "method is written as for call. Needs no server.",
+     NULL, 0, 1, "text", false, SECPOLCTL_COMPLETE_SCHEMA, secpolctl_run_describe},
+    {"health", "", "check the server (exit 0 only when SERVING)",
+     "Calls Health/Check and prints the answer: status, version, store schema\n"
+     "version and the server's clock. Exits 0 only when secpold is SERVING.",
+     NULL, 0, 0, "json", true, SECPOLCTL_COMPLETE_NONE, s_run_health},
+    {"version", "", "secpolctl's version, and secpold's when it answers",
+     "Prints secpolctl's version and, when secpold answers Health/Check, the\n"
+     "server's version and store schema. A server that cannot be reached is\n"
+     "said on stderr; the exit status stays 0.",
+     NULL, 0, 0, "text", false, SECPOLCTL_COMPLETE_NONE, s_run_version},
+    {"completion", "bash", "a bash completion script",
+     "Prints a bash script completing secpolctl's commands, options, method\n"
+     "names and policy settings. Load it with\n"
+     "  source <(secpolctl completion bash)\n"
+     "or save it as /usr/share/bash-completion/completions/secpolctl.",
+     NULL, 1, 1, NULL, false, SECPOLCTL_COMPLETE_SHELL, secpolctl_run_completion},
+    {"policy", "COMMAND [ARGS]", "workspace security policies (policy --help)",
+     "Shortcuts for PolicyService: the 54 security settings of a workspace, or of\n"
+     "one of its communities (--community), their revisions, the HTTP security\n"
+     "headers and upload checks. Settings, units, defaults and ranges:\n"
+     "docs/POLICY.md.",
+     NULL, 0, -1, NULL, false, SECPOLCTL_COMPLETE_NONE, NULL},
+    {"policy get", "WORKSPACE", "the effective policy: every setting",
+     "Prints the effective policy of WORKSPACE, or of a community with\n"
+     "--community: every setting, each from the level that sets it (defaults,\n"
+     "then the workspace, then the community), and the version of the level\n"
+     "addressed.",
+     s_policy_level_options, 0, -1, "json", true, SECPOLCTL_COMPLETE_NONE, s_run_policy},
+    {"policy set", "WORKSPACE SETTING=VALUE...", "change settings; only those named",
+     "Changes the settings named, and only those (they form the update mask):\n"
+     "  nested  login_lockout.max_failures=5 hsts.preload=true\n"
+     "  lists   allowed_file_extensions=pdf,png (empty: allowed_file_extensions=)\n"
+     "  enums   password_policy=high\n"
+     "  bools   true or false (also yes/no, on/off, 1/0)\n"
+     "Every name and value is checked before connecting (secpolctl policy\n"
+     "settings lists them); one bad value stores nothing. A level that stores\n"
+     "nothing yet is changed only with --create. Prints what changed and the\n"
+     "new version (-o json: the policy after the change).",
+     s_policy_set_options, 0, -1, "text", false, SECPOLCTL_COMPLETE_SETTING, s_run_policy},
+    {"policy delete", "WORKSPACE", "return a level to inheriting everything",
+     "Deletes what the level of WORKSPACE (or of a community, with --community)\n"
+     "stores: every setting is inherited again. The history keeps the delete.\n"
+     "Prints what changed (-o json: the answer of DeletePolicy).",
+     s_policy_delete_options, 0, -1, "text", true, SECPOLCTL_COMPLETE_NONE, s_run_policy},
+    {"policy headers", "WORKSPACE", "the HTTP security headers, one per line",
+     "Prints the HTTP security headers the web tier sends for WORKSPACE (or a\n"
+     "community), one \"Name: value\" line each; warnings (deprecated headers\n"
+     "being sent) go to stderr.",
+     s_policy_headers_options, 0, -1, "text", true, SECPOLCTL_COMPLETE_NONE, s_run_policy},
+    {"policy history", "WORKSPACE", "who changed what and when, newest first",
+     "Prints the revisions of a level, newest first: version, time, actor, and\n"
+     "each field changed with its old and new value. When more revisions are\n"
+     "left, stderr says which --page-token continues.",
+     s_policy_history_options, 0, -1, "text", true, SECPOLCTL_COMPLETE_NONE, s_run_policy},
+    {"policy check-upload", "WORKSPACE FILENAME", "whether an upload named FILENAME is allowed",
+     "Asks whether a file named FILENAME may be uploaded (its extension against\n"
+     "allowed_file_extensions).",
+     s_policy_level_options, 0, -1, "json", true, SECPOLCTL_COMPLETE_NONE, s_run_policy},
+    {"policy list", "[WORKSPACE]", "the levels (workspaces, communities) storing settings",
+     "Lists the levels that store settings (every workspace, or the workspace\n"
+     "and communities of WORKSPACE): version, how many settings each\n"
+     "overrides, when and by whom it was last changed. When more are left,\n"
+     "stderr says which --page-token continues.",
+     s_policy_list_options, 0, -1, "text", true, SECPOLCTL_COMPLETE_NONE, s_run_policy},
+    {"policy settings", "", "every setting: type, unit, range and default",
+     "Lists every setting with its type, unit, allowed values and default,\n"
+     "from the table secpold validates with (-o json adds what each does,\n"
+     "what 0 means and who enforces it). Needs no server.",
+     NULL, 0, -1, "text", false, SECPOLCTL_COMPLETE_NONE, s_run_policy},
+};
+const size_t secpolctl_commands_count = S_N_COMMANDS;
+
+//  What every command may ask of the session: the global options and the
+//  one client.
+static struct {
+    const char *endpoint;      /* --endpoint or $SECPOL_ENDPOINT */
+    int timeout_ms;            /* --timeout; 0 = forever */
+    const char *request_id;    /* --request-id, NULL = none */
+    secpolctl_output_t output; /* -o, or the command's default */
+    secpol_client_t *client;   /* made by secpolctl_client () */
+} s_session;
 
 int
 main (int argc, char **argv)
@@ -43,152 +282,695 @@ main (int argc, char **argv)
     //  Ctrl-C ends secpolctl at once instead of setting zsys_interrupted.
     zsys_handler_set (NULL);
 
-    const char *endpoint = getenv ("SECPOL_ENDPOINT");
-    if (!endpoint || !*endpoint)
-        endpoint = SECPOL_CLIENT_DEFAULT_ENDPOINT;
-    int timeout_ms = S_DEFAULT_TIMEOUT_MS;
-    const char *request_id = NULL;
-    const char *timeout_text = getenv ("SECPOL_TIMEOUT");
+    s_session.endpoint = getenv ("SECPOL_ENDPOINT");
+    if (!s_session.endpoint || !*s_session.endpoint)
+        s_session.endpoint = SECPOL_CLIENT_DEFAULT_ENDPOINT;
+    s_session.timeout_ms = S_DEFAULT_TIMEOUT_MS;
 
-    static const struct option options[] = {
-        {"endpoint", required_argument, NULL, 'e'},   {"timeout", required_argument, NULL, 't'},
-        {"request-id", required_argument, NULL, 'r'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},          {NULL, 0, NULL, 0},
-    };
-    int option;
-    //  "+": stop at the command, so its own arguments are left alone.
-    while ((option = getopt_long (argc, argv, "+e:t:r:hV", options, NULL)) != -1) {
-        switch (option) {
-            case 'e':
-                endpoint = optarg;
-                break;
-            case 't':
-                timeout_text = optarg;
-                break;
-            case 'r':
-                request_id = optarg;
-                break;
-            case 'h':
-                return s_usage (stdout, SECPOLCTL_EXIT_OK);
-            case 'V':
-                printf ("secpolctl %s\n", SECPOL_VERSION);
-                return SECPOLCTL_EXIT_OK;
-            default:
-                return s_usage (stderr, SECPOLCTL_EXIT_USAGE);
+    s_line_t line;
+    int code = s_parse (&line, argc, argv);
+    if (code != SECPOLCTL_EXIT_OK)
+        goto done;
+    const secpolctl_command_t *command = line.command;
+    code = SECPOLCTL_EXIT_USAGE;
+    if (*line.error && (line.unknown_command || !line.help)) {
+        secpolctl_usage_error ("%s", line.error);
+        goto done;
+    }
+    if (line.help) {
+        s_help (stdout, command);
+        code = SECPOLCTL_EXIT_OK;
+        goto done;
+    }
+    if (line.version) {
+        printf ("secpolctl %s\n", SECPOL_VERSION);
+        code = SECPOLCTL_EXIT_OK;
+        goto done;
+    }
+    if (!command->run) {
+        //  A group without its subcommand: what could have followed.
+        s_help (stderr, command);
+        goto done;
+    }
+    if ((code = s_check_args (&line)) != SECPOLCTL_EXIT_OK)
+        goto done;
+    if (line.output_text) {
+        if (!command->output) {
+            code = secpolctl_usage_error ("%s prints no data: -o does not apply (see secpolctl "
+                                          "%s --help)",
+                                          command->path, command->path);
+            goto done;
+        }
+        if (strcmp (line.output_text, "json") != 0 && strcmp (line.output_text, "text") != 0) {
+            code =
+                secpolctl_usage_error ("--output takes json or text, not \"%s\"", line.output_text);
+            goto done;
         }
     }
-    if (timeout_text) {
+    //  A command's own --json is -o json by its older name.
+    const char *output = line.output_text ? line.output_text : command->output;
+    for (int i = 0; i < line.argc; i++)
+        if (strcmp (line.argv[i], "--json") == 0)
+            output = "json";
+    s_session.output =
+        output && strcmp (output, "text") == 0 ? SECPOLCTL_OUTPUT_TEXT : SECPOLCTL_OUTPUT_JSON;
+    if (line.timeout_text) {
         char *end = NULL;
         errno = 0;
-        long value = strtol (timeout_text, &end, 10);
-        if (!*timeout_text || *end || errno || value < 0 || value > INT32_MAX)
-            return secpolctl_usage_error ("--timeout takes milliseconds (0 = wait forever), "
+        long value = strtol (line.timeout_text, &end, 10);
+        if (!*line.timeout_text || *end || errno || value < 0 || value > INT32_MAX) {
+            code = secpolctl_usage_error ("--timeout takes milliseconds (0 = wait forever), "
                                           "not \"%s\"",
-                                          timeout_text);
-        timeout_ms = (int)value;
+                                          line.timeout_text);
+            goto done;
+        }
+        s_session.timeout_ms = (int)value;
     }
-    if (optind >= argc)
-        return s_usage (stderr, SECPOLCTL_EXIT_USAGE);
-
-    const char *command = argv[optind];
-    int rest = argc - optind - 1;
-    char **args = argv + optind + 1;
     secpol_client_t *client = NULL;
-    int code;
-
-    if (strcmp (command, "help") == 0)
-        return s_usage (stdout, SECPOLCTL_EXIT_OK);
-    if (strcmp (command, "list") == 0) {
-        if (rest != 0)
-            return secpolctl_usage_error ("list takes no arguments");
-        return s_list ();
-    }
-    if (strcmp (command, "health") == 0) {
-        if (rest != 0)
-            return secpolctl_usage_error ("health takes no arguments");
-        code = s_connect (&client, endpoint, timeout_ms, request_id);
-        if (code == SECPOLCTL_EXIT_OK)
-            code = s_health (client);
-    } else if (strcmp (command, "call") == 0) {
-        if (rest < 1 || rest > 2)
-            return secpolctl_usage_error (
-                "usage: secpolctl call /secpol.v1.Svc/Method ['{json}' | -]");
-        char *stdin_text = NULL;
-        const char *json_text = rest == 2 ? args[1] : NULL;
-        if (json_text && strcmp (json_text, "-") == 0) {
-            stdin_text = secpolctl_read_stdin ();
-            if (!stdin_text)
-                return secpolctl_usage_error ("cannot read JSON from stdin: %s", strerror (errno));
-            json_text = stdin_text;
-        }
-        //  Check the method and the JSON before connecting: a typo should not
-        //  need a server to be reported.
-        const ProtobufCMethodDescriptor *method = NULL;
-        ProtobufCMessage *request = NULL;
-        code = s_prepare_call (&method, &request, args[0], json_text);
-        free (stdin_text);
-        if (code == SECPOLCTL_EXIT_OK)
-            code = s_connect (&client, endpoint, timeout_ms, request_id);
-        if (code == SECPOLCTL_EXIT_OK) {
-            ProtobufCMessage *response = NULL;
-            int status = secpol_client_call (client, args[0], request, &response);
-            code = secpolctl_print_response (client, status, response);
-            protobuf_c_message_free_unpacked (response, NULL);
-        }
-        protobuf_c_message_free_unpacked (request, NULL);
-    } else if (strcmp (command, "policy") == 0) {
-        code = SECPOLCTL_EXIT_OK;
-        if (!s_is_help (rest + 1, args - 1))
-            code = s_connect (&client, endpoint, timeout_ms, request_id);
-        if (code == SECPOLCTL_EXIT_OK)
-            code = secpolctl_policy (client, rest + 1, args - 1);
-    } else
-        return secpolctl_usage_error ("unknown command \"%s\" (secpolctl --help lists them)",
-                                      command);
-    secpol_client_destroy (&client);
+    if (command->server && !(client = secpolctl_client (&code)))
+        goto done;
+    code = command->run (command, client, line.argc, line.argv);
+done:
+    s_line_free (&line);
+    secpol_client_destroy (&s_session.client);
     return code;
+}
+
+//  --------------------------------------------------------------------------
+//  The command line
+
+static int
+s_parse (s_line_t *line, int argc, char **argv)
+{
+    memset (line, 0, sizeof *line);
+    line->command = &secpolctl_commands[0];
+    line->dashdash = -1;
+    line->timeout_text = getenv ("SECPOL_TIMEOUT");
+    line->argv = (char **)calloc ((size_t)argc + 2, sizeof *line->argv);
+    //  At most one string made per option letter, so per byte of argv.
+    size_t bytes = 0;
+    for (int i = 1; i < argc; i++)
+        bytes += strlen (argv[i]);
+    line->owned = (char **)calloc (bytes + 1, sizeof *line->owned);
+    if (!line->argv || !line->owned) {
+        fprintf (stderr, "secpolctl: out of memory\n");
+        return SECPOL_RESOURCE_EXHAUSTED;
+    }
+    bool options_end = false;
+    for (int i = 1; i < argc; i++) {
+        char *word = argv[i];
+        if (!options_end && strcmp (word, "--") == 0) {
+            options_end = true;
+            line->dashdash = line->argc;
+            continue;
+        }
+        if (!options_end && word[0] == '-' && word[1]) {
+            i = s_parse_option (line, argc, argv, i);
+            continue;
+        }
+        if (!line->command->run && line->n_positional == 0) {
+            //  A group: the word names its subcommand (or asks for help).
+            if (strcmp (word, "help") == 0) {
+                line->help = true;
+                continue;
+            }
+            const secpolctl_command_t *child = s_child (line->command, word);
+            if (child) {
+                line->command = child;
+                continue;
+            }
+            const char *names[S_N_COMMANDS];
+            size_t n = 0;
+            for (size_t k = 0; k < S_N_COMMANDS; k++)
+                if (s_is_child (line->command, &secpolctl_commands[k]))
+                    names[n++] = strrchr (secpolctl_commands[k].path, ' ')
+                                     ? strrchr (secpolctl_commands[k].path, ' ') + 1
+                                     : secpolctl_commands[k].path;
+            const char *nearest = secpolctl_nearest (word, names, n);
+            const char *path = line->command->path;
+            s_mistake (line, "unknown command '%s%s%s'%s%s%s (see secpolctl%s%s --help)", path,
+                       *path ? " " : "", word, nearest ? "; did you mean '" : "",
+                       nearest ? nearest : "", nearest ? "'?" : "", *path ? " " : "", path);
+            line->unknown_command = true;
+            break;
+        }
+        s_keep (line, word);
+        line->n_positional++;
+    }
+    //  "--" matters only to a command that has options of its own.
+    if (line->dashdash >= 0 && line->command->options) {
+        memmove (line->argv + line->dashdash + 1, line->argv + line->dashdash,
+                 (size_t)(line->argc - line->dashdash) * sizeof *line->argv);
+        line->argv[line->dashdash] = "--";
+        line->argc++;
+    }
+    return SECPOLCTL_EXIT_OK;
+}
+
+//  Parses the option at argv[index] (and its value); returns the index of
+//  the last word it used.
+static int
+s_parse_option (s_line_t *line, int argc, char **argv, int index)
+{
+    const char *word = argv[index];
+    const secpolctl_option_t *own = line->command->options;
+    if (word[1] == '-') {
+        const char *name = word + 2;
+        const char *equals = strchr (name, '=');
+        size_t length = equals ? (size_t)(equals - name) : strlen (name);
+        const secpolctl_option_t *option =
+            s_find_option (secpolctl_global_options, name, length, 0);
+        bool global = option != NULL;
+        if (!option)
+            option = s_find_option (own, name, length, 0);
+        if (!option) {
+            s_mistake (line, "unknown option '%.*s'", (int)(length + 2), word);
+            return index;
+        }
+        const char *value = equals ? equals + 1 : NULL;
+        if (!option->value && value) {
+            s_mistake (line, "option '--%s' takes no value", option->name);
+            return index;
+        }
+        if (option->value && !value) {
+            if (index + 1 >= argc) {
+                s_mistake (line, "option '--%s' needs a value", option->name);
+                return index;
+            }
+            value = argv[++index];
+        }
+        if (global)
+            s_apply_global (line, option, value);
+        else
+            s_keep_option (line, option, value);
+        return index;
+    }
+    //  A cluster of short options: -hV, -ojson, -o json.
+    for (const char *letter = word + 1; *letter; letter++) {
+        const secpolctl_option_t *option =
+            s_find_option (secpolctl_global_options, NULL, 0, *letter);
+        bool global = option != NULL;
+        if (!option)
+            option = s_find_option (own, NULL, 0, *letter);
+        if (!option) {
+            s_mistake (line, "unknown option '-%c'", *letter);
+            return index;
+        }
+        const char *value = NULL;
+        if (option->value) {
+            if (letter[1])
+                value = letter + 1;
+            else if (index + 1 < argc)
+                value = argv[++index];
+            else {
+                s_mistake (line, "option '-%c' needs a value", *letter);
+                return index;
+            }
+        }
+        if (global)
+            s_apply_global (line, option, value);
+        else
+            s_keep_option (line, option, value);
+        if (value)
+            break;
+    }
+    return index;
+}
+
+static const secpolctl_option_t *
+s_find_option (const secpolctl_option_t *options, const char *name, size_t length, char letter)
+{
+    for (const secpolctl_option_t *option = options; option && option->name; option++)
+        if (name ? strlen (option->name) == length && memcmp (option->name, name, length) == 0
+                 : option->letter == letter)
+            return option;
+    return NULL;
+}
+
+static void
+s_apply_global (s_line_t *line, const secpolctl_option_t *option, const char *value)
+{
+    switch (option->letter) {
+        case 'e':
+            s_session.endpoint = value;
+            break;
+        case 't':
+            line->timeout_text = value;
+            break;
+        case 'r':
+            s_session.request_id = value;
+            break;
+        case 'o':
+            line->output_text = value;
+            break;
+        case 'h':
+            line->help = true;
+            break;
+        case 'V':
+            line->version = true;
+            break;
+    }
+}
+
+//  Keeps a command's own option for it, spelled --name or --name=value.
+static int
+s_keep_option (s_line_t *line, const secpolctl_option_t *option, const char *value)
+{
+    char *word =
+        value ? zsys_sprintf ("--%s=%s", option->name, value) : zsys_sprintf ("--%s", option->name);
+    if (!word)
+        return SECPOL_RESOURCE_EXHAUSTED;
+    line->owned[line->n_owned++] = word;
+    s_keep (line, word);
+    return SECPOLCTL_EXIT_OK;
+}
+
+static void
+s_keep (s_line_t *line, char *word)
+{
+    line->argv[line->argc++] = word;
+}
+
+//  Keeps the first mistake, with where to look for the right way.
+static void
+s_mistake (s_line_t *line, const char *fmt, ...)
+{
+    if (*line->error)
+        return;
+    va_list args;
+    va_start (args, fmt);
+    int length = vsnprintf (line->error, sizeof line->error, fmt, args);
+    va_end (args);
+    if (length >= 0 && (size_t)length < sizeof line->error && !strstr (line->error, "--help)")) {
+        const char *path = line->command->path;
+        snprintf (line->error + length, sizeof line->error - (size_t)length,
+                  " (see secpolctl%s%s --help)", *path ? " " : "", path);
+    }
+}
+
+static void
+s_line_free (s_line_t *line)
+{
+    for (int i = 0; line->owned && i < line->n_owned; i++)
+        zstr_free (&line->owned[i]);
+    free (line->owned);
+    free (line->argv);
+    line->owned = NULL;
+    line->argv = NULL;
+}
+
+//  True when command is a direct subcommand of group.
+static bool
+s_is_child (const secpolctl_command_t *group, const secpolctl_command_t *command)
+{
+    size_t length = strlen (group->path);
+    const char *rest = command->path;
+    if (!*rest || command == group)
+        return false;
+    if (length) {
+        if (strncmp (rest, group->path, length) != 0 || rest[length] != ' ')
+            return false;
+        rest += length + 1;
+    }
+    return *rest && !strchr (rest, ' ');
+}
+
+static const secpolctl_command_t *
+s_child (const secpolctl_command_t *group, const char *word)
+{
+    for (size_t k = 0; k < S_N_COMMANDS; k++) {
+        const secpolctl_command_t *command = &secpolctl_commands[k];
+        if (!s_is_child (group, command))
+            continue;
+        const char *last = strrchr (command->path, ' ');
+        if (strcmp (last ? last + 1 : command->path, word) == 0)
+            return command;
+    }
+    return NULL;
+}
+
+//  Counts the positional words against the table.
+static int
+s_check_args (const s_line_t *line)
+{
+    const secpolctl_command_t *command = line->command;
+    if (command->max_args < 0)
+        return SECPOLCTL_EXIT_OK;
+    if (line->n_positional < command->min_args)
+        return secpolctl_usage_error ("%s needs %s (see secpolctl %s --help)", command->path,
+                                      command->arguments, command->path);
+    if (line->n_positional > command->max_args)
+        return secpolctl_usage_error ("unexpected argument '%s' (see secpolctl %s --help)",
+                                      line->argv[command->max_args], command->path);
+    return SECPOLCTL_EXIT_OK;
+}
+
+//  --------------------------------------------------------------------------
+//  Help, from the table
+
+static void
+s_help (FILE *out, const secpolctl_command_t *command)
+{
+    bool root = !*command->path;
+    fprintf (out, "usage: secpolctl%s%s%s%s%s\n", root ? "" : " ", command->path,
+             *command->arguments ? " " : "", command->arguments, root ? "" : " [options]");
+    fprintf (out, "\n%s\n", command->description ? command->description : command->summary);
+
+    //  The column where descriptions start: after the longest term.
+    int width = 0;
+    char term[256];
+    if (!command->run) {
+        fputs ("\nCommands:\n", out);
+        for (size_t k = 0; k < S_N_COMMANDS; k++)
+            if (s_is_child (command, &secpolctl_commands[k])) {
+                const char *last = strrchr (secpolctl_commands[k].path, ' ');
+                int length = snprintf (
+                    term, sizeof term, "%s%s%s", last ? last + 1 : secpolctl_commands[k].path,
+                    *secpolctl_commands[k].arguments ? " " : "", secpolctl_commands[k].arguments);
+                if (length > width)
+                    width = length;
+            }
+        for (size_t k = 0; k < S_N_COMMANDS; k++)
+            if (s_is_child (command, &secpolctl_commands[k])) {
+                const char *last = strrchr (secpolctl_commands[k].path, ' ');
+                snprintf (term, sizeof term, "%s%s%s", last ? last + 1 : secpolctl_commands[k].path,
+                          *secpolctl_commands[k].arguments ? " " : "",
+                          secpolctl_commands[k].arguments);
+                s_help_item (out, width, term, secpolctl_commands[k].summary);
+            }
+    }
+    //  Options: secpolctl's are the global ones; a command lists its own and -o.
+    const secpolctl_option_t *lists[2] = {root ? secpolctl_global_options : command->options, NULL};
+    char output_help[128];
+    secpolctl_option_t output_option = {"output", 'o', "FORMAT", output_help};
+    snprintf (output_help, sizeof output_help, "json or text (default %s)",
+              command->output ? command->output : "");
+    if (!root && command->output)
+        lists[1] = &output_option;
+    if (lists[0] || lists[1]) {
+        fputs ("\nOptions:\n", out);
+        width = 0;
+        for (int pass = 0; pass < 2; pass++)
+            for (int l = 0; l < 2; l++)
+                for (const secpolctl_option_t *option = lists[l]; option && option->name;
+                     option++) {
+                    int length = snprintf (
+                        term, sizeof term, "%s%c%s--%s%s%s", option->letter ? "-" : " ",
+                        option->letter ? option->letter : ' ', option->letter ? ", " : "  ",
+                        option->name, option->value ? " " : "", option->value ? option->value : "");
+                    if (pass == 0 && length > width)
+                        width = length;
+                    if (pass == 1)
+                        s_help_item (out, width, term, option->help);
+                    if (l == 1)
+                        break; //  -o alone
+                }
+    }
+    if (root)
+        fprintf (out, "\n%s", s_root_epilogue);
+    else if (!command->run)
+        fprintf (out,
+                 "\n\"secpolctl %s COMMAND --help\" shows a command's arguments and options.\n",
+                 command->path);
+    else
+        fputs ("\nGlobal options (-e/--endpoint, -t/--timeout, -r/--request-id, -h/--help:\n"
+               "secpolctl --help) may stand before or after the command.\n",
+               out);
+}
+
+//  One "  term  text" line, text wrapped at its own newlines onto the column.
+static void
+s_help_item (FILE *out, int width, const char *term, const char *text)
+{
+    if (width > S_HELP_COLUMN)
+        width = S_HELP_COLUMN;
+    int length = (int)strlen (term);
+    if (length > width)
+        fprintf (out, "  %s\n%*s", term, width + 4, "");
+    else
+        fprintf (out, "  %-*s  ", width, term);
+    for (const char *p = text; *p; p++) {
+        fputc (*p, out);
+        if (*p == '\n' && p[1])
+            fprintf (out, "%*s", width + 4, "");
+    }
+    fputc ('\n', out);
+}
+
+//  --------------------------------------------------------------------------
+//  The session: output format and client (secpolctl.h)
+
+secpolctl_output_t
+secpolctl_output (void)
+{
+    return s_session.output;
+}
+
+secpol_client_t *
+secpolctl_client (int *code_p)
+{
+    char why[512];
+    secpol_client_t *client = s_open (code_p, why, sizeof why);
+    if (client)
+        return client;
+    if (*code_p == SECPOLCTL_EXIT_USAGE)
+        secpolctl_usage_error ("%s", why);
+    else
+        fprintf (stderr, "%s: %s\n", secpol_status_name (*code_p), why);
+    return NULL;
+}
+
+//  Makes the session's client, or says why not (into why) with the exit code.
+static secpol_client_t *
+s_open (int *code_p, char *why, size_t size)
+{
+    if (s_session.client)
+        return s_session.client;
+    const char *endpoint = s_session.endpoint;
+    char reason[256];
+    if (!s_endpoint_valid (endpoint, reason, sizeof reason)) {
+        snprintf (why, size, "malformed endpoint \"%s\": %s (see secpolctl --help)", endpoint,
+                  reason);
+        *code_p = SECPOLCTL_EXIT_USAGE;
+        return NULL;
+    }
+    secpol_client_options_t options = SECPOL_CLIENT_OPTIONS_INIT;
+    options.timeout_ms = s_session.timeout_ms;
+    int error = SECPOL_OK;
+    secpol_client_t *client = secpol_client_open (endpoint, &options, &error);
+    if (!client) {
+        if (error == SECPOL_INVALID_ARGUMENT) {
+            snprintf (why, size, "malformed endpoint \"%s\" (see secpolctl --help)", endpoint);
+            *code_p = SECPOLCTL_EXIT_USAGE;
+        } else {
+            snprintf (why, size, "cannot make a client for %s", endpoint);
+            *code_p = error;
+        }
+        return NULL;
+    }
+    //  Nothing listening shows as no connection: say so now rather than
+    //  after the whole timeout.
+    int wait_ms = s_session.timeout_ms > 0 && s_session.timeout_ms < S_CONNECT_MS
+                      ? s_session.timeout_ms
+                      : S_CONNECT_MS;
+    int code = secpol_client_wait_connected (client, wait_ms);
+    if (code != SECPOL_OK) {
+        if (code == SECPOL_UNAVAILABLE)
+            snprintf (why, size, "cannot reach secpold at %s (is it running?)", endpoint);
+        else
+            snprintf (why, size, "%s", secpol_client_status (client)->message);
+        secpol_client_destroy (&client);
+        *code_p = code;
+        return NULL;
+    }
+    secpol_client_set_request_id (client, s_session.request_id);
+    s_session.client = client;
+    return client;
+}
+
+//  tcp://HOST:PORT (port 1-65535), ipc://PATH or inproc://NAME.
+static bool
+s_endpoint_valid (const char *endpoint, char *why, size_t size)
+{
+    if (strncmp (endpoint, "tcp://", 6) == 0) {
+        const char *host = endpoint + 6;
+        const char *colon = strrchr (host, ':');
+        if (!colon || colon == host) {
+            snprintf (why, size, "a tcp endpoint is tcp://HOST:PORT");
+            return false;
+        }
+        for (const char *p = host; p < colon; p++)
+            if (*p <= ' ' || *p == '/' || *p == ';') {
+                snprintf (why, size, "a tcp endpoint is tcp://HOST:PORT");
+                return false;
+            }
+        if (*host == '[' && colon[-1] != ']') {
+            snprintf (why, size, "an IPv6 address is written [ADDRESS]");
+            return false;
+        }
+        const char *port = colon + 1;
+        long value = 0;
+        if (!*port || strspn (port, "0123456789") != strlen (port) || strlen (port) > 5 ||
+            (value = strtol (port, NULL, 10)) < 1 || value > 65535) {
+            snprintf (why, size, "the port must be a number from 1 to 65535");
+            return false;
+        }
+        return true;
+    }
+    if (strncmp (endpoint, "ipc://", 6) == 0) {
+        size_t length = strlen (endpoint + 6);
+        if (length == 0) {
+            snprintf (why, size, "an ipc endpoint is ipc://PATH");
+            return false;
+        }
+        if (length >= sizeof ((struct sockaddr_un *)0)->sun_path) {
+            snprintf (why, size, "an ipc path is at most %zu bytes",
+                      sizeof ((struct sockaddr_un *)0)->sun_path - 1);
+            return false;
+        }
+        return true;
+    }
+    if (strncmp (endpoint, "inproc://", 9) == 0 && endpoint[9])
+        return true;
+    snprintf (why, size, "expected tcp://HOST:PORT, ipc://PATH or inproc://NAME");
+    return false;
+}
+
+//  --------------------------------------------------------------------------
+//  Printing (secpolctl.h, secpolctl_internal.h)
+
+int
+secpolctl_print_response (secpol_client_t *client, int code, const ProtobufCMessage *response)
+{
+    if (code == SECPOL_OK) {
+        if (!response) {
+            //  An empty message of no known type: {} or nothing.
+            if (s_session.output == SECPOLCTL_OUTPUT_JSON)
+                return secpolctl_print_json (json_object ());
+            return SECPOLCTL_EXIT_OK;
+        }
+        return secpolctl_print_message (response);
+    }
+    const secpol_client_status_t *status = client ? secpol_client_status (client) : NULL;
+    const char *message = status && status->message ? status->message : "";
+    fprintf (stderr, "%s%s", secpol_status_name (code), *message ? ": " : "");
+    secpolctl_print_escaped (stderr, message);
+    fputc ('\n', stderr);
+    for (size_t i = 0; status && i < status->n_violations; i++) {
+        fputs ("  ", stderr);
+        secpolctl_print_escaped (stderr, status->violation_fields[i]);
+        fputs (": ", stderr);
+        secpolctl_print_escaped (stderr, status->violation_descriptions[i]);
+        fputc ('\n', stderr);
+    }
+    return code > 0 && code < 256 ? code : SECPOL_UNKNOWN;
+}
+
+int
+secpolctl_print_message (const ProtobufCMessage *message)
+{
+    json_t *json = secpol_json_from_message (message);
+    if (s_session.output == SECPOLCTL_OUTPUT_JSON)
+        return secpolctl_print_json (json);
+    if (!json) {
+        fprintf (stderr, "INTERNAL: cannot convert the response\n");
+        return SECPOL_INTERNAL;
+    }
+    char path[1024] = "";
+    s_print_text (path, 0, sizeof path, json);
+    fflush (stdout);
+    json_decref (json);
+    return SECPOLCTL_EXIT_OK;
+}
+
+int
+secpolctl_print_json (json_t *json)
+{
+    if (!json) {
+        fprintf (stderr, "INTERNAL: cannot convert the response to JSON\n");
+        return SECPOL_INTERNAL;
+    }
+    json_dumpf (json, stdout, JSON_INDENT (2));
+    fputc ('\n', stdout);
+    fflush (stdout);
+    json_decref (json);
+    return SECPOLCTL_EXIT_OK;
+}
+
+//  One "path: value" line per scalar: login_lockout.max_failures: 5,
+//  allowed_file_extensions[0]: pdf. path holds length bytes of prefix.
+static void
+s_print_text (char *path, size_t length, size_t size, json_t *value)
+{
+    if (json_is_object (value) && json_object_size (value) > 0) {
+        const char *key;
+        json_t *member;
+        json_object_foreach (value, key, member)
+        {
+            int added = snprintf (path + length, size - length, "%s%s", length ? "." : "", key);
+            if (added > 0 && length + (size_t)added < size)
+                s_print_text (path, length + (size_t)added, size, member);
+        }
+        path[length] = 0;
+        return;
+    }
+    if (json_is_array (value) && json_array_size (value) > 0) {
+        size_t index;
+        json_t *element;
+        json_array_foreach (value, index, element)
+        {
+            int added = snprintf (path + length, size - length, "[%zu]", index);
+            if (added > 0 && length + (size_t)added < size)
+                s_print_text (path, length + (size_t)added, size, element);
+        }
+        path[length] = 0;
+        return;
+    }
+    if (!length)
+        return; //  an empty message prints nothing
+    printf ("%s: ", path);
+    if (json_is_string (value) && json_string_length (value) > 0)
+        secpolctl_print_escaped (stdout, json_string_value (value));
+    else {
+        //  numbers, true, false, null, {}, [] and "" as JSON writes them
+        char *text = json_dumps (value, JSON_ENCODE_ANY | JSON_COMPACT);
+        fputs (text ? text : "?", stdout);
+        free (text);
+    }
+    fputc ('\n', stdout);
+}
+
+void
+secpolctl_print_escaped (FILE *out, const char *text)
+{
+    char *escaped = secpol_json_escape_text (text, false);
+    fputs (escaped ? escaped : "?", out);
+    free (escaped);
 }
 
 //  --------------------------------------------------------------------------
 //  Shared with the other subcommands (secpolctl.h)
 
 int
-secpolctl_print_response (secpol_client_t *client, int code, const ProtobufCMessage *response)
-{
-    if (code == SECPOL_OK) {
-        json_t *json = response ? secpol_json_from_message (response) : json_object ();
-        if (!json) {
-            fprintf (stderr, "INTERNAL: cannot convert the response to JSON\n");
-            return SECPOL_INTERNAL;
-        }
-        json_dumpf (json, stdout, JSON_INDENT (2));
-        fputc ('\n', stdout);
-        fflush (stdout);
-        json_decref (json);
-        return SECPOLCTL_EXIT_OK;
-    }
-    const secpol_client_status_t *status = client ? secpol_client_status (client) : NULL;
-    const char *message = status && status->message ? status->message : "";
-    fprintf (stderr, "%s%s%s\n", secpol_status_name (code), *message ? ": " : "", message);
-    for (size_t i = 0; status && i < status->n_violations; i++)
-        fprintf (stderr, "  %s: %s\n", status->violation_fields[i],
-                 status->violation_descriptions[i]);
-    return code > 0 && code < 256 ? code : SECPOL_UNKNOWN;
-}
-
-int
 secpolctl_call_json (secpol_client_t *client, const char *method_path, const char *json_text)
 {
-    const ProtobufCMethodDescriptor *method = NULL;
+    char path[512];
     ProtobufCMessage *request = NULL;
-    int code = s_prepare_call (&method, &request, method_path, json_text);
-    if (code != SECPOLCTL_EXIT_OK)
-        return code;
-    ProtobufCMessage *response = NULL;
-    int status = secpol_client_call (client, method_path, request, &response);
-    code = secpolctl_print_response (client, status, response);
-    protobuf_c_message_free_unpacked (response, NULL);
+    int code = s_prepare_call (path, sizeof path, &request, method_path, json_text);
+    if (code == SECPOLCTL_EXIT_OK)
+        code = s_call_print (client, path, request);
     protobuf_c_message_free_unpacked (request, NULL);
+    return code;
+}
+
+//  Calls path with request and prints the outcome; returns the exit code.
+static int
+s_call_print (secpol_client_t *client, const char *path, const ProtobufCMessage *request)
+{
+    ProtobufCMessage *response = NULL;
+    int status = secpol_client_call (client, path, request, &response);
+    int code = secpolctl_print_response (client, status, response);
+    protobuf_c_message_free_unpacked (response, NULL);
     return code;
 }
 
@@ -231,70 +1013,81 @@ secpolctl_read_stdin (void)
     return text;
 }
 
+//  The nearest by edit distance (case-insensitive), if it is a likely typo.
+const char *
+secpolctl_nearest (const char *word, const char *const *candidates, size_t n)
+{
+    enum { MAX = 64 };
+    size_t length = strlen (word);
+    if (length == 0 || length > MAX)
+        return NULL;
+    const char *nearest = NULL;
+    //  More edits than a third of the word makes another word.
+    size_t best = (length < 6 ? 1 : length / 3) + 1;
+    for (size_t k = 0; k < n; k++) {
+        const char *candidate = candidates[k];
+        size_t other = strlen (candidate);
+        if (other > MAX)
+            continue;
+        size_t row[MAX + 1];
+        for (size_t j = 0; j <= other; j++)
+            row[j] = j;
+        for (size_t i = 1; i <= length; i++) {
+            size_t diagonal = row[0];
+            row[0] = i;
+            for (size_t j = 1; j <= other; j++) {
+                size_t above = row[j];
+                size_t cost = tolower ((unsigned char)word[i - 1]) !=
+                              tolower ((unsigned char)candidate[j - 1]);
+                size_t here = diagonal + cost;
+                if (above + 1 < here)
+                    here = above + 1;
+                if (row[j - 1] + 1 < here)
+                    here = row[j - 1] + 1;
+                row[j] = here;
+                diagonal = above;
+            }
+        }
+        if (row[other] < best) {
+            best = row[other];
+            nearest = candidate;
+        }
+    }
+    return nearest;
+}
+
 //  --------------------------------------------------------------------------
 //  Commands
 
 static int
-s_usage (FILE *out, int code)
+s_run_call (const secpolctl_command_t *command, secpol_client_t *client, int argc, char **argv)
 {
-    fprintf (out,
-             "usage: secpolctl [options] COMMAND [ARGS]\n"
-             "\n"
-             "Commands:\n"
-             "  call METHOD [JSON | -]  call METHOD (a wire path such as\n"
-             "                          /secpol.v1.Health/Check) with a JSON request\n"
-             "                          (default {}; - reads it from stdin) and print\n"
-             "                          the JSON response\n"
-             "  list                    list every method with its request and\n"
-             "                          response types\n"
-             "  health                  check the server (exit 0 when SERVING)\n"
-             "  policy ...              policy commands (secpolctl policy --help)\n"
-             "\n"
-             "Options:\n"
-             "  -e, --endpoint E        ZeroMQ endpoint of secpold (env SECPOL_ENDPOINT,\n"
-             "                          default " SECPOL_CLIENT_DEFAULT_ENDPOINT ")\n"
-             "  -t, --timeout MS        wait at most MS ms for each answer, 0 = forever\n"
-             "                          (env SECPOL_TIMEOUT, default %d)\n"
-             "  -r, --request-id ID     request id for the server's logs\n"
-             "  -h, --help              this help\n"
-             "  -V, --version           print the version\n"
-             "\n"
-             "JSON input takes proto field names or lowerCamelCase, enums by name or\n"
-             "number; output prints every field by its proto name.\n"
-             "\n"
-             "Exit status: 0 OK; 2 usage error (bad option, JSON or field: nothing\n"
-             "sent); otherwise the status code of the failed call (e.g. 3\n"
-             "INVALID_ARGUMENT, 12 UNIMPLEMENTED, 14 UNAVAILABLE when the server does\n"
-             "not answer), with the status name and message on stderr.\n",
-             S_DEFAULT_TIMEOUT_MS);
+    (void)command;
+    (void)client;
+    char *stdin_text = NULL;
+    const char *json_text = argc == 2 ? argv[1] : NULL;
+    if (json_text && strcmp (json_text, "-") == 0) {
+        stdin_text = secpolctl_read_stdin ();
+        if (!stdin_text)
+            return secpolctl_usage_error ("cannot read JSON from stdin: %s", strerror (errno));
+        json_text = stdin_text;
+    }
+    //  Check the method and the JSON before connecting: a typo should not
+    //  need a server to be reported.
+    char path[512];
+    ProtobufCMessage *request = NULL;
+    int code = s_prepare_call (path, sizeof path, &request, argv[0], json_text);
+    free (stdin_text);
+    if (code == SECPOLCTL_EXIT_OK && (client = secpolctl_client (&code)))
+        code = s_call_print (client, path, request);
+    protobuf_c_message_free_unpacked (request, NULL);
     return code;
 }
 
 static int
-s_list (void)
+s_run_health (const secpolctl_command_t *command, secpol_client_t *client, int argc, char **argv)
 {
-    int width = 0;
-    char path[512];
-    for (size_t i = 0; i < secpol_services_count; i++)
-        for (unsigned m = 0; m < secpol_services[i]->n_methods; m++) {
-            int length = secpol_registry_path (path, sizeof path, secpol_services[i], m);
-            if (length > width)
-                width = length;
-        }
-    for (size_t i = 0; i < secpol_services_count; i++) {
-        const ProtobufCServiceDescriptor *service = secpol_services[i];
-        for (unsigned m = 0; m < service->n_methods; m++) {
-            secpol_registry_path (path, sizeof path, service, m);
-            printf ("%-*s  %s -> %s\n", width, path, service->methods[m].input->name,
-                    service->methods[m].output->name);
-        }
-    }
-    return SECPOLCTL_EXIT_OK;
-}
-
-static int
-s_health (secpol_client_t *client)
-{
+    (void)command, (void)argc, (void)argv;
     Secpol__V1__HealthCheckRequest request = SECPOL__V1__HEALTH_CHECK_REQUEST__INIT;
     ProtobufCMessage *response = NULL;
     int status = secpol_client_call (client, "/secpol.v1.Health/Check", &request.base, &response);
@@ -308,51 +1101,89 @@ s_health (secpol_client_t *client)
     return code;
 }
 
-//  Resolves method_path and converts json_text to its request. Returns 0,
-//  or the exit code after a message on stderr.
 static int
-s_prepare_call (const ProtobufCMethodDescriptor **method_p, ProtobufCMessage **request_p,
-                const char *method_path, const char *json_text)
+s_run_version (const secpolctl_command_t *command, secpol_client_t *client, int argc, char **argv)
 {
-    *method_p = NULL;
+    (void)command, (void)client, (void)argc, (void)argv;
+    char why[512] = "";
+    int code = SECPOL_OK;
+    Secpol__V1__HealthCheckResponse *health = NULL;
+    client = s_open (&code, why, sizeof why);
+    if (code == SECPOLCTL_EXIT_USAGE)
+        return secpolctl_usage_error ("%s", why);
+    if (client) {
+        Secpol__V1__HealthCheckRequest request = SECPOL__V1__HEALTH_CHECK_REQUEST__INIT;
+        code = secpol_client_call (client, "/secpol.v1.Health/Check", &request.base,
+                                   (ProtobufCMessage **)&health);
+        if (code != SECPOL_OK)
+            snprintf (why, sizeof why, "%s: %s", secpol_status_name (code),
+                      secpol_client_status (client)->message);
+    }
+    if (s_session.output == SECPOLCTL_OUTPUT_JSON) {
+        json_t *json =
+            json_pack ("{s:{s:s, s:s}}", "client", "name", "secpolctl", "version", SECPOL_VERSION);
+        if (json && health)
+            json_object_set_new (json, "server",
+                                 json_pack ("{s:s, s:s, s:I, s:s}", "name", "secpold", "version",
+                                            health->version, "schema_version",
+                                            (json_int_t)health->schema_version, "endpoint",
+                                            s_session.endpoint));
+        else if (json) {
+            json_object_set_new (json, "server", json_null ());
+            json_object_set_new (json, "server_error", json_string (why));
+        }
+        code = secpolctl_print_json (json);
+    } else {
+        printf ("secpolctl %s\n", SECPOL_VERSION);
+        if (health) {
+            fputs ("secpold ", stdout);
+            secpolctl_print_escaped (stdout, health->version);
+            printf (" (store schema %" PRIu32 ") at %s\n", health->schema_version,
+                    s_session.endpoint);
+        } else
+            fprintf (stderr, "secpolctl: secpold's version is unknown: %s\n", why);
+        code = SECPOLCTL_EXIT_OK;
+    }
+    protobuf_c_message_free_unpacked ((ProtobufCMessage *)health, NULL);
+    return code;
+}
+
+//  `policy SUBCOMMAND ...`: secpolctl_policy.c, with the words left.
+static int
+s_run_policy (const secpolctl_command_t *command, secpol_client_t *client, int argc, char **argv)
+{
+    char **words = (char **)calloc ((size_t)argc + 3, sizeof *words);
+    if (!words)
+        return SECPOL_RESOURCE_EXHAUSTED;
+    int n = 0;
+    words[n++] = "policy";
+    words[n++] = (char *)strrchr (command->path, ' ') + 1;
+    for (int i = 0; i < argc; i++)
+        words[n++] = argv[i];
+    int code = secpolctl_policy (client, n, words);
+    free (words);
+    return code;
+}
+
+//  Resolves method_name and converts json_text to its request. Writes the
+//  wire path into path. Returns 0, or the exit code after a message on stderr.
+static int
+s_prepare_call (char *path, size_t size, ProtobufCMessage **request_p, const char *method_name,
+                const char *json_text)
+{
     *request_p = NULL;
-    if (!method_path || method_path[0] != '/' || !strchr (method_path + 1, '/'))
-        return secpolctl_usage_error ("a method is a wire path such as /secpol.v1.Health/Check, "
-                                      "not \"%s\"",
-                                      method_path ? method_path : "");
-    const ProtobufCMethodDescriptor *method = secpol_registry_find (method_path, NULL);
+    if (!method_name || (!strchr (method_name, '/') && !strchr (method_name, '.')))
+        return secpolctl_usage_error ("a method is written /secpol.v1.Svc/Method, Svc/Method or "
+                                      "secpol.v1.Svc.Method, not \"%s\" (see secpolctl list)",
+                                      method_name ? method_name : "");
+    const ProtobufCMethodDescriptor *method = secpolctl_find_method (path, size, method_name);
     if (!method) {
         fprintf (stderr, "%s: unknown method %s (secpolctl list shows them)\n",
-                 secpol_status_name (SECPOL_UNIMPLEMENTED), method_path);
+                 secpol_status_name (SECPOL_UNIMPLEMENTED), method_name);
         return SECPOL_UNIMPLEMENTED;
     }
     char error[512];
     if (secpol_json_parse_message (request_p, error, sizeof error, method->input, json_text) != 0)
-        return secpolctl_usage_error ("bad request for %s: %s", method_path, error);
-    *method_p = method;
+        return secpolctl_usage_error ("bad request for %s: %s", path, error);
     return SECPOLCTL_EXIT_OK;
-}
-
-static int
-s_connect (secpol_client_t **client_p, const char *endpoint, int timeout_ms, const char *request_id)
-{
-    *client_p = secpol_client_new (endpoint, timeout_ms);
-    if (!*client_p) {
-        if (timeout_ms > 0)
-            fprintf (stderr, "%s: no answer from secpold at %s within %d ms\n",
-                     secpol_status_name (SECPOL_UNAVAILABLE), endpoint, timeout_ms);
-        else
-            fprintf (stderr, "%s: cannot connect to %s\n", secpol_status_name (SECPOL_UNAVAILABLE),
-                     endpoint);
-        return SECPOL_UNAVAILABLE;
-    }
-    secpol_client_set_request_id (*client_p, request_id);
-    return SECPOLCTL_EXIT_OK;
-}
-
-static bool
-s_is_help (int argc, char **argv)
-{
-    return argc < 2 || strcmp (argv[1], "-h") == 0 || strcmp (argv[1], "--help") == 0 ||
-           strcmp (argv[1], "help") == 0;
 }

@@ -1,7 +1,10 @@
 /*  secpolctl.h - what secpolctl's subcommands share.
  *
- *  secpolctl.c parses the global options (--endpoint, --timeout), connects
- *  and dispatches: `call`, `list` and `health` live there, `policy` in
+ *  secpolctl.c parses the command line (global options such as --endpoint,
+ *  --timeout and --output may stand anywhere), answers --help for every
+ *  command and subcommand from its command table, connects and dispatches:
+ *  `call`, `health` and `version` live there, `list` and `describe` in
+ *  secpolctl_schema.c, `completion` in secpolctl_completion.c, `policy` in
  *  secpolctl_policy.c. Every subcommand prints results the same way, through
  *  the helpers below, and returns the process exit code:
  *
@@ -23,24 +26,54 @@
 #define SECPOLCTL_EXIT_OK    0
 #define SECPOLCTL_EXIT_USAGE 2
 
-/*  `secpolctl [global options] policy ...`: argv[0] is "policy", argv[1..]
- *  the words after it (run getopt_long on them after setting optind = 0).
- *  client is connected with the global --endpoint and --timeout, except when
- *  the words only ask for help (none, or argv[1] is "-h", "--help" or
- *  "help"): then client is NULL, so help works without a server. Returns
- *  the exit code. Implemented in secpolctl_policy.c. */
+/*  `secpolctl policy SUBCOMMAND ...`: argv[0] is "policy", argv[1] the
+ *  subcommand, argv[2..] the words after it (run getopt_long on argv + 1
+ *  after setting optind = 0). The dispatcher has already answered --help
+ *  and -h (never passed on), taken the global options out wherever they
+ *  stood, and refused options the command table in secpolctl.c does not
+ *  list for the subcommand; the options left are spelled --name or
+ *  --name=value. client is connected with the global --endpoint, --timeout
+ *  and --request-id for subcommands the table marks as needing a server,
+ *  else NULL (such a subcommand that does want a server later calls
+ *  secpolctl_client()). Returns the exit code. Implemented in
+ *  secpolctl_policy.c. */
 int secpolctl_policy (secpol_client_t *client, int argc, char **argv);
 
+/*  The output format the user chose with -o/--output, or else the
+ *  command's default (its entry in the command table). */
+typedef enum {
+    SECPOLCTL_OUTPUT_JSON, /* one JSON document on stdout */
+    SECPOLCTL_OUTPUT_TEXT, /* lines for people, control characters escaped */
+} secpolctl_output_t;
+secpolctl_output_t secpolctl_output (void);
+
+/*  The client for the global --endpoint, --timeout and --request-id, made
+ *  on first use: the endpoint is checked (a malformed one is a usage error)
+ *  and the connection must come up within a second (min (timeout, 1 s)),
+ *  so nothing listening fails fast. Returns the client (owned by
+ *  secpolctl.c, destroyed at exit), or NULL after printing why on stderr
+ *  (`UNAVAILABLE: cannot reach secpold at E (is it running?)`) with
+ *  *code_p set to the exit code (SECPOLCTL_EXIT_USAGE or SECPOL_UNAVAILABLE).
+ *  For a subcommand that validates its words before it connects. */
+secpol_client_t *secpolctl_client (int *code_p);
+
+/*  Prints a message in the chosen output format: JSON (indented, proto
+ *  field names, every field) or text (one `path: value` line per field,
+ *  `login_lockout.max_failures: 5`, values escaped). Returns the exit code
+ *  (SECPOL_INTERNAL when it cannot be converted). */
+int secpolctl_print_message (const ProtobufCMessage *message);
+
 /*  Prints the outcome of a call exactly as `secpolctl call` does, and
- *  returns its exit code: on code 0 the response as indented JSON (proto
- *  field names, every field) on stdout, exit 0; otherwise on stderr
+ *  returns its exit code: on code 0 the response on stdout with
+ *  secpolctl_print_message() (JSON unless -o text), exit 0; otherwise on stderr
  *  `NAME: message` (NAME the status name, e.g. INVALID_ARGUMENT) and one
  *  line `  field: description` per field violation from
  *  secpol_client_status (client), and returns code. response may be NULL
  *  (printed as {}). Does not free response. */
 int secpolctl_print_response (secpol_client_t *client, int code, const ProtobufCMessage *response);
 
-/*  Does what `secpolctl call` does: looks method_path up in the registry,
+/*  Does what `secpolctl call` does: looks method_path up in the registry
+ *  (any form `call` takes: /secpol.v1.Svc/Method, Svc/Method, ...),
  *  converts json_text (NULL or blank = {}) to its request type, calls it and
  *  prints the outcome with secpolctl_print_response(). Returns the exit code
  *  (SECPOLCTL_EXIT_USAGE, with a message on stderr naming the field, when
