@@ -1203,12 +1203,12 @@ secpol_policy_quote (secpol_arena_t *arena, const char *text, size_t max_bytes)
     return quoted;
 }
 
-/* --- docs ---------------------------------------------------------------------- */
+/* --- words for people ------------------------------------------------------------ */
 
-static const char *
-s_allowed_text (secpol_arena_t *arena, size_t i)
+const char *
+secpol_policy_field_allowed (secpol_arena_t *arena, size_t i)
 {
-    const secpol_policy_field_t *field = &s_fields[i];
+    const secpol_policy_field_t *field = secpol_policy_field (i);
     const ProtobufCFieldDescriptor *fd = secpol_policy_field_descriptor (i);
     if (s_is_list (fd))
         return field->allowed;
@@ -1227,16 +1227,42 @@ s_allowed_text (secpol_arena_t *arena, size_t i)
     }
 }
 
+const char *
+secpol_policy_field_kind (size_t i)
+{
+    const ProtobufCFieldDescriptor *fd = secpol_policy_field_descriptor (i);
+    if (s_is_list (fd))
+        return "list";
+    switch (fd->type) {
+        case PROTOBUF_C_TYPE_BOOL:
+            return "bool";
+        case PROTOBUF_C_TYPE_ENUM:
+            return "enum";
+        case PROTOBUF_C_TYPE_STRING:
+            return "text";
+        default:
+            return "integer";
+    }
+}
+
+const char *
+secpol_policy_short_text (size_t i, const char *text)
+{
+    const ProtobufCFieldDescriptor *fd = secpol_policy_field_descriptor (i);
+    if (fd->type != PROTOBUF_C_TYPE_ENUM || s_is_list (fd))
+        return text;
+    const ProtobufCEnumValue *value = protobuf_c_enum_descriptor_get_value_by_name (
+        (const ProtobufCEnumDescriptor *)fd->descriptor, text);
+    return value ? s_enum_short (fd->descriptor, value->value) : text;
+}
+
+/* --- docs ---------------------------------------------------------------------- */
+
 static const char *
 s_default_text (secpol_arena_t *arena, size_t i)
 {
     const ProtobufCFieldDescriptor *fd = secpol_policy_field_descriptor (i);
-    const char *text = s_fields[i].default_text;
-    if (fd->type == PROTOBUF_C_TYPE_ENUM)
-        return secpol_arena_strdup (
-            arena, s_enum_short (
-                       fd->descriptor,
-                       protobuf_c_enum_descriptor_get_value_by_name (fd->descriptor, text)->value));
+    const char *text = secpol_policy_short_text (i, s_fields[i].default_text);
     if (s_is_list (fd))
         return secpol_arena_printf (arena, "`%s`", text);
     if (fd->type == PROTOBUF_C_TYPE_STRING)
@@ -1253,10 +1279,11 @@ secpol_policy_fields_markdown (secpol_arena_t *arena)
         "|---|-------|---------|------|---------|---------|---------------|-------------|\n");
     for (size_t i = 0; i < FIELD_COUNT; i++) {
         const secpol_policy_field_t *field = &s_fields[i];
-        text = secpol_arena_printf (
-            arena, "%s| %u | `%s` | %s | %s | %s | %s | %s | %s |\n", text, field->setting,
-            field->path, field->title, *field->unit ? field->unit : "–", s_default_text (arena, i),
-            s_allowed_text (arena, i), field->zero ? field->zero : "–", field->enforcer);
+        text = secpol_arena_printf (arena, "%s| %u | `%s` | %s | %s | %s | %s | %s | %s |\n", text,
+                                    field->setting, field->path, field->title,
+                                    *field->unit ? field->unit : "–", s_default_text (arena, i),
+                                    secpol_policy_field_allowed (arena, i),
+                                    field->zero ? field->zero : "–", field->enforcer);
     }
     return text;
 }

@@ -17,8 +17,10 @@
 #ifndef SECPOL_POLICY_FIELDS_H_INCLUDED
 #define SECPOL_POLICY_FIELDS_H_INCLUDED
 
-#include "arena.h"
-#include "text.h"
+/* relative, not "arena.h": secpolctl checks settings with this table too
+ * (clients/cli/secpolctl_policy_table.c) and has no src/runtime include path */
+#include "../runtime/arena.h"
+#include "../runtime/text.h"
 
 #include "secpol/store/v1/policy_level.pb-c.h"
 #include "secpol/v1/policy.pb-c.h"
@@ -194,6 +196,21 @@ size_t secpol_policy_diff (secpol_arena_t *arena, secpol_policy_mask_t old_mask,
  *  too, so the result is always valid UTF-8. Reads at most max_bytes + 4
  *  bytes of text: a long client value costs no more than a short one. */
 char *secpol_policy_quote (secpol_arena_t *arena, const char *text, size_t max_bytes);
+
+/*  What leaf i allows, in words, for people (docs/POLICY.md, `secpolctl
+ *  policy settings`, errors): "1–43200", "LOW, MEDIUM, HIGH", "true,
+ *  false", "printable ASCII text; at most 4096 bytes". Static or in arena. */
+const char *secpol_policy_field_allowed (secpol_arena_t *arena, size_t i);
+
+/*  The kind of value leaf i takes: "integer", "bool", "enum", "text" or
+ *  "list" (comma-separated text). Static. */
+const char *secpol_policy_field_kind (size_t i);
+
+/*  text, a value of leaf i in the form secpol_policy_leaf_text() writes,
+ *  as people read it: an enum without its type's prefix ("MEDIUM" for
+ *  PASSWORD_POLICY_LEVEL_MEDIUM), anything else as it is. Returns text or
+ *  a static string. */
+const char *secpol_policy_short_text (size_t i, const char *text);
 
 /*  Prints the table as the Markdown rows of docs/POLICY.md ("| # | field |
  *  ..."), in arena. The docs test compares it with the file. */
