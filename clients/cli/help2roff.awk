@@ -79,7 +79,7 @@ function render(first, last, top,    i, text, term, gap, section) {
     if (text ~ /^[A-Z][A-Za-z ]*:$/) {
       text = substr(text, 1, length(text) - 1)
       if (top) {
-        print ".SH " toupper(text)
+        print ".SH " (text ~ / / ? "\"" toupper(text) "\"" : toupper(text))
         section = toupper(text)
         at_paragraph = 1
       } else {

@@ -111,12 +111,15 @@ secpolctl_run_completion (const secpolctl_command_t *command, secpol_client_t *c
                 break;
             case SECPOLCTL_COMPLETE_SERVICE:
                 words = "((positional == 0)) && words=$(\"$program\" list 2>/dev/null |\n"
-                        "        awk '{ split($1, part, \"/\"); print part[2] }' | sort -u)";
+                        "        awk '{ split($1, part, \"/\"); print part[2]\n"
+                        "               sub(/.*\\./, \"\", part[2]); print part[2] }' | sort -u)";
                 break;
             case SECPOLCTL_COMPLETE_SCHEMA:
                 words = "((positional == 0)) && words=$(\"$program\" list 2>/dev/null |\n"
-                        "        awk '{ split($1, part, \"/\"); print $1; print part[2]; print "
-                        "$2; print $4 }' | sort -u)";
+                        "        awk '{ split($1, part, \"/\"); print $1; print $2; print $4\n"
+                        "               print part[2]; sub(/.*\\./, \"\", part[2]); print part[2] "
+                        "}' |\n"
+                        "        sort -u)";
                 break;
             case SECPOLCTL_COMPLETE_SHELL:
                 words = "((positional == 0)) && words=bash";
