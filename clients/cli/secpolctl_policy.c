@@ -59,6 +59,7 @@ typedef struct {
 } options_t;
 
 static int s_parse (options_t *options, int argc, char **argv);
+static int s_usage_word (const char *before, const char *word, const char *after);
 static int s_number_option (uint64_t *value_p, const char *option, const char *text, uint64_t max);
 static secpol_client_t *s_connect (secpol_client_t *client, int *code_p);
 static int s_call (secpol_client_t *client, const char *method, const ProtobufCMessage *request,
@@ -134,8 +135,7 @@ s_parse (options_t *options, int argc, char **argv)
     for (size_t k = 0; commands[k]; k++)
         known = known || strcmp (commands[k], argv[0]) == 0;
     if (!known)
-        return secpolctl_usage_error ("unknown policy command \"%s\" (secpolctl policy --help)",
-                                      argv[0]);
+        return s_usage_word ("unknown policy command ", argv[0], " (secpolctl policy --help)");
     static const struct option long_options[] = {
         {"community", required_argument, NULL, 'c'},
         {"expected-version", required_argument, NULL, 'v'},
@@ -178,9 +178,8 @@ s_parse (options_t *options, int argc, char **argv)
                 options->create = true;
                 break;
             default:
-                return secpolctl_usage_error ("policy %s: unknown or incomplete option \"%s\" "
-                                              "(secpolctl policy %s --help)",
-                                              argv[0], argv[optind - 1], argv[0]);
+                return s_usage_word ("policy: unknown or incomplete option ", argv[optind - 1],
+                                     " (secpolctl policy --help)");
         }
     }
     options->n_words = argc - optind;
@@ -200,8 +199,18 @@ s_parse (options_t *options, int argc, char **argv)
         options->workspace = "";
     bool takes_words = strcmp (argv[0], "set") == 0 || strcmp (argv[0], "check-upload") == 0;
     if (!takes_words && options->n_words)
-        return secpolctl_usage_error ("policy %s: unexpected \"%s\"", argv[0], options->words[0]);
+        return s_usage_word ("policy: unexpected ", options->words[0], "");
     return SECPOLCTL_EXIT_OK;
+}
+
+//  A usage error that quotes a word from the command line, escaped.
+static int
+s_usage_word (const char *before, const char *word, const char *after)
+{
+    char *escaped = secpol_json_escape_text (word, true);
+    secpolctl_usage_error ("%s%s%s", before, escaped ? escaped : "?", after);
+    free (escaped);
+    return SECPOLCTL_EXIT_USAGE;
 }
 
 static int
@@ -210,11 +219,14 @@ s_number_option (uint64_t *value_p, const char *option, const char *text, uint64
     char *end = NULL;
     errno = 0;
     unsigned long long value = strtoull (text, &end, 10);
-    if (!isdigit ((unsigned char)*text) || *end || errno || value > max)
-        return secpolctl_usage_error ("%s takes a whole number from 0 to %" PRIu64 ", not \"%s\"",
-                                      option, max, text);
-    *value_p = value;
-    return SECPOLCTL_EXIT_OK;
+    if (isdigit ((unsigned char)*text) && !*end && !errno && value <= max) {
+        *value_p = value;
+        return SECPOLCTL_EXIT_OK;
+    }
+    char before[128];
+    snprintf (before, sizeof before, "%s takes a whole number from 0 to %" PRIu64 ", not ", option,
+              max);
+    return s_usage_word (before, text, "");
 }
 
 //  --------------------------------------------------------------------------

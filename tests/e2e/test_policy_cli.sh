@@ -121,8 +121,8 @@ run "stale expected version" 10 ctl policy set acme --expected-version 7 captcha
   check "stale expected version" "$err" '^ABORTED' 'version 3'
 run "current expected version" 0 ctl policy set acme --expected-version 3 captcha_enabled=true &&
   check "current expected version" "$out" '^workspace acme: version 3 -> 4$' '^  captcha_enabled: false -> true$'
-run "bad expected version" 2 ctl policy set acme --expected-version soon captcha_enabled=true &&
-  has "bad expected version" "$err" '--expected-version takes a whole number'
+run "bad expected version" 2 ctl policy set acme --expected-version $'soon\e[31m' captcha_enabled=true &&
+  has "bad expected version, escaped" "$err" '--expected-version takes a whole number from 0 to [0-9]+, not "soon\\x1b\[31m"$'
 
 # --- communities -----------------------------------------------------------------------
 run "new community needs --create" 2 ctl policy set acme --community research session_timeout_minutes=10 &&
