@@ -55,15 +55,14 @@ if [ "$status" -eq 0 ]; then ok "the stopped secpold exits 0"; else bad "the sto
 for bad_endpoint in tcp://127.0.0.1:70000 tcp://127.0.0.1:0 tcp://127.0.0.1 tcp://:7420 \
   tcp://127.0.0.1:74x0 tcp://127.0.0.1:-1 http://127.0.0.1:7420 127.0.0.1:7420 ipc:// inproc:// \
   "ipc://$tmp/$(printf 'x%.0s' {1..120})"; do
-  start=$(date +%s%N)
+  # exit 2 with this line, not 14 "cannot reach": refused before connecting
   run "malformed $bad_endpoint: exit 2" 2 "$SECPOLCTL" -e "$bad_endpoint" -t 10000 health || continue
-  ms=$(elapsed_ms)
-  if grep -qF "secpolctl: malformed endpoint \"$bad_endpoint\"" <<<"$err"; then
-    ok "malformed $bad_endpoint is named"
+  prefix="secpolctl: malformed endpoint \"$bad_endpoint\""
+  if [ "${err#"$prefix"}" != "$err" ] && [ "$(wc -l <<<"$err")" -eq 1 ]; then
+    ok "malformed $bad_endpoint is named, in one line"
   else
-    bad "malformed $bad_endpoint is named" "$err"
+    bad "malformed $bad_endpoint is named, in one line" "$err"
   fi
-  if [ "$ms" -lt 900 ]; then ok "malformed $bad_endpoint: refused at once ($ms ms)"; else bad "malformed $bad_endpoint: refused at once" "$ms ms"; fi
 done
 run "a port out of range says so" 2 "$SECPOLCTL" -e tcp://127.0.0.1:65536 health &&
   has "port range" "$err" 'port must be a number from 1 to 65535'
