@@ -84,7 +84,7 @@ static void s_print_text (char *path, size_t length, size_t size, json_t *value)
 static secpolctl_run_t s_run_call;
 static secpolctl_run_t s_run_health;
 static secpolctl_run_t s_run_version;
-static secpolctl_run_t s_run_policy;
+static secpolctl_run_t s_run_in_group;
 static int s_call_print (secpol_client_t *client, const char *path,
                          const ProtobufCMessage *request);
 static int s_prepare_call (char *path, size_t size, ProtobufCMessage **request_p,
@@ -221,7 +221,7 @@ const secpolctl_command_t secpolctl_commands[] = {
      "--community: every setting, each from the level that sets it (defaults,\n"
      "then the workspace, then the community), and the version of the level\n"
      "addressed.",
-     s_policy_level_options, 0, -1, "json", true, SECPOLCTL_COMPLETE_NONE, s_run_policy},
+     s_policy_level_options, 0, -1, "json", true, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
     {"policy set", "WORKSPACE SETTING=VALUE...", "change settings; only those named",
      "Changes the settings named, and only those (they form the update mask):\n"
      "  nested  login_lockout.max_failures=5 hsts.preload=true\n"
@@ -232,37 +232,37 @@ const secpolctl_command_t secpolctl_commands[] = {
      "settings lists them); one bad value stores nothing. A level that stores\n"
      "nothing yet is changed only with --create. Prints what changed and the\n"
      "new version (-o json: the policy after the change).",
-     s_policy_set_options, 0, -1, "text", false, SECPOLCTL_COMPLETE_SETTING, s_run_policy},
+     s_policy_set_options, 0, -1, "text", false, SECPOLCTL_COMPLETE_SETTING, s_run_in_group},
     {"policy delete", "WORKSPACE", "return a level to inheriting everything",
      "Deletes what the level of WORKSPACE (or of a community, with --community)\n"
      "stores: every setting is inherited again. The history keeps the delete.\n"
      "Prints what changed (-o json: the answer of DeletePolicy).",
-     s_policy_delete_options, 0, -1, "text", true, SECPOLCTL_COMPLETE_NONE, s_run_policy},
+     s_policy_delete_options, 0, -1, "text", true, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
     {"policy headers", "WORKSPACE", "the HTTP security headers, one per line",
      "Prints the HTTP security headers the web tier sends for WORKSPACE (or a\n"
      "community), one \"Name: value\" line each; warnings (deprecated headers\n"
      "being sent) go to stderr.",
-     s_policy_headers_options, 0, -1, "text", true, SECPOLCTL_COMPLETE_NONE, s_run_policy},
+     s_policy_headers_options, 0, -1, "text", true, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
     {"policy history", "WORKSPACE", "who changed what and when, newest first",
      "Prints the revisions of a level, newest first: version, time, actor, and\n"
      "each field changed with its old and new value. When more revisions are\n"
      "left, stderr says which --page-token continues.",
-     s_policy_history_options, 0, -1, "text", true, SECPOLCTL_COMPLETE_NONE, s_run_policy},
+     s_policy_history_options, 0, -1, "text", true, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
     {"policy check-upload", "WORKSPACE FILENAME", "whether an upload named FILENAME is allowed",
      "Asks whether a file named FILENAME may be uploaded (its extension against\n"
      "allowed_file_extensions).",
-     s_policy_level_options, 0, -1, "json", true, SECPOLCTL_COMPLETE_NONE, s_run_policy},
+     s_policy_level_options, 0, -1, "json", true, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
     {"policy list", "[WORKSPACE]", "the levels (workspaces, communities) storing settings",
      "Lists the levels that store settings (every workspace, or the workspace\n"
      "and communities of WORKSPACE): version, how many settings each\n"
      "overrides, when and by whom it was last changed. When more are left,\n"
      "stderr says which --page-token continues.",
-     s_policy_list_options, 0, -1, "text", true, SECPOLCTL_COMPLETE_NONE, s_run_policy},
+     s_policy_list_options, 0, -1, "text", true, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
     {"policy settings", "", "every setting: type, unit, range and default",
      "Lists every setting with its type, unit, allowed values and default,\n"
      "from the table secpold validates with (-o json adds what each does,\n"
      "what 0 means and who enforces it). Needs no server.",
-     NULL, 0, -1, "text", false, SECPOLCTL_COMPLETE_NONE, s_run_policy},
+     NULL, 0, -1, "text", false, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
 };
 const size_t secpolctl_commands_count = S_N_COMMANDS;
 
@@ -1148,19 +1148,37 @@ s_run_version (const secpolctl_command_t *command, secpol_client_t *client, int 
     return code;
 }
 
-//  `policy SUBCOMMAND ...`: secpolctl_policy.c, with the words left.
+//  `GROUP SUBCOMMAND ...` of a group that lives in a file of its own
+//  (secpolctl_policy.c), through that file's function, with the words left.
 static int
-s_run_policy (const secpolctl_command_t *command, secpol_client_t *client, int argc, char **argv)
+s_run_in_group (const secpolctl_command_t *command, secpol_client_t *client, int argc, char **argv)
 {
+    //  The groups that live in files of their own, and their functions.
+    static const struct {
+        const char *group;
+        int (*main) (secpol_client_t *client, int argc, char **argv);
+    } groups[] = {
+        {"policy", secpolctl_policy},
+    };
+    const char *space = strchr (command->path, ' ');
+    size_t length = space ? (size_t)(space - command->path) : 0;
+    size_t g = 0;
+    while (g < sizeof groups / sizeof groups[0] &&
+           (strlen (groups[g].group) != length || strncmp (groups[g].group, command->path, length)))
+        g++;
+    if (g == sizeof groups / sizeof groups[0]) {
+        fprintf (stderr, "INTERNAL: nothing runs \"%s\"\n", command->path);
+        return SECPOL_INTERNAL;
+    }
     char **words = (char **)calloc ((size_t)argc + 3, sizeof *words);
     if (!words)
         return SECPOL_RESOURCE_EXHAUSTED;
     int n = 0;
-    words[n++] = "policy";
-    words[n++] = (char *)strrchr (command->path, ' ') + 1;
+    words[n++] = (char *)groups[g].group;
+    words[n++] = (char *)space + 1;
     for (int i = 0; i < argc; i++)
         words[n++] = argv[i];
-    int code = secpolctl_policy (client, n, words);
+    int code = groups[g].main (client, n, words);
     free (words);
     return code;
 }
