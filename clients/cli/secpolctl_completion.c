@@ -57,6 +57,10 @@ secpolctl_run_completion (const secpolctl_command_t *command, secpol_client_t *c
         printf ("        \"%.*s:%s\") path=\"%s\"; continue ;;\n",
                 (int)(last == path ? 0 : last - path - 1), path, last, path);
     }
+    //  "help" before a group's subcommand names the command it is about.
+    for (size_t k = 0; k < secpolctl_commands_count; k++)
+        if (!secpolctl_commands[k].run)
+            printf ("        \"%s:help\") continue ;;\n", secpolctl_commands[k].path);
     puts ("      esac\n"
           "    fi\n"
           "    positional=$((positional + 1))\n"

@@ -72,6 +72,8 @@ completes "a service for list" PolicyService list Pol
 completes "a service for describe" PolicyService describe PolicyS
 completes "a message for describe" secpol.v1.GetPolicyRequest describe secpol.v1.GetPolicyR
 completes "a shell" bash completion b
+completes "a command after help" policy help pol
+completes "a subcommand after help" history help policy hi
 completes "setting names for policy set" login_lockout.max_failures= policy set w1 login_lockout.max
 completes "setting names after another setting" session_timeout_minutes= policy set w1 hsts.preload = true session_timeout
 got=$(comp health "")
