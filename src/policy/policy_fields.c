@@ -52,6 +52,14 @@ static const char *s_check_extension (secpol_arena_t *arena, const char *value);
         .min = 1, .max = most, .enforcer = BY_TOKEN                                                \
     }
 
+/*  A link lifetime the seed allows to be 0 = never expires (settings #5
+ *  and #7): accepted, documented as discouraged. */
+#define LINK_TTL_OR_NEVER(number, name, words, def, most)                                          \
+    {                                                                                              \
+        .path = name, .setting = number, .title = words, .unit = "minutes", .default_text = def,   \
+        .min = 0, .max = most, .zero = "links never expire (discouraged)", .enforcer = BY_TOKEN    \
+    }
+
 /*  A lockout group's three leaves. */
 #define LOCKOUT(number, name, words, failures, window, lock)                                       \
     {.path = name ".max_failures",                                                                 \
@@ -100,17 +108,18 @@ static const secpol_policy_field_t s_fields[] = {
      .title = "Idle session timeout",
      .unit = "minutes",
      .default_text = "30",
-     .min = 1,
+     .min = 0,
      .max = 30 * DAY_MINUTES,
+     .zero = "no idle limit: a session lasts until revoked (discouraged)",
      .enforcer = BY_SESSION},
-    LINK_TTL (5, "email_verification_link_ttl_minutes",
-              "Lifetime of verification, invitation, registration, two-step, locked-member and "
-              "self-service password reset links",
-              "1440", WEEK_MINUTES),
+    LINK_TTL_OR_NEVER (5, "email_verification_link_ttl_minutes",
+                       "Lifetime of verification, invitation, registration, two-step, "
+                       "locked-member and self-service password reset links",
+                       "1440", WEEK_MINUTES),
     LINK_TTL (6, "passwordless_auth_ttl_minutes", "Lifetime of passwordless sign-in links", "15",
               DAY_MINUTES),
-    LINK_TTL (7, "password_reset_link_ttl_minutes",
-              "Lifetime of admin-initiated password reset links", "60", DAY_MINUTES),
+    LINK_TTL_OR_NEVER (7, "password_reset_link_ttl_minutes",
+                       "Lifetime of admin-initiated password reset links", "60", DAY_MINUTES),
     {.path = "password_reuse_limit",
      .setting = 8,
      .title = "Number of previous passwords that may not be reused",

@@ -13,7 +13,7 @@ nobody="ipc://$tmp/nobody.sock" # nothing listens here
 # --- settings: the table secpold validates with, no server needed -------------
 run "settings" 0 "$SECPOLCTL" --endpoint "$nobody" policy settings &&
   check "settings" "$out" '^SETTING +TYPE +UNIT +ALLOWED +DEFAULT$' \
-    '^session_timeout_minutes +integer +minutes +1–43200 +30$' \
+    '^session_timeout_minutes +integer +minutes +0–43200 +30$' \
     '^password_policy +enum +level +LOW, MEDIUM, HIGH +MEDIUM$' \
     '^hsts\.preload +bool +- +true, false; .* +false$' \
     '^content_security_policy +text +- +printable ASCII text; at most 6144 bytes +"default-src' \
@@ -23,7 +23,7 @@ rows=$(grep -cE '^\| [0-9]+ \| `' "${SECPOL_SOURCE_DIR:-$(dirname "$0")/../..}/d
 has "settings: one line per setting" "$(grep -cE '^[a-z_]+(\.[a-z_]+)? ' <<<"$out")" "^$rows\$"
 lacks "settings never offer UNSPECIFIED" "$out" 'UNSPECIFIED'
 run "settings as JSON" 0 "$SECPOLCTL" --endpoint "$nobody" -o json policy settings &&
-  check "settings as JSON" "$out" '"setting": "session_timeout_minutes",' '"allowed": "1–43200",' \
+  check "settings as JSON" "$out" '"setting": "session_timeout_minutes",' '"allowed": "0–43200",' \
     '"default": "30",' '"unit": "minutes",' '"enforced_by": "session service"' &&
   has "settings JSON is one document" "$(python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' <<<"$out")" "^$rows\$"
 
@@ -40,15 +40,15 @@ run "nothing near" 2 set_offline frobnicate=1 &&
   check "nothing near" "$err" '"frobnicate" is not a setting \(secpolctl policy settings lists them\)'
 run "group is not a value" 2 set_offline hsts=true &&
   has "group is not a value" "$err" '"hsts" is a group of settings: set each one, such as hsts\.enabled='
-run "range is the setting's own" 2 set_offline session_timeout_minutes=0 &&
+run "range is the setting's own" 2 set_offline session_timeout_minutes=43201 &&
   has "range is the setting's own" "$err" \
-    'policy set: session_timeout_minutes: must be between 1 and 43200 minutes \(got 0\)'
+    'policy set: session_timeout_minutes: must be between 0 and 43200 minutes \(got 43201\)'
 run "past uint32: still the setting's range" 2 set_offline session_timeout_minutes=99999999999 &&
   has "past uint32: still the setting's range" "$err" \
-    'session_timeout_minutes takes a whole number of minutes: 1–43200, not "99999999999"'
+    'session_timeout_minutes takes a whole number of minutes: 0–43200, not "99999999999"'
 lacks "no uint32 in the message" "$err" 'uint32|4294967295'
 run "not a number" 2 set_offline session_timeout_minutes=soon &&
-  has "not a number" "$err" 'session_timeout_minutes takes a whole number of minutes: 1–43200, not "soon"'
+  has "not a number" "$err" 'session_timeout_minutes takes a whole number of minutes: 0–43200, not "soon"'
 run "enum: the values a setting takes" 2 set_offline password_policy=extreme &&
   has "enum: the values a setting takes" "$err" 'password_policy takes one of LOW, MEDIUM, HIGH, not "extreme"'
 lacks "enum: never UNSPECIFIED" "$err" 'UNSPECIFIED'

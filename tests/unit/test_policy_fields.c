@@ -178,10 +178,10 @@ static const field_case_t s_cases[] = {
     {"password_policy", "HIGH", "PASSWORD_POLICY_LEVEL_UNSPECIFIED"},
     {"allow_concurrent_login", "false", NULL},
     {"remember_me_enabled", "true", NULL},
-    {"session_timeout_minutes", "60", "0"},
-    {"email_verification_link_ttl_minutes", "2880", "10081"},
+    {"session_timeout_minutes", "0", "43201"},             /* 0 = no idle limit (discouraged) */
+    {"email_verification_link_ttl_minutes", "0", "10081"}, /* 0 = never expires */
     {"passwordless_auth_ttl_minutes", "5", "1441"},
-    {"password_reset_link_ttl_minutes", "30", "0"},
+    {"password_reset_link_ttl_minutes", "0", "1441"}, /* 0 = never expires (discouraged) */
     {"password_reuse_limit", "0", "25"},
     {"email_claim_link_ttl_minutes", "120", "1441"},
     {"rank_assessment_link_ttl_minutes", "525600", "525601"},
@@ -296,9 +296,13 @@ test_numbers_outside_their_range (void **state)
     assert_string_equal (violations[0].description,
                          "must be one of LOW, MEDIUM, HIGH (got UNSPECIFIED)");
     /* the range named is the setting's own, with its unit */
-    update = s_defaults_with ("session_timeout_minutes", "0");
+    update = s_defaults_with ("session_timeout_minutes", "50000");
     assert_int_equal (s_validate (update, s_bit ("session_timeout_minutes"), &violations), 1);
-    assert_string_equal (violations[0].description, "must be between 1 and 43200 minutes (got 0)");
+    assert_string_equal (violations[0].description,
+                         "must be between 0 and 43200 minutes (got 50000)");
+    /* the seed's three "0 = unlimited" settings take 0; other lifetimes do not */
+    update = s_defaults_with ("passwordless_auth_ttl_minutes", "0");
+    assert_int_equal (s_validate (update, s_bit ("passwordless_auth_ttl_minutes"), &violations), 1);
     /* email OTP below its floor */
     update = s_defaults_with ("email_otp_ttl_seconds", "29");
     assert_int_equal (s_validate (update, s_bit ("email_otp_ttl_seconds"), &violations), 1);
