@@ -143,6 +143,27 @@ static const secpolctl_option_t s_policy_list_options[] = {
     {NULL, 0, NULL, NULL},
 };
 
+static const secpolctl_option_t s_session_create_options[] = {
+    {"remember-me", 0, NULL, "a remember-me session (when the policy allows it)"},
+    s_community_option,
+    {NULL, 0, NULL, NULL},
+};
+static const secpolctl_option_t s_session_validate_options[] = {
+    {"touch", 0, NULL, "the subject is active: move the idle deadline"},
+    {NULL, 0, NULL, NULL},
+};
+static const secpolctl_option_t s_session_revoke_options[] = {
+    {"session-id", 0, "ID", "with W SUBJECT: the session of that id\n(secpolctl session list)"},
+    {"all", 0, NULL, "with W SUBJECT: every session of the subject"},
+    {"except", 0, "TOKEN", "with --all: keep this one (\"-\" reads it from stdin)"},
+    {NULL, 0, NULL, NULL},
+};
+static const secpolctl_option_t s_session_list_options[] = {
+    {"page-size", 0, "N", "sessions per page (default 50, at most 100)"},
+    s_page_token_option,
+    {NULL, 0, NULL, NULL},
+};
+
 //  After the option list of `secpolctl --help`.
 static const char s_root_epilogue[] =
     "Options may stand before or after the command. \"secpolctl COMMAND --help\"\n"
@@ -263,6 +284,30 @@ const secpolctl_command_t secpolctl_commands[] = {
      "from the table secpold validates with (-o json adds what each does,\n"
      "what 0 means and who enforces it). Needs no server.",
      NULL, 0, -1, "text", false, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
+    {"session", "COMMAND [ARGS]", "login sessions (session --help)",
+     "Shortcuts for SessionService: create, validate, revoke and list the login\n"
+     "sessions of a subject. A TOKEN given as \"-\" is read from stdin (its first\n"
+     "line), which keeps it out of the process list and the shell's history.",
+     NULL, 0, -1, NULL, false, SECPOLCTL_COMPLETE_NONE, NULL},
+    {"session create", "WORKSPACE SUBJECT", "a new session; prints its token, once",
+     "Creates a session for SUBJECT in WORKSPACE, timed by the workspace's\n"
+     "policy (or its community's, with --community), and prints it with its\n"
+     "token: the only time the token is shown.",
+     s_session_create_options, 0, -1, "json", false, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
+    {"session validate", "TOKEN", "whether a session token is live, and whose",
+     "Prints the session a token belongs to while it is live; NOT_FOUND (exit\n"
+     "5) for any token that is not, whatever the reason.",
+     s_session_validate_options, 0, -1, "json", false, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
+    {"session revoke", "TOKEN | WORKSPACE SUBJECT", "end one session, or all of a subject",
+     "Ends the session of TOKEN; or, with WORKSPACE SUBJECT, the one named by\n"
+     "--session-id, or with --all every session of the subject (but the one\n"
+     "given with --except).",
+     s_session_revoke_options, 0, -1, "text", false, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
+    {"session list", "WORKSPACE SUBJECT", "live sessions of a subject (never a token)",
+     "Lists the live sessions of SUBJECT: id, when created and last seen, when\n"
+     "they expire, remember-me. When more are left, stderr says which\n"
+     "--page-token continues.",
+     s_session_list_options, 0, -1, "text", false, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
 };
 const size_t secpolctl_commands_count = S_N_COMMANDS;
 
@@ -1159,6 +1204,7 @@ s_run_in_group (const secpolctl_command_t *command, secpol_client_t *client, int
         int (*main) (secpol_client_t *client, int argc, char **argv);
     } groups[] = {
         {"policy", secpolctl_policy},
+        {"session", secpolctl_session_main},
     };
     const char *space = strchr (command->path, ' ');
     size_t length = space ? (size_t)(space - command->path) : 0;

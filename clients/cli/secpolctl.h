@@ -5,8 +5,9 @@
  *  command and subcommand from its command table, connects and dispatches:
  *  `call`, `health` and `version` live there, `list` and `describe` in
  *  secpolctl_schema.c, `completion` in secpolctl_completion.c, `policy` in
- *  secpolctl_policy.c. Every subcommand prints results the same way, through
- *  the helpers below, and returns the process exit code:
+ *  secpolctl_policy.c, `session` in secpolctl_session.c. Every subcommand
+ *  prints results the same way, through the helpers below, and returns the
+ *  process exit code:
  *
  *    0                     the call answered OK
  *    SECPOLCTL_EXIT_USAGE  (2) bad command line, bad JSON, unknown field:
@@ -38,6 +39,10 @@
  *  secpolctl_client()). Returns the exit code. Implemented in
  *  secpolctl_policy.c. */
 int secpolctl_policy (secpol_client_t *client, int argc, char **argv);
+
+/*  `secpolctl session SUBCOMMAND ...`, as secpolctl_policy() takes its
+ *  words. Implemented in secpolctl_session.c. */
+int secpolctl_session_main (secpol_client_t *client, int argc, char **argv);
 
 /*  The output format the user chose with -o/--output, or else the
  *  command's default (its entry in the command table). */

@@ -28,7 +28,8 @@ if [ "$ms" -ge 1400 ]; then ok "the stopped secpold held the call ($ms ms)"; els
 # --- --help and -h after every command, nothing sent -------------------------
 for path in "" call list describe health version completion policy "policy get" "policy set" \
   "policy list" "policy settings" \
-  "policy delete" "policy headers" "policy history" "policy check-upload"; do
+  "policy delete" "policy headers" "policy history" "policy check-upload" \
+  session "session create" "session validate" "session revoke" "session list"; do
   for flag in --help -h; do
     name="secpolctl${path:+ $path} $flag"
     start=$(date +%s%N)
