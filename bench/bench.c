@@ -31,6 +31,7 @@
 #include "secpol/secpol_status.h"
 #include "secpol/v1/health.pb-c.h"
 #include "secpol/v1/policy.pb-c.h"
+#include "secpol/v1/session.pb-c.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -56,6 +57,7 @@
 #define S_ACTOR             "secpol-bench"
 #define S_NS_PER_SEC        1000000000LL
 #define S_MAX_ROUNDS        20
+#define S_SESSIONS          256 /* sessions validate_session cycles through, one subject each */
 
 typedef struct run run_t;
 typedef struct worker worker_t;
@@ -139,6 +141,7 @@ struct worker {
     Secpol__V1__CheckFileUploadRequest upload;
     Secpol__V1__UpdatePolicyRequest update;
     Secpol__V1__Policy policy;
+    Secpol__V1__ValidateSessionRequest validate;
     /* results */
     uint64_t calls;
     uint64_t total;
@@ -173,6 +176,14 @@ static const ProtobufCMessage *s_upload_request (worker_t *worker, uint64_t seq,
 static bool s_upload_check (const ProtobufCMessage *response, uint32_t expect);
 static const ProtobufCMessage *s_update_request (worker_t *worker, uint64_t seq, uint32_t *expect);
 static bool s_update_check (const ProtobufCMessage *response, uint32_t expect);
+static const ProtobufCMessage *s_validate_request (worker_t *worker, uint64_t seq,
+                                                   uint32_t *expect);
+static bool s_validate_check (const ProtobufCMessage *response, uint32_t expect);
+static int s_prepare_sessions (run_t *run, secpol_client_t *client);
+
+/*  The tokens of the sessions s_prepare_sessions made (subject u<i> has
+ *  token i); written before the scenarios run, only read by them. */
+static char s_session_tokens[S_SESSIONS][64];
 
 static const scenario_t s_scenarios[] = {
     {"health", "Health/Check: front end, READ lane, reply (the baseline)",
@@ -184,6 +195,9 @@ static const scenario_t s_scenarios[] = {
      s_headers_check},
     {"check_upload", "CheckFileUpload of 4 names (2 allowed, 2 refused) in a community",
      "/secpol.v1.PolicyService/CheckFileUpload", "READ", 0, s_upload_request, s_upload_check},
+    {"validate_session",
+     "ValidateSession with touch of 256 sessions (a touch is stored at most once a minute)",
+     "/secpol.v1.SessionService/ValidateSession", "READ", 0, s_validate_request, s_validate_check},
     {"update_policy", "UpdatePolicy of one setting, each call another workspace (group commit)",
      "/secpol.v1.PolicyService/UpdatePolicy", "WRITE", 0, s_update_request, s_update_check},
     {"update_policy_d1", "the same with one write in flight per client (batches of <= clients)",
@@ -628,6 +642,43 @@ s_prepare (run_t *run, secpol_client_t *client)
                  secpol_status_name (code), secpol_client_status (client)->message);
         return -1;
     }
+    return s_prepare_sessions (run, client);
+}
+
+/*  Creates the S_SESSIONS sessions validate_session reads, one per subject
+ *  u<i> of workspace <prefix>-s, pipelined, and keeps their tokens. Returns
+ *  0, or -1 after printing why. */
+static int
+s_prepare_sessions (run_t *run, secpol_client_t *client)
+{
+    const char *create = "/secpol.v1.SessionService/CreateSession";
+    char workspace_id[96], subject_id[32];
+    snprintf (workspace_id, sizeof workspace_id, "%s-s", run->prefix);
+    Secpol__V1__CreateSessionRequest request = SECPOL__V1__CREATE_SESSION_REQUEST__INIT;
+    request.workspace_id = workspace_id;
+    request.subject_id = subject_id;
+    uint64_t ids[S_SESSIONS];
+    int code = SECPOL_OK;
+    for (int i = 0; i < S_SESSIONS && code == SECPOL_OK; i++) {
+        snprintf (subject_id, sizeof subject_id, "u%d", i);
+        code = secpol_client_send (client, create, &request.base, &ids[i]);
+    }
+    for (int n = 0; n < S_SESSIONS && code == SECPOL_OK; n++) {
+        uint64_t id = 0;
+        ProtobufCMessage *response = NULL;
+        code = secpol_client_recv (client, -1, &id, &response);
+        for (int i = 0; i < S_SESSIONS && code == SECPOL_OK; i++)
+            if (ids[i] == id)
+                snprintf (s_session_tokens[i], sizeof s_session_tokens[i], "%s",
+                          ((Secpol__V1__CreateSessionResponse *)response)->session_token);
+        if (response)
+            protobuf_c_message_free_unpacked (response, NULL);
+    }
+    if (code != SECPOL_OK) {
+        fprintf (stderr, "secpol-bench: creating the sessions failed: %s %s\n",
+                 secpol_status_name (code), secpol_client_status (client)->message);
+        return -1;
+    }
     return 0;
 }
 
@@ -755,6 +806,27 @@ s_update_check (const ProtobufCMessage *response, uint32_t expect)
     return policy->session_timeout_minutes == expect && policy->version >= 2;
 }
 
+/*  Session i of call seq: the clients start at different ones. */
+static const ProtobufCMessage *
+s_validate_request (worker_t *worker, uint64_t seq, uint32_t *expect)
+{
+    *expect = (uint32_t)((seq + (uint64_t)worker->index * 37) % S_SESSIONS);
+    worker->validate.session_token = s_session_tokens[*expect];
+    worker->validate.touch = true;
+    return &worker->validate.base;
+}
+
+/*  The session of subject u<expect>. */
+static bool
+s_validate_check (const ProtobufCMessage *response, uint32_t expect)
+{
+    const Secpol__V1__ValidateSessionResponse *validated =
+        (const Secpol__V1__ValidateSessionResponse *)response;
+    char subject_id[32];
+    snprintf (subject_id, sizeof subject_id, "u%" PRIu32, expect);
+    return validated->session && strcmp (validated->session->subject_id, subject_id) == 0;
+}
+
 /* --- running a scenario ---------------------------------------------------------- */
 
 static void
@@ -790,6 +862,8 @@ s_run_scenario (run_t *run, const scenario_t *scenario, bool echo, result_t *res
             (Secpol__V1__CheckFileUploadRequest)SECPOL__V1__CHECK_FILE_UPLOAD_REQUEST__INIT;
         worker->update = (Secpol__V1__UpdatePolicyRequest)SECPOL__V1__UPDATE_POLICY_REQUEST__INIT;
         worker->policy = (Secpol__V1__Policy)SECPOL__V1__POLICY__INIT;
+        worker->validate =
+            (Secpol__V1__ValidateSessionRequest)SECPOL__V1__VALIDATE_SESSION_REQUEST__INIT;
         if (pthread_create (&worker->thread, NULL, s_worker, worker) != 0)
             break;
         started++;
