@@ -115,16 +115,8 @@ s_health_ok (const char *endpoint, int timeout_ms)
 static long
 s_status_kb (pid_t pid, const char *field)
 {
-    char path[64], line[256];
-    snprintf (path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *file = fopen (path, "r");
-    assert_non_null (file);
-    long kb = -1;
-    size_t n = strlen (field);
-    while (fgets (line, sizeof line, file))
-        if (strncmp (line, field, n) == 0 && line[n] == ':')
-            kb = strtol (line + n + 1, NULL, 10);
-    fclose (file);
+    long kb = secpol_test_proc_status_kb (pid, field);
+    assert_true (kb > 0);
     return kb;
 }
 

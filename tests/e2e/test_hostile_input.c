@@ -47,16 +47,7 @@
 static long
 s_daemon_kb (const secpol_test_daemon_t *daemon, const char *name)
 {
-    char path[64], line[256];
-    snprintf (path, sizeof path, "/proc/%d/status", (int)daemon->pid);
-    FILE *file = fopen (path, "r");
-    assert_non_null (file);
-    long kb = -1;
-    size_t length = strlen (name);
-    while (fgets (line, sizeof line, file))
-        if (strncmp (line, name, length) == 0 && line[length] == ':')
-            kb = strtol (line + length + 1, NULL, 10);
-    fclose (file);
+    long kb = secpol_test_proc_status_kb (daemon->pid, name);
     assert_true (kb > 0);
     return kb;
 }

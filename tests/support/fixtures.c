@@ -106,6 +106,23 @@ secpol_test_arena_teardown (void **state)
 
 /* --- bounded waits --------------------------------------------------------- */
 
+long
+secpol_test_proc_status_kb (pid_t pid, const char *field)
+{
+    char path[64], line[256];
+    snprintf (path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return -1;
+    long kb = -1;
+    size_t length = strlen (field);
+    while (fgets (line, sizeof line, file))
+        if (strncmp (line, field, length) == 0 && line[length] == ':')
+            kb = strtol (line + length + 1, NULL, 10);
+    fclose (file);
+    return kb;
+}
+
 long long
 secpol_test_now_ms (void)
 {

@@ -83,6 +83,12 @@ int secpol_test_arena_teardown (void **state);
 #define SECPOL_TEST_WITH_ARENA(test)                                                               \
     cmocka_unit_test_setup_teardown (test, secpol_test_arena_setup, secpol_test_arena_teardown)
 
+/* --- a process's resources ---------------------------------------------------- */
+
+/*  A field of /proc/<pid>/status in kB ("VmHWM": peak resident memory,
+ *  "VmRSS"), or -1 when the process or field is not there. */
+long secpol_test_proc_status_kb (pid_t pid, const char *field);
+
 /* --- bounded waits --------------------------------------------------------- */
 
 /*  Milliseconds on a monotonic clock. */
