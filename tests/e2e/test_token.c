@@ -1,12 +1,13 @@
 /*  test_token.c - TokenService against a real secpold, through the C
  *  client library: every kind timed by its own setting (and a community's
- *  override), expiry through the test clock, 32 concurrent consumes of one
- *  single-use token from 32 connections, re-issue revoking the older token,
- *  view kinds' max_uses and cap, verify spending nothing, one NOT_FOUND for
- *  every unusable token (checksum typos included), a password reset ending
- *  the subject's sessions and other resets, auto-login from the policy,
- *  RevokeTokens, bad requests, a restart, housekeeping after 10,000 expired
- *  tokens, and no token in the LMDB file or the log.
+ *  override), expiry through the test clock, a lifetime of 0 that never
+ *  ends, 32 concurrent consumes of one single-use token from 32
+ *  connections, re-issue revoking the older token, view kinds' max_uses
+ *  and cap, verify spending nothing, one NOT_FOUND for every unusable token
+ *  (checksum typos included), a password reset ending the subject's
+ *  sessions and other resets, auto-login from the policy, RevokeTokens, bad
+ *  requests, a restart, housekeeping after 10,000 expired tokens, and no
+ *  token in the LMDB file or the log.
  */
 #define _GNU_SOURCE /* memmem */
 #include "daemon.h"
@@ -406,6 +407,40 @@ test_expiry_through_the_test_clock (void **state)
     assert_int_equal (s_verify (client, token, KIND (EMAIL_CLAIM)), SECPOL_NOT_FOUND);
     assert_int_equal (s_consume (client, token, KIND (EMAIL_CLAIM)), SECPOL_NOT_FOUND);
     free (token);
+    secpol_client_destroy (&client);
+}
+
+static void
+test_a_lifetime_of_0_never_expires (void **state)
+{
+    const secpol_test_daemon_t *daemon = *state;
+    secpol_client_t *client = secpol_test_client (daemon);
+    /* settings 5 and 7 may be 0 (discouraged): such links never expire */
+    const char *names[] = {"email_verification_link_ttl_minutes",
+                           "password_reset_link_ttl_minutes"};
+    const uint32_t zeros[] = {0, 0};
+    s_policy (client, "ws-never", "", 2, names, zeros);
+    size_t expiry = s_entries (daemon, "expiry");
+    const int kinds[] = {KIND (WORKSPACE_INVITATION), KIND (ADMIN_PASSWORD_RESET)};
+    char *tokens[2];
+    for (int k = 0; k < 2; k++) {
+        Secpol__V1__IssueTokenResponse *out = NULL;
+        assert_int_equal (s_issue_full (client, &out, "ws-never", "", kinds[k], "user-1", "", 0),
+                          SECPOL_OK);
+        assert_int_equal (out->expires_at, 0);
+        tokens[k] = strdup (out->token);
+        s_free (out);
+    }
+    /* nothing for the sweep to do, ever */
+    assert_int_equal (s_entries (daemon, "expiry"), expiry);
+    s_offset (client, 10 * 366 * (int64_t)DAY);
+    for (int k = 0; k < 2; k++) {
+        Secpol__V1__TokenInfo *info = NULL;
+        assert_int_equal (s_use (client, true, tokens[k], kinds[k], "", "", &info), SECPOL_OK);
+        assert_int_equal (info->expires_at, 0);
+        s_free (info);
+        free (tokens[k]);
+    }
     secpol_client_destroy (&client);
 }
 
@@ -993,6 +1028,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         SECPOL_TEST_WITH_DAEMON (test_each_kind_takes_its_own_setting),
         SECPOL_TEST_WITH_DAEMON (test_expiry_through_the_test_clock),
+        SECPOL_TEST_WITH_DAEMON (test_a_lifetime_of_0_never_expires),
         SECPOL_TEST_WITH_DAEMON (test_32_concurrent_consumes_one_success),
         SECPOL_TEST_WITH_DAEMON (test_reissue_revokes_the_older_token),
         SECPOL_TEST_WITH_DAEMON (test_view_kinds_max_uses),
