@@ -49,8 +49,6 @@ typedef struct {
     char *stdin_token; /* a token read from stdin, malloc'd; NULL when none */
 } options_t;
 
-int secpolctl_session_main (secpol_client_t *client, int argc, char **argv);
-
 static int s_parse (options_t *options, int argc, char **argv);
 static int s_words (const options_t *options, int n, const char *usage);
 static const char *s_token (options_t *options, const char *word);
@@ -64,9 +62,9 @@ static int s_list (secpol_client_t *client, options_t *options);
 static void s_print_escaped (FILE *file, const char *text);
 static void s_format_time (char *when, size_t size, int64_t seconds);
 
-/*  `secpolctl session SUBCOMMAND ...`: argv[0] is "session", argv[1] the
- *  subcommand, argv[2..] its words, as secpolctl_policy() takes them
- *  (secpolctl.h). Returns the exit code. */
+/*  `secpolctl session SUBCOMMAND ...` (secpolctl.h): argv[0] is "session",
+ *  argv[1] the subcommand, argv[2..] its words. client may be NULL: one is
+ *  made once the words are checked. Returns the exit code. */
 int
 secpolctl_session_main (secpol_client_t *client, int argc, char **argv)
 {
