@@ -1,6 +1,6 @@
 /*  test_session.c - SessionService against a real secpold, through the C
  *  client: the idle timeout through the test clock (and 0 = no idle
- *  limit), concurrent login off, remember-me on and off, touches stored at
+ *  limit, also for a touch), concurrent login off, remember-me on and off, touches stored at
  *  most once a minute, revoke / revoke-all / list, the per-subject cap,
  *  bounded inputs, the sweep of ended sessions, and no token in the LMDB
  *  file or the log.
@@ -13,7 +13,6 @@
 #define _GNU_SOURCE /* memmem */
 #include "daemon.h"
 #include "expiry.h"
-#include "policy.h"
 #include "session_store.h"
 
 #include "secpol/secpol_client.h"
@@ -391,42 +390,12 @@ test_the_idle_timeout_ends_a_session_and_a_touch_extends_it (void **state)
     secpol_client_destroy (&client);
 }
 
-/*  Writes a workspace level with session_timeout_minutes 0 straight into
- *  the store of a stopped daemon: setting #4 "may be 0 = no idle limit",
- *  which SessionService honours, while UpdatePolicy still refuses 0 until
- *  the policy side of issue 8 lands (then this can become an UpdatePolicy). */
-static void
-s_store_timeout_zero (secpol_test_daemon_t *daemon, const char *ws)
-{
-    s_stop_keeping_data (daemon);
-    const secpol_table_t *tables[] = {&secpol_policy_table, &secpol_policy_revision_table};
-    secpol_store_options_t options = {.tables = tables, .n_tables = 2};
-    secpol_store_t *store = NULL;
-    assert_int_equal (secpol_store_open (&store, daemon->data_dir, &options), 0);
-    secpol_txn_t *txn = NULL;
-    assert_int_equal (secpol_txn_begin (store, NULL, true, &txn), 0);
-    secpol_arena_t *arena = secpol_arena_new ();
-    Secpol__V1__Policy values = SECPOL__V1__POLICY__INIT;
-    values.session_timeout_minutes = 0;
-    char *overridden[] = {"session_timeout_minutes"};
-    Secpol__Store__V1__PolicyLevel level = SECPOL__STORE__V1__POLICY_LEVEL__INIT;
-    level.values = &values;
-    level.n_overridden = 1;
-    level.overridden = overridden;
-    level.version = 1;
-    assert_int_equal (secpol_policy_level_save (txn, arena, ws, "", &level), 0);
-    assert_int_equal (secpol_txn_commit (&txn), 0);
-    secpol_arena_destroy (&arena);
-    secpol_store_close (&store);
-    assert_int_equal (secpol_test_daemon_restart (daemon, NULL), 0);
-}
-
 static void
 test_a_timeout_of_zero_means_no_idle_limit (void **state)
 {
     secpol_test_daemon_t *daemon = *state;
-    s_store_timeout_zero (daemon, "w-forever");
     secpol_client_t *client = secpol_test_client (daemon);
+    s_policy (client, "w-forever", true, false, 0); /* setting #4 "may be 0" */
     created_t *created = s_login (client, "w-forever", "dave", false);
     assert_int_equal (created->idle_expires_at, 0);
     assert_int_equal (created->expires_at, 0);
