@@ -26,8 +26,11 @@ echo 'int tiny_lib (void); int main (void) { return tiny_lib (); }' >"$project/m
 # let a test reach for apt-get.
 # From the project's directory, as a user types it (make -C would print its
 # own "Entering directory" and hide what the test looks for).
-mk() { (cd "$project" && exec make -f "$SECPOL_SOURCE_DIR/Makefile" -o deps \
-  BUILD="$project/build" JOBS=2 "$@"); }
+# A make that runs this test (CI's `make test`) exports MAKELEVEL and
+# MAKEFLAGS, which would make ours a sub-make that prints its directory: a
+# user's shell has neither.
+mk() { (cd "$project" && exec env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS make \
+  -f "$SECPOL_SOURCE_DIR/Makefile" -o deps BUILD="$project/build" JOBS=2 "$@"); }
 
 run "make -j3 build" 0 mk -j3 build &&
   has "make build shows CMake's progress" "$out" '\[100%\] Built target tiny'
@@ -41,7 +44,8 @@ lacks "make test: no Entering/Leaving directory" "$out$err" 'Entering directory|
 # make run: the real secpold in the tiny build dir.
 ln -s "$SECPOLD" "$project/build/secpold"
 run_endpoint="ipc://$tmp/run.sock"
-(cd "$project" && exec make -f "$SECPOL_SOURCE_DIR/Makefile" -o deps BUILD="$project/build" \
+(cd "$project" && exec env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS make \
+  -f "$SECPOL_SOURCE_DIR/Makefile" -o deps BUILD="$project/build" \
   run ENDPOINT="$run_endpoint" DATA_DIR="$tmp/data") >"$tmp/run.out" 2>"$tmp/run.err" &
 make_pid=$!
 secpol_pids+=("$make_pid") # the EXIT trap stops it; make passes SIGTERM on to secpold
