@@ -463,6 +463,39 @@ test_a_touch_is_stored_at_most_once_a_minute (void **state)
 
 /*  With a 1-minute timeout, a touch a minute apart would let a session in
  *  constant use lapse: touches are then stored every half window. */
+/*  64 validations with touch in flight at once, a minute after the last
+ *  stored touch: many go on to the WRITE lane, exactly one stores. */
+static void
+test_concurrent_touches_store_one (void **state)
+{
+    secpol_test_daemon_t *daemon = *state;
+    secpol_client_t *client = secpol_test_client (daemon);
+    created_t *created = s_login (client, "w-burst", "quinn", false);
+    s_offset (client, 90);
+    Secpol__V1__ValidateSessionRequest request = SECPOL__V1__VALIDATE_SESSION_REQUEST__INIT;
+    request.session_token = created->session_token;
+    request.touch = true;
+    enum { N = 64 };
+    for (int k = 0; k < N; k++)
+        assert_int_equal (secpol_client_send (client, S_VALIDATE, &request.base, NULL), SECPOL_OK);
+    int touched = 0;
+    for (int k = 0; k < N; k++) {
+        validated_t *validated = NULL;
+        assert_int_equal (secpol_client_recv (client, 10000, NULL, (ProtobufCMessage **)&validated),
+                          SECPOL_OK);
+        touched += validated->touched;
+        /* each answer, from before or after the touch, is consistent */
+        assert_int_equal (validated->session->idle_expires_at,
+                          validated->session->last_seen_at + 30 * 60);
+        s_free (validated);
+    }
+    assert_int_equal (touched, 1);
+    const char *touch_line[] = {"action=touch", "workspace=w-burst", NULL};
+    assert_int_equal (s_log_count (daemon, touch_line), 1);
+    s_free (created);
+    secpol_client_destroy (&client);
+}
+
 static void
 test_a_one_minute_timeout_is_touched_every_half_minute (void **state)
 {
@@ -871,6 +904,7 @@ main (void)
         SECPOL_TEST_WITH_DAEMON (test_the_idle_timeout_ends_a_session_and_a_touch_extends_it),
         SECPOL_TEST_WITH_DAEMON (test_a_timeout_of_zero_means_no_idle_limit),
         SECPOL_TEST_WITH_DAEMON (test_a_touch_is_stored_at_most_once_a_minute),
+        SECPOL_TEST_WITH_DAEMON (test_concurrent_touches_store_one),
         SECPOL_TEST_WITH_DAEMON (test_a_one_minute_timeout_is_touched_every_half_minute),
         SECPOL_TEST_WITH_DAEMON (test_concurrent_login_off_revokes_the_older_sessions),
         SECPOL_TEST_WITH_DAEMON (test_remember_me_when_the_policy_allows_it),
