@@ -32,6 +32,7 @@
 #include "secpol/v1/health.pb-c.h"
 #include "secpol/v1/policy.pb-c.h"
 #include "secpol/v1/session.pb-c.h"
+#include "secpol/v1/token.pb-c.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -68,6 +69,7 @@ typedef struct {
     uint64_t call_id; /* 0 = free */
     int64_t sent_ns;  /* monotonic, just before secpol_client_send */
     uint32_t expect;  /* what the reply must say; meaning is per scenario */
+    bool second;      /* the second call of a pair (scenario->follow) */
 } slot_t;
 
 /*  A workload: which method, how its requests vary, what its replies must say. */
@@ -83,6 +85,18 @@ struct scenario {
     /*  True when an OK response says what it should. */
     bool (*check) (const ProtobufCMessage *response, uint32_t expect);
 };
+
+/*  A scenario of pairs (listed in s_follows by its name): each OK reply to
+ *  its call is followed at once, on the same client, by a call of method
+ *  that request fills from that reply (with what its reply must say, for
+ *  check). Both calls count, each with its own latency. */
+typedef struct {
+    const char *scenario; /* a name in s_scenarios */
+    const char *method;   /* wire path of the second call */
+    const ProtobufCMessage *(*request) (worker_t *worker, const ProtobufCMessage *response,
+                                        uint32_t expect, uint32_t *expect2);
+    bool (*check) (const ProtobufCMessage *response, uint32_t expect);
+} follow_t;
 
 /*  What a scenario measured. */
 typedef struct {
@@ -125,9 +139,10 @@ struct run {
 struct worker {
     run_t *run;
     const scenario_t *scenario;
-    const char *endpoint; /* run->endpoint, or run->echo_endpoint */
-    bool echo;            /* against secpol-echo: replies judged by status only */
-    int index;            /* 0 .. clients-1 */
+    const follow_t *follow; /* its second calls (s_follows); NULL = none */
+    const char *endpoint;   /* run->endpoint, or run->echo_endpoint */
+    bool echo;              /* against secpol-echo: replies judged by status only */
+    int index;              /* 0 .. clients-1 */
     int depth;
     pthread_t thread;
     secpol_client_t *client;
@@ -142,6 +157,11 @@ struct worker {
     Secpol__V1__UpdatePolicyRequest update;
     Secpol__V1__Policy policy;
     Secpol__V1__ValidateSessionRequest validate;
+    Secpol__V1__IssueTokenRequest issue;
+    Secpol__V1__ConsumeTokenRequest consume;
+    char subject_id[64];
+    char token[64];
+    uint64_t tokens; /* IssueToken calls this worker made */
     /* results */
     uint64_t calls;
     uint64_t total;
@@ -180,6 +200,12 @@ static const ProtobufCMessage *s_validate_request (worker_t *worker, uint64_t se
                                                    uint32_t *expect);
 static bool s_validate_check (const ProtobufCMessage *response, uint32_t expect);
 static int s_prepare_sessions (run_t *run, secpol_client_t *client);
+static const ProtobufCMessage *s_issue_request (worker_t *worker, uint64_t seq, uint32_t *expect);
+static bool s_issue_check (const ProtobufCMessage *response, uint32_t expect);
+static const ProtobufCMessage *s_consume_request (worker_t *worker,
+                                                  const ProtobufCMessage *response, uint32_t expect,
+                                                  uint32_t *expect2);
+static bool s_consume_check (const ProtobufCMessage *response, uint32_t expect);
 
 /*  The tokens of the sessions s_prepare_sessions made (subject u<i> has
  *  token i); written before the scenarios run, only read by them. */
@@ -202,8 +228,16 @@ static const scenario_t s_scenarios[] = {
      "/secpol.v1.PolicyService/UpdatePolicy", "WRITE", 0, s_update_request, s_update_check},
     {"update_policy_d1", "the same with one write in flight per client (batches of <= clients)",
      "/secpol.v1.PolicyService/UpdatePolicy", "WRITE", 1, s_update_request, s_update_check},
+    {"issue_consume_token",
+     "IssueToken, then ConsumeToken of the token it answered (each a write; both counted)",
+     "/secpol.v1.TokenService/IssueToken", "WRITE", 0, s_issue_request, s_issue_check},
 };
 #define S_SCENARIOS (sizeof s_scenarios / sizeof s_scenarios[0])
+
+static const follow_t s_follows[] = {
+    {"issue_consume_token", "/secpol.v1.TokenService/ConsumeToken", s_consume_request,
+     s_consume_check},
+};
 
 /*  The front end's targets (issue 6): secpold's calls/s over secpol-echo's,
  *  the same clients and depth. With --echo-endpoint these scenarios (when
@@ -314,7 +348,7 @@ s_parse_args (run_t *run, args_t *args, int argc, char **argv)
                 break;
             case 'l':
                 for (size_t i = 0; i < S_SCENARIOS; i++)
-                    printf ("%-17s %-5s %s\n", s_scenarios[i].name, s_scenarios[i].lane,
+                    printf ("%-19s %-5s %s\n", s_scenarios[i].name, s_scenarios[i].lane,
                             s_scenarios[i].what);
                 return 0;
             case 'h':
@@ -431,7 +465,7 @@ main (int argc, char **argv)
                 s_run_scenario (&run, &s_scenarios[i], echo, result);
                 errors += result->errors;
                 fprintf (stderr,
-                         "secpol-bench: round %d/%d %-5s%-17s %8.0f calls/s  p50 %8.1f us  "
+                         "secpol-bench: round %d/%d %-5s%-19s %8.0f calls/s  p50 %8.1f us  "
                          "p99 %8.1f us  %" PRIu64 " errors%s%s\n",
                          round + 1, run.rounds, echo ? "echo" : "", result->scenario->name,
                          result->calls_per_sec, result->p50_us, result->p99_us, result->errors,
@@ -827,6 +861,56 @@ s_validate_check (const ProtobufCMessage *response, uint32_t expect)
     return validated->session && strcmp (validated->session->subject_id, subject_id) == 0;
 }
 
+/*  A link token for a subject of its own: worker k's n-th is t<k>-<n>, so
+ *  the single-use rule never revokes one, and every pair is the common path
+ *  (issue, then consume the token it answered). */
+static const ProtobufCMessage *
+s_issue_request (worker_t *worker, uint64_t seq, uint32_t *expect)
+{
+    (void)seq; /* the worker's own count: seq restarts with every round */
+    *expect = (uint32_t)worker->tokens;
+    snprintf (worker->workspace_id, sizeof worker->workspace_id, "%s-t", worker->run->prefix);
+    snprintf (worker->subject_id, sizeof worker->subject_id, "t%d-%" PRIu64, worker->index,
+              worker->tokens++);
+    worker->issue.workspace_id = worker->workspace_id;
+    worker->issue.kind = SECPOL__V1__TOKEN_KIND__TOKEN_KIND_ACCOUNT_VERIFICATION;
+    worker->issue.subject_id = worker->subject_id;
+    return &worker->issue.base;
+}
+
+static bool
+s_issue_check (const ProtobufCMessage *response, uint32_t expect)
+{
+    (void)expect;
+    const Secpol__V1__IssueTokenResponse *issued = (const Secpol__V1__IssueTokenResponse *)response;
+    return strncmp (issued->token, "spl_", 4) == 0 && strlen (issued->token) == 32 &&
+           issued->expires_at > 0 && issued->revoked == 0;
+}
+
+static const ProtobufCMessage *
+s_consume_request (worker_t *worker, const ProtobufCMessage *response, uint32_t expect,
+                   uint32_t *expect2)
+{
+    const Secpol__V1__IssueTokenResponse *issued = (const Secpol__V1__IssueTokenResponse *)response;
+    snprintf (worker->token, sizeof worker->token, "%s", issued->token);
+    *expect2 = expect;
+    worker->consume.token = worker->token;
+    worker->consume.kind = SECPOL__V1__TOKEN_KIND__TOKEN_KIND_ACCOUNT_VERIFICATION;
+    worker->consume.workspace_id = worker->workspace_id;
+    return &worker->consume.base;
+}
+
+/*  Spent, and the token of subject t<k>-<expect>. */
+static bool
+s_consume_check (const ProtobufCMessage *response, uint32_t expect)
+{
+    const Secpol__V1__TokenInfo *info = (const Secpol__V1__TokenInfo *)response;
+    const char *dash = strrchr (info->subject_id, '-');
+    return info->uses_left == 0 && info->max_uses == 1 &&
+           info->kind == SECPOL__V1__TOKEN_KIND__TOKEN_KIND_ACCOUNT_VERIFICATION && dash &&
+           strtoull (dash + 1, NULL, 10) == expect;
+}
+
 /* --- running a scenario ---------------------------------------------------------- */
 
 static void
@@ -851,6 +935,9 @@ s_run_scenario (run_t *run, const scenario_t *scenario, bool echo, result_t *res
         worker_t *worker = &workers[i];
         worker->run = run;
         worker->scenario = scenario;
+        for (size_t k = 0; k < sizeof s_follows / sizeof s_follows[0]; k++)
+            if (strcmp (s_follows[k].scenario, scenario->name) == 0)
+                worker->follow = &s_follows[k];
         worker->endpoint = echo ? run->echo_endpoint : run->endpoint;
         worker->echo = echo;
         worker->index = i;
@@ -864,6 +951,8 @@ s_run_scenario (run_t *run, const scenario_t *scenario, bool echo, result_t *res
         worker->policy = (Secpol__V1__Policy)SECPOL__V1__POLICY__INIT;
         worker->validate =
             (Secpol__V1__ValidateSessionRequest)SECPOL__V1__VALIDATE_SESSION_REQUEST__INIT;
+        worker->issue = (Secpol__V1__IssueTokenRequest)SECPOL__V1__ISSUE_TOKEN_REQUEST__INIT;
+        worker->consume = (Secpol__V1__ConsumeTokenRequest)SECPOL__V1__CONSUME_TOKEN_REQUEST__INIT;
         if (pthread_create (&worker->thread, NULL, s_worker, worker) != 0)
             break;
         started++;
@@ -963,6 +1052,7 @@ s_worker (void *arg)
             slot_t *slot = s_slot_add (worker, call_id);
             slot->sent_ns = sent;
             slot->expect = expect;
+            slot->second = false;
             in_flight++;
         }
         if (in_flight == 0)
@@ -982,12 +1072,20 @@ s_worker (void *arg)
             break;
         }
         worker->total++;
+        bool (*check) (const ProtobufCMessage *, uint32_t) =
+            slot->second ? worker->follow->check : scenario->check;
+        bool good = code == SECPOL_OK && (worker->echo || check (response, slot->expect));
         if (code != SECPOL_OK)
             s_worker_error (worker, "%s: %s", secpol_status_name (code),
                             secpol_client_status (worker->client)->message);
-        else if (!worker->echo && !scenario->check (response, slot->expect))
+        else if (!good)
             s_worker_error (worker, "a reply with status OK says something else than the "
                                     "prepared data implies");
+        /* the second call of a pair goes out at once, in this call's place */
+        const ProtobufCMessage *next = NULL;
+        uint32_t next_expect = 0;
+        if (good && !worker->echo && worker->follow && !slot->second && sending)
+            next = worker->follow->request (worker, response, slot->expect, &next_expect);
         protobuf_c_message_free_unpacked (response, NULL);
         if (received >= start && received <= end)
             worker->calls++;
@@ -1006,6 +1104,23 @@ s_worker (void *arg)
         }
         s_slot_remove (worker, slot);
         in_flight--;
+        if (next) {
+            uint64_t next_id = 0;
+            int64_t sent = s_now_ns ();
+            int next_code =
+                secpol_client_send (worker->client, worker->follow->method, next, &next_id);
+            if (next_code != SECPOL_OK) {
+                s_worker_error (worker, "send: %s: %s", secpol_status_name (next_code),
+                                secpol_client_status (worker->client)->message);
+                sending = false;
+                continue;
+            }
+            slot_t *second = s_slot_add (worker, next_id);
+            second->sent_ns = sent;
+            second->expect = next_expect;
+            second->second = true;
+            in_flight++;
+        }
     }
 
 done:
@@ -1211,7 +1326,7 @@ s_print_text (FILE *out, const run_t *run, const result_t *results, size_t n)
              "ratios are against %s measured in this run: calls/s x (above 1 = faster), "
              "latency x (above 1 = slower)\n\n",
              base->scenario->name);
-    fprintf (out, "%-17s %-5s %7s %5s %9s %9s %7s %9s %9s %6s %7s %6s %6s\n", "scenario", "lane",
+    fprintf (out, "%-19s %-5s %7s %5s %9s %9s %7s %9s %9s %6s %7s %6s %6s\n", "scenario", "lane",
              "clients", "depth", "calls", "calls/s", "spread", "p50 us", "p99 us", "errors",
              "tput x", "p50 x", "p99 x");
     for (size_t i = 0; i < m; i++) {
@@ -1220,7 +1335,7 @@ s_print_text (FILE *out, const run_t *run, const result_t *results, size_t n)
         if (s_spread (r) >= 0)
             snprintf (spread, sizeof spread, "%.0f%%", s_spread (r));
         fprintf (out,
-                 "%-17s %-5s %7d %5d %9" PRIu64 " %9.0f %7s %9.1f %9.1f %6" PRIu64
+                 "%-19s %-5s %7d %5d %9" PRIu64 " %9.0f %7s %9.1f %9.1f %6" PRIu64
                  " %7.3f %6.2f %6.2f\n",
                  r->scenario->name, r->scenario->lane, r->clients, r->depth, r->calls,
                  r->calls_per_sec, spread, r->p50_us, r->p99_us, r->errors,
@@ -1241,7 +1356,7 @@ s_print_text (FILE *out, const run_t *run, const result_t *results, size_t n)
                  "answering every call at once,\nthe raw transport) at %s, the same clients x "
                  "depth; targets from issue 6\n",
                  run->echo_endpoint);
-        fprintf (out, "%-17s %9s %9s %11s %11s %11s %7s %s\n", "ratio", "secpold/s", "echo/s",
+        fprintf (out, "%-19s %9s %9s %11s %11s %11s %7s %s\n", "ratio", "secpold/s", "echo/s",
                  "echo spread", "echo p50 us", "echo p99 us", "ratio", "target");
     }
     for (size_t k = 0; k < S_ECHO_RATIOS; k++) {
@@ -1252,14 +1367,14 @@ s_print_text (FILE *out, const run_t *run, const result_t *results, size_t n)
         char spread[16] = "-";
         if (s_spread (echo) >= 0)
             snprintf (spread, sizeof spread, "%.0f%%", s_spread (echo));
-        fprintf (out, "%-17s %9.0f %9.0f %11s %11.1f %11.1f %7.3f >= %.2f %s\n",
+        fprintf (out, "%-19s %9.0f %9.0f %11s %11.1f %11.1f %7.3f >= %.2f %s\n",
                  s_echo_ratios[k].ratio, secpold->calls_per_sec, echo->calls_per_sec, spread,
                  echo->p50_us, echo->p99_us, ratio, s_echo_ratios[k].target,
                  ratio >= s_echo_ratios[k].target ? "met" : "BELOW");
     }
     fprintf (out, "\n");
     for (size_t i = 0; i < m; i++)
-        fprintf (out, "  %-17s %s\n", results[i].scenario->name, results[i].scenario->what);
+        fprintf (out, "  %-19s %s\n", results[i].scenario->name, results[i].scenario->what);
     for (size_t i = 0; i < n; i++)
         if (results[i].errors)
             fprintf (out, "ERRORS in %s%s: %" PRIu64 ", first: %s\n",
