@@ -233,6 +233,12 @@ secpol_client_destroy (secpol_client_t **self_p)
         free (self->services[i]);
     free (self->services);
     s_status_clear (self);
+    //  Stop the monitor before closing either socket: libzmq's I/O thread
+    //  sends events (a DISCONNECTED while the dealer closes) with a
+    //  blocking send, and a PAIR whose reader is gone blocks it for good,
+    //  and with it every socket of the process.
+    if (self->dealer && self->monitor)
+        zmq_socket_monitor (zsock_resolve (self->dealer), NULL, 0);
     zsock_destroy (&self->dealer);
     zsock_destroy (&self->monitor);
     free (self->request_id);
@@ -800,6 +806,10 @@ s_monitor_start (secpol_client_t *self)
     if (!self->monitor)
         return -1;
     zsock_set_linger (self->monitor, 0);
+    //  No high-water mark: libzmq's I/O thread blocks on a full monitor
+    //  queue (and every socket of the process with it); an idle client
+    //  through many server restarts holds a few bytes per event instead.
+    zsock_set_rcvhwm (self->monitor, 0);
     return zsock_connect (self->monitor, "%s", address) == 0 ? 0 : -1;
 }
 
