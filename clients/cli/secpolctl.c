@@ -164,6 +164,20 @@ static const secpolctl_option_t s_session_list_options[] = {
     {NULL, 0, NULL, NULL},
 };
 
+static const secpolctl_option_t s_token_issue_options[] = {
+    s_community_option,
+    {"bound-to", 0, "B",
+     "what the token is for (an email address, an idea id);\n"
+     "verify and consume must name it again"},
+    {"max-uses", 0, "N", "view kinds: uses before it ends (0 = until expiry)"},
+    {NULL, 0, NULL, NULL},
+};
+static const secpolctl_option_t s_token_use_options[] = {
+    {"workspace", 0, "W", "refuse a token of another workspace"},
+    {"bound-to", 0, "B", "refuse a token bound to something else"},
+    {NULL, 0, NULL, NULL},
+};
+
 //  After the option list of `secpolctl --help`.
 static const char s_root_epilogue[] =
     "Options may stand before or after the command. \"secpolctl COMMAND --help\"\n"
@@ -308,6 +322,30 @@ const secpolctl_command_t secpolctl_commands[] = {
      "they expire, remember-me. When more are left, stderr says which\n"
      "--page-token continues.",
      s_session_list_options, 0, -1, "text", false, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
+    {"token", "COMMAND [ARGS]", "emailed link tokens (token --help)",
+     "Shortcuts for TokenService: issue, verify, consume and revoke the link\n"
+     "tokens the product emails. KIND is a TokenKind in any spelling\n"
+     "(password-reset, PASSWORD_RESET). A TOKEN given as \"-\" is read from\n"
+     "stdin (its first line), out of the process list and the shell's history.",
+     NULL, 0, -1, NULL, false, SECPOLCTL_COMPLETE_NONE, NULL},
+    {"token issue", "WORKSPACE KIND SUBJECT", "a new link token; prints it, once",
+     "Issues a token of KIND for SUBJECT in WORKSPACE, timed by the kind's\n"
+     "lifetime in the workspace's policy (or its community's), and prints it\n"
+     "with its expiry: the only time the token is shown. A single-use kind\n"
+     "revokes the subject's older token of that kind.",
+     s_token_issue_options, 0, -1, "json", false, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
+    {"token verify", "TOKEN KIND", "what a token is for, without spending a use",
+     "Prints what a live token of KIND is for; NOT_FOUND (exit 5) for any token\n"
+     "that cannot be used, FAILED_PRECONDITION (exit 9) for an expired one.",
+     s_token_use_options, 0, -1, "json", false, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
+    {"token consume", "TOKEN KIND", "use a token (a single-use kind: exactly once)",
+     "Spends one use of a live token of KIND and prints what it is for; the\n"
+     "answers are those of verify.",
+     s_token_use_options, 0, -1, "json", false, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
+    {"token revoke", "WORKSPACE SUBJECT [KIND]", "end a subject's live tokens",
+     "Ends every live token of SUBJECT in WORKSPACE, or only those of KIND, and\n"
+     "says how many.",
+     NULL, 0, -1, "text", false, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
 };
 const size_t secpolctl_commands_count = S_N_COMMANDS;
 
@@ -1205,6 +1243,7 @@ s_run_in_group (const secpolctl_command_t *command, secpol_client_t *client, int
     } groups[] = {
         {"policy", secpolctl_policy},
         {"session", secpolctl_session_main},
+        {"token", secpolctl_token_main},
     };
     const char *space = strchr (command->path, ' ');
     size_t length = space ? (size_t)(space - command->path) : 0;

@@ -51,8 +51,6 @@ typedef struct {
     char *stdin_token; /* a token read from stdin, malloc'd; NULL when none */
 } options_t;
 
-int secpolctl_token_main (secpol_client_t *client, int argc, char **argv);
-
 static int s_parse (options_t *options, int argc, char **argv);
 static int s_check_words (options_t *options);
 static int s_kind (const char *word, bool required, int *kind_p);
