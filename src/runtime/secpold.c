@@ -63,6 +63,11 @@ main (int argc, char **argv)
             return 2;
         config.max_peer_bytes = (size_t)number << 20;
     }
+    if ((env = getenv ("SECPOL_REMEMBER_ME_DAYS")) && *env) {
+        if (s_parse_int ("SECPOL_REMEMBER_ME_DAYS", env, 1, 3650, &number))
+            return 2;
+        config.remember_me_days = (unsigned)number;
+    }
     if ((env = getenv ("SECPOL_DRAIN_SECONDS")) && *env) {
         if (s_parse_int ("SECPOL_DRAIN_SECONDS", env, 1, 3600, &number))
             return 2;
@@ -80,6 +85,7 @@ main (int argc, char **argv)
         {"max-client-requests", required_argument, NULL, 'R'},
         {"max-client-mb", required_argument, NULL, 'M'},
         {"drain-seconds", required_argument, NULL, 'D'},
+        {"remember-me-days", required_argument, NULL, 'M' + 256},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -131,6 +137,11 @@ main (int argc, char **argv)
                 if (s_parse_int ("--max-client-mb", optarg, 1, 4096, &number))
                     return 2;
                 config.max_peer_bytes = (size_t)number << 20;
+                break;
+            case 'M' + 256:
+                if (s_parse_int ("--remember-me-days", optarg, 1, 3650, &number))
+                    return 2;
+                config.remember_me_days = (unsigned)number;
                 break;
             case 'D':
                 if (s_parse_int ("--drain-seconds", optarg, 1, 3600, &number))
@@ -247,6 +258,8 @@ s_usage (FILE *out)
         "                               (SECPOL_MAX_CLIENT_MB; default 16)\n"
         "      --drain-seconds N        on SIGTERM, serve queued requests this long, then\n"
         "                               answer the rest UNAVAILABLE (SECPOL_DRAIN_SECONDS; 10)\n"
+        "      --remember-me-days N     absolute lifetime of remember-me sessions\n"
+        "                               (SECPOL_REMEMBER_ME_DAYS; default 30)\n"
         "  -h, --help            this text\n"
         "  -V, --version         print the version\n"
         "\n"

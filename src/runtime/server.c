@@ -33,6 +33,7 @@
 #define DEFAULT_MAX_QUEUED        65536
 #define DEFAULT_MAX_PEER_REQUESTS 4096
 #define DEFAULT_MAX_PEER_BYTES    (16u * 1024 * 1024)
+#define DEFAULT_REMEMBER_ME_DAYS  30 /* a month: common for "keep me signed in" */
 #define DEFAULT_DRAIN_MS          10000
 #define DEFAULT_LINGER_MS         5000
 #define DEFAULT_HANDSHAKE_MS      5000
@@ -208,6 +209,8 @@ s_apply_defaults (secpol_server_config_t *config)
         config->max_peer_bytes = DEFAULT_MAX_PEER_BYTES;
     if (config->drain_ms == 0)
         config->drain_ms = DEFAULT_DRAIN_MS;
+    if (config->remember_me_days == 0)
+        config->remember_me_days = DEFAULT_REMEMBER_ME_DAYS;
     if (config->linger_ms == 0)
         config->linger_ms = DEFAULT_LINGER_MS;
     if (config->handshake_ms == 0)
@@ -501,6 +504,12 @@ secpol_store_t *
 secpol_server_store (secpol_server_t *self)
 {
     return self->store;
+}
+
+int64_t
+secpol_server_remember_me_seconds (secpol_server_t *self)
+{
+    return (int64_t)self->config.remember_me_days * 86400;
 }
 
 int64_t

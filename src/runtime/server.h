@@ -34,6 +34,7 @@ typedef struct {
     unsigned max_peer_requests;           /* in flight per client; 0 = 4096 */
     size_t max_peer_bytes;                /* request + reply bytes held per client; 0 = 16 MiB */
     unsigned drain_ms;                    /* on stop: serve queued requests this long; 0 = 10000 */
+    unsigned remember_me_days;            /* absolute lifetime of remember-me sessions; 0 = 30 */
     unsigned linger_ms;                   /* then flush replies at most this long; 0 = 5000 */
     unsigned handshake_ms;                /* ZMQ_HANDSHAKE_IVL; 0 = 5000 */
     bool test_clock;                      /* serve TestClockService */
@@ -91,6 +92,9 @@ void secpol_server_destroy (secpol_server_t **self_p);
 
 /*  The store, for handlers that need facts about it (schema version). */
 secpol_store_t *secpol_server_store (secpol_server_t *self);
+
+/*  How long a remember-me session lives, in seconds (--remember-me-days). */
+int64_t secpol_server_remember_me_seconds (secpol_server_t *self);
 
 /*  The clock handlers see: wall clock + test offset, unix seconds. */
 int64_t secpol_server_now (secpol_server_t *self);

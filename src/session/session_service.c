@@ -23,14 +23,13 @@
 #include <sodium.h>
 #include <string.h>
 
-#define TOUCH_INTERVAL      60           /* seconds between stored touches of a session */
-#define REMEMBER_ME_SECONDS (30 * 86400) /* absolute lifetime of a remember-me session */
-#define PAGE_SIZE_DEFAULT   50
-#define PAGE_SIZE_MAX       SECPOL_SESSION_PER_SUBJECT_MAX
-#define PAGE_TOKEN_PREFIX   "s1-" /* then be64 created_at and the session id, in hex */
-#define PAGE_TOKEN_SIZE     (3 + 2 * (8 + SECPOL_SESSION_ID_BYTES))
-#define REQUEST_BYTES_MAX   2048 /* ids are 128 bytes at most, a token 40 */
-#define NOT_FOUND_MESSAGE   "no such session (unknown, revoked or ended)"
+#define TOUCH_INTERVAL    60 /* seconds between stored touches of a session */
+#define PAGE_SIZE_DEFAULT 50
+#define PAGE_SIZE_MAX     SECPOL_SESSION_PER_SUBJECT_MAX
+#define PAGE_TOKEN_PREFIX "s1-" /* then be64 created_at and the session id, in hex */
+#define PAGE_TOKEN_SIZE   (3 + 2 * (8 + SECPOL_SESSION_ID_BYTES))
+#define REQUEST_BYTES_MAX 2048 /* ids are 128 bytes at most, a token 40 */
+#define NOT_FOUND_MESSAGE "no such session (unknown, revoked or ended)"
 
 typedef Secpol__Store__V1__SessionRecord record_t;
 
@@ -87,7 +86,7 @@ SECPOL_HANDLER (s_create_session, Secpol__V1__CreateSessionRequest, in,
     record->last_seen_at = call->now;
     record->remember_me = remember_me;
     if (remember_me)
-        record->expires_at = call->now + REMEMBER_ME_SECONDS;
+        record->expires_at = call->now + secpol_server_remember_me_seconds (call->server);
     else if (policy->session_timeout_minutes) /* 0 = no idle limit */
         record->idle_expires_at = call->now + (int64_t)policy->session_timeout_minutes * 60;
     record->session_id.len = SECPOL_SESSION_ID_BYTES;

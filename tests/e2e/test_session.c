@@ -616,6 +616,28 @@ test_remember_me_refused_by_the_policy_makes_a_normal_session (void **state)
     secpol_client_destroy (&client);
 }
 
+static void
+test_remember_me_lifetime_is_the_daemons_option (void **state)
+{
+    secpol_test_daemon_t *daemon = *state; /* started with --remember-me-days 7 */
+    secpol_client_t *client = secpol_test_client (daemon);
+    s_policy (client, "w-week", true, true, 5);
+    created_t *created = s_login (client, "w-week", "kim", true);
+    assert_true (created->remember_me);
+    assert_int_equal (created->expires_at, created->created_at + 7 * DAY);
+    s_offset (client, 7 * DAY);
+    s_assert_gone (client, created->session_token);
+    s_free (created);
+    secpol_client_destroy (&client);
+}
+
+static int
+s_setup_week (void **state)
+{
+    static const char *const args[] = {"--remember-me-days", "7", NULL};
+    return secpol_test_daemon_setup_with (state, args);
+}
+
 /* --- revoke, revoke all, list -------------------------------------------- */
 
 static void
@@ -909,6 +931,8 @@ main (void)
         SECPOL_TEST_WITH_DAEMON (test_concurrent_login_off_revokes_the_older_sessions),
         SECPOL_TEST_WITH_DAEMON (test_remember_me_when_the_policy_allows_it),
         SECPOL_TEST_WITH_DAEMON (test_remember_me_refused_by_the_policy_makes_a_normal_session),
+        cmocka_unit_test_setup_teardown (test_remember_me_lifetime_is_the_daemons_option,
+                                         s_setup_week, secpol_test_daemon_teardown),
         SECPOL_TEST_WITH_DAEMON (test_revoke_one_by_token_or_by_listed_id),
         SECPOL_TEST_WITH_DAEMON (test_revoke_all_optionally_keeps_one),
         SECPOL_TEST_WITH_DAEMON (test_list_pages_oldest_first_and_shows_no_secret),
