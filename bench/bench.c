@@ -133,6 +133,7 @@ struct run {
     int64_t window_start_ns;
     int64_t window_end_ns;
     uint64_t write_cursor[S_MAX_CLIENTS]; /* writes made per client so far */
+    uint64_t token_cursor[S_MAX_CLIENTS]; /* IssueToken calls made per client so far */
 };
 
 /*  One client thread of a scenario. */
@@ -161,7 +162,6 @@ struct worker {
     Secpol__V1__ConsumeTokenRequest consume;
     char subject_id[64];
     char token[64];
-    uint64_t tokens; /* IssueToken calls this worker made */
     /* results */
     uint64_t calls;
     uint64_t total;
@@ -861,17 +861,18 @@ s_validate_check (const ProtobufCMessage *response, uint32_t expect)
     return validated->session && strcmp (validated->session->subject_id, subject_id) == 0;
 }
 
-/*  A link token for a subject of its own: worker k's n-th is t<k>-<n>, so
- *  the single-use rule never revokes one, and every pair is the common path
- *  (issue, then consume the token it answered). */
+/*  A link token for a subject of its own: client k's n-th is t<k>-<n> (the
+ *  cursor carries over from round to round), so the single-use rule never
+ *  revokes one, even a token a round's end left unconsumed, and every pair
+ *  is the common path: issue, then consume the token it answered. */
 static const ProtobufCMessage *
 s_issue_request (worker_t *worker, uint64_t seq, uint32_t *expect)
 {
-    (void)seq; /* the worker's own count: seq restarts with every round */
-    *expect = (uint32_t)worker->tokens;
+    (void)seq; /* the client's own cursor, not seq, which restarts per scenario */
+    uint64_t n = worker->run->token_cursor[worker->index]++;
+    *expect = (uint32_t)n;
     snprintf (worker->workspace_id, sizeof worker->workspace_id, "%s-t", worker->run->prefix);
-    snprintf (worker->subject_id, sizeof worker->subject_id, "t%d-%" PRIu64, worker->index,
-              worker->tokens++);
+    snprintf (worker->subject_id, sizeof worker->subject_id, "t%d-%" PRIu64, worker->index, n);
     worker->issue.workspace_id = worker->workspace_id;
     worker->issue.kind = SECPOL__V1__TOKEN_KIND__TOKEN_KIND_ACCOUNT_VERIFICATION;
     worker->issue.subject_id = worker->subject_id;
