@@ -168,7 +168,7 @@ static const secpolctl_option_t s_token_issue_options[] = {
     s_community_option,
     {"bound-to", 0, "B",
      "what the token is for (an email address, an idea id);\n"
-     "verify and consume must name it again"},
+     "verify and consume may name it to check it"},
     {"max-uses", 0, "N", "view kinds: uses before it ends (0 = until expiry)"},
     {NULL, 0, NULL, NULL},
 };
