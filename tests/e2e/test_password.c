@@ -1,0 +1,520 @@
+/*  test_password.c - PasswordService against a real secpold, through the C
+ *  client: each level's rules, user inputs, reuse with a limit of 3 (the
+ *  fourth-last password may be reused), the change interval with the test
+ *  clock (and an admin-forced change past it), the forced-reset generation,
+ *  inactivity with the test clock, activity stored at most once an hour, a
+ *  long Unicode password, bounded inputs, and no password in the LMDB file
+ *  or the log.
+ *
+ *  Standards: NIST SP 800-63B 5.1.1.2 (length, block-list, context words,
+ *  no truncation, Unicode after normalisation); OWASP ASVS 4.0.3 V2.1.1-2.1.9
+ *  and V2.4.1 (argon2id history hashes); OWASP Password Storage Cheat Sheet
+ *  (argon2id, 19 MiB, 2 passes).
+ */
+#define _GNU_SOURCE /* memmem */
+#include "daemon.h"
+
+#include "secpol/secpol_client.h"
+#include "secpol/secpol_status.h"
+#include "secpol/v1/health.pb-c.h"
+#include "secpol/v1/password.pb-c.h"
+#include "secpol/v1/policy.pb-c.h"
+#include "secpol/v1/test_clock.pb-c.h"
+
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#define S_PATH     "/secpol.v1.PasswordService/"
+#define S_CHECK    S_PATH "CheckPassword"
+#define S_RECORD   S_PATH "RecordPasswordChange"
+#define S_ACTIVITY S_PATH "RecordActivity"
+#define S_STATUS   S_PATH "GetAccountStatus"
+#define DAY        86400
+
+#define LOW    SECPOL__V1__PASSWORD_POLICY_LEVEL__PASSWORD_POLICY_LEVEL_LOW
+#define MEDIUM SECPOL__V1__PASSWORD_POLICY_LEVEL__PASSWORD_POLICY_LEVEL_MEDIUM
+#define HIGH   SECPOL__V1__PASSWORD_POLICY_LEVEL__PASSWORD_POLICY_LEVEL_HIGH
+
+typedef Secpol__V1__CheckPasswordResponse checked_t;
+typedef Secpol__V1__AccountStatus status_t;
+
+static void
+s_free (void *message)
+{
+    if (message)
+        protobuf_c_message_free_unpacked ((ProtobufCMessage *)message, NULL);
+}
+
+static int64_t
+s_offset (secpol_client_t *client, int64_t seconds)
+{
+    Secpol__V1__SetOffsetRequest request = SECPOL__V1__SET_OFFSET_REQUEST__INIT;
+    request.offset_seconds = seconds;
+    Secpol__V1__SetOffsetResponse *response = NULL;
+    assert_int_equal (secpol_client_call (client, "/secpol.v1.TestClockService/SetOffset",
+                                          &request.base, (ProtobufCMessage **)&response),
+                      SECPOL_OK);
+    int64_t now = response->now;
+    s_free (response);
+    return now;
+}
+
+/*  Updates the fields named in mask (comma-separated) of workspace ws to
+ *  those of policy. */
+static void
+s_policy (secpol_client_t *client, const char *ws, Secpol__V1__Policy *policy, const char *mask)
+{
+    char copy[256], *paths[8];
+    size_t n = 0;
+    snprintf (copy, sizeof copy, "%s", mask);
+    for (char *save = NULL, *path = strtok_r (copy, ",", &save); path && n < 8;
+         path = strtok_r (NULL, ",", &save))
+        paths[n++] = path;
+    Secpol__V1__UpdatePolicyRequest request = SECPOL__V1__UPDATE_POLICY_REQUEST__INIT;
+    request.workspace_id = (char *)ws;
+    request.policy = policy;
+    request.n_update_mask = n;
+    request.update_mask = paths;
+    ProtobufCMessage *response = NULL;
+    int code = secpol_client_call (client, "/secpol.v1.PolicyService/UpdatePolicy", &request.base,
+                                   &response);
+    if (code != SECPOL_OK)
+        fail_msg ("UpdatePolicy %s: %s %s", ws, secpol_status_name (code),
+                  secpol_client_status (client)->message);
+    s_free (response);
+}
+
+static void
+s_level (secpol_client_t *client, const char *ws, int level)
+{
+    Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
+    policy.password_policy = level;
+    s_policy (client, ws, &policy, "password_policy");
+}
+
+static int
+s_check_full (secpol_client_t *client, const char *ws, const char *subject, const char *password,
+              bool admin_forced, checked_t **out_p)
+{
+    static char *inputs[] = {"alice.smith@example.com", "Alice Smith"};
+    Secpol__V1__CheckPasswordRequest request = SECPOL__V1__CHECK_PASSWORD_REQUEST__INIT;
+    request.workspace_id = (char *)ws;
+    request.subject_id = (char *)subject;
+    request.password = (char *)password;
+    request.n_user_inputs = 2;
+    request.user_inputs = inputs;
+    request.admin_forced = admin_forced;
+    return secpol_client_call (client, S_CHECK, &request.base, (ProtobufCMessage **)out_p);
+}
+
+/*  The codes CheckPassword answers for password, joined with spaces. */
+static const char *
+s_codes_forced (secpol_client_t *client, const char *ws, const char *subject, const char *password,
+                bool admin_forced)
+{
+    static char joined[256];
+    checked_t *out = NULL;
+    int code = s_check_full (client, ws, subject, password, admin_forced, &out);
+    if (code != SECPOL_OK)
+        fail_msg ("CheckPassword: %s %s", secpol_status_name (code),
+                  secpol_client_status (client)->message);
+    joined[0] = 0;
+    for (size_t i = 0; i < out->n_violations; i++) {
+        assert_true (strlen (out->violations[i]->message) > 0);
+        if (*password)
+            assert_null (strstr (out->violations[i]->message, password));
+        snprintf (joined + strlen (joined), sizeof joined - strlen (joined), "%s%s", i ? " " : "",
+                  out->violations[i]->code);
+    }
+    assert_int_equal (out->ok, out->n_violations == 0);
+    s_free (out);
+    return joined;
+}
+
+static const char *
+s_codes (secpol_client_t *client, const char *ws, const char *subject, const char *password)
+{
+    return s_codes_forced (client, ws, subject, password, false);
+}
+
+static int
+s_record_code (secpol_client_t *client, const char *ws, const char *subject, const char *password,
+               Secpol__V1__RecordPasswordChangeResponse **out_p)
+{
+    Secpol__V1__RecordPasswordChangeRequest request =
+        SECPOL__V1__RECORD_PASSWORD_CHANGE_REQUEST__INIT;
+    request.workspace_id = (char *)ws;
+    request.subject_id = (char *)subject;
+    request.password = (char *)password;
+    return secpol_client_call (client, S_RECORD, &request.base, (ProtobufCMessage **)out_p);
+}
+
+static void
+s_record (secpol_client_t *client, const char *ws, const char *subject, const char *password)
+{
+    Secpol__V1__RecordPasswordChangeResponse *out = NULL;
+    int code = s_record_code (client, ws, subject, password, &out);
+    if (code != SECPOL_OK)
+        fail_msg ("RecordPasswordChange: %s %s", secpol_status_name (code),
+                  secpol_client_status (client)->message);
+    assert_true (out->password_changed_at > 0);
+    s_free (out);
+}
+
+static status_t *
+s_status (secpol_client_t *client, const char *ws, const char *subject)
+{
+    Secpol__V1__GetAccountStatusRequest request = SECPOL__V1__GET_ACCOUNT_STATUS_REQUEST__INIT;
+    request.workspace_id = (char *)ws;
+    request.subject_id = (char *)subject;
+    status_t *out = NULL;
+    int code = secpol_client_call (client, S_STATUS, &request.base, (ProtobufCMessage **)&out);
+    if (code != SECPOL_OK)
+        fail_msg ("GetAccountStatus: %s %s", secpol_status_name (code),
+                  secpol_client_status (client)->message);
+    return out;
+}
+
+static int64_t
+s_activity (secpol_client_t *client, const char *ws, const char *subject)
+{
+    Secpol__V1__RecordActivityRequest request = SECPOL__V1__RECORD_ACTIVITY_REQUEST__INIT;
+    request.workspace_id = (char *)ws;
+    request.subject_id = (char *)subject;
+    Secpol__V1__RecordActivityResponse *out = NULL;
+    assert_int_equal (
+        secpol_client_call (client, S_ACTIVITY, &request.base, (ProtobufCMessage **)&out),
+        SECPOL_OK);
+    int64_t at = out->last_active_at;
+    s_free (out);
+    return at;
+}
+
+/*  True when any file of dir (not recursive) or the file path holds needle. */
+static bool
+s_file_holds (const char *path, const char *needle)
+{
+    FILE *file = fopen (path, "rb");
+    if (!file)
+        return false;
+    size_t size = 0, capacity = 1 << 20, n;
+    char *data = malloc (capacity);
+    assert_non_null (data);
+    while ((n = fread (data + size, 1, capacity - size, file)) > 0) {
+        size += n;
+        if (size == capacity) {
+            capacity *= 2;
+            data = realloc (data, capacity);
+            assert_non_null (data);
+        }
+    }
+    fclose (file);
+    bool found = memmem (data, size, needle, strlen (needle)) != NULL;
+    free (data);
+    return found;
+}
+
+/* --- rules of each level ---------------------------------------------------- */
+
+static void
+test_each_level_passes_and_fails_for_each_reason (void **state)
+{
+    secpol_test_daemon_t *daemon = *state;
+    secpol_client_t *client = secpol_test_client (daemon);
+
+    /* the default level is MEDIUM */
+    assert_string_equal (s_codes (client, "w1", "alice", "xk7#Qm2vL9pR"), "");
+    assert_string_equal (s_codes (client, "w1", "alice", "xk7#Qm2vL9p"), "TOO_SHORT");
+
+    s_level (client, "w1", LOW);
+    assert_string_equal (s_codes (client, "w1", "alice", "xk7#Qm2v"), "");
+    assert_string_equal (s_codes (client, "w1", "alice", "xk7#Qm2"), "TOO_SHORT");
+    assert_string_equal (s_codes (client, "w1", "alice", "password"), "COMMON");
+    assert_string_equal (s_codes (client, "w1", "alice", "aaaaaaaaaaaa"), "REPETITIVE");
+    assert_string_equal (s_codes (client, "w1", "alice", "alicesmith-x7#Qm2vL9"), "");
+    assert_string_equal (s_codes (client, "w1", "alice", "correct horse battery staple"), "");
+
+    s_level (client, "w1", MEDIUM);
+    assert_string_equal (s_codes (client, "w1", "alice", "password1234"), "COMMON");
+    assert_string_equal (s_codes (client, "w1", "alice", "alicesmith-x7#Qm2vL9"),
+                         "CONTAINS_USER_INPUT");
+    assert_string_equal (s_codes (client, "w1", "alice", "xk7#Qm2vL9pRzzzzzz"), "REPETITIVE");
+    assert_string_equal (s_codes (client, "w1", "alice", "correct horse battery staple"), "");
+
+    s_level (client, "w1", HIGH);
+    assert_string_equal (s_codes (client, "w1", "alice", "xk7#Qm2vL9pRz4W"), "");
+    assert_string_equal (s_codes (client, "w1", "alice", "xk7#Qm2vL9pRz4"), "TOO_SHORT");
+    assert_string_equal (s_codes (client, "w1", "alice", "password"), "TOO_SHORT COMMON");
+    assert_string_equal (s_codes (client, "w1", "alice", "x7#Qm2vL9-EXAMPLE-zz"),
+                         "CONTAINS_USER_INPUT");
+    assert_string_equal (s_codes (client, "w1", "alice", "xk7#Qm2vL9pRzzzzz"), "REPETITIVE");
+    assert_string_equal (s_codes (client, "w1", "alice", "correct horse battery staple"), "");
+
+    /* another workspace keeps the default */
+    assert_string_equal (s_codes (client, "w2", "alice", "xk7#Qm2vL9pR"), "");
+    secpol_client_destroy (&client);
+}
+
+static void
+test_a_long_unicode_password_counts_code_points (void **state)
+{
+    secpol_test_daemon_t *daemon = *state;
+    secpol_client_t *client = secpol_test_client (daemon);
+    s_level (client, "w1", HIGH);
+    /* 100 characters of 2, 3 and 4 bytes (325 bytes): accepted, hashed, matched */
+    char password[1200] = "";
+    const char *pieces[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x94\x91", "\xd0\x96", "q"};
+    for (int i = 0; i < 100; i++)
+        strcat (password, pieces[(i * 3 + i / 5) % 5]);
+    assert_string_equal (s_codes (client, "w1", "alice", password), "");
+    Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
+    policy.password_reuse_limit = 3;
+    s_policy (client, "w1", &policy, "password_reuse_limit");
+    s_record (client, "w1", "alice", password);
+    assert_string_equal (s_codes (client, "w1", "alice", password), "REUSED");
+    /* 129 characters are refused whole, never truncated to 128 */
+    char longer[1200] = "";
+    for (int i = 0; i < 129; i++)
+        strcat (longer, pieces[(i * 3 + i / 5) % 5]);
+    assert_string_equal (s_codes (client, "w1", "alice", longer), "TOO_LONG");
+    longer[strlen (longer) - 1] = 0; /* 128: the last piece was "q" */
+    assert_string_equal (s_codes (client, "w1", "alice", longer), "");
+    /* the NFKC form is what counts: fullwidth letters equal ASCII ones */
+    s_record (client, "w1", "bob", "xk7#Qm2vL9pRz4W");
+    assert_string_equal (s_codes (client, "w1", "bob",
+                                  "\xef\xbd\x98\xef\xbd\x8b\xef\xbc\x97#\xef\xbc\xb1m2vL9pRz4W"),
+                         "REUSED");
+    secpol_client_destroy (&client);
+}
+
+/* --- history ------------------------------------------------------------------ */
+
+static void
+test_reuse_limit_three_the_fourth_last_may_return (void **state)
+{
+    secpol_test_daemon_t *daemon = *state;
+    secpol_client_t *client = secpol_test_client (daemon);
+    const char *p[] = {"first-Kq8#vT2mXw", "second-Rz4#pL9nYb", "third-Hc6#sD3jWe",
+                       "fourth-Mv5#tG7kQa"};
+    /* limit 0: nothing is checked */
+    s_record (client, "w1", "alice", p[0]);
+    assert_string_equal (s_codes (client, "w1", "alice", p[0]), "");
+
+    Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
+    policy.password_reuse_limit = 3;
+    s_policy (client, "w1", &policy, "password_reuse_limit");
+    for (int i = 0; i < 3; i++)
+        s_record (client, "w1", "alice", p[i]);
+    for (int i = 0; i < 3; i++)
+        assert_string_equal (s_codes (client, "w1", "alice", p[i]), "REUSED");
+    s_record (client, "w1", "alice", p[3]);
+    /* p[0] is now the fourth-last: allowed; the last three are not */
+    assert_string_equal (s_codes (client, "w1", "alice", p[0]), "");
+    for (int i = 1; i < 4; i++)
+        assert_string_equal (s_codes (client, "w1", "alice", p[i]), "REUSED");
+    /* history is per subject and per workspace */
+    assert_string_equal (s_codes (client, "w1", "bob", p[3]), "");
+    assert_string_equal (s_codes (client, "w2", "alice", p[3]), "");
+    /* it survives a restart */
+    secpol_client_destroy (&client);
+    assert_int_equal (secpol_test_daemon_restart (daemon, NULL), 0);
+    client = secpol_test_client (daemon);
+    assert_string_equal (s_codes (client, "w1", "alice", p[3]), "REUSED");
+    secpol_client_destroy (&client);
+
+    /* neither the LMDB file nor the log holds a password */
+    char path[400];
+    snprintf (path, sizeof path, "%s/data.mdb", daemon->data_dir);
+    for (int i = 0; i < 4; i++) {
+        assert_false (s_file_holds (path, p[i]));
+        assert_false (s_file_holds (daemon->log_path, p[i]));
+    }
+    assert_true (s_file_holds (path, "$argon2id$v=19$m=19456,t=2,p=1$"));
+}
+
+/* --- change interval, forced reset, inactivity -------------------------------- */
+
+static void
+test_change_interval_with_the_test_clock (void **state)
+{
+    secpol_test_daemon_t *daemon = *state;
+    secpol_client_t *client = secpol_test_client (daemon);
+    Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
+    policy.password_change_interval_days = 2;
+    s_policy (client, "w1", &policy, "password_change_interval_days");
+    const char *fresh = "new-Kq8#vT2mXwLp";
+    /* never changed: allowed */
+    assert_string_equal (s_codes (client, "w1", "alice", fresh), "");
+    s_record (client, "w1", "alice", "old-Rz4#pL9nYbQs");
+    status_t *status = s_status (client, "w1", "alice");
+    int64_t changed = status->password_changed_at;
+    assert_int_equal (status->next_change_allowed_at, changed + 2 * DAY);
+    s_free (status);
+
+    checked_t *out = NULL;
+    assert_int_equal (s_check_full (client, "w1", "alice", fresh, false, &out), SECPOL_OK);
+    assert_false (out->ok);
+    assert_int_equal (out->n_violations, 1);
+    assert_string_equal (out->violations[0]->code, "CHANGED_TOO_RECENTLY");
+    assert_int_equal (out->next_change_allowed_at, changed + 2 * DAY);
+    s_free (out);
+    /* an admin-forced change is exempt */
+    assert_string_equal (s_codes_forced (client, "w1", "alice", fresh, true), "");
+
+    s_offset (client, 2 * DAY - 60);
+    assert_string_equal (s_codes (client, "w1", "alice", fresh), "CHANGED_TOO_RECENTLY");
+    s_offset (client, 2 * DAY + 1);
+    assert_string_equal (s_codes (client, "w1", "alice", fresh), "");
+    status = s_status (client, "w1", "alice");
+    assert_int_equal (status->next_change_allowed_at, 0);
+    s_free (status);
+    secpol_client_destroy (&client);
+}
+
+static void
+test_raising_the_reset_generation_forces_a_reset (void **state)
+{
+    secpol_test_daemon_t *daemon = *state;
+    secpol_client_t *client = secpol_test_client (daemon);
+    s_record (client, "w1", "alice", "alice-Kq8#vT2mXw");
+    s_record (client, "w1", "bob", "bob-Rz4#pL9nYbQs");
+    status_t *status = s_status (client, "w1", "alice");
+    assert_false (status->must_reset_password);
+    s_free (status);
+
+    Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
+    policy.force_password_reset = 1;
+    s_policy (client, "w1", &policy, "force_password_reset");
+    const char *subjects[] = {"alice", "bob", "carol"};
+    for (int i = 0; i < 3; i++) {
+        status = s_status (client, "w1", subjects[i]);
+        assert_true (status->must_reset_password);
+        s_free (status);
+    }
+    /* the next change clears it, for that subject alone */
+    s_record (client, "w1", "alice", "alice-Hc6#sD3jWeNv");
+    status = s_status (client, "w1", "alice");
+    assert_false (status->must_reset_password);
+    s_free (status);
+    status = s_status (client, "w1", "bob");
+    assert_true (status->must_reset_password);
+    s_free (status);
+    /* raising it again forces alice again */
+    policy.force_password_reset = 2;
+    s_policy (client, "w1", &policy, "force_password_reset");
+    status = s_status (client, "w1", "alice");
+    assert_true (status->must_reset_password);
+    s_free (status);
+    /* other workspaces are untouched */
+    status = s_status (client, "w2", "alice");
+    assert_false (status->must_reset_password);
+    s_free (status);
+    secpol_client_destroy (&client);
+}
+
+static void
+test_inactivity_with_the_test_clock (void **state)
+{
+    secpol_test_daemon_t *daemon = *state;
+    secpol_client_t *client = secpol_test_client (daemon);
+    Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
+    policy.max_inactive_days = 30;
+    s_policy (client, "w1", &policy, "max_inactive_days");
+
+    int64_t first = s_activity (client, "w1", "alice");
+    assert_true (first > 0);
+    /* within the hour the stored activity does not move */
+    s_offset (client, 3599);
+    assert_int_equal (s_activity (client, "w1", "alice"), first);
+    s_offset (client, 3601);
+    int64_t second = s_activity (client, "w1", "alice");
+    assert_true (second >= first + 3601);
+
+    status_t *status = s_status (client, "w1", "alice");
+    assert_int_equal (status->last_active_at, second);
+    assert_false (status->inactive);
+    s_free (status);
+
+    s_offset (client, 3601 + 30 * DAY - 60);
+    status = s_status (client, "w1", "alice");
+    assert_false (status->inactive);
+    s_free (status);
+    s_offset (client, 3601 + 30 * DAY + 60);
+    status = s_status (client, "w1", "alice");
+    assert_true (status->inactive);
+    s_free (status);
+    /* activity makes the account active again */
+    s_activity (client, "w1", "alice");
+    status = s_status (client, "w1", "alice");
+    assert_false (status->inactive);
+    s_free (status);
+    /* an unknown subject answers like any other, and is not inactive */
+    status = s_status (client, "w1", "nobody");
+    assert_false (status->inactive);
+    assert_int_equal (status->last_active_at, 0);
+    assert_int_equal (status->password_changed_at, 0);
+    s_free (status);
+    secpol_client_destroy (&client);
+}
+
+/* --- bounded input ------------------------------------------------------------- */
+
+static void
+test_bad_fields_are_named (void **state)
+{
+    secpol_test_daemon_t *daemon = *state;
+    secpol_client_t *client = secpol_test_client (daemon);
+    checked_t *out = NULL;
+    assert_int_equal (s_check_full (client, "", "alice", "xk7#Qm2vL9pR", false, &out),
+                      SECPOL_INVALID_ARGUMENT);
+    assert_string_equal (secpol_client_status (client)->violation_fields[0], "workspace_id");
+    assert_int_equal (s_check_full (client, "w1", "", "xk7#Qm2vL9pR", false, &out),
+                      SECPOL_INVALID_ARGUMENT);
+    assert_string_equal (secpol_client_status (client)->violation_fields[0], "subject_id");
+    /* an empty password is a rule violation, not a bad request */
+    assert_string_equal (s_codes (client, "w1", "alice", ""), "TOO_SHORT");
+    /* RecordPasswordChange refuses an empty or over-long password */
+    assert_int_equal (s_record_code (client, "w1", "alice", "", NULL), SECPOL_INVALID_ARGUMENT);
+    char longer[200];
+    memset (longer, 'k', 129);
+    longer[129] = 0;
+    assert_int_equal (s_record_code (client, "w1", "alice", longer, NULL), SECPOL_INVALID_ARGUMENT);
+    assert_string_equal (secpol_client_status (client)->violation_fields[0], "password");
+    /* too many user inputs */
+    char *inputs[17];
+    for (int i = 0; i < 17; i++)
+        inputs[i] = "someone";
+    Secpol__V1__CheckPasswordRequest request = SECPOL__V1__CHECK_PASSWORD_REQUEST__INIT;
+    request.workspace_id = "w1";
+    request.subject_id = "alice";
+    request.password = "xk7#Qm2vL9pR";
+    request.n_user_inputs = 17;
+    request.user_inputs = inputs;
+    assert_int_equal (secpol_client_call (client, S_CHECK, &request.base, NULL),
+                      SECPOL_INVALID_ARGUMENT);
+    assert_string_equal (secpol_client_status (client)->violation_fields[0], "user_inputs");
+    secpol_client_destroy (&client);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        SECPOL_TEST_WITH_DAEMON (test_each_level_passes_and_fails_for_each_reason),
+        SECPOL_TEST_WITH_DAEMON (test_a_long_unicode_password_counts_code_points),
+        SECPOL_TEST_WITH_DAEMON (test_reuse_limit_three_the_fourth_last_may_return),
+        SECPOL_TEST_WITH_DAEMON (test_change_interval_with_the_test_clock),
+        SECPOL_TEST_WITH_DAEMON (test_raising_the_reset_generation_forces_a_reset),
+        SECPOL_TEST_WITH_DAEMON (test_inactivity_with_the_test_clock),
+        SECPOL_TEST_WITH_DAEMON (test_bad_fields_are_named),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
