@@ -178,6 +178,15 @@ static const secpolctl_option_t s_token_use_options[] = {
     {NULL, 0, NULL, NULL},
 };
 
+static const secpolctl_option_t s_lockout_status_options[] = {
+    {"kind", 0, "K", "login, claim or two-factor (default: all three)"},
+    {NULL, 0, NULL, NULL},
+};
+static const secpolctl_option_t s_lockout_unlock_options[] = {
+    {"kind", 0, "K", "login, claim or two-factor (required)"},
+    {NULL, 0, NULL, NULL},
+};
+
 //  After the option list of `secpolctl --help`.
 static const char s_root_epilogue[] =
     "Options may stand before or after the command. \"secpolctl COMMAND --help\"\n"
@@ -346,6 +355,21 @@ const secpolctl_command_t secpolctl_commands[] = {
      "Ends every live token of SUBJECT in WORKSPACE, or only those of KIND, and\n"
      "says how many.",
      NULL, 0, -1, "text", false, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
+    {"lockout", "COMMAND [ARGS]", "failed-attempt locks (lockout --help)",
+     "Shortcuts for LockoutService: see a subject's failed-attempt counters and\n"
+     "locks, and lift a lock. K is a LockoutKind in any spelling (login,\n"
+     "two-factor, LOCKOUT_KIND_CLAIM). See docs/LOCKOUT.md.",
+     NULL, 0, -1, NULL, false, SECPOLCTL_COMPLETE_NONE, NULL},
+    {"lockout status", "WORKSPACE SUBJECT", "a subject's failures and locks",
+     "Prints, for K or for the three kinds, whether SUBJECT is locked in\n"
+     "WORKSPACE, its failures counting now, the attempts left before a lock,\n"
+     "and when a lock ends. Changes nothing (CheckLockout). With -o json the\n"
+     "LockoutStatus, or an array of the three.",
+     s_lockout_status_options, 0, -1, "text", false, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
+    {"lockout unlock", "WORKSPACE SUBJECT", "lift a lock and forget the failures",
+     "Clears the failures and any lock of SUBJECT in WORKSPACE for K (Unlock,\n"
+     "an admin action) and prints the counter after it.",
+     s_lockout_unlock_options, 0, -1, "text", false, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
 };
 const size_t secpolctl_commands_count = S_N_COMMANDS;
 
@@ -1244,6 +1268,7 @@ s_run_in_group (const secpolctl_command_t *command, secpol_client_t *client, int
         {"policy", secpolctl_policy},
         {"session", secpolctl_session_main},
         {"token", secpolctl_token_main},
+        {"lockout", secpolctl_lockout_main},
     };
     const char *space = strchr (command->path, ' ');
     size_t length = space ? (size_t)(space - command->path) : 0;
