@@ -44,7 +44,7 @@ test-sanitize: deps
 	  -DCMAKE_EXE_LINKER_FLAGS="$(SAN_FLAGS)" -DCMAKE_SHARED_LINKER_FLAGS="$(SAN_FLAGS)" >/dev/null
 	@$(CMAKE_BUILD) $(SAN_BUILD) -j$(JOBS)
 	@cd $(SAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 SECPOL_TEST_DEADLINE=60 \
 	  ctest --output-on-failure -j$(JOBS) -E 'e2e/test_install'
 
 # libFuzzer targets (tests/fuzz, docs/FUZZING.md), built with clang into

@@ -26,7 +26,9 @@ pid=""
 endpoint=""
 spawned_pid=""
 secpol_pids=()
-secpol_deadline=20
+# Seconds a start or a stop may take; a sanitizer build runs several times
+# slower (make test-sanitize sets SECPOL_TEST_DEADLINE).
+secpol_deadline=${SECPOL_TEST_DEADLINE:-20}
 passed=0
 failed=0
 
