@@ -34,12 +34,16 @@ policy() { # WORKSPACE MINUTES: sets its session timeout
     \"policy\": {\"sessionTimeoutMinutes\": $2}, \"updateMask\": [\"session_timeout_minutes\"]}"
 }
 run "a policy to back up" 0 policy w-backup 45
+run "a session to back up" 0 ctl session create w-backup alice
+session=$(sed -n 's/.*"session_token": "\(sps_[0-9A-Za-z]*\)".*/\1/p' <<<"$out")
 
 # --- backup, while secpold serves ---------------------------------------------
 run "the backup command works as written" 0 bash -c "$backup_block"
 dest=$out
 modes=$(stat -c '%a %n' backup "$dest" "$dest/data.mdb" 2>&1)
-check "the copy is for its owner only" "$modes" '^700 backup$' "^700 $dest\$" "^600 $dest/data\.mdb\$"
+modes=$(stat -c '%a %n' backup "$dest" "$dest/data.mdb" "$dest/secret.key" 2>&1)
+check "the copy is for its owner only" "$modes" '^700 backup$' "^700 $dest\$" "^600 $dest/data\.mdb\$" \
+  "^600 $dest/secret\.key\$"
 run "a second backup works too" 0 bash -c "$backup_block"
 if [ -n "$out" ] && [ "$out" != "$dest" ] && [ -f "$out/data.mdb" ]; then
   ok "each backup has its own directory"
@@ -65,5 +69,8 @@ secpol_spawn "$endpoint" "$tmp/ops/var/data" "$tmp/restored.log"
 pid=$spawned_pid
 run "the restored store serves" 0 ctl call /secpol.v1.PolicyService/GetPolicy '{"workspaceId": "w-backup"}' &&
   check "it holds what the backup held" "$out" '"session_timeout_minutes": 45,' '"version": 1,'
+# the key came back with the store: the session's keyed hash still matches
+run "a session of the backup still validates" 0 ctl session validate - <<<"$session" &&
+  has "the restored session" "$out" '"subject_id": "alice"'
 
 secpol_finish
