@@ -22,20 +22,74 @@
  *  - NFKC is idempotent, and the rules give the same codes for the
  *    password and for its normal form;
  *  - the same input gives the same answer twice.
+ *
+ *  When bit 7 of byte 0 is set, the input drives PasswordService's
+ *  handlers instead, through the real method table on a real LMDB store
+ *  (one secpol_server_t per process, data in a temporary directory, an
+ *  inproc endpoint nobody connects to; each input in one top-level write
+ *  transaction aborted at the end). The rest is up to 16 steps `op, length,
+ *  bytes`; op bits 0-1: 0 RecordActivityRequest, 1 GetAccountStatusRequest,
+ *  2 RecordPasswordChangeRequest (the encoded request: skipped when the
+ *  dispatcher's string check refuses it or it does not unpack), 3 the clock
+ *  moves on by bytes[0] * 97 seconds; op bit 2 replaces the ids with w1/u1
+ *  (bit 3: u2) so that steps meet. RecordPasswordChange runs its prepare
+ *  step when the harness finds the request invalid (it must then answer
+ *  INVALID_ARGUMENT before hashing anything); a valid one gets a fixed
+ *  argon2id string as prepare's result instead of 19 MiB of hashing, and
+ *  its write part runs.
+ *
+ *  Invariants of the handlers (abort when broken):
+ *  - OK or INVALID_ARGUMENT with named violations; never INTERNAL;
+ *    SECPOL_NEEDS_WRITE only from RecordActivity's READ run;
+ *  - RecordActivity OK: last_active_at within the hour before now;
+ *  - GetAccountStatus OK: times never in the future; a subject never
+ *    written answers all zero; after a RecordPasswordChange of the subject,
+ *    password_changed_at is that change's time and no reset is due.
  */
 #include "fuzz_support.h"
 
+#include "arena.h"
+#include "call.h"
+#include "method_table.h"
 #include "password_rules.h"
+#include "policy.h"
+#include "server.h"
+#include "store.h"
+#include "wire.h"
 
+#include "secpol/v1/password.pb-c.h"
+#include "secpol/v1/rpc.pb-c.h"
+
+#include <dirent.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <string.h>
+#include <unistd.h>
 #include <unistr.h>
+
+#define NOW       INT64_C (1800000000)
+#define MAX_STEPS 16
+#define FAKE_HASH                                                                                  \
+    "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$"                                       \
+    "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
 
 #define MAX_INPUTS 3
 
 static const char *const s_codes[] = {"TOO_SHORT", "TOO_LONG", "COMMON", "REPETITIVE",
                                       "CONTAINS_USER_INPUT"};
 
+static char s_dir[PATH_MAX];
+static secpol_server_t *s_server;
+static secpol_store_t *s_store;
+static secpol_method_table_t *s_methods;
+static const secpol_method_t *s_activity, *s_status, *s_change;
+static int64_t s_now;
+
+static void s_handlers (const uint8_t *data, size_t size);
+static int s_run (secpol_txn_t *top, secpol_arena_t *arena, const secpol_method_t *method,
+                  ProtobufCMessage *request, bool write, bool prepare, ProtobufCMessage **out_p);
+static const secpol_method_t *s_method (const char *path);
+static void s_cleanup (void);
 static void s_check (const secpol_password_violation_t *found, size_t n);
 static bool s_has (const secpol_password_violation_t *found, size_t n, const char *code);
 
@@ -44,6 +98,37 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
+    s_methods = secpol_method_table_default ();
+    if (!s_methods)
+        abort ();
+    s_activity = s_method ("/secpol.v1.PasswordService/RecordActivity");
+    s_status = s_method ("/secpol.v1.PasswordService/GetAccountStatus");
+    s_change = s_method ("/secpol.v1.PasswordService/RecordPasswordChange");
+    const char *tmp = getenv ("TMPDIR");
+    snprintf (s_dir, sizeof s_dir, "%s/secpol-fuzz-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp (s_dir)) {
+        perror (s_dir);
+        abort ();
+    }
+    char endpoint[64];
+    snprintf (endpoint, sizeof endpoint, "inproc://fuzz-password-%d", (int)getpid ());
+    secpol_server_config_t config = {
+        .endpoints = {endpoint},
+        .n_endpoints = 1,
+        .data_dir = s_dir,
+        .read_workers = 1,
+        .slow_workers = 1,
+        .store = {.no_sync = true},
+        .methods = s_methods,
+    };
+    char err[512];
+    s_server = secpol_server_new (&config, err, sizeof err);
+    if (!s_server) {
+        fprintf (stderr, "fuzz_password: server in %s: %s\n", s_dir, err);
+        abort ();
+    }
+    s_store = secpol_server_store (s_server);
+    atexit (s_cleanup);
     return 0;
 }
 
@@ -52,6 +137,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     if (size < 2 || size > 4 * SECPOL_PASSWORD_MAX_BYTES)
         return 0;
+    if (data[0] & 0x80) {
+        s_handlers (data + 1, size - 1);
+        return 0;
+    }
     int level_byte = data[0];
     int level = level_byte & 4 ? 77 : level_byte & 3;
     size_t want_inputs = data[1] & 3;
@@ -170,4 +259,204 @@ s_has (const secpol_password_violation_t *found, size_t n, const char *code)
         if (strcmp (found[i].code, code) == 0)
             return true;
     return false;
+}
+
+/*  The handler mode: see the top of the file. */
+static void
+s_handlers (const uint8_t *data, size_t size)
+{
+    secpol_arena_t *arena = secpol_arena_new ();
+    secpol_txn_t *top = NULL;
+    int rc = secpol_txn_begin (s_store, NULL, true, &top);
+    FUZZ_REQUIRE (rc == 0, "transaction: %s", secpol_strerror (rc));
+    s_now = NOW;
+    int64_t changed[2] = {0, 0}; /* last RecordPasswordChange of w1/u1, w1/u2 */
+    bool written[2] = {false, false};
+    for (int steps = 0; size >= 2 && steps < MAX_STEPS; steps++) {
+        uint8_t op = data[0];
+        size_t length = data[1];
+        data += 2;
+        size -= 2;
+        if (length > size)
+            length = size;
+        uint8_t *bytes = malloc (length + 1); /* its own buffer, for ASan */
+        memcpy (bytes, data, length);
+        data += length;
+        size -= length;
+        unsigned action = op & 3;
+        if (action == 3) {
+            s_now += (length ? bytes[0] : 0) * 97;
+            free (bytes);
+            continue;
+        }
+        const secpol_method_t *methods[] = {s_activity, s_status, s_change};
+        const secpol_method_t *method = methods[action];
+        const ProtobufCMessageDescriptor *descriptor = method->descriptor->input;
+        char field[256];
+        const char *problem;
+        ProtobufCMessage *request = NULL;
+        if (secpol_wire_check_strings (descriptor, bytes, length, field, sizeof field, &problem))
+            request = protobuf_c_message_unpack (descriptor, secpol_arena_allocator (arena), length,
+                                                 bytes);
+        free (bytes);
+        if (!request)
+            continue;
+        /* every request type has workspace_id and subject_id as fields 1 and 2 */
+        char **workspace_id = (char **)((char *)request + descriptor->fields[0].offset);
+        char **subject_id = (char **)((char *)request + descriptor->fields[1].offset);
+        if (op & 4) {
+            *workspace_id = "w1";
+            *subject_id = op & 8 ? "u2" : "u1";
+        }
+        int who = strcmp (*workspace_id, "w1") != 0 ? -1
+                  : strcmp (*subject_id, "u1") == 0 ? 0
+                  : strcmp (*subject_id, "u2") == 0 ? 1
+                                                    : -1;
+        ProtobufCMessage *out = NULL;
+        if (action == 0) {
+            int code = s_run (top, arena, method, request, false, false, &out);
+            if (code == SECPOL_NEEDS_WRITE)
+                code = s_run (top, arena, method, request, true, false, &out);
+            FUZZ_REQUIRE (code != SECPOL_NEEDS_WRITE, "NEEDS_WRITE from a write run");
+            if (code == SECPOL_OK) {
+                int64_t at = ((Secpol__V1__RecordActivityResponse *)out)->last_active_at;
+                FUZZ_REQUIRE (at <= s_now && at > s_now - 3600, "activity at %lld, now %lld",
+                              (long long)at, (long long)s_now);
+                if (who >= 0)
+                    written[who] = true;
+            }
+        } else if (action == 1) {
+            int code = s_run (top, arena, method, request, false, false, &out);
+            FUZZ_REQUIRE (code != SECPOL_NEEDS_WRITE, "GetAccountStatus asked to write");
+            if (code == SECPOL_OK) {
+                const Secpol__V1__AccountStatus *status = (const Secpol__V1__AccountStatus *)out;
+                FUZZ_REQUIRE (status->last_active_at <= s_now &&
+                                  status->password_changed_at <= s_now,
+                              "a time in the future");
+                Secpol__V1__GetAccountStatusRequest *in =
+                    (Secpol__V1__GetAccountStatusRequest *)request;
+                if (who >= 0 && !*in->community_id) {
+                    if (!written[who])
+                        FUZZ_REQUIRE (!status->must_reset_password && !status->inactive &&
+                                          !status->last_active_at && !status->password_changed_at &&
+                                          !status->next_change_allowed_at,
+                                      "a subject never written answered something");
+                    if (changed[who])
+                        FUZZ_REQUIRE (status->password_changed_at == changed[who] &&
+                                          !status->must_reset_password,
+                                      "changed at %lld, status says %lld", (long long)changed[who],
+                                      (long long)status->password_changed_at);
+                }
+            }
+        } else {
+            Secpol__V1__RecordPasswordChangeRequest *in =
+                (Secpol__V1__RecordPasswordChangeRequest *)request;
+            size_t bytes_n = strlen (in->password), nb = 0, chars = 0;
+            bool valid = !secpol_policy_id_problem (in->workspace_id, true) &&
+                         !secpol_policy_id_problem (in->subject_id, true) &&
+                         !secpol_policy_id_problem (in->community_id, false) && bytes_n > 0 &&
+                         bytes_n <= SECPOL_PASSWORD_MAX_BYTES;
+            if (valid) {
+                uint8_t *normal = secpol_password_normalize (in->password, bytes_n, &nb, &chars);
+                valid = normal && chars <= SECPOL_PASSWORD_MAX_CHARS;
+                secpol_password_free (normal, nb);
+            }
+            int code = s_run (top, arena, method, request, !valid ? false : true, !valid, &out);
+            if (!valid)
+                FUZZ_REQUIRE (code == SECPOL_INVALID_ARGUMENT, "an invalid change answered %d",
+                              code);
+            else {
+                FUZZ_REQUIRE (code == SECPOL_OK, "a valid change answered %d", code);
+                const Secpol__V1__RecordPasswordChangeResponse *done =
+                    (const Secpol__V1__RecordPasswordChangeResponse *)out;
+                FUZZ_REQUIRE (done->password_changed_at == s_now && done->history_size <= 24,
+                              "changed at %lld, history %u", (long long)done->password_changed_at,
+                              done->history_size);
+                if (who >= 0) {
+                    changed[who] = s_now;
+                    written[who] = true;
+                }
+            }
+        }
+    }
+    secpol_txn_abort (&top);
+    secpol_arena_destroy (&arena);
+}
+
+/*  Runs one handler as the dispatcher would: prepare (SLOW, no txn), or a
+ *  READ run (the top txn, not writable), or a write run in a nested txn. */
+static int
+s_run (secpol_txn_t *top, secpol_arena_t *arena, const secpol_method_t *method,
+       ProtobufCMessage *request, bool write, bool prepare, ProtobufCMessage **out_p)
+{
+    secpol_txn_t *txn = top;
+    if (write) {
+        int rc = secpol_txn_begin (s_store, top, true, &txn);
+        FUZZ_REQUIRE (rc == 0, "nested transaction: %s", secpol_strerror (rc));
+    }
+    secpol_call_t call;
+    memset (&call, 0, sizeof call);
+    call.arena = arena;
+    call.txn = prepare ? NULL : txn;
+    call.writable = write;
+    call.now = s_now;
+    call.method = method->path;
+    call.request_id = "";
+    call.caller = "";
+    call.role = SECPOL_ROLE_ADMIN;
+    call.server = s_server;
+    call.slow_result = secpol_arena_strdup (arena, FAKE_HASH);
+    *out_p = secpol_arena_message (arena, method->descriptor->output);
+    const secpol_handler_t *handler = prepare ? method->spec->prepare : method->spec->handler;
+    int code = handler->fn (&call, request, *out_p);
+    if (write) {
+        if (code == SECPOL_OK) {
+            int rc = secpol_txn_commit (&txn);
+            FUZZ_REQUIRE (rc == 0, "nested commit: %s", secpol_strerror (rc));
+        } else
+            secpol_txn_abort (&txn);
+    }
+    FUZZ_REQUIRE (code == SECPOL_OK || code == SECPOL_INVALID_ARGUMENT ||
+                      (code == SECPOL_NEEDS_WRITE && !write),
+                  "%s answered %d: %s", method->path, code, call.message ? call.message : "");
+    if (code == SECPOL_INVALID_ARGUMENT) {
+        FUZZ_REQUIRE (call.n_violations > 0, "%s: INVALID_ARGUMENT without a violation",
+                      method->path);
+        for (size_t k = 0; k < call.n_violations; k++) {
+            const Secpol__V1__FieldViolation *v =
+                (const Secpol__V1__FieldViolation *)call.violations[k];
+            FUZZ_REQUIRE (*v->field && *v->description, "%s: violation \"%s\": \"%s\"",
+                          method->path, v->field, v->description);
+        }
+    }
+    return code;
+}
+
+static const secpol_method_t *
+s_method (const char *path)
+{
+    const secpol_method_t *method = secpol_method_table_find (s_methods, path);
+    if (!method || !method->spec) {
+        fprintf (stderr, "fuzz_password: no row for %s\n", path);
+        abort ();
+    }
+    return method;
+}
+
+static void
+s_cleanup (void)
+{
+    secpol_server_destroy (&s_server);
+    secpol_method_table_destroy (&s_methods);
+    DIR *dir = opendir (s_dir);
+    struct dirent *entry;
+    while (dir && (entry = readdir (dir))) {
+        char path[PATH_MAX + 300];
+        snprintf (path, sizeof path, "%s/%s", s_dir, entry->d_name);
+        if (entry->d_name[0] != '.')
+            unlink (path);
+    }
+    if (dir)
+        closedir (dir);
+    rmdir (s_dir);
 }
