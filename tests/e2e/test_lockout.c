@@ -426,12 +426,16 @@ test_a_policy_change_applies_at_the_next_call (void **state)
     s_policy (client, "w", "login_lockout", 3, 15, 1, 90);
     s_expect_locked_about (s_ok (client, S_CHECK, "w", "pat", LOGIN), 3, 60, 90);
     /* a lockout turned off reads as no failures, and a failure records nothing */
+    s_free (s_ok (client, S_FAIL, "w", "sam", LOGIN));
     s_policy (client, "w", "login_lockout", 0, 15, 1, 90);
+    s_expect (s_ok (client, S_CHECK, "w", "sam", LOGIN), false, 0, 0, 0, 0);
     status = s_ok (client, S_FAIL, "w", "pat", LOGIN);
     assert_int_equal (status->max_failures, 0);
     s_expect (status, false, 0, 0, 0, 0);
     s_policy (client, "w", "login_lockout", 3, 15, 1, 90);
     s_expect (s_ok (client, S_CHECK, "w", "pat", LOGIN), false, 0, 3, 0, 0);
+    /* a counter nothing touched while off is there again */
+    s_expect (s_ok (client, S_CHECK, "w", "sam", LOGIN), false, 1, 2, 0, 0);
     secpol_client_destroy (&client);
 }
 
