@@ -313,22 +313,30 @@ s_check_id (secpol_call_t *call, const char *field, const char *id, bool require
         secpol_call_violation (call, field, "%s", problem);
 }
 
+/*  What s_snapshot reads, and where it puts it. */
+typedef struct {
+    const char *workspace_id, *community_id, *subject_id;
+    snapshot_t *snapshot;
+} snapshot_args_t;
+
+static int
+s_snapshot_read (secpol_call_t *call, secpol_txn_t *txn, void *arg)
+{
+    snapshot_args_t *args = arg;
+    return s_load (call, txn, args->workspace_id, args->community_id, args->subject_id,
+                   args->snapshot);
+}
+
 /*  Reads the effective policy and the subject's record in a read-only
- *  transaction of its own, ended before any hashing starts: the SLOW
- *  prepare step has none (service.h), and holding one through argon2id
+ *  transaction the runtime opens for the SLOW prepare step and ends before
+ *  any hashing starts (secpol_call_read): holding one through argon2id
  *  would hold back map growth. Everything read is copied into the arena. */
 static int
 s_snapshot (secpol_call_t *call, const char *workspace_id, const char *community_id,
             const char *subject_id, snapshot_t *snapshot)
 {
-    secpol_txn_t *txn = NULL;
-    int rc = secpol_txn_begin (secpol_server_store (call->server), NULL, false, &txn);
-    if (rc)
-        return secpol_call_fail (call, SECPOL_UNAVAILABLE, "store is unavailable: %s",
-                                 secpol_strerror (rc));
-    rc = s_load (call, txn, workspace_id, community_id, subject_id, snapshot);
-    secpol_txn_abort (&txn);
-    return rc;
+    snapshot_args_t args = {workspace_id, community_id, subject_id, snapshot};
+    return secpol_call_read (call, s_snapshot_read, &args);
 }
 
 /*  Reads the effective policy and the subject's record into the arena. */

@@ -1,6 +1,8 @@
 /*  call.c - building a handler's answer; see call.h. */
 #include "call.h"
 
+#include "server.h"
+
 #include "secpol/v1/rpc.pb-c.h"
 
 #include <stdarg.h>
@@ -74,4 +76,18 @@ secpol_call_check (secpol_call_t *call)
     stpcpy (end, tail);
     call->message = message;
     return SECPOL_INVALID_ARGUMENT;
+}
+
+int
+secpol_call_read (secpol_call_t *call,
+                  int (*read) (secpol_call_t *call, secpol_txn_t *txn, void *arg), void *arg)
+{
+    secpol_txn_t *txn = NULL;
+    int rc = secpol_txn_begin (secpol_server_store (call->server), NULL, false, &txn);
+    if (rc)
+        return secpol_call_fail (call, SECPOL_UNAVAILABLE, "store is unavailable: %s",
+                                 secpol_strerror (rc));
+    rc = read (call, txn, arg);
+    secpol_txn_abort (&txn);
+    return rc;
 }

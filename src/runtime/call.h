@@ -74,6 +74,16 @@ int secpol_call_fail (secpol_call_t *call, int code, const char *fmt, ...)
 void secpol_call_note (secpol_call_t *call, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
 
+/*  For a SLOW prepare step, which runs outside any transaction (service.h):
+ *  runs read (call, txn, arg) in a short read-only transaction the runtime
+ *  begins and ends around it, and returns what read returns. Read what the
+ *  costly work needs, copy it into the arena, and do the work after this
+ *  returns: a transaction held through argon2id would hold back map
+ *  growth. Returns SECPOL_UNAVAILABLE (message set) when the store cannot
+ *  begin one. Elsewhere handlers already have call->txn. */
+int secpol_call_read (secpol_call_t *call,
+                      int (*read) (secpol_call_t *call, secpol_txn_t *txn, void *arg), void *arg);
+
 /*  Records one bad field: field is its proto path ("policy.hsts.max_age_days"),
  *  description says what is wrong. The first SECPOL_MAX_VIOLATIONS are
  *  kept; later ones are only counted (their text is not even formatted), so
