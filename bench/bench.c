@@ -30,6 +30,8 @@
 #include "secpol/secpol_client.h"
 #include "secpol/secpol_status.h"
 #include "secpol/v1/health.pb-c.h"
+#include "secpol/v1/lockout.pb-c.h"
+#include "secpol/v1/password.pb-c.h"
 #include "secpol/v1/policy.pb-c.h"
 #include "secpol/v1/session.pb-c.h"
 #include "secpol/v1/token.pb-c.h"
@@ -58,7 +60,12 @@
 #define S_ACTOR             "secpol-bench"
 #define S_NS_PER_SEC        1000000000LL
 #define S_MAX_ROUNDS        20
-#define S_SESSIONS          256 /* sessions validate_session cycles through, one subject each */
+#define S_SESSIONS          256   /* sessions validate_session cycles through, one subject each */
+#define S_LOCKOUT_SUBJECTS  1024  /* subjects check_lockout cycles through */
+#define S_LOCKOUT_MAX       100   /* login_lockout.max_failures of the lockout workspace */
+#define S_LOCKOUT_WINDOW    10080 /* ... and its window_minutes (a week: no failure ages out) */
+#define S_PASSWORD_HISTORY  3     /* passwords check_password_history's subject changed to */
+#define S_PASSWORD_DEPTH    2     /* its calls in flight per client (argon2id, SLOW lane) */
 
 typedef struct run run_t;
 typedef struct worker worker_t;
@@ -132,8 +139,9 @@ struct run {
     pthread_barrier_t gate;    /* clients connected; window set */
     int64_t window_start_ns;
     int64_t window_end_ns;
-    uint64_t write_cursor[S_MAX_CLIENTS]; /* writes made per client so far */
-    uint64_t token_cursor[S_MAX_CLIENTS]; /* IssueToken calls made per client so far */
+    uint64_t write_cursor[S_MAX_CLIENTS];   /* writes made per client so far */
+    uint64_t token_cursor[S_MAX_CLIENTS];   /* IssueToken calls made per client so far */
+    uint64_t failure_cursor[S_MAX_CLIENTS]; /* RecordFailure calls made per client so far */
 };
 
 /*  One client thread of a scenario. */
@@ -160,6 +168,8 @@ struct worker {
     Secpol__V1__ValidateSessionRequest validate;
     Secpol__V1__IssueTokenRequest issue;
     Secpol__V1__ConsumeTokenRequest consume;
+    Secpol__V1__LockoutRequest lockout;
+    Secpol__V1__CheckPasswordRequest password;
     char subject_id[64];
     char token[64];
     /* results */
@@ -206,6 +216,26 @@ static const ProtobufCMessage *s_consume_request (worker_t *worker,
                                                   const ProtobufCMessage *response, uint32_t expect,
                                                   uint32_t *expect2);
 static bool s_consume_check (const ProtobufCMessage *response, uint32_t expect);
+static const ProtobufCMessage *s_check_lockout_request (worker_t *worker, uint64_t seq,
+                                                        uint32_t *expect);
+static bool s_check_lockout_check (const ProtobufCMessage *response, uint32_t expect);
+static const ProtobufCMessage *s_failure_request (worker_t *worker, uint64_t seq, uint32_t *expect);
+static bool s_failure_check (const ProtobufCMessage *response, uint32_t expect);
+static const ProtobufCMessage *s_password_request (worker_t *worker, uint64_t seq,
+                                                   uint32_t *expect);
+static bool s_password_check (const ProtobufCMessage *response, uint32_t expect);
+static int s_prepare_lockout (run_t *run, secpol_client_t *client);
+static int s_prepare_passwords (run_t *run, secpol_client_t *client);
+
+/*  The passwords check_password_history's subject p0 changed to, oldest
+ *  first (all kept: password_reuse_limit is S_PASSWORD_HISTORY), then one it
+ *  never used; every one passes the MEDIUM rules. */
+static const char *const s_passwords[S_PASSWORD_HISTORY + 1] = {
+    "Violet-Canyon-Drift-4821",
+    "Amber-Tundra-Whisk-6053",
+    "Cobalt-Meadow-Pylon-2974",
+    "Quartz-Heron-Lantern-7319",
+};
 
 /*  The tokens of the sessions s_prepare_sessions made (subject u<i> has
  *  token i); written before the scenarios run, only read by them. */
@@ -231,6 +261,16 @@ static const scenario_t s_scenarios[] = {
     {"issue_consume_token",
      "IssueToken, then ConsumeToken of the token it answered (each a write; both counted)",
      "/secpol.v1.TokenService/IssueToken", "WRITE", 0, s_issue_request, s_issue_check},
+    {"check_lockout", "CheckLockout (login) of 1024 subjects with 0-3 prepared failures each",
+     "/secpol.v1.LockoutService/CheckLockout", "READ", 0, s_check_lockout_request,
+     s_check_lockout_check},
+    {"record_failure",
+     "RecordFailure (login), each call a subject of its own (group commit; max_failures 100)",
+     "/secpol.v1.LockoutService/RecordFailure", "WRITE", 0, s_failure_request, s_failure_check},
+    {"check_password_history",
+     "CheckPassword against a history of 3 argon2id hashes (half reused), 2 in flight/client",
+     "/secpol.v1.PasswordService/CheckPassword", "SLOW", S_PASSWORD_DEPTH, s_password_request,
+     s_password_check},
 };
 #define S_SCENARIOS (sizeof s_scenarios / sizeof s_scenarios[0])
 
@@ -348,7 +388,7 @@ s_parse_args (run_t *run, args_t *args, int argc, char **argv)
                 break;
             case 'l':
                 for (size_t i = 0; i < S_SCENARIOS; i++)
-                    printf ("%-19s %-5s %s\n", s_scenarios[i].name, s_scenarios[i].lane,
+                    printf ("%-22s %-5s %s\n", s_scenarios[i].name, s_scenarios[i].lane,
                             s_scenarios[i].what);
                 return 0;
             case 'h':
@@ -465,7 +505,7 @@ main (int argc, char **argv)
                 s_run_scenario (&run, &s_scenarios[i], echo, result);
                 errors += result->errors;
                 fprintf (stderr,
-                         "secpol-bench: round %d/%d %-5s%-19s %8.0f calls/s  p50 %8.1f us  "
+                         "secpol-bench: round %d/%d %-5s%-22s %8.0f calls/s  p50 %8.1f us  "
                          "p99 %8.1f us  %" PRIu64 " errors%s%s\n",
                          round + 1, run.rounds, echo ? "echo" : "", result->scenario->name,
                          result->calls_per_sec, result->p50_us, result->p99_us, result->errors,
@@ -676,7 +716,9 @@ s_prepare (run_t *run, secpol_client_t *client)
                  secpol_status_name (code), secpol_client_status (client)->message);
         return -1;
     }
-    return s_prepare_sessions (run, client);
+    if (s_prepare_sessions (run, client) || s_prepare_lockout (run, client))
+        return -1;
+    return s_prepare_passwords (run, client);
 }
 
 /*  Creates the S_SESSIONS sessions validate_session reads, one per subject
@@ -710,6 +752,124 @@ s_prepare_sessions (run_t *run, secpol_client_t *client)
     }
     if (code != SECPOL_OK) {
         fprintf (stderr, "secpol-bench: creating the sessions failed: %s %s\n",
+                 secpol_status_name (code), secpol_client_status (client)->message);
+        return -1;
+    }
+    return 0;
+}
+
+/*  Workspace <prefix>-l, where the lockout scenarios count: login lockout
+ *  at S_LOCKOUT_MAX failures in a week's window, so no call of a run locks or
+ *  forgets a failure; subject c<i> has i % 4 failures (0: never seen),
+ *  recorded pipelined, then one checked. Returns 0, or -1 after printing why. */
+static int
+s_prepare_lockout (run_t *run, secpol_client_t *client)
+{
+    uint64_t errors = 0;
+    char workspace_id[96], subject_id[32];
+    snprintf (workspace_id, sizeof workspace_id, "%s-l", run->prefix);
+    Secpol__V1__LockoutSettings lockout = SECPOL__V1__LOCKOUT_SETTINGS__INIT;
+    Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
+    Secpol__V1__UpdatePolicyRequest update = SECPOL__V1__UPDATE_POLICY_REQUEST__INIT;
+    char *mask[] = {"login_lockout.max_failures", "login_lockout.window_minutes"};
+    lockout.max_failures = S_LOCKOUT_MAX;
+    lockout.window_minutes = S_LOCKOUT_WINDOW;
+    policy.login_lockout = &lockout;
+    update.workspace_id = workspace_id;
+    update.community_id = "";
+    update.policy = &policy;
+    update.update_mask = mask;
+    update.n_update_mask = sizeof mask / sizeof mask[0];
+    update.actor = S_ACTOR;
+    ProtobufCMessage *response = NULL;
+    int code = secpol_client_call (client, "/secpol.v1.PolicyService/UpdatePolicy", &update.base,
+                                   &response);
+    if (response)
+        protobuf_c_message_free_unpacked (response, NULL);
+    if (code != SECPOL_OK) {
+        fprintf (stderr, "secpol-bench: setting the lockout policy failed: %s %s\n",
+                 secpol_status_name (code), secpol_client_status (client)->message);
+        return -1;
+    }
+
+    Secpol__V1__LockoutRequest request = SECPOL__V1__LOCKOUT_REQUEST__INIT;
+    request.workspace_id = workspace_id;
+    request.subject_id = subject_id;
+    request.kind = SECPOL__V1__LOCKOUT_KIND__LOCKOUT_KIND_LOGIN;
+    for (int i = 0; i < S_LOCKOUT_SUBJECTS && !errors; i++)
+        for (int f = 0; f < i % 4 && !errors; f++) {
+            snprintf (subject_id, sizeof subject_id, "c%d", i);
+            s_setup_call (client, "/secpol.v1.LockoutService/RecordFailure", &request.base,
+                          &errors);
+        }
+    s_setup_call (client, NULL, NULL, &errors);
+    if (errors)
+        return -1;
+
+    /* One sync CheckLockout, checked as the scenario checks every reply. */
+    snprintf (subject_id, sizeof subject_id, "c%d", 3);
+    code = secpol_client_call (client, "/secpol.v1.LockoutService/CheckLockout", &request.base,
+                               &response);
+    bool right = code == SECPOL_OK && s_check_lockout_check (response, 3);
+    if (response)
+        protobuf_c_message_free_unpacked (response, NULL);
+    if (!right) {
+        fprintf (stderr, "secpol-bench: the prepared failures do not read back: %s %s\n",
+                 secpol_status_name (code), secpol_client_status (client)->message);
+        return -1;
+    }
+    return 0;
+}
+
+/*  Workspace <prefix>-p keeps S_PASSWORD_HISTORY hashes per subject; its
+ *  subject p0 changes to each of s_passwords but the last, in order (one
+ *  call at a time: each hashes with argon2id). Returns 0, or -1 after
+ *  printing why. */
+static int
+s_prepare_passwords (run_t *run, secpol_client_t *client)
+{
+    char workspace_id[96];
+    snprintf (workspace_id, sizeof workspace_id, "%s-p", run->prefix);
+    Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
+    Secpol__V1__UpdatePolicyRequest update = SECPOL__V1__UPDATE_POLICY_REQUEST__INIT;
+    char *mask[] = {"password_reuse_limit"};
+    policy.password_reuse_limit = S_PASSWORD_HISTORY;
+    update.workspace_id = workspace_id;
+    update.community_id = "";
+    update.policy = &policy;
+    update.update_mask = mask;
+    update.n_update_mask = 1;
+    update.actor = S_ACTOR;
+    ProtobufCMessage *response = NULL;
+    int code = secpol_client_call (client, "/secpol.v1.PolicyService/UpdatePolicy", &update.base,
+                                   &response);
+    if (response)
+        protobuf_c_message_free_unpacked (response, NULL);
+    response = NULL;
+
+    Secpol__V1__RecordPasswordChangeRequest change =
+        SECPOL__V1__RECORD_PASSWORD_CHANGE_REQUEST__INIT;
+    change.workspace_id = workspace_id;
+    change.subject_id = "p0";
+    change.community_id = "";
+    for (int i = 0; i < S_PASSWORD_HISTORY && code == SECPOL_OK; i++) {
+        change.password = (char *)s_passwords[i];
+        code = secpol_client_call (client, "/secpol.v1.PasswordService/RecordPasswordChange",
+                                   &change.base, &response);
+        if (code == SECPOL_OK &&
+            ((Secpol__V1__RecordPasswordChangeResponse *)response)->history_size !=
+                (uint32_t)i + 1) {
+            fprintf (stderr, "secpol-bench: RecordPasswordChange kept %" PRIu32 " hashes, not %d\n",
+                     ((Secpol__V1__RecordPasswordChangeResponse *)response)->history_size, i + 1);
+            protobuf_c_message_free_unpacked (response, NULL);
+            return -1;
+        }
+        if (response)
+            protobuf_c_message_free_unpacked (response, NULL);
+        response = NULL;
+    }
+    if (code != SECPOL_OK) {
+        fprintf (stderr, "secpol-bench: preparing the password history failed: %s %s\n",
                  secpol_status_name (code), secpol_client_status (client)->message);
         return -1;
     }
@@ -912,6 +1072,94 @@ s_consume_check (const ProtobufCMessage *response, uint32_t expect)
            strtoull (dash + 1, NULL, 10) == expect;
 }
 
+/*  Subject c<expect> of the lockout workspace: the clients start at
+ *  different ones. */
+static const ProtobufCMessage *
+s_check_lockout_request (worker_t *worker, uint64_t seq, uint32_t *expect)
+{
+    *expect = (uint32_t)((seq + (uint64_t)worker->index * 101) % S_LOCKOUT_SUBJECTS);
+    snprintf (worker->workspace_id, sizeof worker->workspace_id, "%s-l", worker->run->prefix);
+    snprintf (worker->subject_id, sizeof worker->subject_id, "c%" PRIu32, *expect);
+    worker->lockout.workspace_id = worker->workspace_id;
+    worker->lockout.subject_id = worker->subject_id;
+    worker->lockout.kind = SECPOL__V1__LOCKOUT_KIND__LOCKOUT_KIND_LOGIN;
+    return &worker->lockout.base;
+}
+
+/*  A login counter under the workspace's policy, unlocked, with `failures`
+ *  failures and the attempts left that implies. */
+static bool
+s_lockout_status (const Secpol__V1__LockoutStatus *status, uint32_t failures)
+{
+    return !status->locked && !status->just_locked && status->failures == failures &&
+           status->remaining_attempts == S_LOCKOUT_MAX - failures &&
+           status->retry_after_seconds == 0 && status->locked_until == 0 &&
+           status->prompt_seconds == 0 &&
+           status->kind == SECPOL__V1__LOCKOUT_KIND__LOCKOUT_KIND_LOGIN &&
+           status->max_failures == S_LOCKOUT_MAX;
+}
+
+/*  Subject c<expect>'s prepared expect % 4 failures. */
+static bool
+s_check_lockout_check (const ProtobufCMessage *response, uint32_t expect)
+{
+    return s_lockout_status ((const Secpol__V1__LockoutStatus *)response, expect % 4);
+}
+
+/*  Client k's n-th failure is subject f<k>-<n>'s first (the cursor carries
+ *  over from round to round), so every call writes a new counter and none
+ *  comes near a lock. */
+static const ProtobufCMessage *
+s_failure_request (worker_t *worker, uint64_t seq, uint32_t *expect)
+{
+    (void)seq; /* the client's own cursor, not seq, which restarts per scenario */
+    uint64_t n = worker->run->failure_cursor[worker->index]++;
+    *expect = 1;
+    snprintf (worker->workspace_id, sizeof worker->workspace_id, "%s-l", worker->run->prefix);
+    snprintf (worker->subject_id, sizeof worker->subject_id, "f%d-%" PRIu64, worker->index, n);
+    worker->lockout.workspace_id = worker->workspace_id;
+    worker->lockout.subject_id = worker->subject_id;
+    worker->lockout.kind = SECPOL__V1__LOCKOUT_KIND__LOCKOUT_KIND_LOGIN;
+    return &worker->lockout.base;
+}
+
+/*  The subject's first failure, counted, not locked. */
+static bool
+s_failure_check (const ProtobufCMessage *response, uint32_t expect)
+{
+    return s_lockout_status ((const Secpol__V1__LockoutStatus *)response, expect);
+}
+
+/*  Subject p0's candidates in turn: its S_PASSWORD_HISTORY stored passwords
+ *  (REUSED) and one it never used (ok), so half the calls match a hash and
+ *  half verify against all of them. */
+static const ProtobufCMessage *
+s_password_request (worker_t *worker, uint64_t seq, uint32_t *expect)
+{
+    uint64_t i = (seq + (uint64_t)worker->index) % (2 * S_PASSWORD_HISTORY);
+    *expect = i < S_PASSWORD_HISTORY ? (uint32_t)i : S_PASSWORD_HISTORY;
+    snprintf (worker->workspace_id, sizeof worker->workspace_id, "%s-p", worker->run->prefix);
+    worker->password.workspace_id = worker->workspace_id;
+    worker->password.community_id = "";
+    worker->password.subject_id = "p0";
+    worker->password.password = (char *)s_passwords[*expect];
+    return &worker->password.base;
+}
+
+/*  s_passwords[expect]: REUSED alone when stored, else ok. */
+static bool
+s_password_check (const ProtobufCMessage *response, uint32_t expect)
+{
+    const Secpol__V1__CheckPasswordResponse *checked =
+        (const Secpol__V1__CheckPasswordResponse *)response;
+    if (checked->next_change_allowed_at != 0)
+        return false;
+    if (expect == S_PASSWORD_HISTORY)
+        return checked->ok && checked->n_violations == 0;
+    return !checked->ok && checked->n_violations == 1 &&
+           strcmp (checked->violations[0]->code, "REUSED") == 0;
+}
+
 /* --- running a scenario ---------------------------------------------------------- */
 
 static void
@@ -954,6 +1202,9 @@ s_run_scenario (run_t *run, const scenario_t *scenario, bool echo, result_t *res
             (Secpol__V1__ValidateSessionRequest)SECPOL__V1__VALIDATE_SESSION_REQUEST__INIT;
         worker->issue = (Secpol__V1__IssueTokenRequest)SECPOL__V1__ISSUE_TOKEN_REQUEST__INIT;
         worker->consume = (Secpol__V1__ConsumeTokenRequest)SECPOL__V1__CONSUME_TOKEN_REQUEST__INIT;
+        worker->lockout = (Secpol__V1__LockoutRequest)SECPOL__V1__LOCKOUT_REQUEST__INIT;
+        worker->password =
+            (Secpol__V1__CheckPasswordRequest)SECPOL__V1__CHECK_PASSWORD_REQUEST__INIT;
         if (pthread_create (&worker->thread, NULL, s_worker, worker) != 0)
             break;
         started++;
@@ -1327,7 +1578,7 @@ s_print_text (FILE *out, const run_t *run, const result_t *results, size_t n)
              "ratios are against %s measured in this run: calls/s x (above 1 = faster), "
              "latency x (above 1 = slower)\n\n",
              base->scenario->name);
-    fprintf (out, "%-19s %-5s %7s %5s %9s %9s %7s %9s %9s %6s %7s %6s %6s\n", "scenario", "lane",
+    fprintf (out, "%-22s %-5s %7s %5s %9s %9s %7s %9s %9s %6s %7s %6s %6s\n", "scenario", "lane",
              "clients", "depth", "calls", "calls/s", "spread", "p50 us", "p99 us", "errors",
              "tput x", "p50 x", "p99 x");
     for (size_t i = 0; i < m; i++) {
@@ -1336,7 +1587,7 @@ s_print_text (FILE *out, const run_t *run, const result_t *results, size_t n)
         if (s_spread (r) >= 0)
             snprintf (spread, sizeof spread, "%.0f%%", s_spread (r));
         fprintf (out,
-                 "%-19s %-5s %7d %5d %9" PRIu64 " %9.0f %7s %9.1f %9.1f %6" PRIu64
+                 "%-22s %-5s %7d %5d %9" PRIu64 " %9.0f %7s %9.1f %9.1f %6" PRIu64
                  " %7.3f %6.2f %6.2f\n",
                  r->scenario->name, r->scenario->lane, r->clients, r->depth, r->calls,
                  r->calls_per_sec, spread, r->p50_us, r->p99_us, r->errors,
@@ -1357,7 +1608,7 @@ s_print_text (FILE *out, const run_t *run, const result_t *results, size_t n)
                  "answering every call at once,\nthe raw transport) at %s, the same clients x "
                  "depth; targets from issue 6\n",
                  run->echo_endpoint);
-        fprintf (out, "%-19s %9s %9s %11s %11s %11s %7s %s\n", "ratio", "secpold/s", "echo/s",
+        fprintf (out, "%-22s %9s %9s %11s %11s %11s %7s %s\n", "ratio", "secpold/s", "echo/s",
                  "echo spread", "echo p50 us", "echo p99 us", "ratio", "target");
     }
     for (size_t k = 0; k < S_ECHO_RATIOS; k++) {
@@ -1368,14 +1619,14 @@ s_print_text (FILE *out, const run_t *run, const result_t *results, size_t n)
         char spread[16] = "-";
         if (s_spread (echo) >= 0)
             snprintf (spread, sizeof spread, "%.0f%%", s_spread (echo));
-        fprintf (out, "%-19s %9.0f %9.0f %11s %11.1f %11.1f %7.3f >= %.2f %s\n",
+        fprintf (out, "%-22s %9.0f %9.0f %11s %11.1f %11.1f %7.3f >= %.2f %s\n",
                  s_echo_ratios[k].ratio, secpold->calls_per_sec, echo->calls_per_sec, spread,
                  echo->p50_us, echo->p99_us, ratio, s_echo_ratios[k].target,
                  ratio >= s_echo_ratios[k].target ? "met" : "BELOW");
     }
     fprintf (out, "\n");
     for (size_t i = 0; i < m; i++)
-        fprintf (out, "  %-19s %s\n", results[i].scenario->name, results[i].scenario->what);
+        fprintf (out, "  %-22s %s\n", results[i].scenario->name, results[i].scenario->what);
     for (size_t i = 0; i < n; i++)
         if (results[i].errors)
             fprintf (out, "ERRORS in %s%s: %" PRIu64 ", first: %s\n",
