@@ -187,6 +187,17 @@ static const secpolctl_option_t s_lockout_unlock_options[] = {
     {NULL, 0, NULL, NULL},
 };
 
+static const secpolctl_option_t s_password_check_options[] = {
+    {"community", 0, "C", "the community's level (default: the workspace's)"},
+    {"user-input", 0, "X", "the user's name, email, ...: the password must not hold it (repeat)"},
+    {"admin-forced", 0, NULL, "an admin sets it: the change interval does not apply"},
+    {NULL, 0, NULL, NULL},
+};
+static const secpolctl_option_t s_account_status_options[] = {
+    {"community", 0, "C", "the community's level (default: the workspace's)"},
+    {NULL, 0, NULL, NULL},
+};
+
 //  After the option list of `secpolctl --help`.
 static const char s_root_epilogue[] =
     "Options may stand before or after the command. \"secpolctl COMMAND --help\"\n"
@@ -370,6 +381,28 @@ const secpolctl_command_t secpolctl_commands[] = {
      "Clears the failures and any lock of SUBJECT in WORKSPACE for K (Unlock,\n"
      "an admin action) and prints the counter after it.",
      s_lockout_unlock_options, 0, -1, "text", false, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
+    {"password", "COMMAND [ARGS]", "password rules (password --help)",
+     "Shortcuts for PasswordService: judge a candidate password under the\n"
+     "workspace's (or a community's) rules. The password is read from stdin,\n"
+     "its first line, never from the command line. See docs/PASSWORDS.md.",
+     NULL, 0, -1, NULL, false, SECPOLCTL_COMPLETE_NONE, NULL},
+    {"password check", "WORKSPACE SUBJECT", "judge a password read from stdin",
+     "Reads a password from stdin (its first line; on a terminal, asked with\n"
+     "echo off) and asks CheckPassword whether SUBJECT may take it in\n"
+     "WORKSPACE: the level's rules, the user inputs, history, change interval.\n"
+     "Prints \"ok\" or one \"CODE: message\" line per broken rule (TOO_SHORT,\n"
+     "COMMON, REUSED, ...); with -o json the CheckPasswordResponse. Exit 0\n"
+     "whenever the server answered. Stores nothing; never prints the password.",
+     s_password_check_options, 0, -1, "text", false, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
+    {"account", "COMMAND [ARGS]", "account status (account --help)",
+     "Shortcuts for PasswordService's account status: forced reset,\n"
+     "inactivity, last activity and password change. See docs/PASSWORDS.md.",
+     NULL, 0, -1, NULL, false, SECPOLCTL_COMPLETE_NONE, NULL},
+    {"account status", "WORKSPACE SUBJECT", "must reset, inactive, last change",
+     "Prints SUBJECT's AccountStatus in WORKSPACE (GetAccountStatus) under the\n"
+     "workspace's or C's level: must_reset_password, inactive, last_active_at,\n"
+     "password_changed_at, next_change_allowed_at (0 = never, or now).",
+     s_account_status_options, 0, -1, "text", false, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
 };
 const size_t secpolctl_commands_count = S_N_COMMANDS;
 
@@ -1269,6 +1302,8 @@ s_run_in_group (const secpolctl_command_t *command, secpol_client_t *client, int
         {"session", secpolctl_session_main},
         {"token", secpolctl_token_main},
         {"lockout", secpolctl_lockout_main},
+        {"password", secpolctl_password_main},
+        {"account", secpolctl_password_main},
     };
     const char *space = strchr (command->path, ' ');
     size_t length = space ? (size_t)(space - command->path) : 0;

@@ -6,7 +6,8 @@
  *  `call`, `health` and `version` live there, `list` and `describe` in
  *  secpolctl_schema.c, `completion` in secpolctl_completion.c, `policy` in
  *  secpolctl_policy.c, `session` in secpolctl_session.c, `token` in
- *  secpolctl_token.c, `lockout` in secpolctl_lockout.c. Every subcommand
+ *  secpolctl_token.c, `lockout` in secpolctl_lockout.c, `password` and
+ *  `account` in secpolctl_password.c. Every subcommand
  *  prints results the same way, through the helpers below, and returns the
  *  process exit code:
  *
@@ -52,6 +53,11 @@ int secpolctl_token_main (secpol_client_t *client, int argc, char **argv);
 /*  `secpolctl lockout SUBCOMMAND ...`, as secpolctl_policy() takes its
  *  words. Implemented in secpolctl_lockout.c. */
 int secpolctl_lockout_main (secpol_client_t *client, int argc, char **argv);
+
+/*  `secpolctl password SUBCOMMAND ...` and `secpolctl account SUBCOMMAND
+ *  ...` (argv[0] says which), as secpolctl_policy() takes its words.
+ *  Implemented in secpolctl_password.c. */
+int secpolctl_password_main (secpol_client_t *client, int argc, char **argv);
 
 /*  The output format the user chose with -o/--output, or else the
  *  command's default (its entry in the command table). */
