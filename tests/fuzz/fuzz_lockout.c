@@ -42,6 +42,7 @@
  *    record with an expiry, at that time.
  */
 #include "fuzz_support.h"
+#include "service_harness.h"
 
 #include "arena.h"
 #include "call.h"
@@ -57,7 +58,6 @@
 #include "secpol/v1/lockout.pb-c.h"
 #include "secpol/v1/rpc.pb-c.h"
 
-#include <dirent.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <string.h>
@@ -69,17 +69,13 @@
 typedef Secpol__V1__LockoutRequest request_t;
 typedef Secpol__V1__LockoutStatus status_t;
 
-static char s_dir[PATH_MAX];
-static secpol_server_t *s_server;
-static secpol_store_t *s_store;
-static secpol_method_table_t *s_methods;
+static fuzz_service_t s_service; /* server, store, method table */
 static bool s_trace;
 static const secpol_method_t *s_fail, *s_success, *s_check, *s_unlock;
 static int64_t s_now;
 static Secpol__V1__Policy s_w2_values; /* w2's overrides as this input set them */
 static Secpol__V1__LockoutSettings s_w2_groups[3];
 
-static void s_cleanup (void);
 static void s_step (secpol_txn_t *top, secpol_arena_t *arena, uint8_t op, const uint8_t *bytes,
                     size_t size);
 static int s_run (secpol_txn_t *top, secpol_arena_t *arena, const secpol_method_t *method,
@@ -91,46 +87,17 @@ static void s_set_policy (secpol_txn_t *top, secpol_arena_t *arena, uint8_t op,
 static void s_sweep (secpol_txn_t *top, secpol_arena_t *arena);
 static void s_check_tables (secpol_txn_t *txn, secpol_arena_t *arena);
 static bool s_same (const status_t *a, const status_t *b);
-static const secpol_method_t *s_method (const char *path);
 
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    s_methods = secpol_method_table_default ();
-    if (!s_methods)
-        abort ();
-    s_fail = s_method ("/secpol.v1.LockoutService/RecordFailure");
-    s_success = s_method ("/secpol.v1.LockoutService/RecordSuccess");
-    s_check = s_method ("/secpol.v1.LockoutService/CheckLockout");
-    s_unlock = s_method ("/secpol.v1.LockoutService/Unlock");
-
-    const char *tmp = getenv ("TMPDIR");
-    snprintf (s_dir, sizeof s_dir, "%s/secpol-fuzz-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp (s_dir)) {
-        perror (s_dir);
-        abort ();
-    }
-    char endpoint[64];
-    snprintf (endpoint, sizeof endpoint, "inproc://fuzz-lockout-%d", (int)getpid ());
-    secpol_server_config_t config = {
-        .endpoints = {endpoint},
-        .n_endpoints = 1,
-        .data_dir = s_dir,
-        .read_workers = 1,
-        .slow_workers = 1,
-        .store = {.no_sync = true},
-        .methods = s_methods,
-    };
-    char err[512];
-    s_server = secpol_server_new (&config, err, sizeof err);
-    if (!s_server) {
-        fprintf (stderr, "fuzz_lockout: server in %s: %s\n", s_dir, err);
-        abort ();
-    }
-    s_store = secpol_server_store (s_server);
-    atexit (s_cleanup);
+    fuzz_service_start (&s_service, "fuzz_lockout");
+    s_fail = fuzz_service_method (&s_service, "/secpol.v1.LockoutService/RecordFailure");
+    s_success = fuzz_service_method (&s_service, "/secpol.v1.LockoutService/RecordSuccess");
+    s_check = fuzz_service_method (&s_service, "/secpol.v1.LockoutService/CheckLockout");
+    s_unlock = fuzz_service_method (&s_service, "/secpol.v1.LockoutService/Unlock");
     s_trace = getenv ("SECPOL_FUZZ_TRACE") != NULL;
     return 0;
 }
@@ -140,7 +107,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     secpol_arena_t *arena = secpol_arena_new ();
     secpol_txn_t *top = NULL;
-    int rc = secpol_txn_begin (s_store, NULL, true, &top);
+    int rc = secpol_txn_begin (s_service.store, NULL, true, &top);
     FUZZ_REQUIRE (rc == 0, "transaction: %s", secpol_strerror (rc));
     s_now = NOW;
     secpol__v1__policy__init (&s_w2_values);
@@ -247,47 +214,19 @@ static int
 s_run (secpol_txn_t *top, secpol_arena_t *arena, const secpol_method_t *method,
        const request_t *request, status_t **status_p)
 {
-    bool write = method->spec->lane == SECPOL_LANE_WRITE;
-    secpol_txn_t *txn = top;
-    if (write) {
-        int rc = secpol_txn_begin (s_store, top, true, &txn);
-        FUZZ_REQUIRE (rc == 0, "nested transaction: %s", secpol_strerror (rc));
-    }
     secpol_call_t call;
-    memset (&call, 0, sizeof call);
-    call.arena = arena;
-    call.txn = txn;
-    call.writable = write;
-    call.now = s_now;
-    call.method = method->path;
-    call.request_id = "";
-    call.caller = "";
-    call.role = SECPOL_ROLE_ADMIN;
-    call.server = s_server;
-    *status_p = (status_t *)secpol_arena_message (arena, method->descriptor->output);
-    int code = method->spec->handler->fn (&call, &request->base, &(*status_p)->base);
+    ProtobufCMessage *response;
+    int code = fuzz_service_call (&s_service, top, arena, method, method->spec->handler,
+                                  method->spec->lane == SECPOL_LANE_WRITE, false, s_now, NULL,
+                                  &request->base, &response, &call);
+    *status_p = (status_t *)response;
     if (s_trace)
         fprintf (stderr, "  %s %s/%s kind %d: %d %s\n", method->path, request->workspace_id,
                  request->subject_id, (int)request->kind, code, call.message ? call.message : "");
-    if (write) {
-        if (code == SECPOL_OK) {
-            int rc = secpol_txn_commit (&txn);
-            FUZZ_REQUIRE (rc == 0, "nested commit: %s", secpol_strerror (rc));
-        } else
-            secpol_txn_abort (&txn);
-    }
     FUZZ_REQUIRE (code == SECPOL_OK || code == SECPOL_INVALID_ARGUMENT, "%s answered %d: %s",
                   method->path, code, call.message ? call.message : "");
-    if (code == SECPOL_INVALID_ARGUMENT) {
-        FUZZ_REQUIRE (call.n_violations > 0, "%s: INVALID_ARGUMENT without a violation",
-                      method->path);
-        for (size_t k = 0; k < call.n_violations; k++) {
-            const Secpol__V1__FieldViolation *v =
-                (const Secpol__V1__FieldViolation *)call.violations[k];
-            FUZZ_REQUIRE (*v->field && *v->description, "%s: violation \"%s\": \"%s\"",
-                          method->path, v->field, v->description);
-        }
-    }
+    if (code == SECPOL_INVALID_ARGUMENT)
+        fuzz_require_violations (&call, method->path);
     return code;
 }
 
@@ -444,33 +383,4 @@ s_same (const status_t *a, const status_t *b)
            a->retry_after_seconds == b->retry_after_seconds &&
            a->prompt_seconds == b->prompt_seconds && a->locked_until == b->locked_until &&
            a->max_failures == b->max_failures;
-}
-
-static const secpol_method_t *
-s_method (const char *path)
-{
-    const secpol_method_t *method = secpol_method_table_find (s_methods, path);
-    if (!method || !method->spec || !method->spec->handler) {
-        fprintf (stderr, "fuzz_lockout: no handler for %s\n", path);
-        abort ();
-    }
-    return method;
-}
-
-static void
-s_cleanup (void)
-{
-    secpol_server_destroy (&s_server);
-    secpol_method_table_destroy (&s_methods);
-    DIR *dir = opendir (s_dir);
-    struct dirent *entry;
-    while (dir && (entry = readdir (dir))) {
-        char path[PATH_MAX + 300];
-        snprintf (path, sizeof path, "%s/%s", s_dir, entry->d_name);
-        if (entry->d_name[0] != '.')
-            unlink (path);
-    }
-    if (dir)
-        closedir (dir);
-    rmdir (s_dir);
 }

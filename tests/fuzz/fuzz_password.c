@@ -47,6 +47,7 @@
  *    password_changed_at is that change's time and no reset is due.
  */
 #include "fuzz_support.h"
+#include "service_harness.h"
 
 #include "arena.h"
 #include "call.h"
@@ -60,7 +61,6 @@
 #include "secpol/v1/password.pb-c.h"
 #include "secpol/v1/rpc.pb-c.h"
 
-#include <dirent.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <string.h>
@@ -78,18 +78,13 @@
 static const char *const s_codes[] = {"TOO_SHORT", "TOO_LONG", "COMMON", "REPETITIVE",
                                       "CONTAINS_USER_INPUT"};
 
-static char s_dir[PATH_MAX];
-static secpol_server_t *s_server;
-static secpol_store_t *s_store;
-static secpol_method_table_t *s_methods;
+static fuzz_service_t s_service; /* server, store, method table */
 static const secpol_method_t *s_activity, *s_status, *s_change;
 static int64_t s_now;
 
 static void s_handlers (const uint8_t *data, size_t size);
 static int s_run (secpol_txn_t *top, secpol_arena_t *arena, const secpol_method_t *method,
                   ProtobufCMessage *request, bool write, bool prepare, ProtobufCMessage **out_p);
-static const secpol_method_t *s_method (const char *path);
-static void s_cleanup (void);
 static void s_check (const secpol_password_violation_t *found, size_t n);
 static bool s_has (const secpol_password_violation_t *found, size_t n, const char *code);
 
@@ -98,37 +93,10 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    s_methods = secpol_method_table_default ();
-    if (!s_methods)
-        abort ();
-    s_activity = s_method ("/secpol.v1.PasswordService/RecordActivity");
-    s_status = s_method ("/secpol.v1.PasswordService/GetAccountStatus");
-    s_change = s_method ("/secpol.v1.PasswordService/RecordPasswordChange");
-    const char *tmp = getenv ("TMPDIR");
-    snprintf (s_dir, sizeof s_dir, "%s/secpol-fuzz-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp (s_dir)) {
-        perror (s_dir);
-        abort ();
-    }
-    char endpoint[64];
-    snprintf (endpoint, sizeof endpoint, "inproc://fuzz-password-%d", (int)getpid ());
-    secpol_server_config_t config = {
-        .endpoints = {endpoint},
-        .n_endpoints = 1,
-        .data_dir = s_dir,
-        .read_workers = 1,
-        .slow_workers = 1,
-        .store = {.no_sync = true},
-        .methods = s_methods,
-    };
-    char err[512];
-    s_server = secpol_server_new (&config, err, sizeof err);
-    if (!s_server) {
-        fprintf (stderr, "fuzz_password: server in %s: %s\n", s_dir, err);
-        abort ();
-    }
-    s_store = secpol_server_store (s_server);
-    atexit (s_cleanup);
+    fuzz_service_start (&s_service, "fuzz_password");
+    s_activity = fuzz_service_method (&s_service, "/secpol.v1.PasswordService/RecordActivity");
+    s_status = fuzz_service_method (&s_service, "/secpol.v1.PasswordService/GetAccountStatus");
+    s_change = fuzz_service_method (&s_service, "/secpol.v1.PasswordService/RecordPasswordChange");
     return 0;
 }
 
@@ -267,7 +235,7 @@ s_handlers (const uint8_t *data, size_t size)
 {
     secpol_arena_t *arena = secpol_arena_new ();
     secpol_txn_t *top = NULL;
-    int rc = secpol_txn_begin (s_store, NULL, true, &top);
+    int rc = secpol_txn_begin (s_service.store, NULL, true, &top);
     FUZZ_REQUIRE (rc == 0, "transaction: %s", secpol_strerror (rc));
     s_now = NOW;
     int64_t changed[2] = {0, 0}; /* last RecordPasswordChange of w1/u1, w1/u2 */
@@ -389,74 +357,14 @@ static int
 s_run (secpol_txn_t *top, secpol_arena_t *arena, const secpol_method_t *method,
        ProtobufCMessage *request, bool write, bool prepare, ProtobufCMessage **out_p)
 {
-    secpol_txn_t *txn = top;
-    if (write) {
-        int rc = secpol_txn_begin (s_store, top, true, &txn);
-        FUZZ_REQUIRE (rc == 0, "nested transaction: %s", secpol_strerror (rc));
-    }
     secpol_call_t call;
-    memset (&call, 0, sizeof call);
-    call.arena = arena;
-    call.txn = prepare ? NULL : txn;
-    call.writable = write;
-    call.now = s_now;
-    call.method = method->path;
-    call.request_id = "";
-    call.caller = "";
-    call.role = SECPOL_ROLE_ADMIN;
-    call.server = s_server;
-    call.slow_result = secpol_arena_strdup (arena, FAKE_HASH);
-    *out_p = secpol_arena_message (arena, method->descriptor->output);
     const secpol_handler_t *handler = prepare ? method->spec->prepare : method->spec->handler;
-    int code = handler->fn (&call, request, *out_p);
-    if (write) {
-        if (code == SECPOL_OK) {
-            int rc = secpol_txn_commit (&txn);
-            FUZZ_REQUIRE (rc == 0, "nested commit: %s", secpol_strerror (rc));
-        } else
-            secpol_txn_abort (&txn);
-    }
+    int code = fuzz_service_call (&s_service, top, arena, method, handler, write, prepare, s_now,
+                                  secpol_arena_strdup (arena, FAKE_HASH), request, out_p, &call);
     FUZZ_REQUIRE (code == SECPOL_OK || code == SECPOL_INVALID_ARGUMENT ||
                       (code == SECPOL_NEEDS_WRITE && !write),
                   "%s answered %d: %s", method->path, code, call.message ? call.message : "");
-    if (code == SECPOL_INVALID_ARGUMENT) {
-        FUZZ_REQUIRE (call.n_violations > 0, "%s: INVALID_ARGUMENT without a violation",
-                      method->path);
-        for (size_t k = 0; k < call.n_violations; k++) {
-            const Secpol__V1__FieldViolation *v =
-                (const Secpol__V1__FieldViolation *)call.violations[k];
-            FUZZ_REQUIRE (*v->field && *v->description, "%s: violation \"%s\": \"%s\"",
-                          method->path, v->field, v->description);
-        }
-    }
+    if (code == SECPOL_INVALID_ARGUMENT)
+        fuzz_require_violations (&call, method->path);
     return code;
-}
-
-static const secpol_method_t *
-s_method (const char *path)
-{
-    const secpol_method_t *method = secpol_method_table_find (s_methods, path);
-    if (!method || !method->spec) {
-        fprintf (stderr, "fuzz_password: no row for %s\n", path);
-        abort ();
-    }
-    return method;
-}
-
-static void
-s_cleanup (void)
-{
-    secpol_server_destroy (&s_server);
-    secpol_method_table_destroy (&s_methods);
-    DIR *dir = opendir (s_dir);
-    struct dirent *entry;
-    while (dir && (entry = readdir (dir))) {
-        char path[PATH_MAX + 300];
-        snprintf (path, sizeof path, "%s/%s", s_dir, entry->d_name);
-        if (entry->d_name[0] != '.')
-            unlink (path);
-    }
-    if (dir)
-        closedir (dir);
-    rmdir (s_dir);
 }

@@ -49,6 +49,7 @@
  */
 #define _GNU_SOURCE /* memmem */
 #include "fuzz_support.h"
+#include "service_harness.h"
 
 #include "arena.h"
 #include "call.h"
@@ -64,7 +65,6 @@
 #include "secpol/v1/rpc.pb-c.h"
 #include "secpol/v1/token.pb-c.h"
 
-#include <dirent.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <string.h>
@@ -85,17 +85,13 @@ typedef struct {
     bool gone; /* revoked, replaced or used up: must never verify again */
 } made_t;
 
-static char s_dir[PATH_MAX];
-static secpol_server_t *s_server;
-static secpol_store_t *s_store;
-static secpol_method_table_t *s_methods;
+static fuzz_service_t s_service; /* server, store, method table */
 static bool s_trace;
 static const secpol_method_t *s_issue, *s_verify, *s_consume, *s_revoke;
 static int64_t s_now;
 static made_t s_made[MAX_TOKENS]; /* tokens this input issued */
 static size_t s_n_made;
 
-static void s_cleanup (void);
 static void s_step (secpol_txn_t *top, secpol_arena_t *arena, uint8_t op, const uint8_t *bytes,
                     size_t size);
 static int s_run (secpol_txn_t *top, secpol_arena_t *arena, const secpol_method_t *method,
@@ -113,7 +109,6 @@ static void s_after_revoke (secpol_txn_t *top, secpol_arena_t *arena,
 static void s_check_gone (secpol_txn_t *top, secpol_arena_t *arena);
 static void s_check_secret_free (secpol_arena_t *arena, const ProtobufCMessage *response);
 static void s_check_tables (secpol_txn_t *txn, secpol_arena_t *arena);
-static const secpol_method_t *s_method (const char *path);
 static void s_store_policy (void);
 
 int
@@ -121,39 +116,11 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    s_methods = secpol_method_table_default ();
-    if (!s_methods)
-        abort ();
-    s_issue = s_method ("/secpol.v1.TokenService/IssueToken");
-    s_verify = s_method ("/secpol.v1.TokenService/VerifyToken");
-    s_consume = s_method ("/secpol.v1.TokenService/ConsumeToken");
-    s_revoke = s_method ("/secpol.v1.TokenService/RevokeTokens");
-
-    const char *tmp = getenv ("TMPDIR");
-    snprintf (s_dir, sizeof s_dir, "%s/secpol-fuzz-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp (s_dir)) {
-        perror (s_dir);
-        abort ();
-    }
-    char endpoint[64];
-    snprintf (endpoint, sizeof endpoint, "inproc://fuzz-token-%d", (int)getpid ());
-    secpol_server_config_t config = {
-        .endpoints = {endpoint},
-        .n_endpoints = 1,
-        .data_dir = s_dir,
-        .read_workers = 1,
-        .slow_workers = 1,
-        .store = {.no_sync = true},
-        .methods = s_methods,
-    };
-    char err[512];
-    s_server = secpol_server_new (&config, err, sizeof err);
-    if (!s_server) {
-        fprintf (stderr, "fuzz_token: server in %s: %s\n", s_dir, err);
-        abort ();
-    }
-    s_store = secpol_server_store (s_server);
-    atexit (s_cleanup);
+    fuzz_service_start (&s_service, "fuzz_token");
+    s_issue = fuzz_service_method (&s_service, "/secpol.v1.TokenService/IssueToken");
+    s_verify = fuzz_service_method (&s_service, "/secpol.v1.TokenService/VerifyToken");
+    s_consume = fuzz_service_method (&s_service, "/secpol.v1.TokenService/ConsumeToken");
+    s_revoke = fuzz_service_method (&s_service, "/secpol.v1.TokenService/RevokeTokens");
     s_store_policy ();
     s_trace = getenv ("SECPOL_FUZZ_TRACE") != NULL;
     return 0;
@@ -164,7 +131,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     secpol_arena_t *arena = secpol_arena_new ();
     secpol_txn_t *top = NULL;
-    int rc = secpol_txn_begin (s_store, NULL, true, &top);
+    int rc = secpol_txn_begin (s_service.store, NULL, true, &top);
     FUZZ_REQUIRE (rc == 0, "transaction: %s", secpol_strerror (rc));
     s_now = NOW;
     s_n_made = 0;
@@ -287,48 +254,18 @@ s_run (secpol_txn_t *top, secpol_arena_t *arena, const secpol_method_t *method,
        const ProtobufCMessage *request, ProtobufCMessage **response_p)
 {
     bool write = method->spec->lane == SECPOL_LANE_WRITE;
-    secpol_txn_t *txn = top;
-    if (write) {
-        int rc = secpol_txn_begin (s_store, top, true, &txn);
-        FUZZ_REQUIRE (rc == 0, "nested transaction: %s", secpol_strerror (rc));
-    }
     secpol_call_t call;
-    memset (&call, 0, sizeof call);
-    call.arena = arena;
-    call.txn = txn;
-    call.writable = write;
-    call.now = s_now;
-    call.method = method->path;
-    call.request_id = "";
-    call.caller = "";
-    call.role = SECPOL_ROLE_ADMIN;
-    call.server = s_server;
-    *response_p = secpol_arena_message (arena, method->descriptor->output);
-    int code = method->spec->handler->fn (&call, request, *response_p);
+    int code = fuzz_service_call (&s_service, top, arena, method, method->spec->handler, write,
+                                  false, s_now, NULL, request, response_p, &call);
     if (s_trace)
         fprintf (stderr, "  %s%s: %d %s\n", method->path, write ? " (write)" : "", code,
                  call.message ? call.message : "");
-    if (write) {
-        if (code == SECPOL_OK) {
-            int rc = secpol_txn_commit (&txn);
-            FUZZ_REQUIRE (rc == 0, "nested commit: %s", secpol_strerror (rc));
-        } else
-            secpol_txn_abort (&txn);
-    }
     bool use = method == s_verify || method == s_consume;
     FUZZ_REQUIRE (code == SECPOL_OK || code == SECPOL_INVALID_ARGUMENT ||
                       (use && (code == SECPOL_NOT_FOUND || code == SECPOL_FAILED_PRECONDITION)),
                   "%s answered %d: %s", method->path, code, call.message ? call.message : "");
-    if (code == SECPOL_INVALID_ARGUMENT) {
-        FUZZ_REQUIRE (call.n_violations > 0, "%s: INVALID_ARGUMENT without a violation",
-                      method->path);
-        for (size_t k = 0; k < call.n_violations; k++) {
-            const Secpol__V1__FieldViolation *v =
-                (const Secpol__V1__FieldViolation *)call.violations[k];
-            FUZZ_REQUIRE (*v->field && *v->description, "%s: violation \"%s\": \"%s\"",
-                          method->path, v->field, v->description);
-        }
-    }
+    if (code == SECPOL_INVALID_ARGUMENT)
+        fuzz_require_violations (&call, method->path);
     if (code == SECPOL_NOT_FOUND)
         FUZZ_REQUIRE (call.message && strcmp (call.message, NOT_FOUND) == 0,
                       "NOT_FOUND says \"%s\"", call.message ? call.message : "");
@@ -408,7 +345,8 @@ s_after_issue (secpol_txn_t *top, secpol_arena_t *arena, const Secpol__V1__Issue
     if (s_n_made < MAX_TOKENS) {
         made_t *made = &s_made[s_n_made++];
         snprintf (made->token, sizeof made->token, "%s", out->token);
-        secpol_secret_token_hash (made->hash, s_store, SECPOL_TOKEN_HASH_CONTEXT, made->token);
+        secpol_secret_token_hash (made->hash, s_service.store, SECPOL_TOKEN_HASH_CONTEXT,
+                                  made->token);
         snprintf (made->workspace_id, sizeof made->workspace_id, "%s", in->workspace_id);
         snprintf (made->subject_id, sizeof made->subject_id, "%s", in->subject_id);
         snprintf (made->bound_to, sizeof made->bound_to, "%s", in->bound_to);
@@ -536,26 +474,16 @@ s_check_tables (secpol_txn_t *txn, secpol_arena_t *arena)
                   expiring);
 }
 
-static const secpol_method_t *
-s_method (const char *path)
-{
-    const secpol_method_t *method = secpol_method_table_find (s_methods, path);
-    if (!method || !method->spec || !method->spec->handler) {
-        fprintf (stderr, "fuzz_token: no handler for %s\n", path);
-        abort ();
-    }
-    return method;
-}
-
 /*  w2: links of settings 5 and 7 never expire, passwordless links last a
  *  minute, auto-login on. Written once, committed. */
 static void
 s_store_policy (void)
 {
-    const secpol_method_t *update = s_method ("/secpol.v1.PolicyService/UpdatePolicy");
+    const secpol_method_t *update =
+        fuzz_service_method (&s_service, "/secpol.v1.PolicyService/UpdatePolicy");
     secpol_arena_t *arena = secpol_arena_new ();
     secpol_txn_t *txn = NULL;
-    int rc = secpol_txn_begin (s_store, NULL, true, &txn);
+    int rc = secpol_txn_begin (s_service.store, NULL, true, &txn);
     FUZZ_REQUIRE (rc == 0, "transaction: %s", secpol_strerror (rc));
     Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
     policy.email_verification_link_ttl_minutes = 0;
@@ -579,29 +507,11 @@ s_store_policy (void)
     call.request_id = "";
     call.caller = "";
     call.role = SECPOL_ROLE_ADMIN;
-    call.server = s_server;
+    call.server = s_service.server;
     ProtobufCMessage *out = secpol_arena_message (arena, update->descriptor->output);
     int code = update->spec->handler->fn (&call, &in.base, out);
     FUZZ_REQUIRE (code == SECPOL_OK, "policy of w2: %d %s", code, call.message ? call.message : "");
     rc = secpol_txn_commit (&txn);
     FUZZ_REQUIRE (rc == 0, "commit: %s", secpol_strerror (rc));
     secpol_arena_destroy (&arena);
-}
-
-static void
-s_cleanup (void)
-{
-    secpol_server_destroy (&s_server);
-    secpol_method_table_destroy (&s_methods);
-    DIR *dir = opendir (s_dir);
-    struct dirent *entry;
-    while (dir && (entry = readdir (dir))) {
-        char path[PATH_MAX + 300];
-        snprintf (path, sizeof path, "%s/%s", s_dir, entry->d_name);
-        if (entry->d_name[0] != '.')
-            unlink (path);
-    }
-    if (dir)
-        closedir (dir);
-    rmdir (s_dir);
 }
