@@ -24,6 +24,7 @@
 #include "secpol/v1/health.pb-c.h"
 
 #include <ctype.h>
+#include <strings.h>
 #include <czmq.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -1115,6 +1116,32 @@ s_call_print (secpol_client_t *client, const char *path, const ProtobufCMessage 
 }
 
 int
+secpolctl_enum_word (const ProtobufCEnumDescriptor *descriptor, const char *prefix,
+                     const char *word, const char *what, const char *note)
+{
+    char name[128];
+    size_t n = strlen (prefix);
+    if (n >= sizeof name)
+        return 0;
+    memcpy (name, prefix, n);
+    const char *rest = word;
+    if (strncasecmp (rest, prefix, n) == 0)
+        rest += n;
+    for (; *rest && n + 1 < sizeof name; rest++)
+        name[n++] = *rest == '-' ? '_' : (char)toupper ((unsigned char)*rest);
+    name[n] = '\0';
+    const ProtobufCEnumValue *value =
+        *rest ? NULL : protobuf_c_enum_descriptor_get_value_by_name (descriptor, name);
+    if (value && value->value != 0)
+        return value->value;
+    fprintf (stderr, "secpolctl: \"%s\" is not a %s%s; one of:\n", word, what, note);
+    for (unsigned k = 0; k < descriptor->n_values; k++)
+        if (descriptor->values[k].value != 0)
+            fprintf (stderr, "  %s\n", descriptor->values[k].name + strlen (prefix));
+    return 0;
+}
+
+int
 secpolctl_usage_error (const char *fmt, ...)
 {
     va_list args;
@@ -1298,12 +1325,9 @@ s_run_in_group (const secpolctl_command_t *command, secpol_client_t *client, int
         const char *group;
         int (*main) (secpol_client_t *client, int argc, char **argv);
     } groups[] = {
-        {"policy", secpolctl_policy},
-        {"session", secpolctl_session_main},
-        {"token", secpolctl_token_main},
-        {"lockout", secpolctl_lockout_main},
-        {"password", secpolctl_password_main},
-        {"account", secpolctl_password_main},
+        {"policy", secpolctl_policy},          {"session", secpolctl_session_main},
+        {"token", secpolctl_token_main},       {"lockout", secpolctl_lockout_main},
+        {"password", secpolctl_password_main}, {"account", secpolctl_password_main},
     };
     const char *space = strchr (command->path, ' ');
     size_t length = space ? (size_t)(space - command->path) : 0;

@@ -104,6 +104,15 @@ int secpolctl_call_json (secpol_client_t *client, const char *method_path, const
 /*  Prints `secpolctl: <message>` on stderr and returns SECPOLCTL_EXIT_USAGE. */
 int secpolctl_usage_error (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 
+/*  Reads word as a value of an enum whose names start with prefix
+ *  ("TOKEN_KIND_"), as people write it: with or without the prefix, in any
+ *  case, "-" for "_" (password-reset, PASSWORD_RESET). The zero
+ *  (_UNSPECIFIED) is no value. Returns the value, or 0 after printing
+ *  `secpolctl: "WORD" is not a WHAT<note>; one of:` and the names without
+ *  their prefix on stderr (the caller then exits SECPOLCTL_EXIT_USAGE). */
+int secpolctl_enum_word (const ProtobufCEnumDescriptor *descriptor, const char *prefix,
+                         const char *word, const char *what, const char *note);
+
 /*  Reads all of stdin into a malloc'd NUL-terminated string (for JSON given
  *  as "-"). Returns NULL on a read error. Caller owns return value. */
 char *secpolctl_read_stdin (void);

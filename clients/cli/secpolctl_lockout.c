@@ -24,7 +24,6 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #define S_SERVICE     "/secpol.v1.LockoutService/"
@@ -97,26 +96,9 @@ secpolctl_lockout_main (secpol_client_t *client, int argc, char **argv)
 static int
 s_kind (const char *word, int *kind_p)
 {
-    const ProtobufCEnumDescriptor *kinds = &secpol__v1__lockout_kind__descriptor;
-    char name[64] = S_KIND_PREFIX;
-    size_t n = strlen (S_KIND_PREFIX);
-    const char *rest = word;
-    if (strncasecmp (rest, S_KIND_PREFIX, n) == 0)
-        rest += n;
-    for (; *rest && n + 1 < sizeof name; rest++)
-        name[n++] = *rest == '-' ? '_' : (char)toupper ((unsigned char)*rest);
-    name[n] = '\0';
-    const ProtobufCEnumValue *value =
-        *rest ? NULL : protobuf_c_enum_descriptor_get_value_by_name (kinds, name);
-    if (value && value->value != 0) {
-        *kind_p = value->value;
-        return SECPOLCTL_EXIT_OK;
-    }
-    fprintf (stderr, "secpolctl: \"%s\" is not a lockout kind; one of:\n", word);
-    for (unsigned k = 0; k < kinds->n_values; k++)
-        if (kinds->values[k].value != 0)
-            fprintf (stderr, "  %s\n", kinds->values[k].name + strlen (S_KIND_PREFIX));
-    return SECPOLCTL_EXIT_USAGE;
+    *kind_p = secpolctl_enum_word (&secpol__v1__lockout_kind__descriptor, S_KIND_PREFIX, word,
+                                   "lockout kind", "");
+    return *kind_p ? SECPOLCTL_EXIT_OK : SECPOLCTL_EXIT_USAGE;
 }
 
 //  Calls method for one kind and prints its answer: a line, or JSON (after

@@ -33,7 +33,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define S_SERVICE     "/secpol.v1.TokenService/"
 #define S_KIND_PREFIX "TOKEN_KIND_"
@@ -185,27 +184,9 @@ s_check_words (options_t *options)
 static int
 s_kind (const char *word, bool required, int *kind_p)
 {
-    const ProtobufCEnumDescriptor *kinds = &secpol__v1__token_kind__descriptor;
-    char name[96] = S_KIND_PREFIX;
-    size_t n = strlen (S_KIND_PREFIX);
-    const char *rest = word;
-    if (strncasecmp (rest, S_KIND_PREFIX, n) == 0)
-        rest += n;
-    for (; *rest && n + 1 < sizeof name; rest++)
-        name[n++] = *rest == '-' ? '_' : (char)toupper ((unsigned char)*rest);
-    name[n] = '\0';
-    const ProtobufCEnumValue *value =
-        *rest ? NULL : protobuf_c_enum_descriptor_get_value_by_name (kinds, name);
-    if (value && value->value != 0) {
-        *kind_p = value->value;
-        return SECPOLCTL_EXIT_OK;
-    }
-    fprintf (stderr, "secpolctl: \"%s\" is not a token kind%s; one of:\n", word,
-             required ? "" : " (leave it out for every kind)");
-    for (unsigned k = 0; k < kinds->n_values; k++)
-        if (kinds->values[k].value != 0)
-            fprintf (stderr, "  %s\n", kinds->values[k].name + strlen (S_KIND_PREFIX));
-    return SECPOLCTL_EXIT_USAGE;
+    *kind_p = secpolctl_enum_word (&secpol__v1__token_kind__descriptor, S_KIND_PREFIX, word,
+                                   "token kind", required ? "" : " (leave it out for every kind)");
+    return *kind_p ? SECPOLCTL_EXIT_OK : SECPOLCTL_EXIT_USAGE;
 }
 
 //  The token a word names: the word itself, or for "-" the first line of
