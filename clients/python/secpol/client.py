@@ -1,0 +1,430 @@
+"""secpol.client - the secpol wire protocol v1 over pyzmq.
+
+A Client owns one ZeroMQ DEALER socket connected to a secpold endpoint and
+makes one synchronous call at a time on it (docs/PROTOCOL.md, sections 2 and
+5): it sends ``["", RequestHeader, body]`` with a fresh ``call_id`` and the
+call's time budget as ``deadline_ms``, then waits for the reply that carries
+the same ``call_id``, dropping any late reply of an earlier call.
+
+Every service of ``proto/secpol/v1`` appears on a Client as an attribute named
+after the service, with one method per RPC, made at import time from the
+descriptors of the generated ``secpol.v1.*_pb2`` modules (nothing is written
+by hand per RPC)::
+
+    with secpol.Client("tcp://127.0.0.1:7420") as client:
+        policy = client.PolicyService.GetPolicy(workspace_id="w1")
+        client.LockoutService.RecordFailure(workspace_id="w1", subject_id="u1",
+                                            kind="LOCKOUT_KIND_LOGIN")
+
+A method takes the request message, or its fields as keyword arguments (enums
+by name or number, nested messages as messages or dicts), and returns the
+response message. A status other than OK is raised as SecpolError carrying the
+code, the message and the field violations.
+
+Threads: a Client belongs to one thread at a time (a ZeroMQ socket is not
+thread safe); use one Client per thread.
+"""
+
+import enum
+import importlib
+import inspect
+import itertools
+import os
+import pkgutil
+import re
+import time
+from typing import NamedTuple
+
+import zmq
+import zmq.auth
+import zmq.utils.z85
+from google.protobuf import json_format as _json_format
+from google.protobuf import message as _message
+
+import secpol.v1
+from secpol.v1 import rpc_pb2
+
+DEFAULT_ENDPOINT = "tcp://127.0.0.1:7420"
+DEFAULT_TIMEOUT = 5.0  # seconds per call
+MAX_HEADER = 4096  # bytes: the largest RequestHeader secpold decodes
+MAX_MESSAGE = 4 * 1024 * 1024  # bytes: secpold drops a peer that sends more
+_QUEUE_LIMIT = 100000  # ZMQ_SNDHWM and ZMQ_RCVHWM, as the C client
+
+
+class Status(enum.IntEnum):
+    """The gRPC canonical status codes secpold answers (docs/PROTOCOL.md, 3)."""
+
+    OK = 0
+    CANCELLED = 1
+    UNKNOWN = 2
+    INVALID_ARGUMENT = 3
+    DEADLINE_EXCEEDED = 4
+    NOT_FOUND = 5
+    ALREADY_EXISTS = 6
+    PERMISSION_DENIED = 7
+    RESOURCE_EXHAUSTED = 8
+    FAILED_PRECONDITION = 9
+    ABORTED = 10
+    OUT_OF_RANGE = 11
+    UNIMPLEMENTED = 12
+    INTERNAL = 13
+    UNAVAILABLE = 14
+    DATA_LOSS = 15
+    UNAUTHENTICATED = 16
+
+
+class Violation(NamedTuple):
+    """One bad field of a request, as the server named it."""
+
+    field: str  # proto path, e.g. "policy.login_lockout.max_failures"
+    description: str  # what is wrong, in plain words
+
+
+class SecpolError(Exception):
+    """A call that did not succeed.
+
+    code is a Status (an int outside the known range stays an int); message
+    is the server's text; violations lists the bad fields of an
+    INVALID_ARGUMENT. local is True when the client produced the error
+    itself without a reply: UNAVAILABLE (no reply within the timeout),
+    RESOURCE_EXHAUSTED (a request over MAX_MESSAGE), INVALID_ARGUMENT (a
+    header over MAX_HEADER), INTERNAL (a reply that does not decode).
+    """
+
+    def __init__(self, code, message, violations=(), *, method="", call_id=0, local=False):
+        try:
+            code = Status(code)
+        except ValueError:
+            pass
+        self.code = code
+        self.message = message
+        self.violations = [Violation(*v) for v in violations]
+        self.method = method
+        self.call_id = call_id
+        self.local = local
+        super().__init__(str(self))
+
+    @property
+    def code_name(self):
+        return self.code.name if isinstance(self.code, Status) else "UNKNOWN"
+
+    def __str__(self):
+        text = "%s: %s" % (self.code_name, self.message)
+        if self.violations:
+            text += " (" + "; ".join("%s: %s" % v for v in self.violations) + ")"
+        return text
+
+
+# --- the services, from the descriptors of the generated modules -------------
+
+
+def _load_modules():
+    """Imports every generated module of secpol.v1 (the *_pb2 files protoc
+    wrote beside each other); returns them by name."""
+    modules = {}
+    for info in pkgutil.iter_modules(secpol.v1.__path__):
+        if info.name.endswith("_pb2"):
+            modules[info.name] = importlib.import_module("secpol.v1." + info.name)
+    return modules
+
+
+_MODULES = _load_modules()
+
+
+def _message_class(message_descriptor):
+    """The generated class of a message descriptor."""
+    for module in _MODULES.values():
+        if module.DESCRIPTOR is message_descriptor.file:
+            names = message_descriptor.full_name[len(module.DESCRIPTOR.package) + 1 :]
+            value = module
+            for part in names.split("."):
+                value = getattr(value, part)
+            return value
+    raise LookupError("no generated class for " + message_descriptor.full_name)
+
+
+def _services():
+    """Every ServiceDescriptor of secpol.v1, in file order then declaration order."""
+    found = []
+    for name in sorted(_MODULES):
+        found.extend(_MODULES[name].DESCRIPTOR.services_by_name.values())
+    return found
+
+
+SERVICES = tuple(_services())  # ServiceDescriptor of every secpol.v1 service
+
+
+def _snake(name):
+    """GetPolicy -> get_policy."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+
+
+def method_path(method_descriptor):
+    """The wire path of a method: "/secpol.v1.PolicyService/GetPolicy"."""
+    return "/%s/%s" % (method_descriptor.containing_service.full_name, method_descriptor.name)
+
+
+def _make_method(method_descriptor):
+    """A function calling one RPC, typed by its descriptor."""
+    path = method_path(method_descriptor)
+    request_class = _message_class(method_descriptor.input_type)
+    response_class = _message_class(method_descriptor.output_type)
+
+    def rpc(self, request=None, /, *, timeout=None, request_id="", **fields):
+        if request is None:
+            request = _build(request_class, fields)
+        elif fields:
+            raise TypeError("%s takes a request or its fields, not both" % method_descriptor.name)
+        elif isinstance(request, dict):
+            request = _build(request_class, request)
+        return self._client.call(path, request, response_class=response_class,
+                                 timeout=timeout, request_id=request_id)
+
+    rpc.__name__ = method_descriptor.name
+    rpc.__qualname__ = "%s.%s" % (method_descriptor.containing_service.name, method_descriptor.name)
+    rpc.__doc__ = "%s: %s -> %s.\n\nFields: %s." % (
+        path, method_descriptor.input_type.full_name, method_descriptor.output_type.full_name,
+        ", ".join(f.name for f in method_descriptor.input_type.fields) or "none")
+    parameters = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY),
+                  inspect.Parameter("request", inspect.Parameter.POSITIONAL_ONLY, default=None,
+                                    annotation=request_class),
+                  inspect.Parameter("timeout", inspect.Parameter.KEYWORD_ONLY, default=None),
+                  inspect.Parameter("request_id", inspect.Parameter.KEYWORD_ONLY, default="")]
+    parameters += [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=None)
+                   for f in method_descriptor.input_type.fields]
+    rpc.__signature__ = inspect.Signature(parameters, return_annotation=response_class)
+    rpc.request_class = request_class
+    rpc.response_class = response_class
+    rpc.path = path
+    return rpc
+
+
+def _build(request_class, fields):
+    """A request from keyword fields, enums by name or number, nested
+    messages as messages or dicts (protobuf's JSON mapping); an unknown
+    field is a TypeError, a value the field cannot hold a ValueError, each
+    naming the field."""
+    known = request_class.DESCRIPTOR.fields_by_name
+    for name in fields:
+        if name not in known:
+            raise TypeError("%s has no field '%s' (fields: %s)" % (
+                request_class.DESCRIPTOR.full_name, name, ", ".join(known)))
+    request = request_class()
+    plain = {}
+    for name, value in fields.items():
+        if value is None:
+            continue
+        if isinstance(value, _message.Message):
+            getattr(request, name).CopyFrom(value)
+        else:
+            plain[name] = value
+    if plain:
+        try:
+            _json_format.ParseDict(plain, request, ignore_unknown_fields=False)
+        except _json_format.ParseError as error:
+            raise ValueError("%s: %s" % (request_class.DESCRIPTOR.full_name, error)) from None
+    return request
+
+
+class _Service:
+    """Base of the per-service classes: holds the client."""
+
+    descriptor = None  # the ServiceDescriptor
+
+    def __init__(self, client):
+        self._client = client
+
+    def __repr__(self):
+        return "<secpol service %s>" % self.descriptor.full_name
+
+
+def _make_service_class(service_descriptor):
+    namespace = {"descriptor": service_descriptor,
+                 "__doc__": "%s: %s." % (service_descriptor.full_name,
+                                         ", ".join(m.name for m in service_descriptor.methods))}
+    for method_descriptor in service_descriptor.methods:
+        rpc = _make_method(method_descriptor)
+        namespace[method_descriptor.name] = rpc
+        namespace[_snake(method_descriptor.name)] = rpc
+    return type(service_descriptor.name, (_Service,), namespace)
+
+
+SERVICE_CLASSES = {s.name: _make_service_class(s) for s in SERVICES}
+
+
+# --- CURVE keys ----------------------------------------------------------------
+
+
+def _z85_key(value, secret=False):
+    """A Z85 key (40 characters) from bytes, str, or the path of a czmq
+    certificate file (its public-key, or with secret its secret-key)."""
+    if isinstance(value, str) and len(value) != 40 and os.path.exists(value):
+        public, secret_key = load_certificate(value)
+        value = secret_key if secret else public
+        if value is None:
+            raise ValueError("certificate file holds no secret-key")
+    if isinstance(value, str):
+        value = value.encode()
+    if len(value) == 32:
+        value = zmq.utils.z85.encode(value)
+    if len(value) != 40:
+        raise ValueError("a CURVE key is 40 Z85 characters or 32 bytes")
+    return value
+
+
+def load_certificate(path):
+    """(public_key, secret_key) of a czmq certificate file, Z85 bytes
+    (secret_key is None for a public certificate)."""
+    return zmq.auth.load_certificate(path)
+
+
+# --- the client -----------------------------------------------------------------
+
+
+class Client:
+    """One connection to secpold; see the module's documentation.
+
+    endpoint: tcp://HOST:PORT or ipc://PATH (default tcp://127.0.0.1:7420).
+    timeout: seconds each call may take, sent as deadline_ms too; None
+    waits forever.
+    server_key: the server's CURVE public key (Z85 text, 32 bytes, or the
+    path of its public certificate) to talk CURVE; then client_cert is this
+    client's certificate: the path of a czmq secret certificate, or a
+    (public, secret) pair; without one the client makes a fresh key pair
+    (which a server that allows only known clients refuses).
+    """
+
+    def __init__(self, endpoint=DEFAULT_ENDPOINT, *, timeout=DEFAULT_TIMEOUT, server_key=None,
+                 client_cert=None, context=None):
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self._ids = itertools.count(1)
+        self._context = context or zmq.Context.instance()
+        self._socket = self._context.socket(zmq.DEALER)
+        self._socket.setsockopt(zmq.LINGER, 0)
+        self._socket.setsockopt(zmq.SNDHWM, _QUEUE_LIMIT)
+        self._socket.setsockopt(zmq.RCVHWM, _QUEUE_LIMIT)
+        try:
+            if server_key is not None:
+                self._socket.curve_serverkey = _z85_key(server_key)
+                if client_cert is None:
+                    public, secret = zmq.curve_keypair()
+                elif isinstance(client_cert, (tuple, list)):
+                    public, secret = (_z85_key(k) for k in client_cert)
+                else:
+                    public = _z85_key(client_cert)
+                    secret = _z85_key(client_cert, secret=True)
+                self._socket.curve_publickey = public
+                self._socket.curve_secretkey = secret
+            elif client_cert is not None:
+                raise ValueError("client_cert needs server_key")
+            self._socket.connect(endpoint)
+        except (zmq.ZMQError, ValueError) as error:
+            self._socket.close(0)
+            raise SecpolError(Status.INVALID_ARGUMENT, "endpoint %s: %s" % (endpoint, error),
+                              local=True) from None
+        for name, service_class in SERVICE_CLASSES.items():
+            setattr(self, name, service_class(self))
+            setattr(self, _snake(name), getattr(self, name))
+
+    def call(self, method, request=None, *, response_class=None, timeout=None, request_id=""):
+        """One call by wire path ("/secpol.v1.Health/Check"). request is a
+        message (None: an empty one of the method's input type when the
+        method is known; a message of another type is a TypeError). Returns the response message, decoded with
+        response_class or the method's output type, or the raw bytes when
+        neither is known. Raises SecpolError."""
+        known = _METHODS.get(method)
+        if known is not None:
+            response_class = response_class or known.response_class
+            if request is None:
+                request = known.request_class()
+            elif request.DESCRIPTOR is not known.request_class.DESCRIPTOR:
+                raise TypeError("%s takes %s, not %s" % (
+                    method, known.request_class.DESCRIPTOR.full_name,
+                    request.DESCRIPTOR.full_name))
+        body = b"" if request is None else request.SerializeToString()
+        timeout = self.timeout if timeout is None else timeout
+        call_id = next(self._ids)
+        header = rpc_pb2.RequestHeader(method=method, call_id=call_id, request_id=request_id)
+        if timeout is not None:
+            header.deadline_ms = max(1, min(int(timeout * 1000), 2**32 - 1))
+        head = header.SerializeToString()
+        if len(head) > MAX_HEADER:
+            raise SecpolError(Status.INVALID_ARGUMENT,
+                              "request header is %d bytes, over %d (method path or request_id "
+                              "too long)" % (len(head), MAX_HEADER), method=method,
+                              call_id=call_id, local=True)
+        if len(body) > MAX_MESSAGE:
+            raise SecpolError(Status.RESOURCE_EXHAUSTED,
+                              "request is %d bytes, over %d" % (len(body), MAX_MESSAGE),
+                              method=method, call_id=call_id, local=True)
+        self._socket.send_multipart([b"", head, body], copy=False)
+        frames = self._wait(call_id, timeout, method)
+        reply = rpc_pb2.ResponseHeader()
+        try:
+            reply.ParseFromString(frames[1])
+        except _message.DecodeError:
+            raise SecpolError(Status.INTERNAL, "reply header does not decode", method=method,
+                              call_id=call_id, local=True) from None
+        if reply.code != Status.OK:
+            raise SecpolError(reply.code, reply.message,
+                              [(v.field, v.description) for v in reply.violations],
+                              method=method, call_id=call_id)
+        if response_class is None:
+            return frames[2]
+        response = response_class()
+        try:
+            response.ParseFromString(frames[2])
+        except _message.DecodeError:
+            raise SecpolError(Status.INTERNAL, "reply body does not decode as %s"
+                              % response_class.DESCRIPTOR.full_name, method=method,
+                              call_id=call_id, local=True) from None
+        return response
+
+    def _wait(self, call_id, timeout, method):
+        """The frames of the reply to call_id; drops replies of calls given up."""
+        poller_timeout = None if timeout is None else timeout * 1000
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if deadline is not None:
+                poller_timeout = max(0, (deadline - time.monotonic()) * 1000)
+            if not self._socket.poll(poller_timeout, zmq.POLLIN):
+                raise SecpolError(Status.UNAVAILABLE,
+                                  "no reply from %s within %g s" % (self.endpoint, timeout),
+                                  method=method, call_id=call_id, local=True)
+            frames = self._socket.recv_multipart()
+            if len(frames) != 3 or frames[0] != b"":
+                continue  # not a reply of protocol v1: drop it
+            reply = rpc_pb2.ResponseHeader()
+            try:
+                reply.ParseFromString(frames[1])
+            except _message.DecodeError:
+                continue
+            if reply.call_id == call_id:
+                return frames
+
+    def close(self):
+        """Closes the socket; further calls fail. Safe to call twice."""
+        if not self._socket.closed:
+            self._socket.close(0)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        socket = getattr(self, "_socket", None)
+        if socket is not None and not socket.closed:
+            socket.close(0)
+
+
+# path -> the function calling it (its request_class and response_class)
+_METHODS = {cls.__dict__[m.name].path: cls.__dict__[m.name]
+            for cls in SERVICE_CLASSES.values() for m in cls.descriptor.methods}
+
+
+def methods():
+    """Every method of secpol.v1 as (path, MethodDescriptor), in declaration order."""
+    return [(method_path(m), m) for s in SERVICES for m in s.methods]
