@@ -13,8 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define KEY_FILE "secret.key"
-
 struct secpol_keys {
     uint8_t *master; /* crypto_kdf_KEYBYTES, sodium_malloc'd */
 };
@@ -52,11 +50,17 @@ s_write_all (int fd, const uint8_t *buf, size_t size)
 int
 secpol_keys_open (secpol_keys_t **keys_p, const char *dir)
 {
+    char path[4096];
+    if ((size_t)snprintf (path, sizeof path, "%s/%s", dir, SECPOL_KEY_FILE) >= sizeof path)
+        return ENAMETOOLONG;
+    return secpol_keys_open_file (keys_p, path);
+}
+
+int
+secpol_keys_open_file (secpol_keys_t **keys_p, const char *path)
+{
     if (sodium_init () < 0)
         return ENOSYS;
-    char path[4096];
-    if ((size_t)snprintf (path, sizeof path, "%s/%s", dir, KEY_FILE) >= sizeof path)
-        return ENAMETOOLONG;
     secpol_keys_t *self = secpol_xcalloc (1, sizeof *self);
     self->master = sodium_malloc (crypto_kdf_KEYBYTES);
     if (!self->master)

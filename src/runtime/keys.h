@@ -8,9 +8,19 @@
  *  (crypto_kdf_derive_from_key: a context of 8 characters names the use),
  *  so that one leaked subkey exposes nothing else.
  *
- *  Key material lives in sodium_malloc'd memory, locked and wiped on close.
- *  A backup of the data directory must include secret.key: without it,
- *  stored token hashes match nothing and encrypted secrets cannot be read.
+ *  The file may live elsewhere (secpold --key-file PATH, SECPOL_KEY_FILE),
+ *  say on a volume backed up apart from the data. Key material lives in
+ *  sodium_malloc'd memory, locked and wiped on close. A backup of the data
+ *  directory must include the key file: without it, stored token and code
+ *  hashes match nothing and TOTP secrets cannot be decrypted (every
+ *  authenticator app must then be enrolled again).
+ *
+ *  The contexts in use, one per purpose; never change one once shipped
+ *  (what it keyed could no longer be read):
+ *      "tokenmac"  link token hashes       (SECPOL_TOKEN_HASH_CONTEXT)
+ *      "sessnmac"  session token hashes    (SECPOL_SESSION_HASH_CONTEXT)
+ *      "otp__mac"  email OTP and recovery code hashes (SECPOL_KEY_OTP_MAC)
+ *      "totpaead"  TOTP secrets, XChaCha20-Poly1305 (SECPOL_KEY_TOTP_AEAD)
  *
  *  Threads: derive from any thread; open and close from one.
  */
@@ -21,6 +31,10 @@
 
 #define SECPOL_KEY_BYTES 32 /* every derived key */
 
+#define SECPOL_KEY_FILE      "secret.key" /* its name in the data directory, by default */
+#define SECPOL_KEY_OTP_MAC   "otp__mac"   /* context: keyed hashes of OTP and recovery codes */
+#define SECPOL_KEY_TOTP_AEAD "totpaead"   /* context: encryption of TOTP secrets at rest */
+
 typedef struct secpol_keys secpol_keys_t;
 
 /*  Loads <dir>/secret.key, or creates it (O_EXCL, 0600, random bytes) when
@@ -28,6 +42,11 @@ typedef struct secpol_keys secpol_keys_t;
  *  refused. Returns 0 and sets *keys_p (caller owns it), SECPOL_ECORRUPT
  *  for a bad file, or an errno value. */
 int secpol_keys_open (secpol_keys_t **keys_p, const char *dir) __attribute__ ((warn_unused_result));
+
+/*  As secpol_keys_open, for the key file at path (its directory must
+ *  exist). */
+int secpol_keys_open_file (secpol_keys_t **keys_p, const char *path)
+    __attribute__ ((warn_unused_result));
 
 /*  Wipes and frees. NULL-safe; nulls the pointer. */
 void secpol_keys_close (secpol_keys_t **keys_p);

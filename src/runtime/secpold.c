@@ -37,6 +37,8 @@ main (int argc, char **argv)
     }
     if ((env = getenv ("SECPOL_DATA_DIR")) && *env)
         config.data_dir = env;
+    if ((env = getenv ("SECPOL_KEY_FILE")) && *env)
+        config.store.key_file = env;
     if ((env = getenv ("SECPOL_WORKERS")) && *env &&
         s_parse_int ("SECPOL_WORKERS", env, 1, 256, &config.read_workers))
         return 2;
@@ -77,6 +79,7 @@ main (int argc, char **argv)
     static const struct option options[] = {
         {"endpoint", required_argument, NULL, 'e'},
         {"data-dir", required_argument, NULL, 'd'},
+        {"key-file", required_argument, NULL, 'K'},
         {"workers", required_argument, NULL, 'w'},
         {"slow-workers", required_argument, NULL, 's'},
         {"log-level", required_argument, NULL, 'l'},
@@ -108,6 +111,9 @@ main (int argc, char **argv)
                 break;
             case 'd':
                 config.data_dir = optarg;
+                break;
+            case 'K':
+                config.store.key_file = optarg;
                 break;
             case 'w':
                 if (s_parse_int ("--workers", optarg, 1, 256, &config.read_workers))
@@ -245,6 +251,9 @@ s_usage (FILE *out)
         "                        (SECPOL_ENDPOINT, comma-separated; default tcp://127.0.0.1:7420)\n"
         "  -d, --data-dir DIR    LMDB store directory, created if missing\n"
         "                        (SECPOL_DATA_DIR; default ./var)\n"
+        "      --key-file PATH   master key of stored hashes and TOTP secrets, created\n"
+        "                        0600 on first start; back it up with the data\n"
+        "                        (SECPOL_KEY_FILE; default DIR/secret.key)\n"
         "  -w, --workers N       READ lane threads (SECPOL_WORKERS; default: cores)\n"
         "  -s, --slow-workers N  SLOW lane threads (SECPOL_SLOW_WORKERS; default: cores/2)\n"
         "  -l, --log-level L     debug, info, warn or error (SECPOL_LOG_LEVEL; default info)\n"

@@ -118,7 +118,9 @@ secpol_store_open (secpol_store_t **store_p, const char *dir, const secpol_store
         self->map_size = info.me_mapsize; /* an earlier run grew it */
     if ((rc = s_init_tables (self)))
         goto fail;
-    if ((rc = secpol_keys_open (&self->keys, dir)))
+    if ((rc = options->key_file && *options->key_file
+                  ? secpol_keys_open_file (&self->keys, options->key_file)
+                  : secpol_keys_open (&self->keys, dir)))
         goto fail;
     *store_p = self;
     return 0;

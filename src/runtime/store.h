@@ -68,6 +68,7 @@ typedef struct {
     size_t map_size;      /* initial map size in bytes; 0 = 64 MiB. Grows on demand. */
     unsigned max_readers; /* concurrent read transactions; 0 = 126 */
     bool no_sync;         /* true only for throwaway stores: skips fsync on commit */
+    const char *key_file; /* the master key file (keys.h); NULL = <dir>/secret.key */
     const secpol_table_t *const *tables; /* tables to open besides META (may be NULL) */
     size_t n_tables;                     /* entries in tables */
 } secpol_store_options_t;

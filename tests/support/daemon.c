@@ -1,8 +1,10 @@
 /*  daemon.c - start and stop a real secpold for tests; see daemon.h. */
 #include "daemon.h"
 
+#include "secpol/secpol_status.h"
 #include "secpol/v1/health.pb-c.h"
 #include "secpol/v1/rpc.pb-c.h"
+#include "secpol/v1/test_clock.pb-c.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -125,6 +127,22 @@ secpol_test_client (const secpol_test_daemon_t *self)
     if (!client)
         fail_msg ("no client: secpold at %s does not answer", self->endpoint);
     return client;
+}
+
+int64_t
+secpol_test_clock_offset (secpol_client_t *client, int64_t seconds)
+{
+    Secpol__V1__SetOffsetRequest request = SECPOL__V1__SET_OFFSET_REQUEST__INIT;
+    request.offset_seconds = seconds;
+    Secpol__V1__SetOffsetResponse *response = NULL;
+    int code = secpol_client_call (client, "/secpol.v1.TestClockService/SetOffset", &request.base,
+                                   (ProtobufCMessage **)&response);
+    if (code != SECPOL_OK)
+        fail_msg ("SetOffset %lld: %s %s", (long long)seconds, secpol_status_name (code),
+                  secpol_client_status (client)->message);
+    int64_t now = response->now;
+    protobuf_c_message_free_unpacked (&response->base, NULL);
+    return now;
 }
 
 /*  True when status is a clean exit: code 0, no signal. */

@@ -88,6 +88,11 @@ int secpol_test_daemon_teardown (void **state);
  *  and destroys it with secpol_client_destroy(). */
 secpol_client_t *secpol_test_client (const secpol_test_daemon_t *self);
 
+/*  Sets the offset of the daemon's test clock (TestClockService/SetOffset)
+ *  through client and returns the daemon's clock after it: unix seconds,
+ *  offset applied. Fails the current test when the call fails. */
+int64_t secpol_test_clock_offset (secpol_client_t *client, int64_t seconds);
+
 /*  Runs a command line through /bin/sh with SECPOL_ENDPOINT set to the
  *  daemon's endpoint, captures stdout into *out (malloc'd, caller frees) and
  *  returns the exit code. */
