@@ -23,6 +23,7 @@
 #define READ_BATCH          16   /* most jobs a READ thread takes at once */
 #define SWEEP_INTERVAL_MS   1000 /* how often the writer deletes expired records */
 #define SWEEP_BUDGET        256  /* expired records one sweep transaction deletes */
+#define READER_CHECK_MS     5000 /* how often the writer clears dead processes' reader slots */
 
 /* A blocking FIFO of jobs shared by the front end and one lane. */
 typedef struct {
@@ -54,6 +55,15 @@ struct secpol_lanes {
     atomic_uint_fast64_t commits;            /* WRITE lane commits */
     atomic_uint_fast64_t committed_requests; /* requests those commits carried */
     atomic_uint_fast64_t swept;              /* expired records deleted */
+    atomic_uint_fast64_t batch_buckets[SECPOL_BATCH_BUCKETS]; /* commits by requests carried */
+    atomic_uint_fast64_t last_batch;         /* requests the last batch commit carried */
+    atomic_uint_fast64_t max_batch;          /* most requests one commit carried */
+    atomic_int_fast64_t last_commit_ms;      /* wall clock of the last commit, unix ms; 0 = none */
+    atomic_int_fast64_t last_commit_us;      /* how long that commit (its fsync) took */
+    atomic_uint_fast64_t failed_commits;     /* top-level commits that failed */
+    atomic_uint_fast64_t disk_full_refusals; /* requests refused for a full disk */
+    atomic_bool disk_full;                   /* the last commit failed for a full disk */
+    atomic_uint_fast64_t stale_readers;      /* reader slots of dead processes cleared */
 };
 
 static void s_queue_init (queue_t *q);
@@ -64,6 +74,7 @@ static bool s_queue_closed (queue_t *q);
 static void s_queue_destroy (queue_t *q);
 static void *s_worker (void *arg);
 static int64_t s_monotonic_us (void);
+static void s_commit_done (secpol_lanes_t *self, int rc, size_t carried, int64_t took_us);
 
 secpol_lanes_t *
 secpol_lanes_new (const secpol_lanes_config_t *config, secpol_store_t *store,
@@ -227,6 +238,30 @@ secpol_lanes_write_stats (secpol_lanes_t *self, uint64_t *commits, uint64_t *req
 {
     *commits = atomic_load (&self->commits);
     *requests = atomic_load (&self->committed_requests);
+}
+
+void
+secpol_lanes_stats (secpol_lanes_t *self, secpol_lanes_stats_t *out)
+{
+    memset (out, 0, sizeof *out);
+    out->commits = atomic_load (&self->commits);
+    out->committed_requests = atomic_load (&self->committed_requests);
+    for (size_t i = 0; i < SECPOL_BATCH_BUCKETS; i++)
+        out->batch_buckets[i] = atomic_load (&self->batch_buckets[i]);
+    out->last_batch = atomic_load (&self->last_batch);
+    out->max_batch = atomic_load (&self->max_batch);
+    out->last_commit_ms = atomic_load (&self->last_commit_ms);
+    out->last_commit_us = atomic_load (&self->last_commit_us);
+    out->failed_commits = atomic_load (&self->failed_commits);
+    out->disk_full_refusals = atomic_load (&self->disk_full_refusals);
+    out->disk_full = atomic_load (&self->disk_full);
+    out->swept = atomic_load (&self->swept);
+    out->stale_readers = atomic_load (&self->stale_readers);
+    for (int lane = 0; lane < SECPOL_LANE_COUNT; lane++) {
+        pthread_mutex_lock (&self->queues[lane].mutex);
+        out->queued[lane] = self->queues[lane].length;
+        pthread_mutex_unlock (&self->queues[lane].mutex);
+    }
 }
 
 uint64_t
@@ -446,23 +481,69 @@ s_run_write_batch (secpol_lanes_t *self, secpol_job_t **jobs, size_t n, bool *st
         secpol_txn_abort (&top);
         return false;
     }
+    int64_t commit_started = s_monotonic_us ();
     rc = secpol_txn_commit (&top);
     if (rc == SECPOL_EMAPFULL)
         return false;
     size_t carried = 0;
     for (size_t i = 0; i < n; i++) {
-        if (rc && jobs[i]->code == SECPOL_OK)
+        if (rc == SECPOL_EDISKFULL && jobs[i]->code == SECPOL_OK)
+            jobs[i]->code = secpol_call_fail (
+                &jobs[i]->call, SECPOL_RESOURCE_EXHAUSTED,
+                "store is out of disk space: the write was not made (reads are still served; "
+                "retry once the operator has freed space)");
+        else if (rc && jobs[i]->code == SECPOL_OK)
             jobs[i]->code = secpol_call_fail (&jobs[i]->call, SECPOL_UNAVAILABLE,
                                               "commit failed: %s", secpol_strerror (rc));
         if (jobs[i]->code == SECPOL_OK)
             carried++;
     }
+    s_commit_done (self, rc, carried, s_monotonic_us () - commit_started);
+    return true;
+}
+
+/*  Books a top-level commit of the WRITE lane (a batch, or a sweep when
+ *  carried is 0): the counters secpol_lanes_stats() reports, and one log
+ *  line when the disk fills and one when writes work again, never one per
+ *  failed batch. */
+static void
+s_commit_done (secpol_lanes_t *self, int rc, size_t carried, int64_t took_us)
+{
     if (rc == 0) {
         atomic_fetch_add (&self->commits, 1);
         atomic_fetch_add (&self->committed_requests, carried);
-    } else
-        secpol_log (SECPOL_LOG_ERROR, "commit failed", "error=\"%s\"", secpol_strerror (rc));
-    return true;
+        if (carried) {
+            size_t bucket = 0;
+            while (bucket + 1 < SECPOL_BATCH_BUCKETS && ((size_t)1 << bucket) < carried)
+                bucket++;
+            atomic_fetch_add (&self->batch_buckets[bucket], 1);
+            atomic_store (&self->last_batch, carried);
+            if (carried > atomic_load (&self->max_batch))
+                atomic_store (&self->max_batch, carried); /* one writer: no race */
+        }
+        struct timespec real;
+        clock_gettime (CLOCK_REALTIME, &real);
+        atomic_store (&self->last_commit_ms, (int64_t)real.tv_sec * 1000 + real.tv_nsec / 1000000);
+        atomic_store (&self->last_commit_us, took_us);
+        /* A small write can fit in pages the store freed earlier while the
+         * disk is still full: the state ends once there is room again. */
+        if (atomic_load (&self->disk_full) && !secpol_store_space_low (self->store)) {
+            atomic_store (&self->disk_full, false);
+            secpol_log (SECPOL_LOG_INFO, "store writes again", "refused_while_full=%llu",
+                        (unsigned long long)atomic_load (&self->disk_full_refusals));
+        }
+        return;
+    }
+    atomic_fetch_add (&self->failed_commits, 1);
+    if (rc == SECPOL_EDISKFULL) {
+        atomic_fetch_add (&self->disk_full_refusals, carried ? carried : 1);
+        if (!atomic_exchange (&self->disk_full, true))
+            secpol_log (SECPOL_LOG_ERROR, "store out of disk space",
+                        "note=\"writes answer RESOURCE_EXHAUSTED until space is freed on the data "
+                        "dir's filesystem; reads are served\"");
+        return;
+    }
+    secpol_log (SECPOL_LOG_ERROR, "commit failed", "error=\"%s\"", secpol_strerror (rc));
 }
 
 /*  Runs the jobs of first (a list of at most write_batch_max) as one group
@@ -541,10 +622,16 @@ s_sweep (secpol_lanes_t *self)
         }
         if (rc == SECPOL_EMAPFULL && attempt == 0 && secpol_store_grow (self->store) == 0)
             continue; /* deletes can split pages too: grow once and retry */
+        if (rc == SECPOL_EDISKFULL) {
+            s_commit_done (self, rc, 0, 0); /* logged once, with the batches */
+            return false;
+        }
         if (rc) {
             secpol_log (SECPOL_LOG_ERROR, "sweep failed", "error=\"%s\"", secpol_strerror (rc));
             return false;
         }
+        if (deleted)
+            s_commit_done (self, 0, 0, 0);
         if (deleted) {
             atomic_fetch_add (&self->swept, deleted);
             secpol_log (SECPOL_LOG_DEBUG, "swept", "expired=%zu more=%s", deleted,
@@ -553,6 +640,22 @@ s_sweep (secpol_lanes_t *self)
         return more;
     }
     return false;
+}
+
+/*  Frees the reader slots of dead processes (a backup tool killed in the
+ *  middle, say): each pins the pages of its snapshot, and the file would
+ *  grow instead of reusing them until the next start. */
+static void
+s_check_readers (secpol_lanes_t *self)
+{
+    int cleared = 0;
+    int rc = secpol_store_check_readers (self->store, &cleared);
+    if (rc)
+        secpol_log (SECPOL_LOG_ERROR, "reader check failed", "error=\"%s\"", secpol_strerror (rc));
+    else if (cleared > 0) {
+        atomic_fetch_add (&self->stale_readers, (uint64_t)cleared);
+        secpol_log (SECPOL_LOG_INFO, "stale readers cleared", "slots=%d", cleared);
+    }
 }
 
 static void *
@@ -574,6 +677,7 @@ s_worker (void *arg)
     secpol_arena_t *arena = worker->lane == SECPOL_LANE_READ ? secpol_arena_new () : NULL;
     secpol_txn_t *txn = NULL;
     int64_t next_sweep = s_monotonic_us () + SWEEP_INTERVAL_MS * 1000;
+    int64_t next_reader_check = s_monotonic_us () + READER_CHECK_MS * 1000;
     for (;;) {
         /* The writer wakes to sweep expired records (expiry.h) when no
          * write has come for a while, and between write batches at most
@@ -587,6 +691,10 @@ s_worker (void *arg)
         if (worker->lane == SECPOL_LANE_WRITE && s_monotonic_us () >= next_sweep) {
             bool more = s_sweep (self);
             next_sweep = s_monotonic_us () + (more ? 0 : SWEEP_INTERVAL_MS * 1000);
+        }
+        if (worker->lane == SECPOL_LANE_WRITE && s_monotonic_us () >= next_reader_check) {
+            s_check_readers (self);
+            next_reader_check = s_monotonic_us () + READER_CHECK_MS * 1000;
         }
         if (!job) {
             if (s_queue_closed (queue))

@@ -105,6 +105,31 @@ secpol_job_t *secpol_lanes_cancel_queued (secpol_lanes_t *self);
 /*  Number of WRITE lane transactions committed and requests they carried. */
 void secpol_lanes_write_stats (secpol_lanes_t *self, uint64_t *commits, uint64_t *requests);
 
+/*  Buckets of the batch-size histogram: bucket i counts the commits that
+ *  carried more than 2^(i-1) and at most 2^i requests (1, 2, 3-4, 5-8, ...,
+ *  513-1024). */
+#define SECPOL_BATCH_BUCKETS 11
+
+/*  What the lanes have done since start (stats.h shows it to operators). */
+typedef struct {
+    uint64_t commits;                             /* WRITE lane commits, sweeps included */
+    uint64_t committed_requests;                  /* requests those commits carried */
+    uint64_t batch_buckets[SECPOL_BATCH_BUCKETS]; /* batch commits by requests carried */
+    uint64_t last_batch;                          /* requests of the last batch commit */
+    uint64_t max_batch;                           /* most requests one commit carried */
+    int64_t last_commit_ms;             /* wall clock of the last commit, unix ms; 0 = none */
+    int64_t last_commit_us;             /* how long it took (write and fsync) */
+    uint64_t failed_commits;            /* commits that failed (disk full included) */
+    uint64_t disk_full_refusals;        /* writes refused RESOURCE_EXHAUSTED: disk full */
+    bool disk_full;                     /* the last commit failed for a full disk */
+    uint64_t swept;                     /* expired records deleted */
+    uint64_t stale_readers;             /* dead processes' reader slots cleared */
+    uint64_t queued[SECPOL_LANE_COUNT]; /* jobs waiting in each lane now */
+} secpol_lanes_stats_t;
+
+/*  Fills out. Any thread. */
+void secpol_lanes_stats (secpol_lanes_t *self, secpol_lanes_stats_t *out);
+
 /*  Number of expired records the writer's sweeps have deleted. */
 uint64_t secpol_lanes_swept (secpol_lanes_t *self);
 

@@ -7,16 +7,22 @@
  *  is open, so read transactions hold a shared lock that grow takes
  *  exclusively.
  */
+#define _GNU_SOURCE /* fallocate, pthread_rwlockattr_setkind_np */
 #include "store.h"
 
 #include "alloc.h"
 #include "keys.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <lmdb.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #define DEFAULT_MAP_SIZE    (64u * 1024 * 1024)
 #define DEFAULT_MAX_READERS 126
@@ -31,6 +37,7 @@ struct secpol_store {
     size_t map_size;                                       /* current map size */
     pthread_rwlock_t resize_lock; /* shared by open txns, exclusive in grow */
     secpol_keys_t *keys;          /* secret.key and what derives from it */
+    char dir[PATH_MAX];           /* the data dir, for free-space checks */
 };
 
 struct secpol_txn {
@@ -54,6 +61,7 @@ static int s_init_tables (secpol_store_t *self);
 static int s_add_tables (secpol_store_t *self, const secpol_store_options_t *options);
 static int s_dbi (const secpol_store_t *self, const secpol_table_t *table, MDB_dbi *dbi);
 static void s_fill (secpol_val_t *out, const MDB_val *val);
+static int s_allocate_lock_file (const char *dir);
 
 const char *
 secpol_strerror (int err)
@@ -73,6 +81,8 @@ secpol_strerror (int err)
             return "write in a read-only transaction";
         case SECPOL_ECORRUPT:
             return "stored record does not decode";
+        case SECPOL_EDISKFULL:
+            return "no space left on the store's filesystem";
         default:
             return mdb_strerror (err); /* LMDB codes and errno alike */
     }
@@ -94,6 +104,7 @@ secpol_store_open (secpol_store_t **store_p, const char *dir, const secpol_store
     pthread_rwlock_init (&self->resize_lock, &attr);
     pthread_rwlockattr_destroy (&attr);
     self->map_size = options->map_size ? options->map_size : DEFAULT_MAP_SIZE;
+    snprintf (self->dir, sizeof self->dir, "%s", dir);
 
     int rc = s_add_tables (self, options);
     if (rc)
@@ -108,6 +119,8 @@ secpol_store_open (secpol_store_t **store_p, const char *dir, const secpol_store
     /* MDB_NOTLS: read transactions are tied to our lanes, not to threads. */
     unsigned flags = MDB_NOTLS | (options->no_sync ? MDB_NOSYNC : 0);
     if ((rc = mdb_env_open (self->env, dir, flags, 0600)))
+        goto fail;
+    if ((rc = s_allocate_lock_file (dir)))
         goto fail;
     int dead = 0;
     if ((rc = mdb_reader_check (self->env, &dead)))
@@ -132,6 +145,40 @@ fail:
     secpol_keys_close (&self->keys);
     free (self);
     return rc;
+}
+
+/*  Gives every byte of lock.mdb a block on disk. LMDB creates the file
+ *  with ftruncate (a sparse file) and writes reader slots through a shared
+ *  mapping; on a full filesystem the first write to a page without a block
+ *  is a SIGBUS (seen on tmpfs with a reader past the first page). The file
+ *  is a few KiB. A filesystem without fallocate keeps the old behaviour. */
+static int
+s_allocate_lock_file (const char *dir)
+{
+    char path[PATH_MAX];
+    if (snprintf (path, sizeof path, "%s/lock.mdb", dir) >= (int)sizeof path)
+        return ENAMETOOLONG;
+    int fd = open (path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return errno;
+    int rc = 0;
+    off_t size = lseek (fd, 0, SEEK_END);
+    if (size > 0 && fallocate (fd, 0, 0, size) != 0 && errno != EOPNOTSUPP && errno != ENOSYS)
+        rc = errno;
+    close (fd);
+    return rc;
+}
+
+/*  True when the data dir's filesystem has less than SECPOL_STORE_LOW_SPACE
+ *  bytes left for us (root may use the blocks reserved for it). */
+bool
+secpol_store_space_low (const secpol_store_t *self)
+{
+    struct statvfs fs;
+    if (statvfs (self->dir, &fs) != 0)
+        return false;
+    unsigned long long blocks = geteuid () == 0 ? fs.f_bfree : fs.f_bavail;
+    return blocks * fs.f_frsize < SECPOL_STORE_LOW_SPACE;
 }
 
 /*  Lists META and the caller's tables, refusing bad or repeated names. */
@@ -232,6 +279,13 @@ secpol_store_map_size (secpol_store_t *self)
 }
 
 int
+secpol_store_check_readers (secpol_store_t *self, int *cleared)
+{
+    *cleared = 0;
+    return mdb_reader_check (self->env, cleared);
+}
+
+int
 secpol_store_grow (secpol_store_t *self)
 {
     pthread_rwlock_wrlock (&self->resize_lock);
@@ -309,6 +363,11 @@ s_txn_end (secpol_txn_t **txn_p, bool commit, int *rc)
         *rc = s_map_error (mdb_txn_commit (txn->txn));
         if (*rc == SECPOL_EMAPFULL)
             txn->map_full = true;
+        /* LMDB turns a short write into EIO: on a nearly full disk that is
+         * the disk being full, not a failing device */
+        if (!txn->parent && txn->write &&
+            (*rc == ENOSPC || *rc == EDQUOT || (*rc == EIO && secpol_store_space_low (txn->store))))
+            *rc = SECPOL_EDISKFULL;
     } else
         mdb_txn_abort (txn->txn);
     if (txn->parent && txn->map_full)

@@ -53,6 +53,9 @@ extern const secpol_table_t secpol_meta_table;
 #define SECPOL_EINVAL    (-32003) /* bad argument (empty key, unknown table) */
 #define SECPOL_EREADONLY (-32004) /* write in a read-only transaction */
 #define SECPOL_ECORRUPT  (-32005) /* a stored record does not decode */
+#define SECPOL_EDISKFULL                                                                           \
+    (-32006) /* the filesystem under the store is full: nothing was written                        \
+              */
 
 typedef struct secpol_store secpol_store_t;
 typedef struct secpol_txn secpol_txn_t;
@@ -77,7 +80,11 @@ typedef struct {
 const char *secpol_strerror (int err);
 
 /*  Opens (creating if needed) the store in directory dir, which must exist.
- *  Clears stale reader slots left by dead processes (mdb_reader_check),
+ *  Allocates the whole of LMDB's lock.mdb on disk (fallocate): its reader
+ *  table is written through a shared mapping, and a store on a full
+ *  filesystem would otherwise die of SIGBUS when a new reader slot touches
+ *  a page the file has no block for; so a full disk fails here, with
+ *  ENOSPC, never later. Clears stale reader slots left by dead processes (mdb_reader_check),
  *  creates META and every table in options->tables (SECPOL_EINVAL when a
  *  name repeats, is empty or too long, or there are more than
  *  SECPOL_STORE_MAX_TABLES), and checks the schema version: a new store is
@@ -92,11 +99,26 @@ int secpol_store_open (secpol_store_t **store_p, const char *dir,
  *  the caller's pointer. */
 void secpol_store_close (secpol_store_t **store_p);
 
+/*  Free bytes under which an EIO at commit is taken for a full disk. */
+#define SECPOL_STORE_LOW_SPACE (1024u * 1024)
+
+/*  True when the data dir's filesystem has less than SECPOL_STORE_LOW_SPACE
+ *  bytes free for this process (root counts the blocks kept for root). */
+bool secpol_store_space_low (const secpol_store_t *self);
+
 /*  Returns the schema version the store is stamped with. */
 uint32_t secpol_store_schema (secpol_store_t *self);
 
 /*  Returns the current map size in bytes. */
 size_t secpol_store_map_size (secpol_store_t *self);
+
+/*  Clears the reader slots of processes that died inside a read
+ *  transaction (mdb_reader_check): such a slot pins the pages its snapshot
+ *  sees, so the file grows instead of reusing them. *cleared receives the
+ *  number of slots freed. Any thread; secpol_store_open does it too, and
+ *  the WRITE lane every few seconds. Returns 0 or an LMDB error. */
+int secpol_store_check_readers (secpol_store_t *self, int *cleared)
+    __attribute__ ((warn_unused_result));
 
 /*  Doubles the map size. Call only with no transaction of this process
  *  active except read transactions (it waits for those to end); the WRITE
@@ -113,7 +135,12 @@ int secpol_txn_begin (secpol_store_t *self, secpol_txn_t *parent, bool write, se
 
 /*  Commits and frees the transaction; *txn_p is nulled even on failure
  *  (a failed commit is aborted). A top-level write commit is durable when
- *  this returns 0. */
+ *  this returns 0. A top-level write commit that fails because the
+ *  filesystem is full returns SECPOL_EDISKFULL: LMDB reports ENOSPC or
+ *  EDQUOT, or EIO for a write cut short, which counts as a full disk when
+ *  less than SECPOL_STORE_LOW_SPACE bytes are left in the data dir. The
+ *  store is as it was before the transaction (LMDB writes its meta page
+ *  last), stays usable, and commits again once space is freed. */
 int secpol_txn_commit (secpol_txn_t **txn_p) __attribute__ ((warn_unused_result));
 
 /*  Aborts and frees the transaction. NULL-safe; nulls the pointer. */
