@@ -1,8 +1,22 @@
 /*  otp_service.c - OtpService handlers and their method table.
  *
- *  Email codes: IssueEmailOtp and VerifyEmailOtp run on the WRITE lane, one
- *  at a time, so that a code is used at most once and every wrong try is
- *  counted exactly, even under concurrent calls.
+ *  Every method but GetTotpStatus runs on the WRITE lane, one at a time, so
+ *  that a code is used at most once (an email code, a TOTP time step, a
+ *  recovery code) and every wrong try is counted exactly, even under
+ *  concurrent calls. A verification writes whatever its outcome (the code
+ *  spent, or the failure counted) but for "locked", so there is nothing to
+ *  gain from trying it on the READ lane first.
+ *
+ *  Authenticator apps: BeginTotpEnrollment keeps a new secret pending (its
+ *  own table); ConfirmTotpEnrollment moves it to the active table once a
+ *  code of it matches, with new recovery codes. VerifyTotp accepts the
+ *  server's time step and one either side, never a step at or before the
+ *  last accepted one ("replayed"), and records the drift. A subject without
+ *  an active app (never enrolled, only pending, removed) is answered
+ *  exactly as a wrong code: "invalid", one failure counted, so that the
+ *  answer to a guessed code never tells whether the subject uses an app
+ *  (nor whether it exists). The caller learns that from GetTotpStatus,
+ *  which it asks with its own authority, not from a code someone typed.
  *
  *  Every verification follows one order: the request is checked, then the
  *  policy (FAILED_PRECONDITION when the factor is off), then the subject's
@@ -25,13 +39,16 @@
 #include "log.h"
 #include "otp_codes.h"
 #include "otp_store.h"
+#include "otp_totp.h"
 #include "policy.h"
 #include "server.h"
 #include "service.h"
+#include "text.h"
 
 #include "secpol/v1/otp.pb-c.h"
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -43,6 +60,10 @@
 #define REASON_EXPIRED "expired"
 #define REASON_BURNED  "burned"
 #define REASON_LOCKED  "locked"
+#define REASON_REPLAY  "replayed"
+
+#define PENDING_TTL 1800 /* seconds a pending enrollment waits for its confirmation */
+#define LABEL_MAX   128  /* bytes of an account_name or issuer */
 
 static void s_check_ids (secpol_call_t *call, const char *workspace_id, const char *subject_id);
 static int s_policy (secpol_call_t *call, const char *workspace_id, Secpol__V1__Policy **policy_p);
@@ -54,6 +75,12 @@ static void s_event (secpol_call_t *call, const char *event, const char *workspa
                      const char *subject_id, const char *fmt, ...)
     __attribute__ ((format (printf, 5, 6)));
 static int s_store_failed (secpol_call_t *call, int rc);
+static int s_app_enabled (secpol_call_t *call, const char *workspace_id);
+static void s_check_label (secpol_call_t *call, const char *field, const char *text, bool required);
+static void s_recovery_codes (secpol_call_t *call, const uint8_t *key, size_t key_size,
+                              Secpol__Store__V1__TotpRecord *record, size_t *n_codes_p,
+                              char ***codes_p);
+static uint32_t s_recovery_left (const Secpol__Store__V1__TotpRecord *record);
 
 //  --------------------------------------------------------------------------
 //  Email codes
@@ -204,6 +231,369 @@ done:
     return rc;
 }
 
+//  --------------------------------------------------------------------------
+//  Authenticator apps (TOTP)
+
+SECPOL_HANDLER (s_begin_totp_enrollment, Secpol__V1__BeginTotpEnrollmentRequest, in,
+                Secpol__V1__BeginTotpEnrollmentResponse, out)
+{
+    s_check_ids (call, in->workspace_id, in->subject_id);
+    s_check_label (call, "account_name", in->account_name, true);
+    s_check_label (call, "issuer", in->issuer, false);
+    int rc = secpol_call_check (call);
+    if (rc || (rc = s_app_enabled (call, in->workspace_id)))
+        return rc;
+    uint8_t key[SECPOL_OTP_KEY_MAX];
+    size_t key_size = secpol_otp_key (key, in->workspace_id, in->subject_id, "");
+    Secpol__Store__V1__TotpPendingRecord *old = NULL;
+    rc = secpol_otp_pending_load (call->txn, call->arena, key, key_size, &old);
+    if (rc && rc != SECPOL_ENOTFOUND && rc != SECPOL_ECORRUPT)
+        return s_store_failed (call, rc);
+
+    /* A new secret each run (a rerun after the map grew makes another;
+     * only the reply sent carries one). It goes to the pending table only:
+     * the active enrollment, if any, stays until a code of this one is
+     * confirmed. */
+    uint8_t secret[SECPOL_TOTP_SECRET_BYTES];
+    char base32[SECPOL_TOTP_BASE32_MAX];
+    randombytes_buf (secret, sizeof secret);
+    Secpol__Store__V1__SealedSecret sealed;
+    secpol_otp_secret_seal (&sealed, call->arena, secpol_server_store (call->server), key, key_size,
+                            secret, sizeof secret);
+    rc = secpol_totp_base32 (base32, secret, sizeof secret);
+    sodium_memzero (secret, sizeof secret);
+    if (rc) {
+        sodium_memzero (base32, sizeof base32);
+        return secpol_call_fail (call, SECPOL_INTERNAL, "cannot encode the secret");
+    }
+    Secpol__Store__V1__TotpPendingRecord record = SECPOL__STORE__V1__TOTP_PENDING_RECORD__INIT;
+    record.secret = &sealed;
+    record.created_at = call->now;
+    record.expires_at = call->now + PENDING_TTL;
+    rc = secpol_otp_pending_save (call->txn, call->arena, key, key_size, &record, old);
+    if (rc) {
+        sodium_memzero (base32, sizeof base32);
+        return s_store_failed (call, rc);
+    }
+    out->secret_base32 = secpol_call_strdup (call, base32);
+    out->otpauth_uri = secpol_totp_uri (call->arena, in->issuer, in->account_name, base32);
+    sodium_memzero (base32, sizeof base32);
+    out->expires_at = record.expires_at;
+    out->digits = SECPOL_OTP_DIGITS;
+    out->period_seconds = SECPOL_TOTP_PERIOD;
+    out->algorithm = "SHA1";
+    s_event (call, "totp_enrollment_begun", in->workspace_id, in->subject_id, "expires_at=%" PRId64,
+             record.expires_at);
+    return SECPOL_OK;
+}
+
+SECPOL_HANDLER (s_confirm_totp_enrollment, Secpol__V1__ConfirmTotpEnrollmentRequest, in,
+                Secpol__V1__ConfirmTotpEnrollmentResponse, out)
+{
+    s_check_ids (call, in->workspace_id, in->subject_id);
+    char code[SECPOL_OTP_CODE_BUF];
+    if (!secpol_otp_digits_read (code, in->code))
+        secpol_call_violation (call, "code", "must be %d digits (spaces are ignored)",
+                               SECPOL_OTP_DIGITS);
+    int rc = secpol_call_check (call);
+    if (rc || (rc = s_app_enabled (call, in->workspace_id)))
+        goto done;
+    uint8_t key[SECPOL_OTP_KEY_MAX];
+    size_t key_size = secpol_otp_key (key, in->workspace_id, in->subject_id, "");
+    Secpol__Store__V1__TotpPendingRecord *pending = NULL;
+    rc = secpol_otp_pending_load (call->txn, call->arena, key, key_size, &pending);
+    if (rc == SECPOL_ENOTFOUND || (rc == 0 && pending->expires_at <= call->now)) {
+        rc = secpol_call_fail (call, SECPOL_FAILED_PRECONDITION,
+                               "no pending enrollment (never begun, or expired): call "
+                               "BeginTotpEnrollment");
+        goto done;
+    }
+    if (rc) {
+        rc = s_store_failed (call, rc);
+        goto done;
+    }
+    uint8_t secret[SECPOL_TOTP_SECRET_BYTES];
+    rc = secpol_otp_secret_open (secret, sizeof secret, secpol_server_store (call->server), key,
+                                 key_size, pending->secret);
+    if (rc) {
+        rc = secpol_call_fail (call, SECPOL_INTERNAL,
+                               "the pending secret does not decrypt (another key file?)");
+        goto done;
+    }
+    uint64_t step;
+    int drift;
+    int match = secpol_totp_check (secret, sizeof secret, call->now, code, 0, &step, &drift);
+    sodium_memzero (secret, sizeof secret);
+    if (match < 0) {
+        rc = secpol_call_fail (call, SECPOL_INTERNAL, "liboath failed");
+        goto done;
+    }
+    if (match != SECPOL_TOTP_MATCH) {
+        out->ok = false; /* nothing changes: the user tries the next code */
+        out->reason = REASON_INVALID;
+        rc = SECPOL_OK;
+        goto done;
+    }
+    Secpol__Store__V1__TotpRecord *old = NULL;
+    rc = secpol_otp_totp_load (call->txn, call->arena, key, key_size, &old);
+    if (rc && rc != SECPOL_ENOTFOUND && rc != SECPOL_ECORRUPT) {
+        rc = s_store_failed (call, rc);
+        goto done;
+    }
+    /* The proven secret becomes the active one, sealed as it was (same key,
+     * same associated data), with new recovery codes; the old app and its
+     * codes are gone. The confirming code's step counts as used. */
+    Secpol__Store__V1__TotpRecord record = SECPOL__STORE__V1__TOTP_RECORD__INIT;
+    record.secret = pending->secret;
+    record.confirmed_at = call->now;
+    record.last_step = step;
+    record.drift_steps = drift;
+    record.last_used_at = call->now;
+    s_recovery_codes (call, key, key_size, &record, &out->n_recovery_codes, &out->recovery_codes);
+    if ((rc = secpol_otp_totp_save (call->txn, call->arena, key, key_size, &record)) ||
+        (rc = secpol_otp_pending_delete (call->txn, key, key_size, pending))) {
+        rc = s_store_failed (call, rc);
+        goto done;
+    }
+    out->ok = true;
+    out->reason = "";
+    out->replaced = old != NULL;
+    s_event (call, "totp_enrollment_confirmed", in->workspace_id, in->subject_id,
+             "replaced=%s drift_steps=%d recovery_codes=%zu", out->replaced ? "true" : "false",
+             drift, out->n_recovery_codes);
+    rc = SECPOL_OK;
+done:
+    sodium_memzero (code, sizeof code);
+    return rc;
+}
+
+SECPOL_HANDLER (s_verify_totp, Secpol__V1__VerifyTotpRequest, in, Secpol__V1__OtpVerifyResponse,
+                out)
+{
+    s_check_ids (call, in->workspace_id, in->subject_id);
+    char code[SECPOL_OTP_CODE_BUF];
+    if (!secpol_otp_digits_read (code, in->code))
+        secpol_call_violation (call, "code", "must be %d digits (spaces are ignored)",
+                               SECPOL_OTP_DIGITS);
+    int rc = secpol_call_check (call);
+    if (rc || (rc = s_app_enabled (call, in->workspace_id)))
+        goto done;
+    if ((rc = s_lockout (call, in->workspace_id, in->subject_id, SECPOL_LOCKOUT_CHECK,
+                         &out->lockout)))
+        goto done;
+    if (out->lockout->locked) {
+        out->reason = REASON_LOCKED;
+        goto done;
+    }
+    uint8_t key[SECPOL_OTP_KEY_MAX];
+    size_t key_size = secpol_otp_key (key, in->workspace_id, in->subject_id, "");
+    Secpol__Store__V1__TotpRecord *record = NULL;
+    rc = secpol_otp_totp_load (call->txn, call->arena, key, key_size, &record);
+    if (rc == SECPOL_ENOTFOUND) { /* no app: answered as a wrong code (top of file) */
+        rc = s_refuse (call, in->workspace_id, in->subject_id, REASON_INVALID, out);
+        goto done;
+    }
+    if (rc) {
+        rc = s_store_failed (call, rc);
+        goto done;
+    }
+    uint8_t secret[SECPOL_TOTP_SECRET_BYTES];
+    rc = secpol_otp_secret_open (secret, sizeof secret, secpol_server_store (call->server), key,
+                                 key_size, record->secret);
+    if (rc) {
+        rc = secpol_call_fail (call, SECPOL_INTERNAL,
+                               "the TOTP secret does not decrypt (another key file?)");
+        goto done;
+    }
+    uint64_t step;
+    int drift;
+    int match = secpol_totp_check (secret, sizeof secret, call->now, code, record->last_step, &step,
+                                   &drift);
+    sodium_memzero (secret, sizeof secret);
+    if (match < 0) {
+        rc = secpol_call_fail (call, SECPOL_INTERNAL, "liboath failed");
+        goto done;
+    }
+    if (match != SECPOL_TOTP_MATCH) {
+        rc = s_refuse (call, in->workspace_id, in->subject_id,
+                       match == SECPOL_TOTP_REPLAY ? REASON_REPLAY : REASON_INVALID, out);
+        if (rc == SECPOL_OK && match == SECPOL_TOTP_REPLAY)
+            s_event (call, "totp_replayed", in->workspace_id, in->subject_id, "failures=%" PRIu32,
+                     out->lockout->failures);
+        goto done;
+    }
+    /* RFC 6238 section 6: the drift seen is recorded (GetTotpStatus, the
+     * answer); the window stays the server's step and one either side. */
+    record->last_step = step;
+    record->drift_steps = drift;
+    record->last_used_at = call->now;
+    if ((rc = secpol_otp_totp_save (call->txn, call->arena, key, key_size, record))) {
+        rc = s_store_failed (call, rc);
+        goto done;
+    }
+    if ((rc = s_lockout (call, in->workspace_id, in->subject_id, SECPOL_LOCKOUT_SUCCESS,
+                         &out->lockout)))
+        goto done;
+    out->ok = true;
+    out->drift_steps = drift;
+    rc = SECPOL_OK;
+done:
+    sodium_memzero (code, sizeof code);
+    return rc;
+}
+
+SECPOL_HANDLER (s_verify_recovery_code, Secpol__V1__VerifyRecoveryCodeRequest, in,
+                Secpol__V1__OtpVerifyResponse, out)
+{
+    s_check_ids (call, in->workspace_id, in->subject_id);
+    char code[SECPOL_OTP_RECOVERY_CHARS + 1];
+    if (!secpol_otp_recovery_code_read (code, in->code))
+        secpol_call_violation (call, "code",
+                               "must be %d characters of Crockford Base32 (dashes and spaces "
+                               "are ignored)",
+                               SECPOL_OTP_RECOVERY_CHARS);
+    int rc = secpol_call_check (call);
+    if (rc || (rc = s_app_enabled (call, in->workspace_id)))
+        goto done;
+    if ((rc = s_lockout (call, in->workspace_id, in->subject_id, SECPOL_LOCKOUT_CHECK,
+                         &out->lockout)))
+        goto done;
+    if (out->lockout->locked) {
+        out->reason = REASON_LOCKED;
+        goto done;
+    }
+    uint8_t key[SECPOL_OTP_KEY_MAX];
+    size_t key_size = secpol_otp_key (key, in->workspace_id, in->subject_id, "");
+    Secpol__Store__V1__TotpRecord *record = NULL;
+    rc = secpol_otp_totp_load (call->txn, call->arena, key, key_size, &record);
+    if (rc == SECPOL_ENOTFOUND) {
+        rc = s_refuse (call, in->workspace_id, in->subject_id, REASON_INVALID, out);
+        goto done;
+    }
+    if (rc) {
+        rc = s_store_failed (call, rc);
+        goto done;
+    }
+    uint8_t hash[SECPOL_OTP_HASH_BYTES];
+    secpol_otp_code_hash (hash, secpol_server_store (call->server), "recovery", key, key_size,
+                          code);
+    /* every unused code is compared, in constant time, whichever matches */
+    size_t found = SIZE_MAX;
+    for (size_t i = 0; i < record->n_recovery_codes; i++) {
+        const Secpol__Store__V1__RecoveryCode *stored = record->recovery_codes[i];
+        bool equal = stored->hash.len == sizeof hash &&
+                     sodium_memcmp (stored->hash.data, hash, sizeof hash) == 0;
+        if (equal && stored->used_at == 0)
+            found = i;
+    }
+    sodium_memzero (hash, sizeof hash);
+    if (found == SIZE_MAX) { /* wrong, or used already */
+        rc = s_refuse (call, in->workspace_id, in->subject_id, REASON_INVALID, out);
+        out->recovery_codes_left = s_recovery_left (record);
+        goto done;
+    }
+    record->recovery_codes[found]->used_at = call->now;
+    record->last_used_at = call->now;
+    if ((rc = secpol_otp_totp_save (call->txn, call->arena, key, key_size, record))) {
+        rc = s_store_failed (call, rc);
+        goto done;
+    }
+    if ((rc = s_lockout (call, in->workspace_id, in->subject_id, SECPOL_LOCKOUT_SUCCESS,
+                         &out->lockout)))
+        goto done;
+    out->ok = true;
+    out->recovery_codes_left = s_recovery_left (record);
+    s_event (call, "recovery_code_used", in->workspace_id, in->subject_id,
+             "recovery_codes_left=%" PRIu32, out->recovery_codes_left);
+    rc = SECPOL_OK;
+done:
+    sodium_memzero (code, sizeof code);
+    return rc;
+}
+
+SECPOL_HANDLER (s_regenerate_recovery_codes, Secpol__V1__RegenerateRecoveryCodesRequest, in,
+                Secpol__V1__RegenerateRecoveryCodesResponse, out)
+{
+    s_check_ids (call, in->workspace_id, in->subject_id);
+    int rc = secpol_call_check (call);
+    if (rc || (rc = s_app_enabled (call, in->workspace_id)))
+        return rc;
+    uint8_t key[SECPOL_OTP_KEY_MAX];
+    size_t key_size = secpol_otp_key (key, in->workspace_id, in->subject_id, "");
+    Secpol__Store__V1__TotpRecord *record = NULL;
+    rc = secpol_otp_totp_load (call->txn, call->arena, key, key_size, &record);
+    if (rc == SECPOL_ENOTFOUND)
+        return secpol_call_fail (call, SECPOL_FAILED_PRECONDITION,
+                                 "no authenticator app is enrolled: recovery codes come with one");
+    if (rc)
+        return s_store_failed (call, rc);
+    s_recovery_codes (call, key, key_size, record, &out->n_recovery_codes, &out->recovery_codes);
+    if ((rc = secpol_otp_totp_save (call->txn, call->arena, key, key_size, record)))
+        return s_store_failed (call, rc);
+    s_event (call, "recovery_codes_regenerated", in->workspace_id, in->subject_id,
+             "recovery_codes=%zu", out->n_recovery_codes);
+    return SECPOL_OK;
+}
+
+SECPOL_HANDLER (s_remove_totp, Secpol__V1__RemoveTotpRequest, in, Secpol__V1__RemoveTotpResponse,
+                out)
+{
+    s_check_ids (call, in->workspace_id, in->subject_id);
+    int rc = secpol_call_check (call);
+    if (rc)
+        return rc;
+    /* No policy check: an app turned off may still be removed. */
+    uint8_t key[SECPOL_OTP_KEY_MAX];
+    size_t key_size = secpol_otp_key (key, in->workspace_id, in->subject_id, "");
+    rc = secpol_del (call->txn, &secpol_otp_totp_table, key, key_size);
+    if (rc && rc != SECPOL_ENOTFOUND)
+        return s_store_failed (call, rc);
+    bool active = rc == 0;
+    Secpol__Store__V1__TotpPendingRecord *pending = NULL;
+    rc = secpol_otp_pending_load (call->txn, call->arena, key, key_size, &pending);
+    if (rc == 0)
+        rc = secpol_otp_pending_delete (call->txn, key, key_size, pending);
+    else if (rc == SECPOL_ECORRUPT) /* a record that does not decode: delete it all the same */
+        rc = secpol_del (call->txn, &secpol_otp_totp_pending_table, key, key_size);
+    if (rc && rc != SECPOL_ENOTFOUND)
+        return s_store_failed (call, rc);
+    out->removed = active || pending;
+    s_event (call, "totp_removed", in->workspace_id, in->subject_id, "active=%s pending=%s",
+             active ? "true" : "false", pending ? "true" : "false");
+    return SECPOL_OK;
+}
+
+SECPOL_HANDLER (s_get_totp_status, Secpol__V1__GetTotpStatusRequest, in, Secpol__V1__TotpStatus,
+                out)
+{
+    s_check_ids (call, in->workspace_id, in->subject_id);
+    int rc = secpol_call_check (call);
+    if (rc)
+        return rc;
+    uint8_t key[SECPOL_OTP_KEY_MAX];
+    size_t key_size = secpol_otp_key (key, in->workspace_id, in->subject_id, "");
+    Secpol__Store__V1__TotpRecord *record = NULL;
+    rc = secpol_otp_totp_load (call->txn, call->arena, key, key_size, &record);
+    if (rc && rc != SECPOL_ENOTFOUND)
+        return s_store_failed (call, rc);
+    if (record) {
+        out->enrolled = true;
+        out->confirmed_at = record->confirmed_at;
+        out->last_used_at = record->last_used_at;
+        out->drift_steps = record->drift_steps;
+        out->recovery_codes_left = s_recovery_left (record);
+    }
+    Secpol__Store__V1__TotpPendingRecord *pending = NULL;
+    rc = secpol_otp_pending_load (call->txn, call->arena, key, key_size, &pending);
+    if (rc && rc != SECPOL_ENOTFOUND)
+        return s_store_failed (call, rc);
+    if (pending && pending->expires_at > call->now) {
+        out->pending = true;
+        out->pending_expires_at = pending->expires_at;
+    }
+    return SECPOL_OK;
+}
+
 static const secpol_method_spec_t s_methods[] = {
     {.method = "IssueEmailOtp",
      .lane = SECPOL_LANE_WRITE,
@@ -215,8 +605,44 @@ static const secpol_method_spec_t s_methods[] = {
      .role = SECPOL_ROLE_SERVICE,
      .handler = &s_verify_email_otp,
      .max_request_bytes = REQUEST_BYTES_MAX},
+    {.method = "BeginTotpEnrollment",
+     .lane = SECPOL_LANE_WRITE,
+     .role = SECPOL_ROLE_SERVICE,
+     .handler = &s_begin_totp_enrollment,
+     .max_request_bytes = REQUEST_BYTES_MAX},
+    {.method = "ConfirmTotpEnrollment",
+     .lane = SECPOL_LANE_WRITE,
+     .role = SECPOL_ROLE_SERVICE,
+     .handler = &s_confirm_totp_enrollment,
+     .max_request_bytes = REQUEST_BYTES_MAX},
+    {.method = "VerifyTotp",
+     .lane = SECPOL_LANE_WRITE,
+     .role = SECPOL_ROLE_SERVICE,
+     .handler = &s_verify_totp,
+     .max_request_bytes = REQUEST_BYTES_MAX},
+    {.method = "VerifyRecoveryCode",
+     .lane = SECPOL_LANE_WRITE,
+     .role = SECPOL_ROLE_SERVICE,
+     .handler = &s_verify_recovery_code,
+     .max_request_bytes = REQUEST_BYTES_MAX},
+    {.method = "RegenerateRecoveryCodes",
+     .lane = SECPOL_LANE_WRITE,
+     .role = SECPOL_ROLE_SERVICE,
+     .handler = &s_regenerate_recovery_codes,
+     .max_request_bytes = REQUEST_BYTES_MAX},
+    {.method = "RemoveTotp",
+     .lane = SECPOL_LANE_WRITE,
+     .role = SECPOL_ROLE_SERVICE,
+     .handler = &s_remove_totp,
+     .max_request_bytes = REQUEST_BYTES_MAX},
+    {.method = "GetTotpStatus",
+     .lane = SECPOL_LANE_READ,
+     .role = SECPOL_ROLE_SERVICE,
+     .handler = &s_get_totp_status,
+     .max_request_bytes = REQUEST_BYTES_MAX},
 };
-static const secpol_table_t *const s_tables[] = {&secpol_otp_email_table};
+static const secpol_table_t *const s_tables[] = {&secpol_otp_email_table, &secpol_otp_totp_table,
+                                                 &secpol_otp_totp_pending_table};
 SECPOL_SERVICE (otp, secpol__v1__otp_service__descriptor, s_methods, s_tables);
 
 //  --------------------------------------------------------------------------
@@ -288,4 +714,74 @@ static int
 s_store_failed (secpol_call_t *call, int rc)
 {
     return secpol_call_fail (call, SECPOL_INTERNAL, "otp store: %s", secpol_strerror (rc));
+}
+
+/*  FAILED_PRECONDITION unless the workspace's policy offers apps. */
+static int
+s_app_enabled (secpol_call_t *call, const char *workspace_id)
+{
+    Secpol__V1__Policy *policy;
+    int rc = s_policy (call, workspace_id, &policy);
+    if (rc)
+        return rc;
+    if (!policy->authenticator_app_enabled)
+        return secpol_call_fail (call, SECPOL_FAILED_PRECONDITION,
+                                 "authenticator apps are off in this workspace's policy "
+                                 "(authenticator_app_enabled)");
+    return SECPOL_OK;
+}
+
+/*  An account_name or issuer: plain text, at most LABEL_MAX bytes, no ':'
+ *  (the key URI format separates issuer and account with it). */
+static void
+s_check_label (secpol_call_t *call, const char *field, const char *text, bool required)
+{
+    const char *problem = secpol_text_problem (text, LABEL_MAX, false);
+    if (!problem && required && !*text)
+        problem = "is required";
+    if (!problem && strchr (text, ':'))
+        problem = "may not hold ':' (the key URI separates issuer and account with it)";
+    if (problem)
+        secpol_call_violation (call, field, "%s (at most %d bytes of plain text)", problem,
+                               LABEL_MAX);
+}
+
+/*  Fills record with SECPOL_OTP_RECOVERY_COUNT new recovery codes (their
+ *  hashes) and *codes_p with the codes to show (in the arena), replacing
+ *  any the record held. */
+static void
+s_recovery_codes (secpol_call_t *call, const uint8_t *key, size_t key_size,
+                  Secpol__Store__V1__TotpRecord *record, size_t *n_codes_p, char ***codes_p)
+{
+    char **codes = secpol_call_alloc (call, SECPOL_OTP_RECOVERY_COUNT * sizeof *codes);
+    Secpol__Store__V1__RecoveryCode **stored =
+        secpol_call_alloc (call, SECPOL_OTP_RECOVERY_COUNT * sizeof *stored);
+    for (size_t i = 0; i < SECPOL_OTP_RECOVERY_COUNT; i++) {
+        char shown[SECPOL_OTP_RECOVERY_BUF], canonical[SECPOL_OTP_RECOVERY_CHARS + 1];
+        secpol_otp_recovery_code_new (shown);
+        bool read = secpol_otp_recovery_code_read (canonical, shown);
+        (void)read; /* a code made here always reads */
+        stored[i] = secpol_call_alloc (call, sizeof *stored[i]);
+        secpol__store__v1__recovery_code__init (stored[i]);
+        stored[i]->hash.len = SECPOL_OTP_HASH_BYTES;
+        stored[i]->hash.data = secpol_call_alloc (call, SECPOL_OTP_HASH_BYTES);
+        secpol_otp_code_hash (stored[i]->hash.data, secpol_server_store (call->server), "recovery",
+                              key, key_size, canonical);
+        codes[i] = secpol_call_strdup (call, shown);
+        sodium_memzero (shown, sizeof shown);
+        sodium_memzero (canonical, sizeof canonical);
+    }
+    record->n_recovery_codes = SECPOL_OTP_RECOVERY_COUNT;
+    record->recovery_codes = stored;
+    *n_codes_p = SECPOL_OTP_RECOVERY_COUNT;
+    *codes_p = codes;
+}
+
+static uint32_t
+s_recovery_left (const Secpol__Store__V1__TotpRecord *record)
+{
+    uint32_t left = 0;
+    for (size_t i = 0; i < record->n_recovery_codes; i++)
+        left += record->recovery_codes[i]->used_at == 0;
+    return left;
 }

@@ -3,11 +3,19 @@
 
 #include "expiry.h"
 #include "keys.h"
+#include "otp_codes.h"
 
 #include <sodium.h>
 #include <string.h>
 
 const secpol_table_t secpol_otp_email_table = {"otp_email"};
+const secpol_table_t secpol_otp_totp_table = {"otp_totp"};
+const secpol_table_t secpol_otp_totp_pending_table = {"otp_totp_pending"};
+
+#define SEAL_SECRET_MAX 64
+static const char s_seal_domain[] = "secpol.totp.v1"; /* associated data, before the key */
+
+static void s_seal_key (secpol_store_t *store, uint8_t key[SECPOL_KEY_BYTES]);
 
 static int64_t
 s_sweep_at (int64_t expires_at)
@@ -88,5 +96,136 @@ secpol_otp_email_delete (secpol_txn_t *txn, const uint8_t *key, size_t key_size,
         return rc;
     rc = secpol_expiry_remove (txn, &secpol_otp_email_table, key, key_size,
                                s_sweep_at (record->expires_at));
+    return rc == SECPOL_ENOTFOUND ? 0 : rc;
+}
+
+/*  The associated data of a sealed secret: the domain, then the subject's
+ *  key, into ad (at most sizeof s_seal_domain + SECPOL_OTP_KEY_MAX bytes). */
+static size_t
+s_associated_data (uint8_t *ad, const uint8_t *key, size_t key_size)
+{
+    memcpy (ad, s_seal_domain, sizeof s_seal_domain);
+    memcpy (ad + sizeof s_seal_domain, key, key_size);
+    return sizeof s_seal_domain + key_size;
+}
+
+static void
+s_seal_key (secpol_store_t *store, uint8_t key[SECPOL_KEY_BYTES])
+{
+    secpol_store_key (store, key, SECPOL_KEY_TOTP_AEAD, 1);
+}
+
+void
+secpol_otp_secret_seal (Secpol__Store__V1__SealedSecret *sealed, secpol_arena_t *arena,
+                        secpol_store_t *store, const uint8_t *key, size_t key_size,
+                        const uint8_t *secret, size_t size)
+{
+    uint8_t aead_key[SECPOL_KEY_BYTES];
+    uint8_t ad[sizeof s_seal_domain + SECPOL_OTP_KEY_MAX];
+    size_t ad_size = s_associated_data (ad, key, key_size);
+    secpol__store__v1__sealed_secret__init (sealed);
+    sealed->nonce.len = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+    sealed->nonce.data = secpol_arena_alloc (arena, sealed->nonce.len);
+    randombytes_buf (sealed->nonce.data, sealed->nonce.len);
+    sealed->ciphertext.data =
+        secpol_arena_alloc (arena, size + crypto_aead_xchacha20poly1305_ietf_ABYTES);
+    unsigned long long length = 0;
+    s_seal_key (store, aead_key);
+    crypto_aead_xchacha20poly1305_ietf_encrypt (sealed->ciphertext.data, &length, secret, size, ad,
+                                                ad_size, NULL, sealed->nonce.data, aead_key);
+    sodium_memzero (aead_key, sizeof aead_key);
+    sealed->ciphertext.len = (size_t)length;
+}
+
+int
+secpol_otp_secret_open (uint8_t *secret, size_t size, secpol_store_t *store, const uint8_t *key,
+                        size_t key_size, const Secpol__Store__V1__SealedSecret *sealed)
+{
+    if (!sealed || sealed->nonce.len != crypto_aead_xchacha20poly1305_ietf_NPUBBYTES ||
+        sealed->ciphertext.len != size + crypto_aead_xchacha20poly1305_ietf_ABYTES ||
+        size > SEAL_SECRET_MAX)
+        return SECPOL_ECORRUPT;
+    uint8_t aead_key[SECPOL_KEY_BYTES];
+    uint8_t ad[sizeof s_seal_domain + SECPOL_OTP_KEY_MAX];
+    size_t ad_size = s_associated_data (ad, key, key_size);
+    unsigned long long length = 0;
+    s_seal_key (store, aead_key);
+    int rc = crypto_aead_xchacha20poly1305_ietf_decrypt (
+        secret, &length, NULL, sealed->ciphertext.data, sealed->ciphertext.len, ad, ad_size,
+        sealed->nonce.data, aead_key);
+    sodium_memzero (aead_key, sizeof aead_key);
+    if (rc != 0 || length != size) {
+        sodium_memzero (secret, size);
+        return SECPOL_ECORRUPT;
+    }
+    return 0;
+}
+
+int
+secpol_otp_totp_load (secpol_txn_t *txn, secpol_arena_t *arena, const uint8_t *key, size_t key_size,
+                      Secpol__Store__V1__TotpRecord **record_p)
+{
+    secpol_val_t value;
+    int rc = secpol_get (txn, &secpol_otp_totp_table, key, key_size, &value);
+    if (rc)
+        return rc;
+    Secpol__Store__V1__TotpRecord *record = secpol__store__v1__totp_record__unpack (
+        secpol_arena_allocator (arena), value.size, value.data);
+    if (!record || !record->secret || record->n_recovery_codes > SECPOL_OTP_RECOVERY_COUNT)
+        return SECPOL_ECORRUPT;
+    *record_p = record;
+    return 0;
+}
+
+int
+secpol_otp_totp_save (secpol_txn_t *txn, secpol_arena_t *arena, const uint8_t *key, size_t key_size,
+                      const Secpol__Store__V1__TotpRecord *record)
+{
+    size_t size = secpol__store__v1__totp_record__get_packed_size (record);
+    uint8_t *packed = secpol_arena_alloc (arena, size ? size : 1);
+    secpol__store__v1__totp_record__pack (record, packed);
+    return secpol_put (txn, &secpol_otp_totp_table, key, key_size, packed, size);
+}
+
+int
+secpol_otp_pending_load (secpol_txn_t *txn, secpol_arena_t *arena, const uint8_t *key,
+                         size_t key_size, Secpol__Store__V1__TotpPendingRecord **record_p)
+{
+    secpol_val_t value;
+    int rc = secpol_get (txn, &secpol_otp_totp_pending_table, key, key_size, &value);
+    if (rc)
+        return rc;
+    Secpol__Store__V1__TotpPendingRecord *record = secpol__store__v1__totp_pending_record__unpack (
+        secpol_arena_allocator (arena), value.size, value.data);
+    if (!record || !record->secret)
+        return SECPOL_ECORRUPT;
+    *record_p = record;
+    return 0;
+}
+
+int
+secpol_otp_pending_save (secpol_txn_t *txn, secpol_arena_t *arena, const uint8_t *key,
+                         size_t key_size, const Secpol__Store__V1__TotpPendingRecord *record,
+                         const Secpol__Store__V1__TotpPendingRecord *old)
+{
+    size_t size = secpol__store__v1__totp_pending_record__get_packed_size (record);
+    uint8_t *packed = secpol_arena_alloc (arena, size ? size : 1);
+    secpol__store__v1__totp_pending_record__pack (record, packed);
+    int rc = secpol_put (txn, &secpol_otp_totp_pending_table, key, key_size, packed, size);
+    if (rc)
+        return rc;
+    return secpol_expiry_move (txn, &secpol_otp_totp_pending_table, key, key_size,
+                               old ? old->expires_at : 0, record->expires_at);
+}
+
+int
+secpol_otp_pending_delete (secpol_txn_t *txn, const uint8_t *key, size_t key_size,
+                           const Secpol__Store__V1__TotpPendingRecord *record)
+{
+    int rc = secpol_del (txn, &secpol_otp_totp_pending_table, key, key_size);
+    if (rc && rc != SECPOL_ENOTFOUND)
+        return rc;
+    rc = secpol_expiry_remove (txn, &secpol_otp_totp_pending_table, key, key_size,
+                               record->expires_at);
     return rc == SECPOL_ENOTFOUND ? 0 : rc;
 }

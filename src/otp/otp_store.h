@@ -10,6 +10,21 @@
  *  "expired", and the sweep deletes it then. A code used is deleted at once
  *  with its entry.
  *
+ *  Table secpol_otp_totp_table ("otp_totp") holds a subject's active
+ *  authenticator app, a secpol.store.v1.TotpRecord (the sealed secret, the
+ *  last accepted step, drift, recovery code hashes), under the key of
+ *  workspace and subject (purpose ""). Table secpol_otp_totp_pending_table
+ *  ("otp_totp_pending") holds an enrollment waiting for its confirmation
+ *  under the same key, indexed in the expiry table at its expires_at, so
+ *  the sweep deletes one never confirmed. The two tables keep a pending
+ *  enrollment from ever touching the active one before it is confirmed.
+ *
+ *  TOTP secrets are sealed (secpol_otp_secret_seal) with XChaCha20-Poly1305
+ *  (libsodium crypto_aead_xchacha20poly1305_ietf) under the subkey
+ *  SECPOL_KEY_TOTP_AEAD, a random 24-byte nonce each, and the subject's key
+ *  as associated data: a sealed secret copied to another subject's record
+ *  does not open. The store never holds a secret in the clear.
+ *
  *  Codes are never stored: only a keyed BLAKE2b-256 of what the code is
  *  for and the code (secpol_otp_code_hash), keyed with the store's subkey
  *  SECPOL_KEY_OTP_MAC of the master key (keys.h). A six-digit code has only
@@ -33,6 +48,8 @@
 
 /*  The tables OtpService owns. */
 extern const secpol_table_t secpol_otp_email_table; /* one email code per subject and purpose */
+extern const secpol_table_t secpol_otp_totp_table;  /* the active authenticator app of a subject */
+extern const secpol_table_t secpol_otp_totp_pending_table; /* an enrollment to confirm */
 
 #define SECPOL_OTP_ID_MAX          128  /* bytes of a workspace_id or subject_id */
 #define SECPOL_OTP_PURPOSE_MAX     64   /* bytes of a purpose */
@@ -75,6 +92,51 @@ int secpol_otp_email_save (secpol_txn_t *txn, secpol_arena_t *arena, const uint8
  *  0 or a store error. */
 int secpol_otp_email_delete (secpol_txn_t *txn, const uint8_t *key, size_t key_size,
                              const Secpol__Store__V1__EmailOtpRecord *record)
+    __attribute__ ((warn_unused_result));
+
+/*  Seals secret (size bytes, at most 64) for the subject under key
+ *  (key_size bytes, from secpol_otp_key with purpose "") into *sealed, its
+ *  fields in arena. */
+void secpol_otp_secret_seal (Secpol__Store__V1__SealedSecret *sealed, secpol_arena_t *arena,
+                             secpol_store_t *store, const uint8_t *key, size_t key_size,
+                             const uint8_t *secret, size_t size);
+
+/*  Opens sealed into secret (size bytes, the size it was sealed with). The
+ *  caller wipes secret after use. Returns 0, or SECPOL_ECORRUPT when it
+ *  does not open: the wrong size, another subject's secret, a record
+ *  tampered with, or a key file other than the one it was sealed under. */
+int secpol_otp_secret_open (uint8_t *secret, size_t size, secpol_store_t *store, const uint8_t *key,
+                            size_t key_size, const Secpol__Store__V1__SealedSecret *sealed)
+    __attribute__ ((warn_unused_result));
+
+/*  Loads the active enrollment under key into *record_p (in arena).
+ *  Returns 0, SECPOL_ENOTFOUND, SECPOL_ECORRUPT or a store error. */
+int secpol_otp_totp_load (secpol_txn_t *txn, secpol_arena_t *arena, const uint8_t *key,
+                          size_t key_size, Secpol__Store__V1__TotpRecord **record_p)
+    __attribute__ ((warn_unused_result));
+
+/*  Stores the active enrollment under key. Returns 0 or a store error. */
+int secpol_otp_totp_save (secpol_txn_t *txn, secpol_arena_t *arena, const uint8_t *key,
+                          size_t key_size, const Secpol__Store__V1__TotpRecord *record)
+    __attribute__ ((warn_unused_result));
+
+/*  Loads the pending enrollment under key into *record_p (in arena).
+ *  Returns 0, SECPOL_ENOTFOUND, SECPOL_ECORRUPT or a store error. */
+int secpol_otp_pending_load (secpol_txn_t *txn, secpol_arena_t *arena, const uint8_t *key,
+                             size_t key_size, Secpol__Store__V1__TotpPendingRecord **record_p)
+    __attribute__ ((warn_unused_result));
+
+/*  Stores a pending enrollment under key, moving its expiry entry from
+ *  old's (the one it replaces; NULL = none). Returns 0 or a store error. */
+int secpol_otp_pending_save (secpol_txn_t *txn, secpol_arena_t *arena, const uint8_t *key,
+                             size_t key_size, const Secpol__Store__V1__TotpPendingRecord *record,
+                             const Secpol__Store__V1__TotpPendingRecord *old)
+    __attribute__ ((warn_unused_result));
+
+/*  Deletes the pending enrollment under key (as loaded) with its expiry
+ *  entry. Returns 0 or a store error. */
+int secpol_otp_pending_delete (secpol_txn_t *txn, const uint8_t *key, size_t key_size,
+                               const Secpol__Store__V1__TotpPendingRecord *record)
     __attribute__ ((warn_unused_result));
 
 #endif

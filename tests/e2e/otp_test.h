@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -114,6 +115,16 @@ otp_expect_violation (secpol_client_t *client, const char *field)
         if (strcmp (status->violation_fields[i], field) == 0)
             return;
     fail_msg ("no violation names %s (message: %s)", field, status->message);
+}
+
+/*  A six-digit code that is not code: the next one, wrapping. */
+static inline void
+otp_wrong_code (char out[7], const char *code)
+{
+    long next = (strtol (code, NULL, 10) + 1) % 1000000;
+    for (int i = 5; i >= 0; i--, next /= 10)
+        out[i] = (char)('0' + next % 10);
+    out[6] = '\0';
 }
 
 /*  Unlocks the subject's TWO_FACTOR counter (an admin's LockoutService/Unlock). */

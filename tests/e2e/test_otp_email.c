@@ -41,16 +41,6 @@ s_verify (secpol_client_t *client, const char *subject, const char *purpose, con
     return otp_call (client, OTP_PATH "VerifyEmailOtp", &request.base, want);
 }
 
-/*  A code that is not code: the next one, wrapping. */
-static void
-s_wrong (char out[7], const char *code)
-{
-    long next = (strtol (code, NULL, 10) + 1) % 1000000;
-    for (int i = 5; i >= 0; i--, next /= 10)
-        out[i] = (char)('0' + next % 10);
-    out[6] = '\0';
-}
-
 static void
 test_off_by_default_and_refused_when_off (void **state)
 {
@@ -157,7 +147,7 @@ test_a_new_code_replaces_the_old_and_keeps_the_failures (void **state)
     char old[7], wrong[7];
     snprintf (old, sizeof old, "%s", issued->code);
     otp_free (issued);
-    s_wrong (wrong, old);
+    otp_wrong_code (wrong, old);
     otp_expect (s_verify (client, SUBJECT, SIGN_IN, wrong, SECPOL_OK), false, "invalid", 1, false);
 
     /* the new code (another one: the old must be dead, not merely equal) */
@@ -187,7 +177,7 @@ test_five_wrong_tries_burn_a_code (void **state)
     char code[7], wrong[7];
     snprintf (code, sizeof code, "%s", issued->code);
     otp_free (issued);
-    s_wrong (wrong, code);
+    otp_wrong_code (wrong, code);
     for (uint32_t i = 1; i <= 5; i++) {
         otp_verdict_t *verdict = s_verify (client, SUBJECT, SIGN_IN, wrong, SECPOL_OK);
         assert_false (verdict->ok);
@@ -204,7 +194,7 @@ test_five_wrong_tries_burn_a_code (void **state)
     issued = s_issue (client, SUBJECT, SIGN_IN, SECPOL_OK);
     snprintf (code, sizeof code, "%s", issued->code);
     otp_free (issued);
-    s_wrong (wrong, code);
+    otp_wrong_code (wrong, code);
     for (int i = 0; i < 4; i++)
         otp_free (s_verify (client, SUBJECT, SIGN_IN, wrong, SECPOL_OK));
     verdict = s_verify (client, SUBJECT, SIGN_IN, code, SECPOL_OK);
@@ -222,7 +212,7 @@ test_a_locked_subject_is_refused_even_the_right_code (void **state)
     char code[7], wrong[7];
     snprintf (code, sizeof code, "%s", issued->code);
     otp_free (issued);
-    s_wrong (wrong, code);
+    otp_wrong_code (wrong, code);
     otp_verdict_t *verdict = s_verify (client, SUBJECT, SIGN_IN, wrong, SECPOL_OK);
     assert_int_equal (verdict->lockout->remaining_attempts, 2);
     otp_expect (verdict, false, "invalid", 1, false);
@@ -249,7 +239,7 @@ test_a_locked_subject_is_refused_even_the_right_code (void **state)
     issued = s_issue (client, SUBJECT, SIGN_IN, SECPOL_OK);
     snprintf (code, sizeof code, "%s", issued->code);
     otp_free (issued);
-    s_wrong (wrong, code);
+    otp_wrong_code (wrong, code);
     for (int i = 0; i < 3; i++)
         otp_free (s_verify (client, SUBJECT, SIGN_IN, wrong, SECPOL_OK));
     otp_expect (s_verify (client, SUBJECT, SIGN_IN, code, SECPOL_OK), false, "locked", 3, true);
