@@ -126,6 +126,8 @@ typedef struct {
 struct run {
     const char *endpoint;      /* secpold's */
     const char *echo_endpoint; /* a secpol-echo's (--echo-endpoint); NULL = none */
+    const char *server_key;    /* CURVE (--server-key); NULL = $SECPOL_SERVER_KEY */
+    const char *client_cert;   /* CURVE (--client-cert); NULL = $SECPOL_CLIENT_CERT */
     double seconds;            /* measured time per scenario */
     double warmup;             /* unmeasured time before it */
     int depth;                 /* --depth */
@@ -301,6 +303,7 @@ typedef struct {
 } args_t;
 
 static void s_usage (FILE *out);
+static secpol_client_t *s_client (const run_t *run, const char *endpoint);
 static int s_parse_args (run_t *run, args_t *args, int argc, char **argv);
 static bool s_parse_int (const char *text, int min, int max, int *value_p);
 static bool s_parse_seconds (const char *text, double min, double max, double *value_p);
@@ -332,6 +335,8 @@ s_parse_args (run_t *run, args_t *args, int argc, char **argv)
     static const struct option options[] = {
         {"endpoint", required_argument, NULL, 'e'},
         {"echo-endpoint", required_argument, NULL, 'E'},
+        {"server-key", required_argument, NULL, 'K'},
+        {"client-cert", required_argument, NULL, 'C'},
         {"seconds", required_argument, NULL, 's'},
         {"warmup", required_argument, NULL, 'W'},
         {"depth", required_argument, NULL, 'd'},
@@ -355,6 +360,12 @@ s_parse_args (run_t *run, args_t *args, int argc, char **argv)
                 break;
             case 'E':
                 run->echo_endpoint = optarg;
+                break;
+            case 'K':
+                run->server_key = optarg;
+                break;
+            case 'C':
+                run->client_cert = optarg;
                 break;
             case 's':
                 ok = s_parse_seconds (optarg, 0.01, 3600, &run->seconds);
@@ -459,7 +470,7 @@ main (int argc, char **argv)
     snprintf (run.prefix, sizeof run.prefix, "bench-%08x",
               (unsigned)(getpid () ^ (unsigned)s_now_ns ()));
 
-    secpol_client_t *client = secpol_client_new (run.endpoint, run.timeout_ms);
+    secpol_client_t *client = s_client (&run, run.endpoint);
     if (!client) {
         fprintf (stderr, "secpol-bench: no secpold answered at %s within %d ms\n", run.endpoint,
                  run.timeout_ms);
@@ -470,7 +481,7 @@ main (int argc, char **argv)
     if (rc)
         return 1;
     if (run.echo_endpoint) {
-        client = secpol_client_new (run.echo_endpoint, run.timeout_ms);
+        client = s_client (&run, run.echo_endpoint);
         if (!client) {
             fprintf (stderr, "secpol-bench: no secpol-echo answered at %s within %d ms\n",
                      run.echo_endpoint, run.timeout_ms);
@@ -550,6 +561,10 @@ s_usage (FILE *out)
              "as ratios against Health/Check measured in the same run.\n"
              "\n"
              "  -e, --endpoint E     secpold endpoint (ipc://... or tcp://127.0.0.1:...)\n"
+             "      --server-key FILE  CURVE: secpold's public certificate or Z85 key\n"
+             "                         (SECPOL_SERVER_KEY; with --client-cert)\n"
+             "      --client-cert FILE CURVE: this client's secret certificate\n"
+             "                         (SECPOL_CLIENT_CERT; docs/SECURITY.md)\n"
              "      --echo-endpoint E  also run health and get_policy against the secpol-echo\n"
              "                       at E (bench/echo.c, the raw transport; its replies are\n"
              "                       judged by status only) and report secpold's calls/s over\n"
@@ -1260,6 +1275,22 @@ s_run_scenario (run_t *run, const scenario_t *scenario, bool echo, result_t *res
     free (workers);
 }
 
+/*  A client of endpoint that waited for a first answer (NULL when none
+ *  came): with CURVE as --server-key and --client-cert (or the
+ *  environment) say for secpold; plain text for secpol-echo, which knows
+ *  no CURVE. */
+static secpol_client_t *
+s_client (const run_t *run, const char *endpoint)
+{
+    secpol_client_options_t options = SECPOL_CLIENT_OPTIONS_INIT;
+    options.timeout_ms = run->timeout_ms;
+    options.check_server = true;
+    bool echo = run->echo_endpoint && strcmp (endpoint, run->echo_endpoint) == 0;
+    options.server_key = echo ? "" : run->server_key;
+    options.client_cert = echo ? "" : run->client_cert;
+    return secpol_client_open (endpoint, &options, NULL);
+}
+
 /*  One client: keeps depth calls in flight until the window ends, then
  *  collects every reply still due. */
 static void *
@@ -1268,7 +1299,7 @@ s_worker (void *arg)
     worker_t *worker = arg;
     run_t *run = worker->run;
     const scenario_t *scenario = worker->scenario;
-    worker->client = secpol_client_new (worker->endpoint, run->timeout_ms);
+    worker->client = s_client (run, worker->endpoint);
     size_t slots = 16;
     while (slots < 4 * (size_t)worker->depth)
         slots *= 2;

@@ -88,6 +88,7 @@ struct secpol_client {
     char local_message[512];            /* backs status.message when local */
     zsock_t *monitor;                   /* PAIR fed by zmq_socket_monitor on dealer */
     bool connected;                     /* as the monitor's last event says */
+    bool key_refused;                   /* the last handshake failed on our CURVE key */
 };
 
 static void s_status_clear (secpol_client_t *self);
@@ -122,6 +123,7 @@ static bool s_endpoint_valid (const char *endpoint);
 static int s_monitor_start (secpol_client_t *self);
 static void s_monitor_drain (secpol_client_t *self);
 static bool s_monitor_event (secpol_client_t *self);
+static int s_curve_setup (secpol_client_t *self, const secpol_client_options_t *options);
 
 //  --------------------------------------------------------------------------
 //  Constructor, destructor, settings
@@ -175,7 +177,7 @@ secpol_client_open (const char *endpoint, const secpol_client_options_t *options
     self->handle = zsock_resolve (self->dealer);
     if (s_monitor_start (self) != 0)
         goto fail;
-    if (!s_endpoint_valid (endpoint)) {
+    if (!s_endpoint_valid (endpoint) || s_curve_setup (self, options) != 0) {
         code = SECPOL_INVALID_ARGUMENT;
         goto fail;
     }
@@ -197,7 +199,8 @@ secpol_client_open (const char *endpoint, const secpol_client_options_t *options
         protobuf_c_message_free_unpacked (health, NULL);
         if (code != SECPOL_OK && !self->status_remote) {
             //  Out of memory stays itself; anything else is no answer.
-            if (code != SECPOL_CANCELLED && code != SECPOL_RESOURCE_EXHAUSTED)
+            if (code != SECPOL_CANCELLED && code != SECPOL_RESOURCE_EXHAUSTED &&
+                code != SECPOL_UNAUTHENTICATED)
                 code = SECPOL_UNAVAILABLE;
             goto fail;
         }
@@ -602,6 +605,12 @@ s_read_failure (secpol_client_t *self, s_read_t result, uint64_t call_id, int ti
     if (result == S_READ_FAILED)
         return s_status_local (self, SECPOL_UNAVAILABLE, call_id, "socket to %s failed: %s",
                                self->endpoint, zmq_strerror (errno));
+    s_monitor_drain (self);
+    if (self->key_refused && !self->connected)
+        return s_status_local (self, SECPOL_UNAUTHENTICATED, call_id,
+                               "%s refused this client's CURVE key at the handshake (not in its "
+                               "authorized keys?)",
+                               self->endpoint);
     return s_status_local (self, SECPOL_UNAVAILABLE, call_id, "no reply from %s within %d ms",
                            self->endpoint, timeout_ms);
 }
@@ -846,7 +855,48 @@ s_monitor_event (secpol_client_t *self)
         self->connected = true;
     else
         self->connected = false;
+    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+        self->key_refused = false;
+    else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+        self->key_refused = true;
     return true;
+}
+
+//  Makes the DEALER a CURVE client when the options or the environment
+//  name a server key and a client certificate (secpol_client.h). Returns
+//  0, or -1 when only one is given or either cannot be read.
+static int
+s_curve_setup (secpol_client_t *self, const secpol_client_options_t *options)
+{
+    const char *server_key = options->server_key, *client_cert = options->client_cert;
+    if (!server_key)
+        server_key = getenv ("SECPOL_SERVER_KEY");
+    if (!client_cert)
+        client_cert = getenv ("SECPOL_CLIENT_CERT");
+    bool have_server = server_key && *server_key, have_client = client_cert && *client_cert;
+    if (!have_server && !have_client)
+        return 0;
+    if (!have_server || !have_client)
+        return -1;
+    uint8_t server_public[32];
+    bool decoded = strlen (server_key) == 40 && zmq_z85_decode (server_public, server_key);
+    if (!decoded) {
+        zcert_t *server = zcert_load (server_key);
+        if (!server)
+            return -1;
+        memcpy (server_public, zcert_public_key (server), 32);
+        zcert_destroy (&server);
+    }
+    zcert_t *cert = zcert_load (client_cert);
+    static const uint8_t no_key[32] = {0};
+    if (!cert || memcmp (zcert_secret_key (cert), no_key, 32) == 0) {
+        zcert_destroy (&cert);
+        return -1;
+    }
+    zcert_apply (cert, self->dealer);
+    zcert_destroy (&cert);
+    zsock_set_curve_serverkey_bin (self->dealer, server_public);
+    return 0;
 }
 
 //  --------------------------------------------------------------------------

@@ -104,6 +104,12 @@ const secpolctl_option_t secpolctl_global_options[] = {
      "(env SECPOL_TIMEOUT; default 5000); a secpold\n"
      "that is not reachable fails within a second"},
     {"request-id", 'r', "ID", "request id for the server's logs"},
+    {"server-key", 'S', "FILE",
+     "CURVE: secpold's public certificate (or its Z85\n"
+     "key); env SECPOL_SERVER_KEY. With --client-cert"},
+    {"client-cert", 'C', "FILE",
+     "CURVE: this client's secret certificate\n"
+     "(secpolctl keygen); env SECPOL_CLIENT_CERT"},
     {"output", 'o', "FORMAT", "json or text (each command has its default)"},
     {"help", 'h', NULL, "this help; after a command, the command's"},
     {"version", 'V', NULL, "print secpolctl's version (secpolctl version:\nsecpold's too)"},
@@ -194,6 +200,11 @@ static const secpolctl_option_t s_password_check_options[] = {
     {"admin-forced", 0, NULL, "an admin sets it: the change interval does not apply"},
     {NULL, 0, NULL, NULL},
 };
+static const secpolctl_option_t s_keygen_options[] = {
+    {"role", 0, "R", "admin or service (default service): what the key may\ncall"},
+    {"dir", 0, "D", "where to write the two files (default .)"},
+    {NULL, 0, NULL, NULL},
+};
 static const secpolctl_option_t s_account_status_options[] = {
     {"community", 0, "C", "the community's level (default: the workspace's)"},
     {NULL, 0, NULL, NULL},
@@ -212,8 +223,10 @@ static const char s_root_epilogue[] =
     "output prints every field by its proto name.\n"
     "\n"
     "Environment:\n"
-    "  SECPOL_ENDPOINT  default of --endpoint\n"
-    "  SECPOL_TIMEOUT   default of --timeout\n"
+    "  SECPOL_ENDPOINT     default of --endpoint\n"
+    "  SECPOL_TIMEOUT      default of --timeout\n"
+    "  SECPOL_SERVER_KEY   default of --server-key\n"
+    "  SECPOL_CLIENT_CERT  default of --client-cert\n"
     "\n"
     "Exit status:\n"
     "  0     OK\n"
@@ -266,6 +279,16 @@ const secpolctl_command_t secpolctl_commands[] = {
      "  source <(secpolctl completion bash)\n"
      "or save it as /usr/share/bash-completion/completions/secpolctl.",
      NULL, 1, 1, NULL, false, SECPOLCTL_COMPLETE_SHELL, secpolctl_run_completion},
+    {"keygen", "NAME", "a CURVE key pair: NAME and NAME_secret",
+     "Writes a CURVE key pair as two czmq certificates, DIR/NAME (public) and\n"
+     "DIR/NAME_secret (with the secret key, mode 0600), whose metadata names\n"
+     "NAME and its role. A client's public certificate goes into secpold's\n"
+     "--authorized-keys directory; the server's own public one goes to every\n"
+     "client as --server-key; secret files stay where they are used. Never\n"
+     "overwrites a file. Prints the paths and the key's fingerprint (what\n"
+     "secpold logs for a key it refuses). Needs no server. See\n"
+     "docs/SECURITY.md.",
+     s_keygen_options, 1, 1, NULL, false, SECPOLCTL_COMPLETE_NONE, secpolctl_run_keygen},
     {"policy", "COMMAND [ARGS]", "workspace security policies (policy --help)",
      "Shortcuts for PolicyService: the 54 security settings of a workspace, or of\n"
      "one of its communities (--community), their revisions, the HTTP security\n"
@@ -413,6 +436,8 @@ static struct {
     const char *endpoint;      /* --endpoint or $SECPOL_ENDPOINT */
     int timeout_ms;            /* --timeout; 0 = forever */
     const char *request_id;    /* --request-id, NULL = none */
+    const char *server_key;    /* --server-key; NULL = $SECPOL_SERVER_KEY or no CURVE */
+    const char *client_cert;   /* --client-cert; NULL = $SECPOL_CLIENT_CERT or no CURVE */
     secpolctl_output_t output; /* -o, or the command's default */
     secpol_client_t *client;   /* made by secpolctl_client () */
 } s_session;
@@ -661,6 +686,12 @@ s_apply_global (s_line_t *line, const secpolctl_option_t *option, const char *va
         case 'r':
             s_session.request_id = value;
             break;
+        case 'S':
+            s_session.server_key = value;
+            break;
+        case 'C':
+            s_session.client_cert = value;
+            break;
         case 'o':
             line->output_text = value;
             break;
@@ -897,11 +928,17 @@ s_open (int *code_p, char *why, size_t size)
     }
     secpol_client_options_t options = SECPOL_CLIENT_OPTIONS_INIT;
     options.timeout_ms = s_session.timeout_ms;
+    options.server_key = s_session.server_key;
+    options.client_cert = s_session.client_cert;
     int error = SECPOL_OK;
     secpol_client_t *client = secpol_client_open (endpoint, &options, &error);
     if (!client) {
         if (error == SECPOL_INVALID_ARGUMENT) {
-            snprintf (why, size, "malformed endpoint \"%s\" (see secpolctl --help)", endpoint);
+            //  The endpoint passed our check: the CURVE keys are the problem.
+            snprintf (why, size,
+                      "cannot use CURVE: --server-key and --client-cert (SECPOL_SERVER_KEY, "
+                      "SECPOL_CLIENT_CERT) must both name readable certificates, the client's "
+                      "with its secret key (see docs/SECURITY.md)");
             *code_p = SECPOLCTL_EXIT_USAGE;
         } else {
             snprintf (why, size, "cannot make a client for %s", endpoint);

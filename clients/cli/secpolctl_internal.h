@@ -68,6 +68,7 @@ extern const secpolctl_option_t secpolctl_global_options[];
 secpolctl_run_t secpolctl_run_list;       /* secpolctl_schema.c */
 secpolctl_run_t secpolctl_run_describe;   /* secpolctl_schema.c */
 secpolctl_run_t secpolctl_run_completion; /* secpolctl_completion.c */
+secpolctl_run_t secpolctl_run_keygen;     /* secpolctl_keygen.c */
 
 /*  Finds a method written /pkg.Svc/Method, pkg.Svc/Method, Svc/Method,
  *  pkg.Svc.Method or Svc.Method and writes its wire path into path (size

@@ -21,6 +21,12 @@
  *  Local failures map to codes too:
  *    SECPOL_UNAVAILABLE       no reply within the timeout (server down,
  *                             unreachable, or too slow), or the socket failed;
+ *    SECPOL_UNAUTHENTICATED   no reply within the timeout, and the server
+ *                             refused this client's CURVE key at the
+ *                             handshake (a key not, or no longer, in its
+ *                             allow-list); from the server itself, a key
+ *                             removed from the allow-list since the
+ *                             connection was made;
  *    SECPOL_INVALID_ARGUMENT  unknown method path, a request whose type is
  *                             not the method's input type, NULL arguments, or
  *                             a header over SECPOL_CLIENT_MAX_HEADER bytes;
@@ -114,20 +120,36 @@ typedef struct {
 /*  How secpol_client_open() makes a client. Start from
  *  SECPOL_CLIENT_OPTIONS_INIT and set the fields you need: fields added in
  *  later versions take the place of reserved, and 0 keeps their old
- *  behaviour. */
+ *  behaviour.
+ *
+ *  CURVE (docs/SECURITY.md). A secpold started with --curve-secret-key
+ *  accepts only clients that encrypt with CURVE and hold a key of its
+ *  allow-list. Set both of:
+ *    server_key   the server's public key: the path of its public
+ *                 certificate (what `secpolctl keygen` wrote as NAME), or
+ *                 the key itself as 40 Z85 characters;
+ *    client_cert  the path of this client's certificate with its secret
+ *                 key (`secpolctl keygen` wrote NAME_secret; NAME works
+ *                 too: czmq then reads NAME_secret).
+ *  When a field is NULL the environment gives it: SECPOL_SERVER_KEY and
+ *  SECPOL_CLIENT_CERT, so that any program using this library turns CURVE
+ *  on without a change. Neither set (nor in the environment), or both ""
+ *  (which ignores the environment): plain text. */
 typedef struct {
-    int timeout_ms;    /* per-call timeout (secpol_client_set_timeout); <= 0 = forever */
-    bool check_server; /* open confirms a server answers before returning */
-    int reserved[6];   /* must be zero */
+    int timeout_ms;          /* per-call timeout (secpol_client_set_timeout); <= 0 = forever */
+    bool check_server;       /* open confirms a server answers before returning */
+    const char *server_key;  /* CURVE: server public certificate path or Z85 key; NULL = env */
+    const char *client_cert; /* CURVE: this client's secret certificate path; NULL = env */
+    int reserved[2];         /* must be zero */
 } secpol_client_options_t;
 
-/*  The default options: a 10 s per-call timeout, and a lazy open (no round
- *  trip before the first call). */
+/*  The default options: a 10 s per-call timeout, a lazy open (no round
+ *  trip before the first call), CURVE as the environment says. */
 #define SECPOL_CLIENT_OPTIONS_INIT                                                                 \
     {                                                                                              \
-        10000, false,                                                                              \
+        10000, false, NULL, NULL,                                                                  \
         {                                                                                          \
-            0, 0, 0, 0, 0, 0                                                                       \
+            0, 0                                                                                   \
         }                                                                                          \
     }
 
@@ -149,7 +171,13 @@ typedef struct {
  *  Returns the client and sets *error (when error is not NULL) to
  *  SECPOL_OK, or returns NULL and sets *error to why:
  *    SECPOL_INVALID_ARGUMENT   the endpoint is malformed (unknown transport,
- *                              no port, a port out of range, ...);
+ *                              no port, a port out of range, ...), or only
+ *                              one of server_key and client_cert is given,
+ *                              or either cannot be read as a key (a
+ *                              missing file, a client certificate without
+ *                              its secret key);
+ *    SECPOL_UNAUTHENTICATED    check_server, and the server refused this
+ *                              client's key at the CURVE handshake;
  *    SECPOL_UNAVAILABLE        check_server, and no answer came in time;
  *    SECPOL_CANCELLED          check_server, and the wait was interrupted
  *                              (see "Status" above);

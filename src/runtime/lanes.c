@@ -289,8 +289,8 @@ s_job_start (secpol_lanes_t *self, secpol_job_t *job, int64_t now, secpol_arena_
     job->call.now = now;
     job->call.method = job->method->path;
     job->call.request_id = job->request_id;
-    job->call.caller = "";
-    job->call.role = self->config.role;
+    job->call.caller = job->caller;
+    job->call.role = job->role;
     job->call.server = self->server;
     const ProtobufCMethodDescriptor *descriptor = job->method->descriptor;
     const uint8_t *data = zmq_msg_data (&job->body);

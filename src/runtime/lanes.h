@@ -52,6 +52,8 @@ typedef struct secpol_job {
     int64_t received_us;           /* monotonic, at the front end */
     int64_t deadline_us;           /* monotonic; 0 = none */
     secpol_peer_t *peer;           /* the caller's share of the daemon (peers.h) */
+    secpol_role_t role;            /* the caller's role (CURVE certificate, or the default) */
+    char caller[64];               /* the caller's certificate name; "" without CURVE */
     /* reply, set by the lane */
     int code;           /* status */
     uint8_t *header;    /* packed ResponseHeader (malloc) */
@@ -71,7 +73,8 @@ typedef struct {
     int slow_workers;         /* SLOW lane threads, >= 1 */
     unsigned write_batch_max; /* most requests in one group commit, 1..1024 */
     unsigned max_queued;      /* per lane; more are refused */
-    secpol_role_t role;       /* role handlers see (until authentication lands) */
+    int64_t
+        audit_retention_seconds; /* the writer's housekeeping reaps older audit events; 0 = never */
 } secpol_lanes_config_t;
 
 typedef struct secpol_lanes secpol_lanes_t;

@@ -196,3 +196,24 @@ secpol_method_table_tables (const secpol_method_table_t *self, size_t *n_tables)
     *n_tables = self->n_tables;
     return self->tables;
 }
+
+char *
+secpol_method_table_roles_markdown (const secpol_method_table_t *self, secpol_arena_t *arena)
+{
+    static const char *const roles[] = {"any", "service", "admin"};
+    static const char *const lanes[] = {"READ", "WRITE", "SLOW"};
+    char *text = secpol_arena_printf (arena, "| method | least role | lane | note |\n"
+                                             "|--------|------------|------|------|\n");
+    for (size_t i = 0; i < self->size; i++) {
+        const secpol_method_t *method = &self->methods[i];
+        const secpol_method_spec_t *spec = method->spec;
+        bool known = spec && spec->role <= SECPOL_ROLE_ADMIN && spec->lane < SECPOL_LANE_COUNT;
+        text =
+            secpol_arena_printf (arena, "%s| `%s` | %s | %s | %s |\n", text, method->path,
+                                 known ? roles[spec->role] : "-", known ? lanes[spec->lane] : "-",
+                                 !spec                                    ? "not implemented"
+                                 : spec->flags & SECPOL_METHOD_TEST_CLOCK ? "only with --test-clock"
+                                                                          : "");
+    }
+    return text;
+}

@@ -9,6 +9,7 @@
 #ifndef SECPOL_METHOD_TABLE_H_INCLUDED
 #define SECPOL_METHOD_TABLE_H_INCLUDED
 
+#include "arena.h"
 #include "service.h"
 
 #include <protobuf-c/protobuf-c.h>
@@ -50,6 +51,13 @@ const secpol_method_t *secpol_method_table_findn (const secpol_method_table_t *s
 /*  Number of methods, and the i-th in path order (for listings and tests). */
 size_t secpol_method_table_size (const secpol_method_table_t *self);
 const secpol_method_t *secpol_method_table_at (const secpol_method_table_t *self, size_t i);
+
+/*  The table of docs/SECURITY.md "What each role may call", as Markdown:
+ *  one row per method in path order with the least role it needs (any,
+ *  service or admin; "not implemented" when no service serves it) and
+ *  whether it exists only under --test-clock. unit/test_method_roles
+ *  fails when the document's copy differs. Allocated in arena. */
+char *secpol_method_table_roles_markdown (const secpol_method_table_t *self, secpol_arena_t *arena);
 
 /*  The store tables of the runtime (expiry.h) and every service, for
  *  secpol_store_options_t. */

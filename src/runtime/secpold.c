@@ -70,6 +70,12 @@ main (int argc, char **argv)
             return 2;
         config.remember_me_days = (unsigned)number;
     }
+    if ((env = getenv ("SECPOL_CURVE_SECRET_KEY")) && *env)
+        config.curve_secret_key = env;
+    if ((env = getenv ("SECPOL_AUTHORIZED_KEYS")) && *env)
+        config.authorized_keys = env;
+    if ((env = getenv ("SECPOL_INSECURE")) && *env)
+        config.insecure = s_truthy (env);
     if ((env = getenv ("SECPOL_DRAIN_SECONDS")) && *env) {
         if (s_parse_int ("SECPOL_DRAIN_SECONDS", env, 1, 3600, &number))
             return 2;
@@ -89,6 +95,9 @@ main (int argc, char **argv)
         {"max-client-mb", required_argument, NULL, 'M'},
         {"drain-seconds", required_argument, NULL, 'D'},
         {"remember-me-days", required_argument, NULL, 'M' + 256},
+        {"curve-secret-key", required_argument, NULL, 'K'},
+        {"authorized-keys", required_argument, NULL, 'A'},
+        {"insecure", no_argument, NULL, 'I'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -154,6 +163,15 @@ main (int argc, char **argv)
                     return 2;
                 config.drain_ms = (unsigned)number * 1000;
                 break;
+            case 'K':
+                config.curve_secret_key = optarg;
+                break;
+            case 'A':
+                config.authorized_keys = optarg;
+                break;
+            case 'I':
+                config.insecure = true;
+                break;
             case 'h':
                 s_usage (stdout);
                 return 0;
@@ -186,6 +204,9 @@ main (int argc, char **argv)
     sigaction (SIGHUP, &action, NULL); /* reload, never stop */
     signal (SIGPIPE, SIG_IGN);
 
+    /* czmq's own error lines (a bad certificate file, ...) are not logfmt:
+     * secpold says what matters itself. */
+    zsys_set_logstream (NULL);
     char err[1024], quoted[1200];
     secpol_server_t *server = secpol_server_new (&config, err, sizeof err);
     if (!server) {
@@ -193,10 +214,14 @@ main (int argc, char **argv)
                     secpol_log_quote (quoted, sizeof quoted, err));
         return 1;
     }
-    secpol_log (SECPOL_LOG_INFO, "start", "version=%s schema=%u data_dir=%s test_clock=%s",
+    secpol_log (SECPOL_LOG_INFO, "start", "version=%s schema=%u data_dir=%s test_clock=%s curve=%s",
                 SECPOL_VERSION, secpol_store_schema (secpol_server_store (server)),
                 secpol_log_quote (quoted, sizeof quoted, config.data_dir),
-                config.test_clock ? "on" : "off");
+                config.test_clock ? "on" : "off", config.curve_secret_key ? "on" : "off");
+    if (!config.curve_secret_key)
+        secpol_log (SECPOL_LOG_WARN, "curve off",
+                    "note=\"plain text, and every caller is admin%s\"",
+                    config.insecure ? "; --insecure: other hosts may reach it" : "");
     secpol_server_watch_reload (server, &s_reload);
     secpol_server_run (server, &s_stop);
     secpol_server_destroy (&server);
@@ -269,12 +294,21 @@ s_usage (FILE *out)
         "                               answer the rest UNAVAILABLE (SECPOL_DRAIN_SECONDS; 10)\n"
         "      --remember-me-days N     absolute lifetime of remember-me sessions\n"
         "                               (SECPOL_REMEMBER_ME_DAYS; default 30)\n"
+        "      --curve-secret-key FILE  encrypt with CURVE: the server's secret\n"
+        "                               certificate, mode 0600 (secpolctl keygen;\n"
+        "                               SECPOL_CURVE_SECRET_KEY); needs --authorized-keys\n"
+        "      --authorized-keys DIR    public certificates of the clients let in, each\n"
+        "                               with role admin or service (SECPOL_AUTHORIZED_KEYS);\n"
+        "                               read again on SIGHUP and when DIR changes\n"
+        "      --insecure               without CURVE, bind endpoints other hosts can reach\n"
+        "                               too (SECPOL_INSECURE=1); else only loopback and ipc\n"
         "  -h, --help            this text\n"
         "  -V, --version         print the version\n"
         "\n"
         "Logs are logfmt lines on stderr. SIGINT/SIGTERM: stop taking requests, answer\n"
         "every one taken (see --drain-seconds), flush replies (at most 5 s more), exit 0.\n"
-        "SIGHUP: reload (logs the fact; nothing to reload yet), keep serving.\n"
+        "SIGHUP: read --authorized-keys again, keep serving. Without CURVE every\n"
+        "caller is admin: see docs/SECURITY.md.\n"
         "Refuses to start (exit 1) on a data dir another secpold serves, or an ipc://\n"
         "socket another process listens on.\n");
 }

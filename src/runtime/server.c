@@ -10,6 +10,7 @@
 
 #include "accept_guard.h"
 #include "alloc.h"
+#include "auth.h"
 #include "lanes.h"
 #include "log.h"
 #include "peers.h"
@@ -24,6 +25,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,6 +65,7 @@ struct secpol_server {
     secpol_store_t *store;
     secpol_lanes_t *lanes;
     secpol_peers_t *peers;
+    secpol_auth_t *auth;                        /* CURVE and the allow-list; NULL = none */
     zsock_t *router;                            /* the front end socket */
     void *router_raw;                           /* its libzmq handle */
     listener_t listeners[SECPOL_MAX_ENDPOINTS]; /* config.endpoints[i] as bound */
@@ -86,6 +89,8 @@ struct secpol_server {
 
 static void s_apply_defaults (secpol_server_config_t *config);
 static int s_check_endpoints (const secpol_server_config_t *config, char *err, size_t err_size);
+static int s_check_exposure (const secpol_server_config_t *config, char *err, size_t err_size);
+static bool s_loopback (const char *endpoint);
 static int s_make_dirs (const char *dir, char *err, size_t err_size);
 static int s_lock_data_dir (secpol_server_t *self, char *err, size_t err_size);
 static int s_check_ipc_free (const char *endpoint, char *err, size_t err_size);
@@ -114,7 +119,8 @@ secpol_server_new (const secpol_server_config_t *config, char *err, size_t err_s
     self->config = *config;
     s_apply_defaults (&self->config);
     /* Endpoints are checked before anything is created, so a typo leaves no trace. */
-    if (s_check_endpoints (&self->config, err, err_size))
+    if (s_check_endpoints (&self->config, err, err_size) ||
+        s_check_exposure (&self->config, err, err_size))
         goto fail;
     if (s_raise_fd_limit (&self->config.max_connections, &self->fd_ceiling)) {
         snprintf (err, err_size, "too few file descriptors (RLIMIT_NOFILE) to serve any client");
@@ -150,12 +156,20 @@ secpol_server_new (const secpol_server_config_t *config, char *err, size_t err_s
         goto fail;
     }
 
+    if (self->config.curve_secret_key) {
+        self->auth = secpol_auth_new (self->config.curve_secret_key, self->config.authorized_keys,
+                                      err, err_size);
+        if (!self->auth)
+            goto fail;
+    }
     self->router = zsock_new (ZMQ_ROUTER);
     if (!self->router) {
         snprintf (err, err_size, "cannot create ROUTER socket: %s", zmq_strerror (zmq_errno ()));
         goto fail;
     }
     self->router_raw = zsock_resolve (self->router);
+    if (self->auth)
+        secpol_auth_apply (self->auth, self->router_raw);
     /* A frame past the hard ceiling makes libzmq drop the peer before we
      * buffer it; between a method's limit and the ceiling the wire check
      * answers RESOURCE_EXHAUSTED naming the limit. */
@@ -175,7 +189,7 @@ secpol_server_new (const secpol_server_config_t *config, char *err, size_t err_s
         .slow_workers = self->config.slow_workers,
         .write_batch_max = self->config.write_batch_max,
         .max_queued = self->config.max_queued,
-        .role = self->config.default_role,
+        .audit_retention_seconds = (int64_t)self->config.audit_retention_days * 86400,
     };
     self->lanes = secpol_lanes_new (&lanes, self->store, self);
     if (!self->lanes) {
@@ -298,6 +312,57 @@ s_check_endpoints (const secpol_server_config_t *config, char *err, size_t err_s
         }
     }
     return 0;
+}
+
+/*  The exposure guard: without CURVE every caller is an admin and the
+ *  traffic is plain text, so only endpoints no other host can reach are
+ *  bound unless the operator says --insecure. CURVE needs both its
+ *  options. */
+static int
+s_check_exposure (const secpol_server_config_t *config, char *err, size_t err_size)
+{
+    if (!config->curve_secret_key != !config->authorized_keys) {
+        snprintf (err, err_size, "CURVE needs both --curve-secret-key and --authorized-keys");
+        return -1;
+    }
+    if (config->curve_secret_key || config->insecure)
+        return 0;
+    for (size_t i = 0; i < config->n_endpoints; i++)
+        if (!s_loopback (config->endpoints[i])) {
+            snprintf (err, err_size,
+                      "refusing to bind %s without CURVE: plain text, and every caller would be "
+                      "admin; use --curve-secret-key with --authorized-keys, a loopback or ipc "
+                      "endpoint, or --insecure",
+                      config->endpoints[i]);
+            return -1;
+        }
+    return 0;
+}
+
+/*  True for ipc:// and inproc://, and tcp:// on a loopback host:
+ *  127.0.0.0/8, [::1], localhost. A wildcard, an interface name or any
+ *  other address is not. */
+static bool
+s_loopback (const char *endpoint)
+{
+    if (strncmp (endpoint, "ipc://", 6) == 0 || strncmp (endpoint, "inproc://", 9) == 0)
+        return true;
+    if (strncmp (endpoint, "tcp://", 6) != 0)
+        return false;
+    const char *host = endpoint + 6, *colon = strrchr (host, ':');
+    if (!colon)
+        return false;
+    size_t length = (size_t)(colon - host);
+    if ((length == 5 && strncmp (host, "[::1]", 5) == 0) ||
+        (length == 9 && strncmp (host, "localhost", 9) == 0))
+        return true;
+    if (length < 4 || length > 15 || strncmp (host, "127.", 4) != 0)
+        return false;
+    struct in_addr address;
+    char text[16];
+    memcpy (text, host, length);
+    text[length] = '\0';
+    return inet_pton (AF_INET, text, &address) == 1;
 }
 
 /*  mkdir -p: creates dir and its missing parents, mode 0700. */
@@ -485,6 +550,7 @@ secpol_server_destroy (secpol_server_t **self_p)
     /* zmq_close keeps queued replies; libzmq flushes them for up to the
      * linger when the context ends (secpold calls zsys_shutdown). */
     zsock_destroy (&self->router);
+    secpol_auth_destroy (&self->auth);
     s_remove_ipc_files (self);
     while (self->spare_jobs) {
         secpol_job_t *job = self->spare_jobs;
@@ -567,10 +633,20 @@ secpol_server_run (secpol_server_t *self, volatile sig_atomic_t *stop)
                 "max_connections=%u max_peer_requests=%u max_peer_bytes=%zu max_queued=%u",
                 self->config.max_connections, self->config.max_peer_requests,
                 self->config.max_peer_bytes, self->config.max_queued);
-    zmq_pollitem_t items[2] = {
+    zmq_pollitem_t items[4] = {
         {self->router_raw, 0, ZMQ_POLLIN, 0},
         {NULL, secpol_lanes_reply_fd (self->lanes), ZMQ_POLLIN, 0},
     };
+    int n_items = 2, watch_item = -1;
+    if (self->auth) {
+        /* ZAP requests during handshakes, and the allow-list dir's changes */
+        items[n_items++] = (zmq_pollitem_t){secpol_auth_zap_socket (self->auth), 0, ZMQ_POLLIN, 0};
+        if (secpol_auth_watch_fd (self->auth) >= 0) {
+            watch_item = n_items;
+            items[n_items++] =
+                (zmq_pollitem_t){NULL, secpol_auth_watch_fd (self->auth), ZMQ_POLLIN, 0};
+        }
+    }
     int64_t drain_until = 0, give_up = 0, next_sweep = s_monotonic_us () + SWEEP_INTERVAL_US;
     int64_t next_test_clock_warning = s_monotonic_us () + TEST_CLOCK_WARN_US;
     int64_t last_request = 0; /* monotonic time the last request arrived */
@@ -584,6 +660,13 @@ secpol_server_run (secpol_server_t *self, volatile sig_atomic_t *stop)
                         self->config.drain_ms);
         }
         bool busy = false;
+        if (self->auth) {
+            secpol_auth_handle_zap (self->auth);
+            if (watch_item >= 0 && (items[watch_item].revents & ZMQ_POLLIN)) {
+                items[watch_item].revents = 0;
+                secpol_auth_watch_event (self->auth);
+            }
+        }
         s_send_replies (self);
         /* A bounded burst of requests per turn, so replies are never held
          * up behind a flood. */
@@ -636,7 +719,7 @@ secpol_server_run (secpol_server_t *self, volatile sig_atomic_t *stop)
         }
         if (busy)
             continue; /* more may be waiting: look again before sleeping */
-        if (zmq_poll (items, 2, self->draining ? 50 : 500) < 0 && zmq_errno () != EINTR)
+        if (zmq_poll (items, n_items, self->draining ? 50 : 500) < 0 && zmq_errno () != EINTR)
             break;
     }
     secpol_log (SECPOL_LOG_INFO, "stopped",
@@ -656,13 +739,13 @@ secpol_server_watch_reload (secpol_server_t *self, volatile sig_atomic_t *reload
 void
 secpol_server_reload (secpol_server_t *self)
 {
-    (void)self;
-    /* Logs go to stderr, which whoever started us opened and rotates, and
-     * no CURVE keys exist yet: nothing to reopen or reload. When logs can
-     * go to a file, reopen it here; when CURVE keys arrive, read them here
-     * and apply them to the ROUTER (this runs on the front end thread,
-     * which owns it) without dropping connected clients. */
-    secpol_log (SECPOL_LOG_INFO, "reload", "logs=stderr keys=none reloaded=nothing");
+    /* Logs go to stderr, which whoever started us opened and rotates:
+     * nothing to reopen. The allow-list is read again; connections stay,
+     * and each request is checked against the new list (s_accept). */
+    secpol_log (SECPOL_LOG_INFO, "reload", "logs=stderr keys=%s",
+                self->auth ? "authorized-keys" : "none");
+    if (self->auth)
+        secpol_auth_reload (self->auth);
 }
 
 /*  With --test-clock, says so loudly: at start and then every
@@ -713,10 +796,23 @@ s_accept (secpol_server_t *self, zmq_msg_t *parts, size_t n_parts)
         sizes[i - 1] = zmq_msg_size (&parts[i]);
     }
     secpol_wire_policy_t policy = {self->config.test_clock, self->config.default_role};
+    const char *caller = "";
+    bool authorized = true;
+    if (self->auth) {
+        /* The key the handshake proved (ZAP User-Id), looked up in the list
+         * as it is now: a key removed since the connection was made is
+         * refused, a role changed applies. */
+        const char *user_id = zmq_msg_gets (&parts[n_parts > 1 ? 1 : 0], "User-Id");
+        authorized = secpol_auth_lookup (self->auth, user_id, &policy.role, &caller);
+    }
     secpol_wire_request_t request;
     char reason[512];
     int code = secpol_wire_check_request (&request, reason, sizeof reason, self->methods, &policy,
                                           n_parts - 1, frames, sizes);
+    if (!authorized) {
+        code = SECPOL_UNAUTHENTICATED;
+        snprintf (reason, sizeof reason, "this client's key is no longer authorized");
+    }
     const char *refusal = NULL;
     secpol_peer_t *peer = NULL;
     size_t body_size = kept == 4 ? zmq_msg_size (&parts[3]) : 0;
@@ -752,6 +848,8 @@ s_accept (secpol_server_t *self, zmq_msg_t *parts, size_t n_parts)
     memcpy (job->request_id, request.request_id, sizeof job->request_id);
     job->method = request.method;
     job->peer = peer;
+    job->role = policy.role;
+    snprintf (job->caller, sizeof job->caller, "%s", caller);
     job->received_us = s_monotonic_us ();
     if (request.deadline_ms)
         job->deadline_us = job->received_us + (int64_t)request.deadline_ms * 1000;

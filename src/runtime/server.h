@@ -38,13 +38,22 @@ typedef struct {
     unsigned linger_ms;                   /* then flush replies at most this long; 0 = 5000 */
     unsigned handshake_ms;                /* ZMQ_HANDSHAKE_IVL; 0 = 5000 */
     bool test_clock;                      /* serve TestClockService */
-    secpol_role_t default_role;           /* role of unauthenticated callers */
+    secpol_role_t default_role;           /* role of every caller without CURVE */
+    const char *curve_secret_key;         /* server's certificate (auth.h); NULL = no CURVE */
+    const char *authorized_keys;          /* dir of allowed client certificates (with CURVE) */
+    bool insecure;                        /* without CURVE, bind non-loopback endpoints too */
+    unsigned audit_retention_days;        /* audit events older are reaped; 0 = kept forever */
     secpol_store_options_t store;         /* map size, no_sync (tests only) */
     const secpol_method_table_t *methods; /* NULL = secpol_method_table_default () */
 } secpol_server_config_t;
 
 /*  Opens the store and binds every endpoint. Refuses, with a reason in err
  *  and NULL:
+ *    - without curve_secret_key, a tcp:// endpoint whose host is not a
+ *      loopback address (127.0.0.0/8, ::1, localhost) unless insecure:
+ *      plain text reaching other hosts, and every caller an admin;
+ *    - curve_secret_key without authorized_keys or the other way round,
+ *      or keys auth.h refuses;
  *    - a tcp:// port that is not a number from 0 to 65535 or *, an
  *      endpoint given twice (before anything is created);
  *    - a data dir another secpold serves: the data dir (created with its
@@ -78,10 +87,10 @@ int secpol_server_run (secpol_server_t *self, volatile sig_atomic_t *stop);
  *  secpol_server_run; the flag must outlive the server. */
 void secpol_server_watch_reload (secpol_server_t *self, volatile sig_atomic_t *reload);
 
-/*  What SIGHUP does, on the front end thread: logs "reload" and what it
- *  reloaded. Logs go to stderr and no CURVE keys exist yet, so today that
- *  is nothing; a log file would be reopened and CURVE keys read again
- *  here. Never stops the server nor drops a connection. */
+/*  What SIGHUP does, on the front end thread: logs "reload" and, with
+ *  CURVE, reads the authorized keys again (auth.h); a key removed is
+ *  refused from the next request on. Logs go to stderr, which needs no
+ *  reopening. Never stops the server nor drops a connection. */
 void secpol_server_reload (secpol_server_t *self);
 
 /*  Closes sockets (flushing queued replies for up to linger_ms), removes

@@ -277,6 +277,18 @@ secpol_test_raw_frames (const secpol_test_daemon_t *self, int n, const void *con
     /* a secpold that is still starting has no socket yet: try again soon,
      * not after libzmq's default 100 ms */
     zsock_set_reconnect_ivl (dealer, 5);
+    /* CURVE as the client library takes it from the environment */
+    const char *server_key = getenv ("SECPOL_SERVER_KEY"),
+               *client_cert = getenv ("SECPOL_CLIENT_CERT");
+    if (server_key && *server_key && client_cert && *client_cert) {
+        zcert_t *server = zcert_load (server_key), *client = zcert_load (client_cert);
+        if (server && client) {
+            zcert_apply (client, dealer);
+            zsock_set_curve_serverkey_bin (dealer, zcert_public_key (server));
+        }
+        zcert_destroy (&server);
+        zcert_destroy (&client);
+    }
     if (zsock_connect (dealer, "%s", self->endpoint) != 0) {
         zsock_destroy (&dealer);
         return 0;

@@ -108,7 +108,8 @@ size_t secpol_test_pack_header (uint8_t *buf, size_t size, const char *method, u
                                 const char *request_id);
 
 /*  Sends one raw request of n frames (each frames[i] of sizes[i] bytes) on a
- *  fresh DEALER (with the leading empty delimiter added) and waits up to
+ *  fresh DEALER (a CURVE client when SECPOL_SERVER_KEY and
+ *  SECPOL_CLIENT_CERT name certificate files, as for the client library) (with the leading empty delimiter added) and waits up to
  *  timeout_ms for the reply. Returns the number of reply frames after the
  *  delimiter (0 on timeout) and copies up to 4 of them into reply[]
  *  (malloc'd, caller frees) with their sizes. */

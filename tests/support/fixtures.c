@@ -183,3 +183,22 @@ secpol_test_read_line (int fd, char *buf, size_t size, int timeout_ms)
     }
     return false;
 }
+
+bool
+secpol_test_doc_contains (const char *path, const char *what, const char *text)
+{
+    char full[1024];
+    snprintf (full, sizeof full, "%s/%s", SECPOL_SOURCE_DIR, path);
+    static char docs[512 * 1024];
+    size_t n = 0;
+    FILE *file = fopen (full, "r");
+    if (file) {
+        n = fread (docs, 1, sizeof docs - 1, file);
+        fclose (file);
+    }
+    docs[n] = '\0';
+    if (file && strstr (docs, text))
+        return true;
+    fprintf (stderr, "%s does not contain %s; replace it with:\n%s", path, what, text);
+    return false;
+}

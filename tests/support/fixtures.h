@@ -89,6 +89,14 @@ int secpol_test_arena_teardown (void **state);
  *  "VmRSS"), or -1 when the process or field is not there. */
 long secpol_test_proc_status_kb (pid_t pid, const char *field);
 
+/* --- documents generated from tables ------------------------------------------ */
+
+/*  True when the file at path (relative to the source tree, "docs/POLICY.md")
+ *  contains text. Otherwise prints on stderr that the document lacks what
+ *  (e.g. "the settings table") and the text it should hold, whole (cmocka's
+ *  print_error would cut it), and returns false for the test to fail. */
+bool secpol_test_doc_contains (const char *path, const char *what, const char *text);
+
 /* --- bounded waits --------------------------------------------------------- */
 
 /*  Milliseconds on a monotonic clock. */

@@ -8,6 +8,7 @@
  *  live at most 10 minutes); OWASP ASVS 4.0.3 V3.3 (idle timeout); OWASP
  *  HTTP Headers cheat sheet (X-XSS-Protection: 0, nosniff, HSTS).
  */
+#include "fixtures.h"
 #include "policy_store.h"
 
 #include <setjmp.h>
@@ -1115,19 +1116,7 @@ test_docs_table_matches (void **state)
 {
     (void)state;
     char *table = secpol_policy_fields_markdown (s_arena);
-    char path[512];
-    snprintf (path, sizeof path, "%s/docs/POLICY.md", SECPOL_SOURCE_DIR);
-    FILE *file = fopen (path, "r");
-    assert_non_null (file);
-    static char docs[256 * 1024];
-    size_t n = fread (docs, 1, sizeof docs - 1, file);
-    fclose (file);
-    docs[n] = 0;
-    if (!strstr (docs, table)) {
-        print_error ("docs/POLICY.md does not contain the settings table; replace it with:\n%s",
-                     table);
-        fail ();
-    }
+    assert_true (secpol_test_doc_contains ("docs/POLICY.md", "the settings table", table));
 }
 
 int
