@@ -42,6 +42,7 @@ struct secpol_auth {
 
 static zhashx_t *s_load_dir (const char *dir, size_t *n_admin, size_t *n_service, bool *ok);
 static bool s_load_one (zhashx_t *keys, const char *dir, const char *file);
+static char *s_read_file (const char *path, size_t size);
 static void s_answer (secpol_auth_t *self, zmsg_t *request);
 static void s_entry_free (void **item);
 
@@ -284,46 +285,69 @@ s_load_dir (const char *dir, size_t *n_admin, size_t *n_service, bool *ok)
     return keys;
 }
 
-/*  Adds one certificate file to keys, or warns why not. */
+/*  Adds one certificate file to keys, or warns why not. The file is read
+ *  here and parsed with zconfig_str_load: czmq 4.2's zconfig_load (under
+ *  zcert_load) leaks on a file that does not parse, and anyone who can
+ *  write the dir can put such a file there. */
 static bool
 s_load_one (zhashx_t *keys, const char *dir, const char *file)
 {
     char path[PATH_MAX], quoted[600];
     snprintf (path, sizeof path, "%s/%s", dir, file);
     struct stat st;
-    const char *problem = NULL;
-    zcert_t *cert = NULL;
     if (stat (path, &st) != 0 || !S_ISREG (st.st_mode))
         return false; /* gone meanwhile, or a directory */
+    const char *problem = NULL, *name = NULL, *public_text = NULL;
     secpol_role_t role = SECPOL_ROLE_ANY;
-    const char *name = NULL;
+    zconfig_t *root = NULL;
+    char *text = NULL;
     if (st.st_size > MAX_CERT_BYTES)
         problem = "larger than a certificate";
-    else if (!(cert = zcert_load (path)))
+    else if (!(text = s_read_file (path, (size_t)st.st_size)))
+        problem = "cannot be read";
+    else if (!(root = zconfig_str_load (text)) ||
+             !(public_text = zconfig_get (root, "curve/public-key", NULL)) ||
+             strlen (public_text) != 40 || !zmq_z85_decode ((uint8_t[32]){0}, public_text))
         problem = "not a certificate (czmq zcert format, public-key in its curve section)";
-    else if (!secpol_auth_parse_role (zcert_meta (cert, "role"), &role))
+    else if (!secpol_auth_parse_role (zconfig_get (root, "metadata/role", NULL), &role))
         problem = "its metadata role is not admin or service";
     else {
-        name = zcert_meta (cert, "name");
+        name = zconfig_get (root, "metadata/name", NULL);
         if (!name || !*name)
             name = file;
         if (!secpol_auth_name_valid (name))
             problem = "its name is not 1-63 letters, digits, '.', '_', '-' or '@'";
-        else if (zhashx_lookup (keys, zcert_public_txt (cert)))
+        else if (zhashx_lookup (keys, public_text))
             problem = "its key is already listed by another file";
     }
-    if (problem) {
+    bool added = false;
+    if (problem)
         secpol_log (SECPOL_LOG_WARN, "key file skipped", "path=%s reason=\"%s\"",
                     secpol_log_quote (quoted, sizeof quoted, path), problem);
-        zcert_destroy (&cert);
-        return false;
+    else {
+        entry_t *entry = secpol_xcalloc (1, sizeof *entry);
+        entry->role = role;
+        snprintf (entry->name, sizeof entry->name, "%s", name);
+        zhashx_insert (keys, public_text, entry);
+        added = true;
     }
-    entry_t *entry = secpol_xcalloc (1, sizeof *entry);
-    entry->role = role;
-    snprintf (entry->name, sizeof entry->name, "%s", name);
-    zhashx_insert (keys, zcert_public_txt (cert), entry);
-    zcert_destroy (&cert);
-    return true;
+    zconfig_destroy (&root);
+    free (text);
+    return added;
+}
+
+/*  The first size bytes of path as a NUL-terminated string, or NULL. */
+static char *
+s_read_file (const char *path, size_t size)
+{
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return NULL;
+    char *text = secpol_xmalloc (size + 1);
+    size_t got = fread (text, 1, size, file);
+    fclose (file);
+    text[got] = '\0';
+    return text;
 }
 
 /*  Answers one ZAP request (RFC 27): version, request id, domain, address,

@@ -95,9 +95,9 @@ main (int argc, char **argv)
         {"max-client-mb", required_argument, NULL, 'M'},
         {"drain-seconds", required_argument, NULL, 'D'},
         {"remember-me-days", required_argument, NULL, 'M' + 256},
-        {"curve-secret-key", required_argument, NULL, 'K'},
-        {"authorized-keys", required_argument, NULL, 'A'},
-        {"insecure", no_argument, NULL, 'I'},
+        {"curve-secret-key", required_argument, NULL, 'c' + 256},
+        {"authorized-keys", required_argument, NULL, 'A' + 256},
+        {"insecure", no_argument, NULL, 'I' + 256},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -163,13 +163,13 @@ main (int argc, char **argv)
                     return 2;
                 config.drain_ms = (unsigned)number * 1000;
                 break;
-            case 'K':
+            case 'c' + 256:
                 config.curve_secret_key = optarg;
                 break;
-            case 'A':
+            case 'A' + 256:
                 config.authorized_keys = optarg;
                 break;
-            case 'I':
+            case 'I' + 256:
                 config.insecure = true;
                 break;
             case 'h':
