@@ -34,6 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
 
 #ifndef SECPOL_VERSION
 #define SECPOL_VERSION "unknown"
@@ -203,6 +205,10 @@ static const secpolctl_option_t s_password_check_options[] = {
 static const secpolctl_option_t s_keygen_options[] = {
     {"role", 0, "R", "admin or service (default service): what the key may\ncall"},
     {"dir", 0, "D", "where to write the two files (default .)"},
+    {NULL, 0, NULL, NULL},
+};
+static const secpolctl_option_t s_otp_begin_options[] = {
+    {"issuer", 0, "I", "the product or workspace the app shows (in the URI)"},
     {NULL, 0, NULL, NULL},
 };
 static const secpolctl_option_t s_account_status_options[] = {
@@ -405,6 +411,51 @@ const secpolctl_command_t secpolctl_commands[] = {
      "Clears the failures and any lock of SUBJECT in WORKSPACE for K (Unlock,\n"
      "an admin action) and prints the counter after it.",
      s_lockout_unlock_options, 0, -1, "text", false, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
+    {"otp", "COMMAND [ARGS]", "one-time codes and authenticator apps (otp --help)",
+     "Shortcuts for OtpService: email two-step codes, authenticator apps (TOTP)\n"
+     "and recovery codes, one command per method. A code is read from stdin,\n"
+     "its first line (on a terminal, asked with echo off), never from the\n"
+     "command line. Verifications print \"ok\" or \"refused: REASON\" and the\n"
+     "two-factor counter, exit 0 whenever the server answered. See docs/OTP.md.",
+     NULL, 0, -1, NULL, false, SECPOLCTL_COMPLETE_NONE, NULL},
+    {"otp issue-email", "WORKSPACE SUBJECT PURPOSE", "a new email code; prints it, once",
+     "Issues a 6-digit email code for SUBJECT and PURPOSE (sign_in, ...)\n"
+     "(IssueEmailOtp), replacing the one before, and prints it with its expiry:\n"
+     "the only time it is shown. Needs email_two_step_enabled.",
+     NULL, 0, -1, "json", false, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
+    {"otp verify-email", "WORKSPACE SUBJECT PURPOSE", "check an email code read from stdin",
+     "Reads a code from stdin and asks VerifyEmailOtp: used once, burned after\n"
+     "5 wrong tries; every refusal counts a two-factor failure.",
+     NULL, 0, -1, "text", false, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
+    {"otp begin", "WORKSPACE SUBJECT ACCOUNT", "start an authenticator app enrollment",
+     "Makes a new TOTP secret for SUBJECT, pending until confirmed\n"
+     "(BeginTotpEnrollment), and prints it in Base32 and as the otpauth:// URI\n"
+     "an app reads from a QR code. ACCOUNT is how the app names the user.",
+     s_otp_begin_options, 0, -1, "json", false, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
+    {"otp confirm", "WORKSPACE SUBJECT", "confirm it with a code from stdin; prints recovery codes",
+     "Reads a code of the pending secret from stdin (ConfirmTotpEnrollment): the\n"
+     "app becomes the active one and its 10 recovery codes are printed, once.",
+     NULL, 0, -1, "json", false, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
+    {"otp verify", "WORKSPACE SUBJECT", "check an authenticator code read from stdin",
+     "Reads a code from stdin and asks VerifyTotp: the current step or one\n"
+     "either side, each step once (\"refused: replayed\" after).",
+     NULL, 0, -1, "text", false, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
+    {"otp recover", "WORKSPACE SUBJECT", "use a recovery code read from stdin",
+     "Reads a recovery code from stdin and asks VerifyRecoveryCode: each code\n"
+     "works once; prints how many are left.",
+     NULL, 0, -1, "text", false, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
+    {"otp regenerate", "WORKSPACE SUBJECT", "new recovery codes; prints them, once",
+     "Replaces SUBJECT's recovery codes with 10 new ones\n"
+     "(RegenerateRecoveryCodes) and prints them: the old ones stop working.",
+     NULL, 0, -1, "json", false, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
+    {"otp remove", "WORKSPACE SUBJECT", "remove the authenticator app and recovery codes",
+     "Removes SUBJECT's active and pending app and its recovery codes\n"
+     "(RemoveTotp).",
+     NULL, 0, -1, "json", false, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
+    {"otp status", "WORKSPACE SUBJECT", "whether an app is enrolled, drift, codes left",
+     "Prints SUBJECT's TotpStatus (GetTotpStatus): enrolled, pending, when\n"
+     "confirmed and last used, the drift seen, recovery codes left.",
+     NULL, 0, -1, "text", false, SECPOLCTL_COMPLETE_NONE, s_run_in_group},
     {"password", "COMMAND [ARGS]", "password rules (password --help)",
      "Shortcuts for PasswordService: judge a candidate password under the\n"
      "workspace's (or a community's) rules. The password is read from stdin,\n"
@@ -1365,6 +1416,7 @@ s_run_in_group (const secpolctl_command_t *command, secpol_client_t *client, int
         {"policy", secpolctl_policy},          {"session", secpolctl_session_main},
         {"token", secpolctl_token_main},       {"lockout", secpolctl_lockout_main},
         {"password", secpolctl_password_main}, {"account", secpolctl_password_main},
+        {"otp", secpolctl_otp_main},
     };
     const char *space = strchr (command->path, ' ');
     size_t length = space ? (size_t)(space - command->path) : 0;
@@ -1410,4 +1462,43 @@ s_prepare_call (char *path, size_t size, ProtobufCMessage **request_p, const cha
     if (secpol_json_parse_message (request_p, error, sizeof error, method->input, json_text) != 0)
         return secpolctl_usage_error ("bad request for %s: %s", path, error);
     return SECPOLCTL_EXIT_OK;
+}
+
+int
+secpolctl_read_secret (char *buffer, size_t size, const char *prompt, const char *command,
+                       const char *missing)
+{
+    setvbuf (stdin, NULL, _IONBF, 0);
+    struct termios saved, quiet;
+    bool terminal = isatty (STDIN_FILENO) && tcgetattr (STDIN_FILENO, &saved) == 0;
+    if (terminal) {
+        quiet = saved;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        quiet.c_lflag |= ECHONL;
+        tcsetattr (STDIN_FILENO, TCSAFLUSH, &quiet);
+        fputs (prompt, stderr);
+        fflush (stderr);
+    }
+    bool got = fgets (buffer, (int)size, stdin) != NULL;
+    if (terminal)
+        tcsetattr (STDIN_FILENO, TCSAFLUSH, &saved);
+    if (!got) {
+        buffer[0] = '\0';
+        if (ferror (stdin)) {
+            fprintf (stderr, "secpolctl: %s: cannot read stdin\n", command);
+            return SECPOL_INTERNAL;
+        }
+    }
+    buffer[strcspn (buffer, "\r\n")] = '\0';
+    if (!buffer[0])
+        return secpolctl_usage_error ("%s: %s", command, missing);
+    return SECPOLCTL_EXIT_OK;
+}
+
+void
+secpolctl_wipe (void *buffer, size_t size)
+{
+    volatile unsigned char *byte = (volatile unsigned char *)buffer;
+    while (size--)
+        *byte++ = 0;
 }

@@ -7,7 +7,7 @@
  *  secpolctl_schema.c, `completion` in secpolctl_completion.c, `policy` in
  *  secpolctl_policy.c, `session` in secpolctl_session.c, `token` in
  *  secpolctl_token.c, `lockout` in secpolctl_lockout.c, `password` and
- *  `account` in secpolctl_password.c. Every subcommand
+ *  `account` in secpolctl_password.c, `otp` in secpolctl_otp.c. Every subcommand
  *  prints results the same way, through the helpers below, and returns the
  *  process exit code:
  *
@@ -112,6 +112,24 @@ int secpolctl_usage_error (const char *fmt, ...) __attribute__ ((format (printf,
  *  their prefix on stderr (the caller then exits SECPOLCTL_EXIT_USAGE). */
 int secpolctl_enum_word (const ProtobufCEnumDescriptor *descriptor, const char *prefix,
                          const char *word, const char *what, const char *note);
+
+/*  Reads a secret (a password, a one-time code) as the first line of stdin
+ *  into buffer (size bytes, NUL-terminated, "\r\n" cut), never from the
+ *  command line: out of the process list and the shell's history. On a
+ *  terminal it asks on stderr with prompt, echo off. stdin is unbuffered
+ *  so that no copy stays in stdio's buffer and nothing after the line is
+ *  consumed. An empty line is a usage error "<command>: <missing>";
+ *  a read error INTERNAL. Returns the exit code (SECPOLCTL_EXIT_OK when a
+ *  line was read). The caller wipes buffer with secpolctl_wipe(). */
+int secpolctl_read_secret (char *buffer, size_t size, const char *prompt, const char *command,
+                           const char *missing);
+
+/*  Zeroes size bytes at buffer in a way the compiler may not drop. */
+void secpolctl_wipe (void *buffer, size_t size);
+
+/*  `secpolctl otp SUBCOMMAND ...`, as secpolctl_policy() takes its words.
+ *  Implemented in secpolctl_otp.c. */
+int secpolctl_otp_main (secpol_client_t *client, int argc, char **argv);
 
 /*  Reads all of stdin into a malloc'd NUL-terminated string (for JSON given
  *  as "-"). Returns NULL on a read error. Caller owns return value. */

@@ -31,7 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,8 +43,6 @@
 
 static int s_check (secpol_client_t *client, int argc, char **argv);
 static int s_status (secpol_client_t *client, int argc, char **argv);
-static int s_read_password (char *password, size_t size);
-static void s_wipe (void *buffer, size_t size);
 static void s_print_time (const char *label, int64_t when);
 
 /*  `secpolctl password SUBCOMMAND ...` and `secpolctl account SUBCOMMAND
@@ -113,18 +110,19 @@ s_check (secpol_client_t *client, int argc, char **argv)
     request.subject_id = words[1];
 
     char password[S_PASSWORD_MAX + 1];
-    int code = s_read_password (password, sizeof password);
+    int code = secpolctl_read_secret (password, sizeof password, "Password: ", "password check",
+                                      "no password on stdin (its first line)");
     if (code == SECPOLCTL_EXIT_OK && !client)
         client = secpolctl_client (&code);
     if (code != SECPOLCTL_EXIT_OK) {
-        s_wipe (password, sizeof password);
+        secpolctl_wipe (password, sizeof password);
         free (user_inputs);
         return code;
     }
     request.password = password;
     ProtobufCMessage *response = NULL;
     code = secpol_client_call (client, S_SERVICE "CheckPassword", &request.base, &response);
-    s_wipe (password, sizeof password);
+    secpolctl_wipe (password, sizeof password);
     request.password = NULL;
     free (user_inputs);
     if (code != SECPOL_OK || secpolctl_output () == SECPOLCTL_OUTPUT_JSON)
@@ -184,48 +182,6 @@ s_status (secpol_client_t *client, int argc, char **argv)
     if (response)
         protobuf_c_message_free_unpacked (response, NULL);
     return code;
-}
-
-//  The first line of stdin into password (NUL-terminated, "\r\n" cut). On
-//  a terminal, asks on stderr with echo off. stdin is unbuffered so that no
-//  copy stays in stdio's buffer and nothing after the line is consumed.
-static int
-s_read_password (char *password, size_t size)
-{
-    setvbuf (stdin, NULL, _IONBF, 0);
-    struct termios saved, quiet;
-    bool terminal = isatty (STDIN_FILENO) && tcgetattr (STDIN_FILENO, &saved) == 0;
-    if (terminal) {
-        quiet = saved;
-        quiet.c_lflag &= ~(tcflag_t)ECHO;
-        quiet.c_lflag |= ECHONL;
-        tcsetattr (STDIN_FILENO, TCSAFLUSH, &quiet);
-        fputs ("Password: ", stderr);
-        fflush (stderr);
-    }
-    bool got = fgets (password, (int)size, stdin) != NULL;
-    if (terminal)
-        tcsetattr (STDIN_FILENO, TCSAFLUSH, &saved);
-    if (!got) {
-        password[0] = '\0';
-        if (ferror (stdin)) {
-            fprintf (stderr, "secpolctl: password check: cannot read stdin\n");
-            return SECPOL_INTERNAL;
-        }
-    }
-    password[strcspn (password, "\r\n")] = '\0';
-    if (!password[0])
-        return secpolctl_usage_error ("password check: no password on stdin (its first line)");
-    return SECPOLCTL_EXIT_OK;
-}
-
-//  memset that the compiler may not drop.
-static void
-s_wipe (void *buffer, size_t size)
-{
-    volatile unsigned char *byte = (volatile unsigned char *)buffer;
-    while (size--)
-        *byte++ = 0;
 }
 
 static void

@@ -417,9 +417,9 @@ SECPOL_HANDLER (s_verify_totp, Secpol__V1__VerifyTotpRequest, in, Secpol__V1__Ot
     if (match != SECPOL_TOTP_MATCH) {
         rc = s_refuse (call, in->workspace_id, in->subject_id,
                        match == SECPOL_TOTP_REPLAY ? REASON_REPLAY : REASON_INVALID, out);
-        if (rc == SECPOL_OK && match == SECPOL_TOTP_REPLAY)
-            s_event (call, "totp_replayed", in->workspace_id, in->subject_id, "failures=%" PRIu32,
-                     out->lockout->failures);
+        if (rc == SECPOL_OK)
+            s_event (call, match == SECPOL_TOTP_REPLAY ? "totp_replayed" : "totp_refused",
+                     in->workspace_id, in->subject_id, "failures=%" PRIu32, out->lockout->failures);
         goto done;
     }
     /* RFC 6238 section 6: the drift seen is recorded (GetTotpStatus, the
@@ -436,6 +436,7 @@ SECPOL_HANDLER (s_verify_totp, Secpol__V1__VerifyTotpRequest, in, Secpol__V1__Ot
         goto done;
     out->ok = true;
     out->drift_steps = drift;
+    s_event (call, "totp_verified", in->workspace_id, in->subject_id, "drift_steps=%d", drift);
     rc = SECPOL_OK;
 done:
     sodium_memzero (code, sizeof code);
@@ -490,6 +491,9 @@ SECPOL_HANDLER (s_verify_recovery_code, Secpol__V1__VerifyRecoveryCodeRequest, i
     if (found == SIZE_MAX) { /* wrong, or used already */
         rc = s_refuse (call, in->workspace_id, in->subject_id, REASON_INVALID, out);
         out->recovery_codes_left = s_recovery_left (record);
+        if (rc == SECPOL_OK)
+            s_event (call, "recovery_code_refused", in->workspace_id, in->subject_id,
+                     "failures=%" PRIu32, out->lockout->failures);
         goto done;
     }
     record->recovery_codes[found]->used_at = call->now;
