@@ -31,6 +31,7 @@
 #include "secpol/secpol_status.h"
 #include "secpol/v1/health.pb-c.h"
 #include "secpol/v1/lockout.pb-c.h"
+#include "secpol/v1/otp.pb-c.h"
 #include "secpol/v1/password.pb-c.h"
 #include "secpol/v1/policy.pb-c.h"
 #include "secpol/v1/session.pb-c.h"
@@ -38,6 +39,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <liboath/oath.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -66,6 +68,8 @@
 #define S_LOCKOUT_WINDOW    10080 /* ... and its window_minutes (a week: no failure ages out) */
 #define S_PASSWORD_HISTORY  3     /* passwords check_password_history's subject changed to */
 #define S_PASSWORD_DEPTH    2     /* its calls in flight per client (argon2id, SLOW lane) */
+#define S_TOTP_SUBJECTS     64 /* subjects with an authenticator app verify_totp cycles through */
+#define S_TOTP_WRONG        "000000" /* the code verify_totp sends (right one time in 333 333) */
 
 typedef struct run run_t;
 typedef struct worker worker_t;
@@ -144,6 +148,7 @@ struct run {
     uint64_t write_cursor[S_MAX_CLIENTS];   /* writes made per client so far */
     uint64_t token_cursor[S_MAX_CLIENTS];   /* IssueToken calls made per client so far */
     uint64_t failure_cursor[S_MAX_CLIENTS]; /* RecordFailure calls made per client so far */
+    uint64_t otp_cursor[S_MAX_CLIENTS];     /* IssueEmailOtp calls made per client so far */
 };
 
 /*  One client thread of a scenario. */
@@ -172,6 +177,10 @@ struct worker {
     Secpol__V1__ConsumeTokenRequest consume;
     Secpol__V1__LockoutRequest lockout;
     Secpol__V1__CheckPasswordRequest password;
+    Secpol__V1__IssueEmailOtpRequest issue_otp;
+    Secpol__V1__VerifyEmailOtpRequest verify_otp;
+    Secpol__V1__VerifyTotpRequest totp;
+    char code[16];
     char subject_id[64];
     char token[64];
     /* results */
@@ -227,6 +236,16 @@ static const ProtobufCMessage *s_password_request (worker_t *worker, uint64_t se
                                                    uint32_t *expect);
 static bool s_password_check (const ProtobufCMessage *response, uint32_t expect);
 static int s_prepare_lockout (run_t *run, secpol_client_t *client);
+static const ProtobufCMessage *s_issue_otp_request (worker_t *worker, uint64_t seq,
+                                                    uint32_t *expect);
+static bool s_issue_otp_check (const ProtobufCMessage *response, uint32_t expect);
+static const ProtobufCMessage *s_verify_otp_request (worker_t *worker,
+                                                     const ProtobufCMessage *response,
+                                                     uint32_t expect, uint32_t *expect2);
+static bool s_verify_otp_check (const ProtobufCMessage *response, uint32_t expect);
+static const ProtobufCMessage *s_totp_request (worker_t *worker, uint64_t seq, uint32_t *expect);
+static bool s_totp_check (const ProtobufCMessage *response, uint32_t expect);
+static int s_prepare_otp (run_t *run, secpol_client_t *client);
 static int s_prepare_passwords (run_t *run, secpol_client_t *client);
 
 /*  The passwords check_password_history's subject p0 changed to, oldest
@@ -273,12 +292,20 @@ static const scenario_t s_scenarios[] = {
      "CheckPassword against a history of 3 argon2id hashes (half reused), 2 in flight/client",
      "/secpol.v1.PasswordService/CheckPassword", "SLOW", S_PASSWORD_DEPTH, s_password_request,
      s_password_check},
+    {"issue_verify_email_otp",
+     "IssueEmailOtp, then VerifyEmailOtp of the code it answered (each a write; both counted)",
+     "/secpol.v1.OtpService/IssueEmailOtp", "WRITE", 0, s_issue_otp_request, s_issue_otp_check},
+    {"verify_totp",
+     "VerifyTotp of 64 enrolled subjects: secret unsealed, 3 liboath codes compared (refused)",
+     "/secpol.v1.OtpService/VerifyTotp", "WRITE", 0, s_totp_request, s_totp_check},
 };
 #define S_SCENARIOS (sizeof s_scenarios / sizeof s_scenarios[0])
 
 static const follow_t s_follows[] = {
     {"issue_consume_token", "/secpol.v1.TokenService/ConsumeToken", s_consume_request,
      s_consume_check},
+    {"issue_verify_email_otp", "/secpol.v1.OtpService/VerifyEmailOtp", s_verify_otp_request,
+     s_verify_otp_check},
 };
 
 /*  The front end's targets (issue 6): secpold's calls/s over secpol-echo's,
@@ -731,7 +758,8 @@ s_prepare (run_t *run, secpol_client_t *client)
                  secpol_status_name (code), secpol_client_status (client)->message);
         return -1;
     }
-    if (s_prepare_sessions (run, client) || s_prepare_lockout (run, client))
+    if (s_prepare_sessions (run, client) || s_prepare_lockout (run, client) ||
+        s_prepare_otp (run, client))
         return -1;
     return s_prepare_passwords (run, client);
 }
@@ -885,6 +913,100 @@ s_prepare_passwords (run_t *run, secpol_client_t *client)
     }
     if (code != SECPOL_OK) {
         fprintf (stderr, "secpol-bench: preparing the password history failed: %s %s\n",
+                 secpol_status_name (code), secpol_client_status (client)->message);
+        return -1;
+    }
+    return 0;
+}
+
+/*  Workspace <prefix>-o, where the OTP scenarios run: email codes on, the
+ *  two-factor lockout off (verify_totp's refusals never lock), and
+ *  S_TOTP_SUBJECTS subjects o<i> with an authenticator app, each begun and
+ *  confirmed with the code liboath computes from the secret it was given
+ *  at the server's time (Health/Check). Returns 0, or -1 after printing why. */
+static int
+s_prepare_otp (run_t *run, secpol_client_t *client)
+{
+    char workspace_id[96], subject_id[32];
+    snprintf (workspace_id, sizeof workspace_id, "%s-o", run->prefix);
+    Secpol__V1__LockoutSettings lockout = SECPOL__V1__LOCKOUT_SETTINGS__INIT;
+    Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
+    Secpol__V1__UpdatePolicyRequest update = SECPOL__V1__UPDATE_POLICY_REQUEST__INIT;
+    char *mask[] = {"email_two_step_enabled", "authenticator_app_enabled",
+                    "two_factor_lockout.max_failures"};
+    policy.email_two_step_enabled = true;
+    policy.authenticator_app_enabled = true;
+    lockout.max_failures = 0;
+    policy.two_factor_lockout = &lockout;
+    update.workspace_id = workspace_id;
+    update.community_id = "";
+    update.policy = &policy;
+    update.update_mask = mask;
+    update.n_update_mask = sizeof mask / sizeof mask[0];
+    update.actor = S_ACTOR;
+    ProtobufCMessage *response = NULL;
+    int code = secpol_client_call (client, "/secpol.v1.PolicyService/UpdatePolicy", &update.base,
+                                   &response);
+    if (response)
+        protobuf_c_message_free_unpacked (response, NULL);
+    response = NULL;
+    if (code == SECPOL_OK && oath_init () != OATH_OK) {
+        fprintf (stderr, "secpol-bench: liboath does not start\n");
+        return -1;
+    }
+    for (int i = 0; i < S_TOTP_SUBJECTS && code == SECPOL_OK; i++) {
+        snprintf (subject_id, sizeof subject_id, "o%d", i);
+        Secpol__V1__BeginTotpEnrollmentRequest begin =
+            SECPOL__V1__BEGIN_TOTP_ENROLLMENT_REQUEST__INIT;
+        begin.workspace_id = workspace_id;
+        begin.subject_id = subject_id;
+        begin.account_name = subject_id;
+        begin.issuer = "secpol-bench";
+        code = secpol_client_call (client, "/secpol.v1.OtpService/BeginTotpEnrollment", &begin.base,
+                                   &response);
+        if (code != SECPOL_OK)
+            break;
+        const char *base32 = ((Secpol__V1__BeginTotpEnrollmentResponse *)response)->secret_base32;
+        char *secret = NULL, totp[16];
+        size_t secret_size = 0;
+        ProtobufCMessage *health = NULL;
+        bool made = oath_base32_decode (base32, strlen (base32), &secret, &secret_size) == OATH_OK;
+        protobuf_c_message_free_unpacked (response, NULL);
+        response = NULL;
+        code = secpol_client_call (client, "/secpol.v1.Health/Check", NULL, &health);
+        made = made && code == SECPOL_OK &&
+               oath_totp_generate (secret, secret_size,
+                                   (time_t)((Secpol__V1__HealthCheckResponse *)health)->now,
+                                   OATH_TOTP_DEFAULT_TIME_STEP_SIZE, OATH_TOTP_DEFAULT_START_TIME,
+                                   6, totp) == OATH_OK;
+        if (health)
+            protobuf_c_message_free_unpacked (health, NULL);
+        free (secret);
+        if (!made) {
+            fprintf (stderr, "secpol-bench: no TOTP code for the prepared subject %s\n",
+                     subject_id);
+            return -1;
+        }
+        Secpol__V1__ConfirmTotpEnrollmentRequest confirm =
+            SECPOL__V1__CONFIRM_TOTP_ENROLLMENT_REQUEST__INIT;
+        confirm.workspace_id = workspace_id;
+        confirm.subject_id = subject_id;
+        confirm.code = totp;
+        code = secpol_client_call (client, "/secpol.v1.OtpService/ConfirmTotpEnrollment",
+                                   &confirm.base, &response);
+        bool confirmed =
+            code == SECPOL_OK && ((Secpol__V1__ConfirmTotpEnrollmentResponse *)response)->ok;
+        if (response)
+            protobuf_c_message_free_unpacked (response, NULL);
+        response = NULL;
+        if (code == SECPOL_OK && !confirmed) {
+            fprintf (stderr, "secpol-bench: the prepared subject %s's code was refused\n",
+                     subject_id);
+            return -1;
+        }
+    }
+    if (code != SECPOL_OK) {
+        fprintf (stderr, "secpol-bench: preparing the OTP workspace failed: %s %s\n",
                  secpol_status_name (code), secpol_client_status (client)->message);
         return -1;
     }
@@ -1145,6 +1267,88 @@ s_failure_check (const ProtobufCMessage *response, uint32_t expect)
     return s_lockout_status ((const Secpol__V1__LockoutStatus *)response, expect);
 }
 
+/*  An email code for a subject of its own: client k's n-th is e<k>-<n> (the
+ *  cursor carries over from round to round), so every pair is the common
+ *  path: issue, then verify the code it answered. */
+static const ProtobufCMessage *
+s_issue_otp_request (worker_t *worker, uint64_t seq, uint32_t *expect)
+{
+    (void)seq; /* the client's own cursor, not seq, which restarts per scenario */
+    uint32_t n = (uint32_t)worker->run->otp_cursor[worker->index]++;
+    *expect = n;
+    snprintf (worker->workspace_id, sizeof worker->workspace_id, "%s-o", worker->run->prefix);
+    snprintf (worker->subject_id, sizeof worker->subject_id, "e%d-%" PRIu32, worker->index, n);
+    worker->issue_otp.workspace_id = worker->workspace_id;
+    worker->issue_otp.subject_id = worker->subject_id;
+    worker->issue_otp.purpose = "sign_in";
+    return &worker->issue_otp.base;
+}
+
+static bool
+s_issue_otp_check (const ProtobufCMessage *response, uint32_t expect)
+{
+    (void)expect;
+    const Secpol__V1__IssueEmailOtpResponse *issued =
+        (const Secpol__V1__IssueEmailOtpResponse *)response;
+    return strlen (issued->code) == 6 && strspn (issued->code, "0123456789") == 6 &&
+           issued->expires_at > 0 && !issued->replaced;
+}
+
+static const ProtobufCMessage *
+s_verify_otp_request (worker_t *worker, const ProtobufCMessage *response, uint32_t expect,
+                      uint32_t *expect2)
+{
+    const Secpol__V1__IssueEmailOtpResponse *issued =
+        (const Secpol__V1__IssueEmailOtpResponse *)response;
+    snprintf (worker->code, sizeof worker->code, "%s", issued->code);
+    *expect2 = expect;
+    /* the subject of the issue this answers (calls are pipelined: not the
+     * last one the worker named) */
+    snprintf (worker->subject_id, sizeof worker->subject_id, "e%d-%" PRIu32, worker->index, expect);
+    worker->verify_otp.workspace_id = worker->workspace_id;
+    worker->verify_otp.subject_id = worker->subject_id;
+    worker->verify_otp.purpose = "sign_in";
+    worker->verify_otp.code = worker->code;
+    return &worker->verify_otp.base;
+}
+
+/*  The right code, accepted. */
+static bool
+s_verify_otp_check (const ProtobufCMessage *response, uint32_t expect)
+{
+    (void)expect;
+    const Secpol__V1__OtpVerifyResponse *verdict = (const Secpol__V1__OtpVerifyResponse *)response;
+    return verdict->ok && !*verdict->reason && verdict->lockout && !verdict->lockout->locked;
+}
+
+/*  Subject o<i> of the OTP workspace in turn, with S_TOTP_WRONG: every call
+ *  opens a sealed secret and compares three codes, as an accepted one does
+ *  (a subject can be accepted once per 30 s step, so a load of right codes
+ *  cannot be sustained); no failure is stored (lockout off). */
+static const ProtobufCMessage *
+s_totp_request (worker_t *worker, uint64_t seq, uint32_t *expect)
+{
+    *expect = (uint32_t)((seq + (uint64_t)worker->index * 17) % S_TOTP_SUBJECTS);
+    snprintf (worker->workspace_id, sizeof worker->workspace_id, "%s-o", worker->run->prefix);
+    snprintf (worker->subject_id, sizeof worker->subject_id, "o%" PRIu32, *expect);
+    worker->totp.workspace_id = worker->workspace_id;
+    worker->totp.subject_id = worker->subject_id;
+    worker->totp.code = S_TOTP_WRONG;
+    return &worker->totp.base;
+}
+
+/*  Refused as a wrong code (or, one time in 333 333, accepted or replayed:
+ *  S_TOTP_WRONG was right), the lockout off. */
+static bool
+s_totp_check (const ProtobufCMessage *response, uint32_t expect)
+{
+    (void)expect;
+    const Secpol__V1__OtpVerifyResponse *verdict = (const Secpol__V1__OtpVerifyResponse *)response;
+    return verdict->lockout && !verdict->lockout->locked && verdict->lockout->max_failures == 0 &&
+           (verdict->ok || strcmp (verdict->reason, "invalid") == 0 ||
+            strcmp (verdict->reason, "replayed") == 0);
+}
+
 /*  Subject p0's candidates in turn: its S_PASSWORD_HISTORY stored passwords
  *  (REUSED) and one it never used (ok), so half the calls match a hash and
  *  half verify against all of them. */
@@ -1220,6 +1424,11 @@ s_run_scenario (run_t *run, const scenario_t *scenario, bool echo, result_t *res
         worker->lockout = (Secpol__V1__LockoutRequest)SECPOL__V1__LOCKOUT_REQUEST__INIT;
         worker->password =
             (Secpol__V1__CheckPasswordRequest)SECPOL__V1__CHECK_PASSWORD_REQUEST__INIT;
+        worker->issue_otp =
+            (Secpol__V1__IssueEmailOtpRequest)SECPOL__V1__ISSUE_EMAIL_OTP_REQUEST__INIT;
+        worker->verify_otp =
+            (Secpol__V1__VerifyEmailOtpRequest)SECPOL__V1__VERIFY_EMAIL_OTP_REQUEST__INIT;
+        worker->totp = (Secpol__V1__VerifyTotpRequest)SECPOL__V1__VERIFY_TOTP_REQUEST__INIT;
         if (pthread_create (&worker->thread, NULL, s_worker, worker) != 0)
             break;
         started++;
