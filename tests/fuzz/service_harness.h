@@ -1,5 +1,5 @@
 /*  service_harness.h - what the service fuzz targets share (fuzz_token,
- *  fuzz_session, fuzz_lockout, fuzz_password): a secpol_server_t of their
+ *  fuzz_session, fuzz_lockout, fuzz_password, fuzz_otp): a secpol_server_t of their
  *  own, for the store and the store key the handlers hash with (its data in
  *  a temporary directory, an inproc endpoint nobody connects to; its front
  *  end never runs), and a handler run the way the dispatcher runs it.
