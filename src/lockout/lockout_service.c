@@ -113,6 +113,12 @@ s_apply (secpol_call_t *call, const request_t *in, secpol_lockout_action_t actio
                                action, call->now, out);
     if (rc)
         return secpol_call_fail (call, SECPOL_INTERNAL, "lockout store: %s", secpol_strerror (rc));
+    if (out->just_locked)
+        secpol_call_event (call, in->kind == SECPOL__V1__LOCKOUT_KIND__LOCKOUT_KIND_LOGIN
+                                     ? SECPOL_EVENT_LOCKED_LOGIN
+                                 : in->kind == SECPOL__V1__LOCKOUT_KIND__LOCKOUT_KIND_CLAIM
+                                     ? SECPOL_EVENT_LOCKED_CLAIM
+                                     : SECPOL_EVENT_LOCKED_TWO_FACTOR);
     return SECPOL_OK;
 }
 

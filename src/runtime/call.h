@@ -49,7 +49,21 @@ typedef struct {
     ProtobufCMessage **violations; /* Secpol__V1__FieldViolation, in the arena */
     size_t violations_capacity;    /* slots in violations; kept by secpol_call_violation */
     size_t violations_dropped;     /* bad fields found past SECPOL_MAX_VIOLATIONS, counted only */
+    uint32_t events;               /* secpol_event_t bits, counted once the call succeeded */
 } secpol_call_t;
+
+/*  Things a call did that operators count (metrics.h), beyond its method and
+ *  status: a handler marks them with secpol_call_event(), and the runtime
+ *  counts them when the call answers OK (for a write: after its commit), so
+ *  a call rolled back counts nothing. Each at most once per call. */
+typedef enum {
+    SECPOL_EVENT_LOCKED_LOGIN,      /* a LOGIN counter reached its limit: locked now */
+    SECPOL_EVENT_LOCKED_CLAIM,      /* a CLAIM counter locked */
+    SECPOL_EVENT_LOCKED_TWO_FACTOR, /* a TWO_FACTOR counter locked */
+    SECPOL_EVENT_COUNT
+} secpol_event_t;
+
+#define secpol_call_event(call, event) ((call)->events |= 1u << (event))
 
 /*  A reply lists at most this many FieldViolation entries; further bad
  *  fields are counted, and the message says how many more there were. */

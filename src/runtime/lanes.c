@@ -5,6 +5,7 @@
 #include "alloc.h"
 #include "expiry.h"
 #include "log.h"
+#include "metrics.h"
 #include "peers.h"
 #include "server.h"
 #include "wire.h"
@@ -64,6 +65,7 @@ struct secpol_lanes {
     atomic_uint_fast64_t disk_full_refusals; /* requests refused for a full disk */
     atomic_bool disk_full;                   /* the last commit failed for a full disk */
     atomic_uint_fast64_t stale_readers;      /* reader slots of dead processes cleared */
+    atomic_size_t running;                   /* lane threads in their loop */
 };
 
 static void s_queue_init (queue_t *q);
@@ -268,6 +270,22 @@ uint64_t
 secpol_lanes_swept (secpol_lanes_t *self)
 {
     return atomic_load (&self->swept);
+}
+
+size_t
+secpol_lanes_queued (secpol_lanes_t *self, secpol_lane_t lane)
+{
+    queue_t *queue = &self->queues[lane];
+    pthread_mutex_lock (&queue->mutex);
+    size_t length = queue->length;
+    pthread_mutex_unlock (&queue->mutex);
+    return length;
+}
+
+bool
+secpol_lanes_running (secpol_lanes_t *self)
+{
+    return atomic_load (&self->running) == self->n_workers;
 }
 
 /* --- running a job ---------------------------------------------------------- */
@@ -678,6 +696,7 @@ s_worker (void *arg)
     secpol_txn_t *txn = NULL;
     int64_t next_sweep = s_monotonic_us () + SWEEP_INTERVAL_MS * 1000;
     int64_t next_reader_check = s_monotonic_us () + READER_CHECK_MS * 1000;
+    atomic_fetch_add (&self->running, 1);
     for (;;) {
         /* The writer wakes to sweep expired records (expiry.h) when no
          * write has come for a while, and between write batches at most
@@ -713,6 +732,7 @@ s_worker (void *arg)
                 break;
         }
     }
+    atomic_fetch_sub (&self->running, 1);
     secpol_txn_abort (&txn);
     secpol_arena_destroy (&arena);
     return NULL;

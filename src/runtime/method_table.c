@@ -190,6 +190,12 @@ secpol_method_table_at (const secpol_method_table_t *self, size_t i)
     return i < self->size ? &self->methods[i] : NULL;
 }
 
+size_t
+secpol_method_table_index (const secpol_method_table_t *self, const secpol_method_t *method)
+{
+    return (size_t)(method - self->methods);
+}
+
 const secpol_table_t *const *
 secpol_method_table_tables (const secpol_method_table_t *self, size_t *n_tables)
 {

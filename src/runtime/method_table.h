@@ -59,6 +59,10 @@ const secpol_method_t *secpol_method_table_at (const secpol_method_table_t *self
  *  fails when the document's copy differs. Allocated in arena. */
 char *secpol_method_table_roles_markdown (const secpol_method_table_t *self, secpol_arena_t *arena);
 
+/*  The position of method (a pointer find, findn or at returned) in the
+ *  table, from 0 to size - 1: for arrays indexed like the table. */
+size_t secpol_method_table_index (const secpol_method_table_t *self, const secpol_method_t *method);
+
 /*  The store tables of the runtime (expiry.h) and every service, for
  *  secpol_store_options_t. */
 const secpol_table_t *const *secpol_method_table_tables (const secpol_method_table_t *self,

@@ -47,6 +47,8 @@ main (int argc, char **argv)
         return 2;
     if ((env = getenv ("SECPOL_LOG_LEVEL")) && *env)
         log_level = env;
+    if ((env = getenv ("SECPOL_METRICS_LISTEN")) && *env)
+        config.metrics_listen = env;
     if ((env = getenv ("SECPOL_TEST_CLOCK")) && *env)
         config.test_clock = s_truthy (env);
     int number;
@@ -98,6 +100,7 @@ main (int argc, char **argv)
         {"curve-secret-key", required_argument, NULL, 'c' + 256},
         {"authorized-keys", required_argument, NULL, 'A' + 256},
         {"insecure", no_argument, NULL, 'I' + 256},
+        {"metrics-listen", required_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -157,6 +160,9 @@ main (int argc, char **argv)
                 if (s_parse_int ("--remember-me-days", optarg, 1, 3650, &number))
                     return 2;
                 config.remember_me_days = (unsigned)number;
+                break;
+            case 'm':
+                config.metrics_listen = optarg;
                 break;
             case 'D':
                 if (s_parse_int ("--drain-seconds", optarg, 1, 3600, &number))
@@ -302,6 +308,9 @@ s_usage (FILE *out)
         "                               read again on SIGHUP and when DIR changes\n"
         "      --insecure               without CURVE, bind endpoints other hosts can reach\n"
         "                               too (SECPOL_INSECURE=1); else only loopback and ipc\n"
+        "      --metrics-listen ADDR:PORT  serve Prometheus metrics (/metrics) and probes\n"
+        "                               (/healthz, /readyz) over HTTP there, e.g.\n"
+        "                               127.0.0.1:9464 (SECPOL_METRICS_LISTEN; default off)\n"
         "  -h, --help            this text\n"
         "  -V, --version         print the version\n"
         "\n"

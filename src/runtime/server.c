@@ -11,7 +11,9 @@
 #include "accept_guard.h"
 #include "alloc.h"
 #include "auth.h"
+#include "http.h"
 #include "lanes.h"
+#include "metrics.h"
 #include "log.h"
 #include "peers.h"
 #include "wire.h"
@@ -73,6 +75,11 @@ struct secpol_server {
     int lock_fd;                      /* holds the data dir's LOCK_FILE (flock); -1 = none */
     volatile sig_atomic_t *reload;    /* set by SIGHUP (secpol_server_watch_reload); or NULL */
     atomic_int_fast64_t clock_offset; /* test clock, seconds */
+    secpol_metrics_t *metrics;        /* counters (metrics.h) */
+    secpol_http_t *http;              /* --metrics-listen; NULL = none */
+    atomic_bool stopping;             /* draining: /readyz answers not ready */
+    int64_t started_unix;             /* wall clock at start, for secpol_start_time_seconds */
+    int64_t started_us;               /* monotonic at start, for secpol_uptime_seconds */
     /* front end only */
     size_t in_flight;     /* jobs queued or running */
     int fd_ceiling;       /* an accepted connection's descriptor at or above it is shed */
@@ -100,14 +107,16 @@ static void s_warn_test_clock (secpol_server_t *self);
 static int s_raise_fd_limit (unsigned *max_connections, int *fd_ceiling);
 static void s_accept (secpol_server_t *self, zmq_msg_t *parts, size_t n_parts);
 static void s_send_replies (secpol_server_t *self);
-static void s_refuse (secpol_server_t *self, zmq_msg_t *identity, uint64_t call_id, int code,
-                      const char *message);
+static void s_refuse (secpol_server_t *self, const secpol_method_t *method, zmq_msg_t *identity,
+                      uint64_t call_id, int code, const char *message);
 static void s_log_shed (secpol_server_t *self);
 static void s_submit_accepted (secpol_server_t *self);
 static secpol_job_t *s_job_new (secpol_server_t *self);
 static void s_job_free (secpol_server_t *self, secpol_job_t *job);
 static size_t s_receive (void *socket, zmq_msg_t *parts, size_t max_parts);
 static int64_t s_monotonic_us (void);
+static void s_render_metrics (void *arg, FILE *out);
+static bool s_ready (void *arg, char *reason, size_t reason_size);
 
 secpol_server_t *
 secpol_server_new (const secpol_server_config_t *config, char *err, size_t err_size)
@@ -191,10 +200,19 @@ secpol_server_new (const secpol_server_config_t *config, char *err, size_t err_s
         .max_queued = self->config.max_queued,
         .audit_retention_seconds = (int64_t)self->config.audit_retention_days * 86400,
     };
+    self->started_unix = (int64_t)time (NULL);
+    self->started_us = s_monotonic_us ();
+    self->metrics = secpol_metrics_new (self->methods);
     self->lanes = secpol_lanes_new (&lanes, self->store, self);
     if (!self->lanes) {
         snprintf (err, err_size, "cannot start lane threads");
         goto fail;
+    }
+    if (self->config.metrics_listen) {
+        secpol_http_handlers_t handlers = {s_render_metrics, s_ready, self};
+        self->http = secpol_http_start (self->config.metrics_listen, &handlers, err, err_size);
+        if (!self->http)
+            goto fail;
     }
     return self;
 
@@ -546,6 +564,7 @@ secpol_server_destroy (secpol_server_t **self_p)
     if (!self_p || !*self_p)
         return;
     secpol_server_t *self = *self_p;
+    secpol_http_stop (&self->http); /* first: its thread reads the lanes and the store */
     secpol_lanes_destroy (&self->lanes);
     /* zmq_close keeps queued replies; libzmq flushes them for up to the
      * linger when the context ends (secpold calls zsys_shutdown). */
@@ -559,6 +578,7 @@ secpol_server_destroy (secpol_server_t **self_p)
     }
     secpol_peers_destroy (&self->peers);
     secpol_store_close (&self->store);
+    secpol_metrics_destroy (&self->metrics);
     secpol_method_table_destroy (&self->own_methods);
     if (self->lock_fd >= 0)
         close (self->lock_fd); /* releases the data dir for the next secpold */
@@ -599,6 +619,78 @@ secpol_server_clock_offset (secpol_server_t *self)
     return atomic_load (&self->clock_offset);
 }
 
+secpol_metrics_t *
+secpol_server_metrics (secpol_server_t *self)
+{
+    return self->metrics;
+}
+
+/*  /metrics: the counters, then gauges read now. On the HTTP thread. */
+static void
+s_render_metrics (void *arg, FILE *out)
+{
+    secpol_server_t *self = arg;
+    fprintf (out,
+             "# HELP secpol_build_info The running secpold's version and store schema.\n"
+             "# TYPE secpol_build_info gauge\n"
+             "secpol_build_info{version=\"%s\",schema=\"%u\"} 1\n"
+             "# HELP secpol_start_time_seconds When secpold started, unix seconds.\n"
+             "# TYPE secpol_start_time_seconds gauge\n"
+             "secpol_start_time_seconds %lld\n"
+             "# HELP secpol_uptime_seconds Seconds since secpold started.\n"
+             "# TYPE secpol_uptime_seconds gauge\n"
+             "secpol_uptime_seconds %.3f\n",
+             SECPOL_VERSION, secpol_store_schema (self->store), (long long)self->started_unix,
+             (double)(s_monotonic_us () - self->started_us) / 1e6);
+    secpol_metrics_render (self->metrics, out);
+    static const char *const lanes[SECPOL_LANE_COUNT] = {"read", "write", "slow"};
+    fputs ("# HELP secpol_lane_queue_depth Requests waiting in a lane's queue, not started.\n"
+           "# TYPE secpol_lane_queue_depth gauge\n",
+           out);
+    for (int lane = 0; lane < SECPOL_LANE_COUNT; lane++)
+        fprintf (out, "secpol_lane_queue_depth{lane=\"%s\"} %zu\n", lanes[lane],
+                 secpol_lanes_queued (self->lanes, (secpol_lane_t)lane));
+    uint64_t commits = 0, requests = 0;
+    secpol_lanes_write_stats (self->lanes, &commits, &requests);
+    fprintf (out,
+             "# HELP secpol_write_commits_total Durable WRITE lane transactions.\n"
+             "# TYPE secpol_write_commits_total counter\n"
+             "secpol_write_commits_total %llu\n"
+             "# HELP secpol_expired_records_swept_total Expired records the writer deleted.\n"
+             "# TYPE secpol_expired_records_swept_total counter\n"
+             "secpol_expired_records_swept_total %llu\n",
+             (unsigned long long)commits, (unsigned long long)secpol_lanes_swept (self->lanes));
+    size_t map_size = 0, used = 0;
+    if (secpol_store_usage (self->store, &map_size, &used) == 0)
+        fprintf (out,
+                 "# HELP secpol_store_map_size_bytes The LMDB map size (it grows on demand).\n"
+                 "# TYPE secpol_store_map_size_bytes gauge\n"
+                 "secpol_store_map_size_bytes %zu\n"
+                 "# HELP secpol_store_used_bytes Bytes of the map in use (pages up to the last "
+                 "one written).\n"
+                 "# TYPE secpol_store_used_bytes gauge\n"
+                 "secpol_store_used_bytes %zu\n",
+                 map_size, used);
+}
+
+/*  /readyz: the store answers, every lane thread runs, and no stop was
+ *  asked. On the HTTP thread. */
+static bool
+s_ready (void *arg, char *reason, size_t reason_size)
+{
+    secpol_server_t *self = arg;
+    size_t map_size, used;
+    if (atomic_load (&self->stopping))
+        snprintf (reason, reason_size, "shutting down");
+    else if (secpol_store_usage (self->store, &map_size, &used) != 0)
+        snprintf (reason, reason_size, "store is not open");
+    else if (!secpol_lanes_running (self->lanes))
+        snprintf (reason, reason_size, "lane threads are not all running");
+    else
+        return true;
+    return false;
+}
+
 void
 secpol_server_write_stats (secpol_server_t *self, uint64_t *commits, uint64_t *requests)
 {
@@ -622,6 +714,9 @@ secpol_server_run (secpol_server_t *self, volatile sig_atomic_t *stop)
                         : "",
                     self->config.test_clock ? " test_clock=on" : "");
     }
+    if (self->http)
+        secpol_log (SECPOL_LOG_INFO, "metrics listening",
+                    "address=%s paths=/metrics,/healthz,/readyz", secpol_http_address (self->http));
     if (self->config.test_clock)
         s_warn_test_clock (self);
     for (size_t i = 0; i < secpol_method_table_size (self->methods); i++) {
@@ -654,6 +749,7 @@ secpol_server_run (secpol_server_t *self, volatile sig_atomic_t *stop)
     for (;;) {
         if (*stop && !self->draining) {
             self->draining = true;
+            atomic_store (&self->stopping, true);
             drain_until = s_monotonic_us () + (int64_t)self->config.drain_ms * 1000;
             give_up = drain_until + (int64_t)RUNNING_GRACE_MS * 1000;
             secpol_log (SECPOL_LOG_INFO, "draining", "in_flight=%zu drain_ms=%u", self->in_flight,
@@ -701,7 +797,7 @@ secpol_server_run (secpol_server_t *self, volatile sig_atomic_t *stop)
                 secpol_job_t *job = secpol_lanes_cancel_queued (self->lanes);
                 while (job) {
                     secpol_job_t *next = job->next;
-                    s_refuse (self, &job->identity, job->call_id, SECPOL_UNAVAILABLE,
+                    s_refuse (self, job->method, &job->identity, job->call_id, SECPOL_UNAVAILABLE,
                               "server is shutting down; the request did not run");
                     secpol_peers_done (self->peers, job->peer, zmq_msg_size (&job->body));
                     self->in_flight--;
@@ -833,7 +929,8 @@ s_accept (secpol_server_t *self, zmq_msg_t *parts, size_t n_parts)
             code = SECPOL_RESOURCE_EXHAUSTED;
     }
     if (code != SECPOL_OK) {
-        s_refuse (self, &parts[0], request.call_id, code, refusal);
+        /* request.method is NULL unless the header named a known method */
+        s_refuse (self, request.method, &parts[0], request.call_id, code, refusal);
         for (size_t i = 1; i < kept; i++)
             zmq_msg_close (&parts[i]);
         return;
@@ -880,7 +977,7 @@ s_submit_accepted (secpol_server_t *self)
              * client retries with backoff. */
             secpol_job_t *job = refused;
             refused = job->next;
-            s_refuse (self, &job->identity, job->call_id, SECPOL_UNAVAILABLE,
+            s_refuse (self, job->method, &job->identity, job->call_id, SECPOL_UNAVAILABLE,
                       "server is overloaded: too many requests queued; retry later");
             secpol_peers_done (self->peers, job->peer, zmq_msg_size (&job->body));
             self->in_flight--;
@@ -952,8 +1049,13 @@ static void
 s_send_replies (secpol_server_t *self)
 {
     secpol_job_t *job = secpol_lanes_replies (self->lanes);
+    int64_t now = job ? s_monotonic_us () : 0;
     while (job) {
         secpol_job_t *next = job->next;
+        /* the one place every reply a lane made passes: count it here */
+        secpol_metrics_reply (self->metrics, job->method, job->code, now - job->received_us);
+        if (job->code == SECPOL_OK && job->call.events)
+            secpol_metrics_events (self->metrics, job->call.events);
         s_send_job (self, job);
         secpol_peers_done (self->peers, job->peer, zmq_msg_size (&job->body));
         self->in_flight--;
@@ -962,11 +1064,13 @@ s_send_replies (secpol_server_t *self)
     }
 }
 
-/*  Answers a request the front end refuses itself. identity is closed. */
+/*  Answers a request of method (NULL when none resolved) that the front
+ *  end refuses itself. identity is closed. */
 static void
-s_refuse (secpol_server_t *self, zmq_msg_t *identity, uint64_t call_id, int code,
-          const char *message)
+s_refuse (secpol_server_t *self, const secpol_method_t *method, zmq_msg_t *identity,
+          uint64_t call_id, int code, const char *message)
 {
+    secpol_metrics_reply (self->metrics, method, code, -1);
     uint8_t buf[1024];
     size_t size = secpol_wire_pack_response (buf, sizeof buf, call_id, code, message, 0, NULL);
     if (size == 0) /* a reason too long for the buffer: send the bare code name */

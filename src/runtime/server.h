@@ -38,6 +38,7 @@ typedef struct {
     unsigned linger_ms;                   /* then flush replies at most this long; 0 = 5000 */
     unsigned handshake_ms;                /* ZMQ_HANDSHAKE_IVL; 0 = 5000 */
     bool test_clock;                      /* serve TestClockService */
+    const char *metrics_listen;           /* "ADDR:PORT" of /metrics, /healthz, /readyz; NULL = none */
     secpol_role_t default_role;           /* role of every caller without CURVE */
     const char *curve_secret_key;         /* server's certificate (auth.h); NULL = no CURVE */
     const char *authorized_keys;          /* dir of allowed client certificates (with CURVE) */
@@ -112,6 +113,10 @@ int64_t secpol_server_now (secpol_server_t *self);
  *  ("test clock moved") when it changes. Any thread. */
 void secpol_server_set_clock_offset (secpol_server_t *self, int64_t offset_seconds);
 int64_t secpol_server_clock_offset (secpol_server_t *self);
+
+/*  The server's counters (metrics.h), for the lanes. */
+typedef struct secpol_metrics secpol_metrics_t;
+secpol_metrics_t *secpol_server_metrics (secpol_server_t *self);
 
 /*  Number of WRITE lane transactions committed and requests they carried,
  *  for tests and benchmarks of group commit. */
