@@ -107,4 +107,40 @@ run "find_package(SecpolClient 99) fails" 1 \
   cmake -S "$tmp/future" -B "$tmp/future/build" -DCMAKE_PREFIX_PATH="$prefix" &&
   has "it names the version found" "$err" "$version"
 
+# --- a full install: server, tools, systemd unit, Python package ------------
+full="$tmp/full"
+run "cmake --install (every component)" 0 cmake --install "$SECPOL_BUILD_DIR" --prefix "$full" ||
+  secpol_finish
+for file in bin/secpold bin/secpolctl bin/secpol-bench lib/systemd/system/secpold.service \
+  share/secpol/examples/login_flow.py share/secpol/examples/health_check.c; do
+  if [ -e "$full/$file" ]; then ok "installs $file"; else bad "installs $file"; fi
+done
+run "the installed load generator runs" 0 "$full/bin/secpol-bench" --help
+unit="$full/lib/systemd/system/secpold.service"
+check "the unit starts the secpold of its prefix, hardened" "$(cat "$unit")" \
+  "^ExecStart=$full/bin/secpold --data-dir /var/lib/secpol/data$" '^DynamicUser=yes$' \
+  '^StateDirectory=secpol$' '^ProtectSystem=strict$' '^NoNewPrivileges=yes$' \
+  '^SystemCallFilter=@system-service$' '^CapabilityBoundingSet=$'
+if command -v systemd-analyze >/dev/null; then
+  run "systemd-analyze verify" 0 systemd-analyze verify "$unit" && ok "systemd-analyze verify accepts the unit"
+  run "systemd-analyze security" 0 systemd-analyze security --offline=true "$unit"
+  exposure=$(sed -n 's/.*Overall exposure level for secpold.service: \([0-9.]*\).*/\1/p' <<<"$out")
+  if [ -n "$exposure" ] && awk -v e="$exposure" 'BEGIN { exit !(e < 2.0) }'; then
+    ok "systemd-analyze security: exposure $exposure, under 2.0"
+  else
+    bad "systemd-analyze security: exposure under 2.0" "$exposure"
+  fi
+else
+  echo "skip - systemd-analyze is not installed: the unit is not verified"
+fi
+pydir=$(find "$full" -type d -name dist-packages | head -1)
+run "the installed Python package calls secpold" 0 env PYTHONPATH="$pydir" PYTHONDONTWRITEBYTECODE=1 \
+  /usr/bin/python3 -c 'import sys, secpol
+from secpol.v1 import health_pb2
+print(secpol.__file__)
+print(health_pb2.ServingStatus.Name(secpol.Client(sys.argv[1]).Health.Check().status))' "$endpoint" &&
+  check "the installed Python package answers SERVING" "$out" "^$pydir/secpol/__init__.py\$" '^SERVING$'
+generated=$(git -C "$SECPOL_SOURCE_DIR" ls-files '*_pb2.py' '*.pb-c.c' '*.pb-c.h' 2>/dev/null)
+if [ -z "$generated" ]; then ok "no generated code is committed"; else bad "no generated code is committed" "$generated"; fi
+
 secpol_finish
