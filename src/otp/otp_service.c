@@ -694,7 +694,13 @@ s_refuse (secpol_call_t *call, const char *workspace_id, const char *subject_id,
 {
     out->ok = false;
     out->reason = (char *)reason;
-    return s_lockout (call, workspace_id, subject_id, SECPOL_LOCKOUT_FAILURE, &out->lockout);
+    int rc = s_lockout (call, workspace_id, subject_id, SECPOL_LOCKOUT_FAILURE, &out->lockout);
+    if (rc == SECPOL_OK) { /* counted by the metrics once committed (call.h) */
+        secpol_call_event (call, SECPOL_EVENT_OTP_FAILURE);
+        if (out->lockout->just_locked)
+            secpol_call_event (call, SECPOL_EVENT_LOCKED_TWO_FACTOR);
+    }
+    return rc;
 }
 
 /*  The one place a handler describes a security event it made: the WRITE

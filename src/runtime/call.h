@@ -60,6 +60,7 @@ typedef enum {
     SECPOL_EVENT_LOCKED_LOGIN,      /* a LOGIN counter reached its limit: locked now */
     SECPOL_EVENT_LOCKED_CLAIM,      /* a CLAIM counter locked */
     SECPOL_EVENT_LOCKED_TWO_FACTOR, /* a TWO_FACTOR counter locked */
+    SECPOL_EVENT_OTP_FAILURE,       /* a one-time code was refused and counted as a failure */
     SECPOL_EVENT_COUNT
 } secpol_event_t;
 

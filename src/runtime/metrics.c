@@ -18,7 +18,8 @@ static const int64_t s_latency_bounds_us[] = {100,     250,     500,     1000,  
 static const size_t s_batch_bounds[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
 #define BATCH_BUCKETS (sizeof s_batch_bounds / sizeof s_batch_bounds[0] + 1)
 
-static const char *const s_event_names[SECPOL_EVENT_COUNT] = {
+static const char *const s_lockout_kinds[SECPOL_EVENT_COUNT] = {
+    /* label of each lock event */
     [SECPOL_EVENT_LOCKED_LOGIN] = "login",
     [SECPOL_EVENT_LOCKED_CLAIM] = "claim",
     [SECPOL_EVENT_LOCKED_TWO_FACTOR] = "two_factor",
@@ -192,6 +193,13 @@ secpol_metrics_render (secpol_metrics_t *self, FILE *out)
            "# TYPE secpol_lockouts_total counter\n",
            out);
     for (int event = SECPOL_EVENT_LOCKED_LOGIN; event <= SECPOL_EVENT_LOCKED_TWO_FACTOR; event++)
-        fprintf (out, "secpol_lockouts_total{kind=\"%s\"} %llu\n", s_event_names[event],
+        fprintf (out, "secpol_lockouts_total{kind=\"%s\"} %llu\n", s_lockout_kinds[event],
                  (unsigned long long)s_read (&self->events[event]));
+    fprintf (out,
+             "# HELP secpol_otp_failures_total One-time codes refused and counted as a "
+             "two-factor failure (wrong, expired or burned; a locked subject's are not "
+             "looked at).\n"
+             "# TYPE secpol_otp_failures_total counter\n"
+             "secpol_otp_failures_total %llu\n",
+             (unsigned long long)s_read (&self->events[SECPOL_EVENT_OTP_FAILURE]));
 }

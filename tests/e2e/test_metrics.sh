@@ -34,6 +34,7 @@ run "content type" 0 http -o /dev/null -w '%{content_type}' "$base/metrics" &&
   has "Prometheus text format 0.0.4" "$out" '^text/plain; version=0\.0\.4'
 
 # --- counts move by the calls made ----------------------------------------------
+ctl policy set --create w-metrics email_two_step_enabled=true >/dev/null || bad "email two-step on"
 page=$(scrape)
 get_ok=$(value 'secpol_requests_total{method="/secpol.v1.PolicyService/GetPolicy",code="OK"}')
 get_hist=$(value 'secpol_request_duration_seconds_count{method="/secpol.v1.PolicyService/GetPolicy"}')
@@ -45,6 +46,7 @@ batches=$(value 'secpol_write_batch_size_count')
 batched=$(value 'secpol_write_batch_size_sum')
 commits=$(value 'secpol_write_commits_total')
 unknown=$(value 'secpol_requests_total{method="unknown",code="UNIMPLEMENTED"}')
+otp_failures=$(value 'secpol_otp_failures_total')
 
 for i in 1 2 3; do ctl policy get w-metrics >/dev/null || bad "policy get $i"; done
 run "an invalid update" 3 ctl call PolicyService/UpdatePolicy \
@@ -53,6 +55,13 @@ for i in 1 2 3 4 5; do
   ctl call LockoutService/RecordFailure '{"workspace_id":"w-metrics","subject_id":"u1","kind":"LOCKOUT_KIND_LOGIN"}' >/dev/null ||
     bad "RecordFailure $i"
 done
+# two wrong email codes and a right one: two OTP failures
+otp='{"workspace_id":"w-metrics","subject_id":"u2","purpose":"login"'
+code=$(ctl call OtpService/IssueEmailOtp "$otp}" | sed -n 's/.*"code": *"\([0-9]*\)".*/\1/p')
+wrong=$([ "$code" = 000000 ] && echo 111111 || echo 000000)
+for i in 1 2; do ctl call OtpService/VerifyEmailOtp "$otp,\"code\":\"$wrong\"}" >/dev/null || bad "wrong code $i"; done
+run "the right code" 0 ctl call OtpService/VerifyEmailOtp "$otp,\"code\":\"$code\"}" &&
+  has "the right code is accepted" "$out" '"ok": *true'
 # an unknown method, sent raw (secpolctl refuses unknown paths itself)
 run "an unknown method from Python" 0 env PYTHONPATH="$SECPOL_BUILD_DIR/python" /usr/bin/python3 -c '
 import sys, secpol
@@ -68,11 +77,13 @@ moved "UpdatePolicy INVALID_ARGUMENT counts 1" 1 "$update_bad" 'secpol_requests_
 moved "RecordFailure OK counts 5" 5 "$fail_ok" 'secpol_requests_total{method="/secpol.v1.LockoutService/RecordFailure",code="OK"}'
 moved "the fifth failure locked: one login lockout" 1 "$locks" 'secpol_lockouts_total{kind="login"}'
 moved "no claim lockout" 0 "$claim_locks" 'secpol_lockouts_total{kind="claim"}'
-# six WRITE lane calls one after the other (the refused update too: its
-# request rolled back alone in a commit of its own): six batches of one
-moved "six writes, six group commits (one at a time)" 6 "$batches" 'secpol_write_batch_size_count'
-moved "carrying six requests" 6 "$batched" 'secpol_write_batch_size_sum'
-moved "write commits counted" 6 "$commits" 'secpol_write_commits_total'
+# ten WRITE lane calls one after the other (the refused update too: its
+# request rolled back alone in a commit of its own; five lockout failures,
+# the code issued and three verified): ten batches of one
+moved "ten writes, ten group commits (one at a time)" 10 "$batches" 'secpol_write_batch_size_count'
+moved "carrying ten requests" 10 "$batched" 'secpol_write_batch_size_sum'
+moved "write commits counted" 10 "$commits" 'secpol_write_commits_total'
+moved "two wrong one-time codes: two OTP failures" 2 "$otp_failures" 'secpol_otp_failures_total'
 moved "an unknown method counts under method=unknown" 1 "$unknown" 'secpol_requests_total{method="unknown",code="UNIMPLEMENTED"}'
 # a histogram's +Inf bucket is its count, and buckets never decrease
 inf=$(value 'secpol_request_duration_seconds_bucket{method="/secpol.v1.PolicyService/GetPolicy",le="+Inf"}')
