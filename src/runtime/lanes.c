@@ -5,7 +5,6 @@
 #include "alloc.h"
 #include "expiry.h"
 #include "log.h"
-#include "metrics.h"
 #include "peers.h"
 #include "server.h"
 #include "wire.h"
@@ -270,16 +269,6 @@ uint64_t
 secpol_lanes_swept (secpol_lanes_t *self)
 {
     return atomic_load (&self->swept);
-}
-
-size_t
-secpol_lanes_queued (secpol_lanes_t *self, secpol_lane_t lane)
-{
-    queue_t *queue = &self->queues[lane];
-    pthread_mutex_lock (&queue->mutex);
-    size_t length = queue->length;
-    pthread_mutex_unlock (&queue->mutex);
-    return length;
 }
 
 bool

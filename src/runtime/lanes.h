@@ -136,10 +136,6 @@ void secpol_lanes_stats (secpol_lanes_t *self, secpol_lanes_stats_t *out);
 /*  Number of expired records the writer's sweeps have deleted. */
 uint64_t secpol_lanes_swept (secpol_lanes_t *self);
 
-/*  Jobs waiting in a lane's queue, not yet started (takes the queue's lock:
- *  for metrics, not for the hot path). Any thread. */
-size_t secpol_lanes_queued (secpol_lanes_t *self, secpol_lane_t lane);
-
 /*  True while every lane thread runs its loop (all started, none ended).
  *  Any thread. */
 bool secpol_lanes_running (secpol_lanes_t *self);

@@ -14,10 +14,6 @@ static const int64_t s_latency_bounds_us[] = {100,     250,     500,     1000,  
                                               1000000, 2500000, 5000000, 10000000};
 #define LATENCY_BUCKETS (sizeof s_latency_bounds_us / sizeof s_latency_bounds_us[0] + 1)
 
-/* Upper bounds of the group commit size buckets, requests (then +Inf). */
-static const size_t s_batch_bounds[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
-#define BATCH_BUCKETS (sizeof s_batch_bounds / sizeof s_batch_bounds[0] + 1)
-
 static const char *const s_lockout_kinds[SECPOL_EVENT_COUNT] = {
     /* label of each lock event */
     [SECPOL_EVENT_LOCKED_LOGIN] = "login",
@@ -39,11 +35,7 @@ struct secpol_metrics {
     const secpol_method_table_t *methods;
     size_t n_methods;
     method_counters_t *by_method; /* [n_methods], in table order; then one for "unknown" */
-    /* front end thread */
-    _Alignas(64) counter_t events[SECPOL_EVENT_COUNT];
-    /* WRITE lane thread */
-    _Alignas(64) counter_t batch_buckets[BATCH_BUCKETS];
-    counter_t batch_requests; /* sum of the batch sizes */
+    _Alignas(64) counter_t events[SECPOL_EVENT_COUNT]; /* by secpol_event_t */
 };
 
 /*  The only writer adds: a relaxed load and store, no locked instruction. */
@@ -117,16 +109,6 @@ secpol_metrics_events (secpol_metrics_t *self, uint32_t events)
 }
 
 void
-secpol_metrics_write_batch (secpol_metrics_t *self, size_t requests)
-{
-    size_t bucket = 0;
-    while (bucket < BATCH_BUCKETS - 1 && requests > s_batch_bounds[bucket])
-        bucket++;
-    s_add (&self->batch_buckets[bucket], 1);
-    s_add (&self->batch_requests, requests);
-}
-
-void
 secpol_metrics_render (secpol_metrics_t *self, FILE *out)
 {
     fputs ("# HELP secpol_requests_total Replies sent, by method and status code (method "
@@ -172,22 +154,6 @@ secpol_metrics_render (secpol_metrics_t *self, FILE *out)
         fprintf (out, "secpol_request_duration_seconds_count{method=\"%s\"} %llu\n", path,
                  (unsigned long long)cumulative);
     }
-    fputs ("# HELP secpol_write_batch_size Requests run per durable WRITE lane transaction "
-           "(group commit), those that rolled back alone included.\n"
-           "# TYPE secpol_write_batch_size histogram\n",
-           out);
-    uint64_t cumulative = 0;
-    for (size_t b = 0; b < BATCH_BUCKETS; b++) {
-        cumulative += s_read (&self->batch_buckets[b]);
-        if (b < BATCH_BUCKETS - 1)
-            fprintf (out, "secpol_write_batch_size_bucket{le=\"%zu\"} %llu\n", s_batch_bounds[b],
-                     (unsigned long long)cumulative);
-        else
-            fprintf (out, "secpol_write_batch_size_bucket{le=\"+Inf\"} %llu\n",
-                     (unsigned long long)cumulative);
-    }
-    fprintf (out, "secpol_write_batch_size_sum %llu\nsecpol_write_batch_size_count %llu\n",
-             (unsigned long long)s_read (&self->batch_requests), (unsigned long long)cumulative);
     fputs ("# HELP secpol_lockouts_total Counters that reached their limit and locked, by "
            "lockout kind.\n"
            "# TYPE secpol_lockouts_total counter\n",

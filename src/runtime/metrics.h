@@ -2,12 +2,12 @@
  *
  *  The front end counts every reply it sends by method and status code,
  *  with the time from receipt to reply in a histogram per method, and the
- *  events handlers mark on calls that succeeded (call.h: secpol_call_event);
- *  the writer counts the requests of each group commit. docs/OPERATIONS.md
- *  lists every metric.
+ *  events handlers mark on calls that succeeded (call.h: secpol_call_event).
+ *  What the lanes and the store count themselves (secpol_lanes_stats) the
+ *  server renders beside these. docs/OPERATIONS.md lists every metric.
  *
- *  Cost on the hot path: each counter has one writer thread (the front end
- *  thread for requests and events, the WRITE lane thread for batches), so
+ *  Cost on the hot path: every counter here has one writer thread (the
+ *  front end thread, which counts replies and events where it sends them), so
  *  an update is a relaxed atomic load and store of the writer's own word:
  *  no lock, no read-modify-write instruction, no cache line shared with
  *  another writer. Readers (the metrics HTTP thread) load relaxed: a scrape
@@ -43,10 +43,6 @@ void secpol_metrics_reply (secpol_metrics_t *self, const secpol_method_t *method
 /*  Counts the events (bits of secpol_event_t) of a call that succeeded.
  *  Front end thread only. */
 void secpol_metrics_events (secpol_metrics_t *self, uint32_t events);
-
-/*  Counts one durable group commit of requests requests (those that failed
- *  and rolled back alone included). WRITE lane thread only. */
-void secpol_metrics_write_batch (secpol_metrics_t *self, size_t requests);
 
 /*  Writes the counters above in Prometheus text format 0.0.4 (HELP, TYPE
  *  and samples; a method appears once it has a reply). Any thread. */
