@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# End-to-end test of the Docker deployment, run by .ci/run (as root, with
+# network access to the Debian mirror for the image's packages):
+#   1. installs Docker, docker-compose and debootstrap when missing
+#      (scripts/install-deps --docker) and starts dockerd when not running;
+#   2. makes the debian:bookworm-slim base locally (docker/base-image.sh, once);
+#   3. builds the images of docker/compose.yaml and brings secpold up;
+#   4. waits for the HEALTHCHECK (secpolctl health) to say healthy;
+#   5. runs the example backend client's login flow (login-example) and checks
+#      it passed, scrapes /metrics for its calls, checks /readyz, the user;
+#   6. restarts secpold and checks the store survived in its volume;
+#   7. runs the load generator of the bench profile for a second;
+#   8. tears everything down (volumes included), whatever happened.
+# Nothing waits a fixed time: each wait polls a state with a deadline
+# (SECPOL_DOCKER_DEADLINE seconds, default 120).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+deadline=${SECPOL_DOCKER_DEADLINE:-120}
+project="secpol-e2e-$$"
+compose=(docker-compose -p "$project" -f docker/compose.yaml)
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok   - $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL - $1"; [ -n "${2:-}" ] && echo "       $2"; }
+finish() {
+  echo "$passed passed, $failed failed ($SECONDS s)"
+  [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+  exit $?
+}
+abort() {
+  bad "$1" "${2:-}"
+  "${compose[@]}" logs --no-color --tail 30 >&2 2>/dev/null || true
+  finish
+}
+cleanup() { "${compose[@]}" --profile bench down -v --remove-orphans >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- 1. the engine --------------------------------------------------------------
+scripts/install-deps --docker || abort "install Docker, docker-compose, debootstrap"
+if ! docker info >/dev/null 2>&1; then
+  echo "docker/test.sh: starting dockerd (log in /var/log/secpol-dockerd.log)"
+  (setsid dockerd >/var/log/secpol-dockerd.log 2>&1 &)
+  give_up=$((SECONDS + deadline))
+  until docker info >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$give_up" ] || abort "dockerd answers" "$(tail -5 /var/log/secpol-dockerd.log)"
+    sleep 0.5
+  done
+fi
+ok "the Docker engine answers"
+
+# --- 2, 3. images, secpold up -----------------------------------------------------
+docker/base-image.sh || abort "the debian:bookworm-slim base image"
+ok "debian:bookworm-slim is there"
+# free host ports, so that the test never collides with a secpold on 7420
+export SECPOL_RPC_PUBLISH=127.0.0.1: SECPOL_METRICS_PUBLISH=127.0.0.1:
+started=$SECONDS
+"${compose[@]}" build >"/tmp/$project-build.log" 2>&1 ||
+  abort "docker-compose build" "$(tail -20 "/tmp/$project-build.log")"
+ok "docker-compose build ($((SECONDS - started)) s)"
+rm -f "/tmp/$project-build.log"
+"${compose[@]}" up -d secpold || abort "docker-compose up -d secpold"
+container=$("${compose[@]}" ps -q secpold)
+
+# --- 4. health --------------------------------------------------------------------
+give_up=$((SECONDS + deadline))
+while :; do
+  health=$(docker inspect -f '{{.State.Status}} {{.State.Health.Status}}' "$container")
+  [ "$health" = "running healthy" ] && break
+  case "$health" in running*) ;; *) abort "secpold runs" "$health" ;; esac
+  [ "$SECONDS" -lt "$give_up" ] || abort "secpold turns healthy within $deadline s" "$health"
+  sleep 0.5
+done
+ok "secpold is healthy (its HEALTHCHECK: secpolctl health)"
+metrics=$("${compose[@]}" port secpold 9464)
+scrape() { curl -s --noproxy '*' --max-time 10 "http://$metrics$1"; }
+[ "$(scrape /readyz)" = "ready" ] && ok "/readyz says ready" || bad "/readyz says ready" "$(scrape /readyz)"
+uid=$("${compose[@]}" exec -T secpold id -u)
+[ "$uid" != 0 ] && ok "secpold runs as a non-root user ($uid)" || bad "secpold runs as a non-root user"
+
+# --- 5. the example login flow ----------------------------------------------------
+out=$("${compose[@]}" run --rm login-example 2>&1)
+status=$?
+echo "$out" | sed 's/^/       | /'
+if [ "$status" -eq 0 ] && grep -q '^login flow: all steps as expected' <<<"$out"; then
+  ok "the example client's login flow passes"
+else
+  bad "the example client's login flow passes" "exit $status"
+fi
+page=$(scrape /metrics)
+for want in 'LockoutService/RecordFailure",code="OK"' 'TokenService/ConsumeToken",code="OK"' \
+  'TokenService/ConsumeToken",code="NOT_FOUND"' 'SessionService/CreateSession",code="OK"'; do
+  if grep -qF "$want" <<<"$page"; then ok "/metrics counts $want"; else bad "/metrics counts $want"; fi
+done
+
+# --- 6. the store outlives the container ------------------------------------------
+version() {
+  "${compose[@]}" exec -T secpold secpolctl --endpoint tcp://127.0.0.1:7420 -o json \
+    policy get example-workspace | sed -n 's/.*"version": *"*\([0-9]*\).*/\1/p'
+}
+before=$(version)
+"${compose[@]}" restart secpold >/dev/null 2>&1 || bad "docker-compose restart secpold"
+give_up=$((SECONDS + deadline))
+until [ "$(docker inspect -f '{{.State.Health.Status}}' "$container")" = healthy ]; do
+  [ "$SECONDS" -lt "$give_up" ] || abort "secpold is healthy again after a restart"
+  sleep 0.5
+done
+after=$(version)
+if [ -n "$before" ] && [ "$before" -ge 1 ] && [ "$after" = "$before" ]; then
+  ok "the policy the flow set survives a restart (version $after, volume data)"
+else
+  bad "the policy the flow set survives a restart" "version before: $before, after: $after"
+fi
+logs=$(docker logs "$container" 2>&1)
+if grep -q 'msg=stopped' <<<"$logs" && grep -q 'msg=stop$' <<<"$logs"; then
+  ok "secpold stopped cleanly on docker's SIGTERM"
+else
+  bad "secpold stopped cleanly on docker's SIGTERM" "$(tail -5 <<<"$logs")"
+fi
+
+# --- 7. the load generator ----------------------------------------------------------
+if out=$("${compose[@]}" --profile bench run --rm bench --endpoint tcp://secpold:7420 --seconds 1 \
+  --warmup 0.2 --scenarios get_policy 2>&1) && grep -q 'get_policy' <<<"$out"; then
+  ok "the bench profile's load generator runs against it"
+else
+  bad "the bench profile's load generator runs against it" "$(tail -5 <<<"$out")"
+fi
+finish
