@@ -274,6 +274,22 @@ const secpolctl_command_t secpolctl_commands[] = {
      "Calls Health/Check and prints the answer: status, version, store schema\n"
      "version and the server's clock. Exits 0 only when secpold is SERVING.",
      NULL, 0, 0, "json", true, SECPOLCTL_COMPLETE_NONE, s_run_health},
+    {"stats", "", "the store and its writer: tables, map, disk, readers, commits",
+     "Prints AdminService/GetStats (admin role): entries and pages per table,\n"
+     "the map's size and use, free pages, the file and the free disk, reader\n"
+     "slots used and active, the last commit (when, how long) and the sizes of\n"
+     "group-commit batches, refusals for a full disk, expired records swept,\n"
+     "stale readers cleared, requests queued per lane. See docs/OPERATIONS.md.",
+     NULL, 0, 0, "text", true, SECPOLCTL_COMPLETE_NONE, secpolctl_run_stats},
+    {"backup", "PATH", "a compacted copy of the store, made while secpold serves",
+     "Asks secpold (admin role) to write a compacted, consistent copy of its\n"
+     "store into PATH, a new directory on secpold's host: PATH must be\n"
+     "absolute, must not exist, its parent must, and it must be outside the\n"
+     "data dir. PATH gets data.mdb and secret.key (mode 0600, the directory\n"
+     "0700). Never overwrites. Waits up to 10 minutes (or --timeout if\n"
+     "longer). Restore: stop secpold, put PATH's two files in an empty data\n"
+     "dir, start it (docs/OPERATIONS.md).",
+     NULL, 1, 1, "text", true, SECPOLCTL_COMPLETE_NONE, secpolctl_run_backup},
     {"version", "", "secpolctl's version, and secpold's when it answers",
      "Prints secpolctl's version and, when secpold answers Health/Check, the\n"
      "server's version and store schema. A server that cannot be reached is\n"

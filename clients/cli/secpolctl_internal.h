@@ -66,6 +66,8 @@ extern const secpolctl_option_t secpolctl_global_options[];
 
 /*  Commands implemented outside secpolctl.c. */
 secpolctl_run_t secpolctl_run_list;       /* secpolctl_schema.c */
+secpolctl_run_t secpolctl_run_stats;      /* secpolctl_admin.c */
+secpolctl_run_t secpolctl_run_backup;     /* secpolctl_admin.c */
 secpolctl_run_t secpolctl_run_describe;   /* secpolctl_schema.c */
 secpolctl_run_t secpolctl_run_completion; /* secpolctl_completion.c */
 secpolctl_run_t secpolctl_run_keygen;     /* secpolctl_keygen.c */

@@ -114,7 +114,7 @@ void secpol_lanes_write_stats (secpol_lanes_t *self, uint64_t *commits, uint64_t
 #define SECPOL_BATCH_BUCKETS 11
 
 /*  What the lanes have done since start (stats.h shows it to operators). */
-typedef struct {
+typedef struct secpol_lanes_stats {
     uint64_t commits;                             /* WRITE lane commits, sweeps included */
     uint64_t committed_requests;                  /* requests those commits carried */
     uint64_t batch_buckets[SECPOL_BATCH_BUCKETS]; /* batch commits by requests carried */

@@ -738,6 +738,18 @@ secpol_server_write_stats (secpol_server_t *self, uint64_t *commits, uint64_t *r
     secpol_lanes_write_stats (self->lanes, commits, requests);
 }
 
+void
+secpol_server_lanes_stats (secpol_server_t *self, secpol_lanes_stats_t *out)
+{
+    secpol_lanes_stats (self->lanes, out);
+}
+
+int64_t
+secpol_server_started_at (secpol_server_t *self)
+{
+    return self->started_unix;
+}
+
 /* --- the loop --------------------------------------------------------------- */
 
 int

@@ -122,4 +122,11 @@ secpol_metrics_t *secpol_server_metrics (secpol_server_t *self);
  *  for tests and benchmarks of group commit. */
 void secpol_server_write_stats (secpol_server_t *self, uint64_t *commits, uint64_t *requests);
 
+/*  The lanes' counters (lanes.h); stats.h gathers them with the store's. */
+struct secpol_lanes_stats;
+void secpol_server_lanes_stats (secpol_server_t *self, struct secpol_lanes_stats *out);
+
+/*  Wall clock when the server was made, unix seconds. */
+int64_t secpol_server_started_at (secpol_server_t *self);
+
 #endif

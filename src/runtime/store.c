@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -61,7 +62,7 @@ static int s_init_tables (secpol_store_t *self);
 static int s_add_tables (secpol_store_t *self, const secpol_store_options_t *options);
 static int s_dbi (const secpol_store_t *self, const secpol_table_t *table, MDB_dbi *dbi);
 static void s_fill (secpol_val_t *out, const MDB_val *val);
-static int s_allocate_lock_file (const char *dir);
+static int s_allocate_lock_file (const char *dir, unsigned max_readers);
 
 const char *
 secpol_strerror (int err)
@@ -118,9 +119,10 @@ secpol_store_open (secpol_store_t **store_p, const char *dir, const secpol_store
         goto fail;
     /* MDB_NOTLS: read transactions are tied to our lanes, not to threads. */
     unsigned flags = MDB_NOTLS | (options->no_sync ? MDB_NOSYNC : 0);
-    if ((rc = mdb_env_open (self->env, dir, flags, 0600)))
+    unsigned max_readers = options->max_readers ? options->max_readers : DEFAULT_MAX_READERS;
+    if ((rc = s_allocate_lock_file (dir, max_readers)))
         goto fail;
-    if ((rc = s_allocate_lock_file (dir)))
+    if ((rc = mdb_env_open (self->env, dir, flags, 0600)))
         goto fail;
     int dead = 0;
     if ((rc = mdb_reader_check (self->env, &dead)))
@@ -147,23 +149,34 @@ fail:
     return rc;
 }
 
-/*  Gives every byte of lock.mdb a block on disk. LMDB creates the file
- *  with ftruncate (a sparse file) and writes reader slots through a shared
- *  mapping; on a full filesystem the first write to a page without a block
- *  is a SIGBUS (seen on tmpfs with a reader past the first page). The file
- *  is a few KiB. A filesystem without fallocate keeps the old behaviour. */
+/*  Gives every byte of lock.mdb a block on disk, before LMDB opens it.
+ *  LMDB creates the file with ftruncate (a sparse file) and writes reader
+ *  slots through a shared mapping; on a full filesystem the first write to
+ *  a page without a block is a SIGBUS (seen on tmpfs with a reader past the
+ *  first page). So the file is made here at the size LMDB gives it for
+ *  max_readers ((max_readers - 1) slots of a cache line, and the header of
+ *  three: mdb.c's MDB_txninfo) or kept at its size when larger.
+ *
+ *  This must run before mdb_env_open: closing any descriptor of a file
+ *  drops every POSIX record lock the process holds on it, and LMDB's locks
+ *  on lock.mdb tell other processes that we are alive (mdb_reader_check)
+ *  and that the reader table is in use (a process that finds no lock
+ *  resets it). A filesystem without fallocate keeps the old behaviour. */
 static int
-s_allocate_lock_file (const char *dir)
+s_allocate_lock_file (const char *dir, unsigned max_readers)
 {
     char path[PATH_MAX];
     if (snprintf (path, sizeof path, "%s/lock.mdb", dir) >= (int)sizeof path)
         return ENAMETOOLONG;
-    int fd = open (path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return errno;
     int rc = 0;
+    off_t want = (off_t)(max_readers - 1) * 64 + 3 * 64;
     off_t size = lseek (fd, 0, SEEK_END);
-    if (size > 0 && fallocate (fd, 0, 0, size) != 0 && errno != EOPNOTSUPP && errno != ENOSYS)
+    if (size > want)
+        want = size;
+    if (fallocate (fd, 0, 0, want) != 0 && errno != EOPNOTSUPP && errno != ENOSYS)
         rc = errno;
     close (fd);
     return rc;
@@ -276,6 +289,97 @@ size_t
 secpol_store_map_size (secpol_store_t *self)
 {
     return self->map_size;
+}
+
+/*  Counts the reader slots mdb_reader_list prints: a header line, then
+ *  "pid thread txnid" per slot held, txnid "-" when not in a transaction. */
+typedef struct {
+    uint32_t used, active;
+} reader_count_t;
+
+static int
+s_count_reader (const char *line, void *arg)
+{
+    reader_count_t *count = arg;
+    if (strstr (line, "pid") || strstr (line, "(no"))
+        return 0; /* the header, or "(no active readers)" */
+    count->used++;
+    const char *end = line + strlen (line);
+    while (end > line && (end[-1] == '\n' || end[-1] == ' '))
+        end--;
+    if (end > line && end[-1] != '-')
+        count->active++;
+    return 0;
+}
+
+int
+secpol_store_stats (secpol_txn_t *txn, secpol_store_stats_t *out)
+{
+    secpol_store_t *self = txn->store;
+    memset (out, 0, sizeof *out);
+    for (size_t i = 0; i < self->n_tables; i++) {
+        MDB_stat stat;
+        int rc = mdb_stat (txn->txn, self->dbi[i], &stat);
+        if (rc)
+            return rc;
+        secpol_table_stats_t *table = &out->tables[out->n_tables++];
+        snprintf (table->name, sizeof table->name, "%s", self->tables[i]->name);
+        table->entries = stat.ms_entries;
+        table->pages = stat.ms_branch_pages + stat.ms_leaf_pages + stat.ms_overflow_pages;
+        table->depth = stat.ms_depth;
+    }
+    MDB_envinfo info;
+    MDB_stat env_stat;
+    mdb_env_info (self->env, &info);
+    mdb_env_stat (self->env, &env_stat);
+    out->page_size = env_stat.ms_psize;
+    out->map_size = info.me_mapsize;
+    out->map_used = ((uint64_t)info.me_last_pgno + 1) * env_stat.ms_psize;
+    out->last_txn_id = info.me_last_txnid;
+    out->max_readers = info.me_maxreaders;
+    out->schema_version = self->schema;
+    /* the free list (sub-database 0): each value is a count, then page numbers */
+    MDB_cursor *cursor = NULL;
+    int rc = mdb_cursor_open (txn->txn, 0, &cursor);
+    if (rc)
+        return rc;
+    MDB_val key, value;
+    while ((rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT)) == 0)
+        if (value.mv_size >= sizeof (size_t))
+            out->free_pages += *(const size_t *)value.mv_data;
+    mdb_cursor_close (cursor);
+    if (rc != MDB_NOTFOUND)
+        return rc;
+    reader_count_t readers = {0, 0};
+    mdb_reader_list (self->env, s_count_reader, &readers);
+    out->readers_used = readers.used;
+    out->readers_active = readers.active;
+    int fd;
+    struct stat st;
+    if (mdb_env_get_fd (self->env, &fd) == 0 && fstat (fd, &st) == 0)
+        out->file_size = (uint64_t)st.st_size;
+    struct statvfs fs;
+    if (statvfs (self->dir, &fs) == 0)
+        out->disk_free = (uint64_t)(geteuid () == 0 ? fs.f_bfree : fs.f_bavail) * fs.f_frsize;
+    return 0;
+}
+
+int
+secpol_store_copy (secpol_store_t *self, int fd)
+{
+    /* LMDB begins its own read transaction for the copy: hold the resize
+     * lock as every transaction of ours does (mdb_env_set_mapsize must not
+     * run under it) */
+    pthread_rwlock_rdlock (&self->resize_lock);
+    int rc = mdb_env_copyfd2 (self->env, fd, MDB_CP_COMPACT);
+    pthread_rwlock_unlock (&self->resize_lock);
+    return rc;
+}
+
+const char *
+secpol_store_dir (const secpol_store_t *self)
+{
+    return self->dir;
 }
 
 int

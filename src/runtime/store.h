@@ -126,6 +126,49 @@ int secpol_store_check_readers (secpol_store_t *self, int *cleared)
 int secpol_store_usage (secpol_store_t *self, size_t *map_size, size_t *used)
     __attribute__ ((warn_unused_result));
 
+/*  One table's share of the store. */
+typedef struct {
+    char name[SECPOL_TABLE_NAME_MAX + 1]; /* its name */
+    uint64_t entries;                     /* keys in it */
+    uint64_t pages;                       /* branch, leaf and overflow pages */
+    uint32_t depth;                       /* height of its B-tree */
+} secpol_table_stats_t;
+
+/*  The store as LMDB sees it. */
+typedef struct {
+    secpol_table_stats_t tables[SECPOL_STORE_MAX_TABLES]; /* every table opened, META first */
+    size_t n_tables;                                      /* entries in tables */
+    uint64_t map_size;       /* bytes of address space LMDB may use now */
+    uint64_t map_used;       /* bytes up to the last page in use */
+    uint64_t free_pages;     /* pages below that free for reuse */
+    uint64_t file_size;      /* bytes of data.mdb */
+    uint64_t disk_free;      /* bytes free for this process on the data dir's filesystem */
+    uint64_t last_txn_id;    /* last committed transaction */
+    uint32_t page_size;      /* bytes */
+    uint32_t readers_used;   /* reader slots held by threads and tools */
+    uint32_t readers_active; /* of those, in a read transaction now */
+    uint32_t max_readers;    /* slots in all */
+    uint32_t schema_version; /* the store's schema */
+} secpol_store_stats_t;
+
+/*  Fills out with the state of the store, read in txn (any transaction of
+ *  this store; the free pages are counted by walking LMDB's free list, so
+ *  the call is linear in it). Returns 0 or an LMDB error. */
+int secpol_store_stats (secpol_txn_t *txn, secpol_store_stats_t *out)
+    __attribute__ ((warn_unused_result));
+
+/*  Writes a compacted copy of the store (mdb_env_copyfd2 with
+ *  MDB_CP_COMPACT: live pages only, renumbered, no free list) to fd, a
+ *  file open for writing, which it does not fsync or close. The copy is
+ *  the snapshot of one read transaction: every commit before the call is
+ *  in it, and writers go on meanwhile. Map growth waits until the copy
+ *  ends. Call with no transaction of this thread open. Returns 0, an LMDB
+ *  error or errno. */
+int secpol_store_copy (secpol_store_t *self, int fd) __attribute__ ((warn_unused_result));
+
+/*  The data dir the store was opened in. Owned by the store. */
+const char *secpol_store_dir (const secpol_store_t *self);
+
 /*  Doubles the map size. Call only with no transaction of this process
  *  active except read transactions (it waits for those to end); the WRITE
  *  lane calls it after aborting a batch that hit SECPOL_EMAPFULL. */

@@ -26,7 +26,8 @@ run "list -o json" 0 "$SECPOLCTL" list -o json && json_ok "list -o json is one d
 json_check "list -o json has every method of the text list" "$out" \
   "len(d['methods']) == $(grep -c . <<<"$text_list") and \
    {'path': '/secpol.v1.Health/Check', 'request_type': 'secpol.v1.HealthCheckRequest', \
-    'response_type': 'secpol.v1.HealthCheckResponse'}.items() <= d['methods'][0].items()"
+    'response_type': 'secpol.v1.HealthCheckResponse'}.items() <= \
+   [m for m in d['methods'] if m['path'] == '/secpol.v1.Health/Check'][0].items()"
 run "list PolicyService" 0 "$SECPOLCTL" list PolicyService &&
   has "list SERVICE: its methods" "$out" '^/secpol\.v1\.PolicyService/GetPolicy ' &&
   lacks "list SERVICE: only its methods" "$out" 'Health/Check'
