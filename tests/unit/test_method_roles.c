@@ -44,7 +44,7 @@ test_admin_methods (void **state)
         "/secpol.v1.PolicyService/UpdatePolicy", "/secpol.v1.PolicyService/DeletePolicy",
         "/secpol.v1.LockoutService/Unlock",      "/secpol.v1.SessionService/RevokeAllSessions",
         "/secpol.v1.TestClockService/SetOffset", "/secpol.v1.AuditService/ListAuditEvents",
-        "/secpol.v1.AdminService/Backup",        "/secpol.v1.AdminService/Stats",
+        "/secpol.v1.AdminService/Backup",        "/secpol.v1.AdminService/GetStats",
     };
     size_t found = 0;
     for (size_t i = 0; i < secpol_method_table_size (s_table); i++) {
