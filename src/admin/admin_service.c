@@ -75,6 +75,9 @@ SECPOL_HANDLER (s_get_stats, Secpol__V1__GetStatsRequest, in, Secpol__V1__GetSta
     store->max_readers = stats.store.max_readers;
     store->last_txn_id = stats.store.last_txn_id;
     store->schema_version = stats.store.schema_version;
+    store->created_at = stats.store.created_at;
+    store->upgraded_from = stats.store.upgraded_from;
+    store->upgraded_at = stats.store.upgraded_at;
 
     const secpol_lanes_stats_t *lanes = &stats.writes;
     Secpol__V1__WriteStats *writes = secpol_call_alloc (call, sizeof *writes);

@@ -228,6 +228,11 @@ main (int argc, char **argv)
         secpol_log (SECPOL_LOG_WARN, "curve off",
                     "note=\"plain text, and every caller is admin%s\"",
                     config.insecure ? "; --insecure: other hosts may reach it" : "");
+    uint32_t upgraded_from = secpol_store_upgraded_from (secpol_server_store (server));
+    if (upgraded_from)
+        secpol_log (SECPOL_LOG_INFO, "store upgraded", "from=%u to=%u data_dir=%s", upgraded_from,
+                    secpol_store_schema (secpol_server_store (server)),
+                    secpol_log_quote (quoted, sizeof quoted, config.data_dir));
     secpol_server_watch_reload (server, &s_reload);
     secpol_server_run (server, &s_stop);
     secpol_server_destroy (&server);

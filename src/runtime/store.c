@@ -13,6 +13,8 @@
 #include "alloc.h"
 #include "keys.h"
 
+#include "secpol/store/v1/store_info.pb-c.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -23,11 +25,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DEFAULT_MAP_SIZE    (64u * 1024 * 1024)
 #define DEFAULT_MAX_READERS 126
 #define SCHEMA_KEY          "schema_version"
+#define INFO_KEY            "store_info"
 
 struct secpol_store {
     MDB_env *env;                                          /* the environment */
@@ -35,6 +39,7 @@ struct secpol_store {
     MDB_dbi dbi[SECPOL_STORE_MAX_TABLES];                  /* sub-database of tables[i] */
     size_t n_tables;                                       /* entries used */
     uint32_t schema;                                       /* schema stamped in the store */
+    uint32_t upgraded_from;                                /* schema this open upgraded; 0 = none */
     size_t map_size;                                       /* current map size */
     pthread_rwlock_t resize_lock; /* shared by open txns, exclusive in grow */
     secpol_keys_t *keys;          /* secret.key and what derives from it */
@@ -227,6 +232,75 @@ s_dbi (const secpol_store_t *self, const secpol_table_t *table, MDB_dbi *dbi)
     return SECPOL_EINVAL;
 }
 
+/*  One step of an upgrade: rewrites what schema `from` stored into the
+ *  form of from + 1, in txn (the open's write transaction; the tables are
+ *  open, so secpol_get/put/cursor work on them). Returns 0 or an error,
+ *  which aborts the whole upgrade. */
+typedef struct {
+    uint32_t from;                  /* the schema it leaves */
+    const char *what;               /* for the log and the docs */
+    int (*run) (secpol_txn_t *txn); /* the rewrite; NULL = only the stamp and store_info */
+} migration_t;
+
+/*  Schema 1 to 2: store_info is new; s_write_info adds it after the steps. */
+static const migration_t s_migrations[] = {
+    {1, "META keeps store_info (when the store was made and upgraded)", NULL},
+};
+
+/*  Writes META's store_info: for a new store, when and by whom it was
+ *  made; after an upgrade, the old record with the upgrade added. */
+static int
+s_write_info (MDB_txn *txn, MDB_dbi meta, bool created, uint32_t upgraded_from)
+{
+    MDB_val key = {strlen (INFO_KEY), INFO_KEY}, val;
+    Secpol__Store__V1__StoreInfo *old = NULL, info = SECPOL__STORE__V1__STORE_INFO__INIT;
+    if (mdb_get (txn, meta, &key, &val) == 0) {
+        old = secpol__store__v1__store_info__unpack (NULL, val.mv_size, val.mv_data);
+        if (!old)
+            return SECPOL_ECORRUPT;
+        info = *old;
+    }
+    if (created) {
+        info.created_at = (int64_t)time (NULL);
+        info.created_by = SECPOL_VERSION;
+    }
+    if (upgraded_from) {
+        info.upgraded_from = upgraded_from;
+        info.upgraded_at = (int64_t)time (NULL);
+        info.upgraded_by = SECPOL_VERSION;
+    }
+    uint8_t packed[512];
+    size_t size = secpol__store__v1__store_info__get_packed_size (&info);
+    int rc = SECPOL_EINVAL;
+    if (size <= sizeof packed) {
+        secpol__store__v1__store_info__pack (&info, packed);
+        val.mv_size = size;
+        val.mv_data = packed;
+        rc = mdb_put (txn, meta, &key, &val, 0);
+    }
+    secpol__store__v1__store_info__free_unpacked (old, NULL);
+    return rc;
+}
+
+/*  Runs the steps from schema `from` up to SECPOL_SCHEMA_VERSION in txn. */
+static int
+s_upgrade (secpol_store_t *self, MDB_txn *txn, uint32_t from)
+{
+    secpol_txn_t wrapped = {.store = self, .txn = txn, .write = true};
+    for (uint32_t schema = from; schema < SECPOL_SCHEMA_VERSION; schema++) {
+        const migration_t *step = NULL;
+        for (size_t i = 0; i < sizeof s_migrations / sizeof s_migrations[0]; i++)
+            if (s_migrations[i].from == schema)
+                step = &s_migrations[i];
+        if (!step)
+            return SECPOL_ESCHEMA; /* no way from there: too old to upgrade */
+        int rc = step->run ? step->run (&wrapped) : 0;
+        if (rc)
+            return rc;
+    }
+    return s_write_info (txn, self->dbi[0], false, from);
+}
+
 static int
 s_init_tables (secpol_store_t *self)
 {
@@ -239,16 +313,10 @@ s_init_tables (secpol_store_t *self)
             goto fail;
     MDB_val key = {strlen (SCHEMA_KEY), SCHEMA_KEY}, val;
     rc = mdb_get (txn, self->dbi[0], &key, &val);
-    if (rc == MDB_NOTFOUND) {
-        uint32_t schema = SECPOL_SCHEMA_VERSION;
-        val.mv_size = sizeof schema;
-        val.mv_data = &schema;
-        if ((rc = mdb_put (txn, self->dbi[0], &key, &val, 0)))
-            goto fail;
-        self->schema = schema;
-    } else if (rc)
+    bool created = rc == MDB_NOTFOUND;
+    if (rc && !created)
         goto fail;
-    else {
+    if (!created) {
         if (val.mv_size != sizeof (uint32_t)) {
             rc = SECPOL_ECORRUPT;
             goto fail;
@@ -258,11 +326,26 @@ s_init_tables (secpol_store_t *self)
             rc = SECPOL_ESCHEMA;
             goto fail;
         }
+        if (self->schema < SECPOL_SCHEMA_VERSION) {
+            if ((rc = s_upgrade (self, txn, self->schema)))
+                goto fail;
+            self->upgraded_from = self->schema;
+        }
+    } else if ((rc = s_write_info (txn, self->dbi[0], true, 0)))
+        goto fail;
+    if (created || self->upgraded_from) {
+        uint32_t schema = SECPOL_SCHEMA_VERSION;
+        val.mv_size = sizeof schema;
+        val.mv_data = &schema;
+        if ((rc = mdb_put (txn, self->dbi[0], &key, &val, 0)))
+            goto fail;
+        self->schema = schema;
     }
     return mdb_txn_commit (txn);
 
 fail:
     mdb_txn_abort (txn);
+    self->upgraded_from = 0;
     return rc;
 }
 
@@ -283,6 +366,12 @@ uint32_t
 secpol_store_schema (secpol_store_t *self)
 {
     return self->schema;
+}
+
+uint32_t
+secpol_store_upgraded_from (secpol_store_t *self)
+{
+    return self->upgraded_from;
 }
 
 size_t
@@ -338,6 +427,17 @@ secpol_store_stats (secpol_txn_t *txn, secpol_store_stats_t *out)
     out->last_txn_id = info.me_last_txnid;
     out->max_readers = info.me_maxreaders;
     out->schema_version = self->schema;
+    MDB_val info_key = {strlen (INFO_KEY), INFO_KEY}, info_val;
+    if (mdb_get (txn->txn, self->dbi[0], &info_key, &info_val) == 0) {
+        Secpol__Store__V1__StoreInfo *facts =
+            secpol__store__v1__store_info__unpack (NULL, info_val.mv_size, info_val.mv_data);
+        if (facts) {
+            out->created_at = facts->created_at;
+            out->upgraded_from = facts->upgraded_from;
+            out->upgraded_at = facts->upgraded_at;
+            secpol__store__v1__store_info__free_unpacked (facts, NULL);
+        }
+    }
     /* the free list (sub-database 0): each value is a count, then page numbers */
     MDB_cursor *cursor = NULL;
     int rc = mdb_cursor_open (txn->txn, 0, &cursor);

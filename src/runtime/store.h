@@ -21,8 +21,22 @@
 
 /*  Schema of the data directory. Raise it when a stored format changes in a
  *  way an older secpold would misread; a store written by a newer schema is
- *  refused at open. */
-#define SECPOL_SCHEMA_VERSION 1
+ *  refused at open.
+ *
+ *  Schema and upgrades. META holds "schema_version" (a little-endian u32
+ *  that never changes form, so that every secpold can tell a newer store)
+ *  and, since schema 2, "store_info" (proto/secpol/store/v1/store_info.proto:
+ *  when the store was made and last upgraded, by which version). A store of
+ *  an older schema is upgraded in place when it is opened: the steps of
+ *  store.c's migration table run in order, from its schema to this one,
+ *  inside the one write transaction that also stamps the new schema, so an
+ *  upgrade is all done or not at all (a failed step leaves the store as it
+ *  was, and the open fails). To change a stored format: raise this number,
+ *  add the step that rewrites the old records, and keep a store of the old
+ *  schema under tests/data for e2e/test_store_upgrade.
+ *
+ *    1 -> 2  META gets store_info (created_at 0: not known for older stores). */
+#define SECPOL_SCHEMA_VERSION 2
 
 /*  A table: a named key/value map, one LMDB sub-database. A service
  *  defines its tables as constants in its own files and lists them in its
@@ -109,6 +123,9 @@ bool secpol_store_space_low (const secpol_store_t *self);
 /*  Returns the schema version the store is stamped with. */
 uint32_t secpol_store_schema (secpol_store_t *self);
 
+/*  The schema this open upgraded the store from, or 0 when it did not. */
+uint32_t secpol_store_upgraded_from (secpol_store_t *self);
+
 /*  Returns the current map size in bytes. */
 size_t secpol_store_map_size (secpol_store_t *self);
 
@@ -149,6 +166,9 @@ typedef struct {
     uint32_t readers_active; /* of those, in a read transaction now */
     uint32_t max_readers;    /* slots in all */
     uint32_t schema_version; /* the store's schema */
+    int64_t created_at;      /* unix seconds the store was made; 0 = not known */
+    uint32_t upgraded_from;  /* schema of its last upgrade; 0 = never upgraded */
+    int64_t upgraded_at;     /* unix seconds of that upgrade */
 } secpol_store_stats_t;
 
 /*  Fills out with the state of the store, read in txn (any transaction of
