@@ -81,6 +81,15 @@ static void s_recovery_codes (secpol_call_t *call, const uint8_t *key, size_t ke
                               Secpol__Store__V1__TotpRecord *record, size_t *n_codes_p,
                               char ***codes_p);
 static uint32_t s_recovery_left (const Secpol__Store__V1__TotpRecord *record);
+static int s_check_lock (secpol_call_t *call, const char *workspace_id, const char *subject_id,
+                         Secpol__V1__OtpVerifyResponse *out);
+static int s_app_verification (secpol_call_t *call, const char *workspace_id,
+                               const char *subject_id, uint8_t key[SECPOL_OTP_KEY_MAX],
+                               size_t *key_size_p, Secpol__Store__V1__TotpRecord **record_p,
+                               Secpol__V1__OtpVerifyResponse *out);
+static int s_totp_match (secpol_call_t *call, const uint8_t *key, size_t key_size,
+                         const Secpol__Store__V1__SealedSecret *sealed, const char *code,
+                         uint64_t last_step, uint64_t *step_p, int *drift_p, int *match_p);
 
 //  --------------------------------------------------------------------------
 //  Email codes
@@ -165,13 +174,8 @@ SECPOL_HANDLER (s_verify_email_otp, Secpol__V1__VerifyEmailOtpRequest, in,
         goto done;
     }
     /* Locked: refused before the code is looked at; nothing is spent. */
-    if ((rc = s_lockout (call, in->workspace_id, in->subject_id, SECPOL_LOCKOUT_CHECK,
-                         &out->lockout)))
+    if ((rc = s_check_lock (call, in->workspace_id, in->subject_id, out)) || out->lockout->locked)
         goto done;
-    if (out->lockout->locked) {
-        out->reason = REASON_LOCKED;
-        goto done;
-    }
 
     uint8_t key[SECPOL_OTP_KEY_MAX];
     size_t key_size = secpol_otp_key (key, in->workspace_id, in->subject_id, in->purpose);
@@ -312,22 +316,10 @@ SECPOL_HANDLER (s_confirm_totp_enrollment, Secpol__V1__ConfirmTotpEnrollmentRequ
         rc = s_store_failed (call, rc);
         goto done;
     }
-    uint8_t secret[SECPOL_TOTP_SECRET_BYTES];
-    rc = secpol_otp_secret_open (secret, sizeof secret, secpol_server_store (call->server), key,
-                                 key_size, pending->secret);
-    if (rc) {
-        rc = secpol_call_fail (call, SECPOL_INTERNAL,
-                               "the pending secret does not decrypt (another key file?)");
-        goto done;
-    }
     uint64_t step;
-    int drift;
-    int match = secpol_totp_check (secret, sizeof secret, call->now, code, 0, &step, &drift);
-    sodium_memzero (secret, sizeof secret);
-    if (match < 0) {
-        rc = secpol_call_fail (call, SECPOL_INTERNAL, "liboath failed");
+    int drift, match;
+    if ((rc = s_totp_match (call, key, key_size, pending->secret, code, 0, &step, &drift, &match)))
         goto done;
-    }
     if (match != SECPOL_TOTP_MATCH) {
         out->ok = false; /* nothing changes: the user tries the next code */
         out->reason = REASON_INVALID;
@@ -375,45 +367,20 @@ SECPOL_HANDLER (s_verify_totp, Secpol__V1__VerifyTotpRequest, in, Secpol__V1__Ot
     if (!secpol_otp_digits_read (code, in->code))
         secpol_call_violation (call, "code", "must be %d digits (spaces are ignored)",
                                SECPOL_OTP_DIGITS);
-    int rc = secpol_call_check (call);
-    if (rc || (rc = s_app_enabled (call, in->workspace_id)))
-        goto done;
-    if ((rc = s_lockout (call, in->workspace_id, in->subject_id, SECPOL_LOCKOUT_CHECK,
-                         &out->lockout)))
-        goto done;
-    if (out->lockout->locked) {
-        out->reason = REASON_LOCKED;
-        goto done;
-    }
     uint8_t key[SECPOL_OTP_KEY_MAX];
-    size_t key_size = secpol_otp_key (key, in->workspace_id, in->subject_id, "");
+    size_t key_size = 0;
     Secpol__Store__V1__TotpRecord *record = NULL;
-    rc = secpol_otp_totp_load (call->txn, call->arena, key, key_size, &record);
-    if (rc == SECPOL_ENOTFOUND) { /* no app: answered as a wrong code (top of file) */
-        rc = s_refuse (call, in->workspace_id, in->subject_id, REASON_INVALID, out);
+    int rc = secpol_call_check (call);
+    if (rc ||
+        (rc = s_app_verification (call, in->workspace_id, in->subject_id, key, &key_size, &record,
+                                  out)) ||
+        !record)
         goto done;
-    }
-    if (rc) {
-        rc = s_store_failed (call, rc);
-        goto done;
-    }
-    uint8_t secret[SECPOL_TOTP_SECRET_BYTES];
-    rc = secpol_otp_secret_open (secret, sizeof secret, secpol_server_store (call->server), key,
-                                 key_size, record->secret);
-    if (rc) {
-        rc = secpol_call_fail (call, SECPOL_INTERNAL,
-                               "the TOTP secret does not decrypt (another key file?)");
-        goto done;
-    }
     uint64_t step;
-    int drift;
-    int match = secpol_totp_check (secret, sizeof secret, call->now, code, record->last_step, &step,
-                                   &drift);
-    sodium_memzero (secret, sizeof secret);
-    if (match < 0) {
-        rc = secpol_call_fail (call, SECPOL_INTERNAL, "liboath failed");
+    int drift, match;
+    if ((rc = s_totp_match (call, key, key_size, record->secret, code, record->last_step, &step,
+                            &drift, &match)))
         goto done;
-    }
     if (match != SECPOL_TOTP_MATCH) {
         rc = s_refuse (call, in->workspace_id, in->subject_id,
                        match == SECPOL_TOTP_REPLAY ? REASON_REPLAY : REASON_INVALID, out);
@@ -453,28 +420,15 @@ SECPOL_HANDLER (s_verify_recovery_code, Secpol__V1__VerifyRecoveryCodeRequest, i
                                "must be %d characters of Crockford Base32 (dashes and spaces "
                                "are ignored)",
                                SECPOL_OTP_RECOVERY_CHARS);
-    int rc = secpol_call_check (call);
-    if (rc || (rc = s_app_enabled (call, in->workspace_id)))
-        goto done;
-    if ((rc = s_lockout (call, in->workspace_id, in->subject_id, SECPOL_LOCKOUT_CHECK,
-                         &out->lockout)))
-        goto done;
-    if (out->lockout->locked) {
-        out->reason = REASON_LOCKED;
-        goto done;
-    }
     uint8_t key[SECPOL_OTP_KEY_MAX];
-    size_t key_size = secpol_otp_key (key, in->workspace_id, in->subject_id, "");
+    size_t key_size = 0;
     Secpol__Store__V1__TotpRecord *record = NULL;
-    rc = secpol_otp_totp_load (call->txn, call->arena, key, key_size, &record);
-    if (rc == SECPOL_ENOTFOUND) {
-        rc = s_refuse (call, in->workspace_id, in->subject_id, REASON_INVALID, out);
+    int rc = secpol_call_check (call);
+    if (rc ||
+        (rc = s_app_verification (call, in->workspace_id, in->subject_id, key, &key_size, &record,
+                                  out)) ||
+        !record)
         goto done;
-    }
-    if (rc) {
-        rc = s_store_failed (call, rc);
-        goto done;
-    }
     uint8_t hash[SECPOL_OTP_HASH_BYTES];
     secpol_otp_code_hash (hash, secpol_server_store (call->server), "recovery", key, key_size,
                           code);
@@ -794,4 +748,63 @@ s_recovery_left (const Secpol__Store__V1__TotpRecord *record)
     for (size_t i = 0; i < record->n_recovery_codes; i++)
         left += record->recovery_codes[i]->used_at == 0;
     return left;
+}
+
+/*  Opens sealed (the subject's secret under key), checks code against it
+ *  at call->now (secpol_totp_check: *match_p, *step_p, *drift_p) and wipes
+ *  the secret. Returns SECPOL_OK, or INTERNAL (message set) when the secret
+ *  does not open (another key file) or liboath fails. */
+static int
+s_totp_match (secpol_call_t *call, const uint8_t *key, size_t key_size,
+              const Secpol__Store__V1__SealedSecret *sealed, const char *code, uint64_t last_step,
+              uint64_t *step_p, int *drift_p, int *match_p)
+{
+    uint8_t secret[SECPOL_TOTP_SECRET_BYTES];
+    if (secpol_otp_secret_open (secret, sizeof secret, secpol_server_store (call->server), key,
+                                key_size, sealed))
+        return secpol_call_fail (call, SECPOL_INTERNAL,
+                                 "the TOTP secret does not decrypt (another key file?)");
+    *match_p =
+        secpol_totp_check (secret, sizeof secret, call->now, code, last_step, step_p, drift_p);
+    sodium_memzero (secret, sizeof secret);
+    return *match_p < 0 ? secpol_call_fail (call, SECPOL_INTERNAL, "liboath failed") : SECPOL_OK;
+}
+
+/*  Reads the subject's TWO_FACTOR counter into out->lockout; when it is
+ *  locked, answers "locked" (nothing else is looked at, nothing spent).
+ *  Returns SECPOL_OK or INTERNAL (message set). */
+static int
+s_check_lock (secpol_call_t *call, const char *workspace_id, const char *subject_id,
+              Secpol__V1__OtpVerifyResponse *out)
+{
+    int rc = s_lockout (call, workspace_id, subject_id, SECPOL_LOCKOUT_CHECK, &out->lockout);
+    if (rc == SECPOL_OK && out->lockout->locked)
+        out->reason = REASON_LOCKED;
+    return rc;
+}
+
+/*  What VerifyTotp and VerifyRecoveryCode do first, after the request's
+ *  check: the policy (FAILED_PRECONDITION when apps are off), the lock,
+ *  then the subject's active app under key (*key_size_p bytes). Returns
+ *  SECPOL_OK with *record_p set to go on; SECPOL_OK with *record_p NULL
+ *  when out is answered already (locked; or no active app, answered and
+ *  counted as a wrong code: see the top of this file); else the status. */
+static int
+s_app_verification (secpol_call_t *call, const char *workspace_id, const char *subject_id,
+                    uint8_t key[SECPOL_OTP_KEY_MAX], size_t *key_size_p,
+                    Secpol__Store__V1__TotpRecord **record_p, Secpol__V1__OtpVerifyResponse *out)
+{
+    *record_p = NULL;
+    int rc = s_app_enabled (call, workspace_id);
+    if (rc || (rc = s_check_lock (call, workspace_id, subject_id, out)) || out->lockout->locked)
+        return rc;
+    *key_size_p = secpol_otp_key (key, workspace_id, subject_id, "");
+    Secpol__Store__V1__TotpRecord *record = NULL;
+    rc = secpol_otp_totp_load (call->txn, call->arena, key, *key_size_p, &record);
+    if (rc == SECPOL_ENOTFOUND)
+        return s_refuse (call, workspace_id, subject_id, REASON_INVALID, out);
+    if (rc)
+        return s_store_failed (call, rc);
+    *record_p = record;
+    return SECPOL_OK;
 }

@@ -23,6 +23,32 @@ s_sweep_at (int64_t expires_at)
     return expires_at ? expires_at + SECPOL_OTP_EMAIL_KEPT : 0;
 }
 
+/*  Loads the record of table under key into *message_p (in arena). Returns
+ *  0, SECPOL_ENOTFOUND, SECPOL_ECORRUPT or a store error. */
+static int
+s_load (secpol_txn_t *txn, secpol_arena_t *arena, const secpol_table_t *table, const uint8_t *key,
+        size_t key_size, const ProtobufCMessageDescriptor *descriptor, ProtobufCMessage **message_p)
+{
+    secpol_val_t value;
+    int rc = secpol_get (txn, table, key, key_size, &value);
+    if (rc)
+        return rc;
+    *message_p = protobuf_c_message_unpack (descriptor, secpol_arena_allocator (arena), value.size,
+                                            value.data);
+    return *message_p ? 0 : SECPOL_ECORRUPT;
+}
+
+/*  Stores message packed under key in table. Returns 0 or a store error. */
+static int
+s_save (secpol_txn_t *txn, secpol_arena_t *arena, const secpol_table_t *table, const uint8_t *key,
+        size_t key_size, const ProtobufCMessage *message)
+{
+    size_t size = protobuf_c_message_get_packed_size (message);
+    uint8_t *packed = secpol_arena_alloc (arena, size ? size : 1);
+    protobuf_c_message_pack (message, packed);
+    return secpol_put (txn, table, key, key_size, packed, size);
+}
+
 size_t
 secpol_otp_key (uint8_t key[SECPOL_OTP_KEY_MAX], const char *workspace_id, const char *subject_id,
                 const char *purpose)
@@ -59,13 +85,13 @@ int
 secpol_otp_email_load (secpol_txn_t *txn, secpol_arena_t *arena, const uint8_t *key,
                        size_t key_size, Secpol__Store__V1__EmailOtpRecord **record_p)
 {
-    secpol_val_t value;
-    int rc = secpol_get (txn, &secpol_otp_email_table, key, key_size, &value);
+    Secpol__Store__V1__EmailOtpRecord *record = NULL;
+    int rc =
+        s_load (txn, arena, &secpol_otp_email_table, key, key_size,
+                &secpol__store__v1__email_otp_record__descriptor, (ProtobufCMessage **)&record);
     if (rc)
         return rc;
-    Secpol__Store__V1__EmailOtpRecord *record = secpol__store__v1__email_otp_record__unpack (
-        secpol_arena_allocator (arena), value.size, value.data);
-    if (!record || (record->code_hash.len != SECPOL_OTP_HASH_BYTES && !record->burned))
+    if (record->code_hash.len != SECPOL_OTP_HASH_BYTES && !record->burned)
         return SECPOL_ECORRUPT;
     *record_p = record;
     return 0;
@@ -76,10 +102,7 @@ secpol_otp_email_save (secpol_txn_t *txn, secpol_arena_t *arena, const uint8_t *
                        size_t key_size, const Secpol__Store__V1__EmailOtpRecord *record,
                        const Secpol__Store__V1__EmailOtpRecord *old)
 {
-    size_t size = secpol__store__v1__email_otp_record__get_packed_size (record);
-    uint8_t *packed = secpol_arena_alloc (arena, size ? size : 1);
-    secpol__store__v1__email_otp_record__pack (record, packed);
-    int rc = secpol_put (txn, &secpol_otp_email_table, key, key_size, packed, size);
+    int rc = s_save (txn, arena, &secpol_otp_email_table, key, key_size, &record->base);
     if (rc)
         return rc;
     return secpol_expiry_move (txn, &secpol_otp_email_table, key, key_size,
@@ -165,13 +188,12 @@ int
 secpol_otp_totp_load (secpol_txn_t *txn, secpol_arena_t *arena, const uint8_t *key, size_t key_size,
                       Secpol__Store__V1__TotpRecord **record_p)
 {
-    secpol_val_t value;
-    int rc = secpol_get (txn, &secpol_otp_totp_table, key, key_size, &value);
+    Secpol__Store__V1__TotpRecord *record = NULL;
+    int rc = s_load (txn, arena, &secpol_otp_totp_table, key, key_size,
+                     &secpol__store__v1__totp_record__descriptor, (ProtobufCMessage **)&record);
     if (rc)
         return rc;
-    Secpol__Store__V1__TotpRecord *record = secpol__store__v1__totp_record__unpack (
-        secpol_arena_allocator (arena), value.size, value.data);
-    if (!record || !record->secret || record->n_recovery_codes > SECPOL_OTP_RECOVERY_COUNT)
+    if (!record->secret || record->n_recovery_codes > SECPOL_OTP_RECOVERY_COUNT)
         return SECPOL_ECORRUPT;
     *record_p = record;
     return 0;
@@ -181,23 +203,20 @@ int
 secpol_otp_totp_save (secpol_txn_t *txn, secpol_arena_t *arena, const uint8_t *key, size_t key_size,
                       const Secpol__Store__V1__TotpRecord *record)
 {
-    size_t size = secpol__store__v1__totp_record__get_packed_size (record);
-    uint8_t *packed = secpol_arena_alloc (arena, size ? size : 1);
-    secpol__store__v1__totp_record__pack (record, packed);
-    return secpol_put (txn, &secpol_otp_totp_table, key, key_size, packed, size);
+    return s_save (txn, arena, &secpol_otp_totp_table, key, key_size, &record->base);
 }
 
 int
 secpol_otp_pending_load (secpol_txn_t *txn, secpol_arena_t *arena, const uint8_t *key,
                          size_t key_size, Secpol__Store__V1__TotpPendingRecord **record_p)
 {
-    secpol_val_t value;
-    int rc = secpol_get (txn, &secpol_otp_totp_pending_table, key, key_size, &value);
+    Secpol__Store__V1__TotpPendingRecord *record = NULL;
+    int rc =
+        s_load (txn, arena, &secpol_otp_totp_pending_table, key, key_size,
+                &secpol__store__v1__totp_pending_record__descriptor, (ProtobufCMessage **)&record);
     if (rc)
         return rc;
-    Secpol__Store__V1__TotpPendingRecord *record = secpol__store__v1__totp_pending_record__unpack (
-        secpol_arena_allocator (arena), value.size, value.data);
-    if (!record || !record->secret)
+    if (!record->secret)
         return SECPOL_ECORRUPT;
     *record_p = record;
     return 0;
@@ -208,10 +227,7 @@ secpol_otp_pending_save (secpol_txn_t *txn, secpol_arena_t *arena, const uint8_t
                          size_t key_size, const Secpol__Store__V1__TotpPendingRecord *record,
                          const Secpol__Store__V1__TotpPendingRecord *old)
 {
-    size_t size = secpol__store__v1__totp_pending_record__get_packed_size (record);
-    uint8_t *packed = secpol_arena_alloc (arena, size ? size : 1);
-    secpol__store__v1__totp_pending_record__pack (record, packed);
-    int rc = secpol_put (txn, &secpol_otp_totp_pending_table, key, key_size, packed, size);
+    int rc = s_save (txn, arena, &secpol_otp_totp_pending_table, key, key_size, &record->base);
     if (rc)
         return rc;
     return secpol_expiry_move (txn, &secpol_otp_totp_pending_table, key, key_size,
