@@ -15,6 +15,7 @@
  *  absolute path, no "." or ".." parts, no control characters, at most
  *  S_PATH_MAX bytes, in an existing directory outside the data dir, and
  *  not there yet. Backup makes PATH (0700), writes data.mdb and secret.key
+ *  (a copy of the key file in use, --key-file or the data dir's secret.key)
  *  in it (0600 each, created exclusively, never through a symbolic link),
  *  fsyncs them and the directories, and removes what it made when anything
  *  fails. It never overwrites.
@@ -205,7 +206,7 @@ s_write_backup (secpol_store_t *store, int dir_fd, uint64_t *bytes)
     if (rc)
         return rc;
     char key_path[PATH_MAX];
-    snprintf (key_path, sizeof key_path, "%s/secret.key", secpol_store_dir (store));
+    snprintf (key_path, sizeof key_path, "%s", secpol_store_key_file (store)); /* --key-file */
     int key = open (key_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (key < 0)
         return errno;

@@ -44,6 +44,7 @@ struct secpol_store {
     pthread_rwlock_t resize_lock; /* shared by open txns, exclusive in grow */
     secpol_keys_t *keys;          /* secret.key and what derives from it */
     char dir[PATH_MAX];           /* the data dir, for free-space checks */
+    char key_file[PATH_MAX];      /* the master key file in use (keys.h) */
 };
 
 struct secpol_txn {
@@ -111,6 +112,10 @@ secpol_store_open (secpol_store_t **store_p, const char *dir, const secpol_store
     pthread_rwlockattr_destroy (&attr);
     self->map_size = options->map_size ? options->map_size : DEFAULT_MAP_SIZE;
     snprintf (self->dir, sizeof self->dir, "%s", dir);
+    if (options->key_file && *options->key_file)
+        snprintf (self->key_file, sizeof self->key_file, "%s", options->key_file);
+    else
+        snprintf (self->key_file, sizeof self->key_file, "%s/%s", dir, SECPOL_KEY_FILE);
 
     int rc = s_add_tables (self, options);
     if (rc)
@@ -480,6 +485,12 @@ const char *
 secpol_store_dir (const secpol_store_t *self)
 {
     return self->dir;
+}
+
+const char *
+secpol_store_key_file (const secpol_store_t *self)
+{
+    return self->key_file;
 }
 
 int

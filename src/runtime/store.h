@@ -189,6 +189,10 @@ int secpol_store_copy (secpol_store_t *self, int fd) __attribute__ ((warn_unused
 /*  The data dir the store was opened in. Owned by the store. */
 const char *secpol_store_dir (const secpol_store_t *self);
 
+/*  The master key file the store's keys come from (keys.h): the key_file
+ *  option, or <dir>/secret.key. Owned by the store. */
+const char *secpol_store_key_file (const secpol_store_t *self);
+
 /*  Doubles the map size. Call only with no transaction of this process
  *  active except read transactions (it waits for those to end); the WRITE
  *  lane calls it after aborting a batch that hit SECPOL_EMAPFULL. */

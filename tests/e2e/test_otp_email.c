@@ -11,6 +11,8 @@
  */
 #include "otp_test.h"
 
+#include "secpol/v1/admin.pb-c.h"
+
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -307,9 +309,35 @@ static int
 s_teardown_key_file (void **state)
 {
     int rc = secpol_test_daemon_teardown (state);
+    char path[300];
+    snprintf (path, sizeof path, "%s/backup/secret.key", s_key_dir);
+    unlink (path);
+    snprintf (path, sizeof path, "%s/backup/data.mdb", s_key_dir);
+    unlink (path);
+    snprintf (path, sizeof path, "%s/backup", s_key_dir);
+    rmdir (path);
     unlink (s_key_path);
     rmdir (s_key_dir);
     return rc;
+}
+
+/*  Fails unless the two files hold the same bytes. */
+static void
+s_same_file (const char *a, const char *b)
+{
+    uint8_t bytes[2][64];
+    size_t sizes[2];
+    const char *paths[2] = {a, b};
+    for (int i = 0; i < 2; i++) {
+        FILE *file = fopen (paths[i], "rb");
+        if (!file)
+            fail_msg ("cannot open %s", paths[i]);
+        sizes[i] = fread (bytes[i], 1, sizeof bytes[i], file);
+        fclose (file);
+    }
+    assert_int_equal (sizes[0], 32);
+    assert_int_equal (sizes[1], 32);
+    assert_memory_equal (bytes[0], bytes[1], 32);
 }
 
 static void
@@ -335,6 +363,17 @@ test_the_key_file_option_and_what_losing_the_key_means (void **state)
     snprintf (other, sizeof other, "%s", issued->code);
     otp_free (issued);
     secpol_client_destroy (&client);
+
+    /* AdminService/Backup copies the key file in use beside data.mdb */
+    char backup[200], copied[260];
+    snprintf (backup, sizeof backup, "%s/backup", s_key_dir);
+    Secpol__V1__BackupRequest request = SECPOL__V1__BACKUP_REQUEST__INIT;
+    request.path = backup;
+    client = secpol_test_client (daemon);
+    otp_free (otp_call (client, "/secpol.v1.AdminService/Backup", &request.base, SECPOL_OK));
+    secpol_client_destroy (&client);
+    snprintf (copied, sizeof copied, "%s/secret.key", backup);
+    s_same_file (copied, s_key_path);
 
     /* the same key file: the code matches */
     static const char *args[] = {"--key-file", s_key_path, NULL};
