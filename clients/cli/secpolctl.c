@@ -202,6 +202,16 @@ static const secpolctl_option_t s_password_check_options[] = {
     {"admin-forced", 0, NULL, "an admin sets it: the change interval does not apply"},
     {NULL, 0, NULL, NULL},
 };
+static const secpolctl_option_t s_audit_options[] = {
+    {"workspace", 0, "W", "only events of workspace W"},
+    {"subject", 0, "S", "only events of subject S"},
+    {"kind", 0, "K", "only events of kind K (policy-updated, locked-out, ...)"},
+    {"since", 0, "T", "only events at or after T (unix seconds or\n2026-12-01T12:00:00Z)"},
+    {"until", 0, "T", "only events before T"},
+    {"page-size", 0, "N", "events per page (default 50, at most 500)"},
+    s_page_token_option,
+    {NULL, 0, NULL, NULL},
+};
 static const secpolctl_option_t s_keygen_options[] = {
     {"role", 0, "R", "admin or service (default service): what the key may\ncall"},
     {"dir", 0, "D", "where to write the two files (default .)"},
@@ -301,6 +311,16 @@ const secpolctl_command_t secpolctl_commands[] = {
      "  source <(secpolctl completion bash)\n"
      "or save it as /usr/share/bash-completion/completions/secpolctl.",
      NULL, 1, 1, NULL, false, SECPOLCTL_COMPLETE_SHELL, secpolctl_run_completion},
+    {"audit", "", "the audit log, newest first (an admin call)",
+     "Lists audit events (AuditService/ListAuditEvents), newest first, one line\n"
+     "each: time, id, kind, caller (the client's certificate name), workspace,\n"
+     "community, subject, method and detail. Options narrow the list; when more\n"
+     "events are left, stderr says which --page-token continues. Kinds:\n"
+     "policy-updated, policy-deleted, password-reset-forced, locked-out,\n"
+     "unlocked, tokens-revoked, session-revoked, sessions-revoked,\n"
+     "totp-enrollment-begun, totp-enrollment-confirmed, totp-removed,\n"
+     "recovery-code-used, recovery-codes-regenerated. See docs/SECURITY.md.",
+     s_audit_options, 0, 0, "text", false, SECPOLCTL_COMPLETE_NONE, secpolctl_run_audit},
     {"keygen", "NAME", "a CURVE key pair: NAME and NAME_secret",
      "Writes a CURVE key pair as two czmq certificates, DIR/NAME (public) and\n"
      "DIR/NAME_secret (with the secret key, mode 0600), whose metadata names\n"

@@ -71,6 +71,7 @@ secpolctl_run_t secpolctl_run_backup;     /* secpolctl_admin.c */
 secpolctl_run_t secpolctl_run_describe;   /* secpolctl_schema.c */
 secpolctl_run_t secpolctl_run_completion; /* secpolctl_completion.c */
 secpolctl_run_t secpolctl_run_keygen;     /* secpolctl_keygen.c */
+secpolctl_run_t secpolctl_run_audit;      /* secpolctl_audit.c */
 
 /*  Finds a method written /pkg.Svc/Method, pkg.Svc/Method, Svc/Method,
  *  pkg.Svc.Method or Svc.Method and writes its wire path into path (size

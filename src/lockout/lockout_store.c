@@ -2,6 +2,7 @@
  *  lockout.h, and lockout_rules.h for the table and its key. */
 #include "lockout.h"
 
+#include "audit.h"
 #include "expiry.h"
 #include "policy.h"
 
@@ -56,6 +57,20 @@ secpol_lockout_apply (secpol_txn_t *txn, secpol_arena_t *arena, const char *work
     }
     if (action != SECPOL_LOCKOUT_CHECK) {
         rc = s_save (txn, arena, &counter);
+        if (rc)
+            return rc;
+    }
+    /* the lock's start and an admin's unlock go into the audit log */
+    if (just_locked || action == SECPOL_LOCKOUT_UNLOCK) {
+        const ProtobufCEnumValue *name =
+            protobuf_c_enum_descriptor_get_value (&secpol__v1__lockout_kind__descriptor, (int)kind);
+        rc = secpol_audit_add (
+            txn, now,
+            just_locked ? SECPOL__V1__AUDIT_EVENT_KIND__AUDIT_EVENT_KIND_LOCKED_OUT
+                        : SECPOL__V1__AUDIT_EVENT_KIND__AUDIT_EVENT_KIND_UNLOCKED,
+            workspace_id, "", subject_id,
+            secpol_arena_printf (arena, "kind=%s failures=%zu", name ? name->name : "?",
+                                 just_locked ? counter.state.n_failures : (size_t)0));
         if (rc)
             return rc;
     }

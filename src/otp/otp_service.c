@@ -35,6 +35,7 @@
  *  Tables, keys and hashes: otp_store.h. Code shapes: otp_codes.h.
  *  Behaviour for callers: docs/OTP.md.
  */
+#include "audit.h"
 #include "lockout.h"
 #include "log.h"
 #include "otp_codes.h"
@@ -71,8 +72,8 @@ static int s_lockout (secpol_call_t *call, const char *workspace_id, const char 
                       secpol_lockout_action_t action, Secpol__V1__LockoutStatus **status_p);
 static int s_refuse (secpol_call_t *call, const char *workspace_id, const char *subject_id,
                      const char *reason, Secpol__V1__OtpVerifyResponse *out);
-static void s_event (secpol_call_t *call, const char *event, const char *workspace_id,
-                     const char *subject_id, const char *fmt, ...)
+static int s_event (secpol_call_t *call, const char *event, const char *workspace_id,
+                    const char *subject_id, const char *fmt, ...)
     __attribute__ ((format (printf, 5, 6)));
 static int s_store_failed (secpol_call_t *call, int rc);
 static int s_app_enabled (secpol_call_t *call, const char *workspace_id);
@@ -286,9 +287,8 @@ SECPOL_HANDLER (s_begin_totp_enrollment, Secpol__V1__BeginTotpEnrollmentRequest,
     out->digits = SECPOL_OTP_DIGITS;
     out->period_seconds = SECPOL_TOTP_PERIOD;
     out->algorithm = "SHA1";
-    s_event (call, "totp_enrollment_begun", in->workspace_id, in->subject_id, "expires_at=%" PRId64,
-             record.expires_at);
-    return SECPOL_OK;
+    return s_event (call, "totp_enrollment_begun", in->workspace_id, in->subject_id,
+                    "expires_at=%" PRId64, record.expires_at);
 }
 
 SECPOL_HANDLER (s_confirm_totp_enrollment, Secpol__V1__ConfirmTotpEnrollmentRequest, in,
@@ -350,10 +350,9 @@ SECPOL_HANDLER (s_confirm_totp_enrollment, Secpol__V1__ConfirmTotpEnrollmentRequ
     out->ok = true;
     out->reason = "";
     out->replaced = old != NULL;
-    s_event (call, "totp_enrollment_confirmed", in->workspace_id, in->subject_id,
-             "replaced=%s drift_steps=%d recovery_codes=%zu", out->replaced ? "true" : "false",
-             drift, out->n_recovery_codes);
-    rc = SECPOL_OK;
+    rc = s_event (call, "totp_enrollment_confirmed", in->workspace_id, in->subject_id,
+                  "replaced=%s drift_steps=%d recovery_codes=%zu", out->replaced ? "true" : "false",
+                  drift, out->n_recovery_codes);
 done:
     sodium_memzero (code, sizeof code);
     return rc;
@@ -461,9 +460,8 @@ SECPOL_HANDLER (s_verify_recovery_code, Secpol__V1__VerifyRecoveryCodeRequest, i
         goto done;
     out->ok = true;
     out->recovery_codes_left = s_recovery_left (record);
-    s_event (call, "recovery_code_used", in->workspace_id, in->subject_id,
-             "recovery_codes_left=%" PRIu32, out->recovery_codes_left);
-    rc = SECPOL_OK;
+    rc = s_event (call, "recovery_code_used", in->workspace_id, in->subject_id,
+                  "recovery_codes_left=%" PRIu32, out->recovery_codes_left);
 done:
     sodium_memzero (code, sizeof code);
     return rc;
@@ -488,9 +486,8 @@ SECPOL_HANDLER (s_regenerate_recovery_codes, Secpol__V1__RegenerateRecoveryCodes
     s_recovery_codes (call, key, key_size, record, &out->n_recovery_codes, &out->recovery_codes);
     if ((rc = secpol_otp_totp_save (call->txn, call->arena, key, key_size, record)))
         return s_store_failed (call, rc);
-    s_event (call, "recovery_codes_regenerated", in->workspace_id, in->subject_id,
-             "recovery_codes=%zu", out->n_recovery_codes);
-    return SECPOL_OK;
+    return s_event (call, "recovery_codes_regenerated", in->workspace_id, in->subject_id,
+                    "recovery_codes=%zu", out->n_recovery_codes);
 }
 
 SECPOL_HANDLER (s_remove_totp, Secpol__V1__RemoveTotpRequest, in, Secpol__V1__RemoveTotpResponse,
@@ -516,9 +513,8 @@ SECPOL_HANDLER (s_remove_totp, Secpol__V1__RemoveTotpRequest, in, Secpol__V1__Re
     if (rc && rc != SECPOL_ENOTFOUND)
         return s_store_failed (call, rc);
     out->removed = active || pending;
-    s_event (call, "totp_removed", in->workspace_id, in->subject_id, "active=%s pending=%s",
-             active ? "true" : "false", pending ? "true" : "false");
-    return SECPOL_OK;
+    return s_event (call, "totp_removed", in->workspace_id, in->subject_id, "active=%s pending=%s",
+                    active ? "true" : "false", pending ? "true" : "false");
 }
 
 SECPOL_HANDLER (s_get_totp_status, Secpol__V1__GetTotpStatusRequest, in, Secpol__V1__TotpStatus,
@@ -659,11 +655,26 @@ s_refuse (secpol_call_t *call, const char *workspace_id, const char *subject_id,
 
 /*  The one place a handler describes a security event it made: the WRITE
  *  lane logs it with the commit (never a code or secret: ids and facts
- *  only). An audit log hooks here. */
-static void
+ *  only), and the events the audit log keeps (audit.h) are written there,
+ *  in the handler's transaction. Returns 0 or, when the audit event cannot
+ *  be stored, the status the handler must fail with. */
+static int
 s_event (secpol_call_t *call, const char *event, const char *workspace_id, const char *subject_id,
          const char *fmt, ...)
 {
+    static const struct {
+        const char *event;
+        Secpol__V1__AuditEventKind kind;
+    } audited[] = {
+        {"totp_enrollment_begun",
+         SECPOL__V1__AUDIT_EVENT_KIND__AUDIT_EVENT_KIND_TOTP_ENROLLMENT_BEGUN},
+        {"totp_enrollment_confirmed",
+         SECPOL__V1__AUDIT_EVENT_KIND__AUDIT_EVENT_KIND_TOTP_ENROLLMENT_CONFIRMED},
+        {"totp_removed", SECPOL__V1__AUDIT_EVENT_KIND__AUDIT_EVENT_KIND_TOTP_REMOVED},
+        {"recovery_code_used", SECPOL__V1__AUDIT_EVENT_KIND__AUDIT_EVENT_KIND_RECOVERY_CODE_USED},
+        {"recovery_codes_regenerated",
+         SECPOL__V1__AUDIT_EVENT_KIND__AUDIT_EVENT_KIND_RECOVERY_CODES_REGENERATED},
+    };
     char workspace[6 * SECPOL_OTP_ID_MAX + 3], subject[6 * SECPOL_OTP_ID_MAX + 3];
     va_list args;
     va_start (args, fmt);
@@ -672,6 +683,13 @@ s_event (secpol_call_t *call, const char *event, const char *workspace_id, const
     secpol_call_note (call, "event=%s workspace=%s subject=%s %s", event,
                       secpol_log_quote (workspace, sizeof workspace, workspace_id),
                       secpol_log_quote (subject, sizeof subject, subject_id), rest);
+    for (size_t i = 0; i < sizeof audited / sizeof audited[0]; i++)
+        if (strcmp (event, audited[i].event) == 0) {
+            int rc = secpol_audit_add (call->txn, call->now, audited[i].kind, workspace_id, "",
+                                       subject_id, rest);
+            return rc ? s_store_failed (call, rc) : 0;
+        }
+    return 0;
 }
 
 static int

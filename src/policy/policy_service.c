@@ -10,11 +10,13 @@
  *  Behaviour is documented in docs/POLICY.md.
  */
 #include "log.h"
+#include "audit.h"
 #include "policy.h"
 #include "service.h"
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define PAGE_SIZE_DEFAULT  50
@@ -32,6 +34,8 @@ static bool s_check_mask (secpol_call_t *call, char *const *paths, size_t n_path
                           secpol_policy_mask_t *mask_p);
 static void s_check_headers_size (secpol_call_t *call, secpol_policy_mask_t mask,
                                   const Secpol__V1__Policy *result);
+static int s_audit_change (secpol_call_t *call, const char *workspace_id, const char *community_id,
+                           const Secpol__V1__PolicyRevision *revision);
 static int s_store_failed (secpol_call_t *call, int rc, const char *workspace_id,
                            const char *community_id);
 static int s_check_version (secpol_call_t *call, uint64_t expected, uint64_t stored,
@@ -442,7 +446,41 @@ s_save_change (secpol_call_t *call, const char *workspace_id, const char *commun
     if (rc == 0)
         rc = secpol_policy_revision_save (call->txn, call->arena, workspace_id, community_id,
                                           revision);
+    if (rc == 0)
+        rc = s_audit_change (call, workspace_id, community_id, revision);
     return rc ? s_store_failed (call, rc, workspace_id, community_id) : SECPOL_OK;
+}
+
+/*  The audit events of a stored change (audit.h), in its transaction:
+ *  POLICY_UPDATED or POLICY_DELETED with the version and the fields that
+ *  changed (names only), and PASSWORD_RESET_FORCED when the change raised
+ *  force_password_reset (the generation every account compares with). */
+static int
+s_audit_change (secpol_call_t *call, const char *workspace_id, const char *community_id,
+                const Secpol__V1__PolicyRevision *revision)
+{
+    char *fields = "";
+    const Secpol__V1__FieldChange *forced = NULL;
+    for (size_t k = 0; k < revision->n_changes; k++) {
+        const Secpol__V1__FieldChange *change = revision->changes[k];
+        fields = secpol_call_printf (call, "%s%s%s", fields, k ? "," : "", change->field);
+        if (strcmp (change->field, "force_password_reset") == 0 &&
+            strtoull (change->new_value, NULL, 10) > strtoull (change->old_value, NULL, 10))
+            forced = change;
+    }
+    int rc = secpol_audit_add (
+        call->txn, call->now,
+        revision->deleted ? SECPOL__V1__AUDIT_EVENT_KIND__AUDIT_EVENT_KIND_POLICY_DELETED
+                          : SECPOL__V1__AUDIT_EVENT_KIND__AUDIT_EVENT_KIND_POLICY_UPDATED,
+        workspace_id, community_id, "",
+        secpol_call_printf (call, "version=%" PRIu64 " fields=%s", revision->version, fields));
+    if (rc == 0 && forced)
+        rc = secpol_audit_add (call->txn, call->now,
+                               SECPOL__V1__AUDIT_EVENT_KIND__AUDIT_EVENT_KIND_PASSWORD_RESET_FORCED,
+                               workspace_id, community_id, "",
+                               secpol_call_printf (call, "generation=%s previous=%s",
+                                                   forced->new_value, forced->old_value));
+    return rc;
 }
 
 /*  Describes a stored change for the WRITE lane's info line: who changed

@@ -3,6 +3,7 @@
 #include "lanes.h"
 
 #include "alloc.h"
+#include "audit.h"
 #include "expiry.h"
 #include "log.h"
 #include "peers.h"
@@ -469,6 +470,7 @@ s_run_write_batch (secpol_lanes_t *self, secpol_job_t **jobs, size_t n, bool *st
         }
         job->call.txn = nested;
         job->call.writable = true;
+        secpol_txn_set_owner (nested, &job->call); /* who the audit log names (audit.h) */
         job->code = job->method->spec->handler->fn (&job->call, job->request, job->response);
         if (job->code == SECPOL_NEEDS_WRITE) /* it had its write transaction */
             job->code = secpol_call_fail (&job->call, SECPOL_INTERNAL,
@@ -616,10 +618,16 @@ s_sweep (secpol_lanes_t *self)
         secpol_txn_t *txn = NULL;
         if (secpol_txn_begin (self->store, NULL, true, &txn))
             return false;
-        size_t deleted = 0;
-        bool more = false;
-        int rc = secpol_expiry_sweep (txn, secpol_server_now (self->server), SWEEP_BUDGET, &deleted,
-                                      &more);
+        size_t deleted = 0, reaped = 0;
+        bool more = false, more_audit = false;
+        int64_t now = secpol_server_now (self->server);
+        int rc = secpol_expiry_sweep (txn, now, SWEEP_BUDGET, &deleted, &more);
+        /* audit events past the retention go too, oldest first (audit.h) */
+        if (rc == 0 && self->config.audit_retention_seconds > 0)
+            rc = secpol_audit_reap (txn, now - self->config.audit_retention_seconds, SWEEP_BUDGET,
+                                    &reaped, &more_audit);
+        deleted += reaped;
+        more |= more_audit;
         if (rc == 0 && !secpol_txn_map_full (txn))
             rc = secpol_txn_commit (&txn);
         else {

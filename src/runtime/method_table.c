@@ -3,6 +3,7 @@
 #include "method_table.h"
 
 #include "alloc.h"
+#include "audit.h"
 #include "expiry.h"
 #include "secpol/secpol_registry.h"
 
@@ -49,6 +50,7 @@ secpol_method_table_new (const secpol_service_t *const *services, size_t n)
     qsort (self->methods, self->size, sizeof *self->methods, s_compare_path);
     /* the runtime's own tables come first */
     self->tables[self->n_tables++] = &secpol_expiry_table;
+    self->tables[self->n_tables++] = &secpol_audit_table;
     for (size_t s = 0; s < n; s++)
         if (s_add_service (self, services[s]))
             goto fail;

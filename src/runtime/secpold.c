@@ -78,6 +78,12 @@ main (int argc, char **argv)
         config.authorized_keys = env;
     if ((env = getenv ("SECPOL_INSECURE")) && *env)
         config.insecure = s_truthy (env);
+    config.audit_retention_days = 365;
+    if ((env = getenv ("SECPOL_AUDIT_RETENTION_DAYS")) && *env) {
+        if (s_parse_int ("SECPOL_AUDIT_RETENTION_DAYS", env, 0, 36500, &number))
+            return 2;
+        config.audit_retention_days = (unsigned)number;
+    }
     if ((env = getenv ("SECPOL_DRAIN_SECONDS")) && *env) {
         if (s_parse_int ("SECPOL_DRAIN_SECONDS", env, 1, 3600, &number))
             return 2;
@@ -101,6 +107,7 @@ main (int argc, char **argv)
         {"authorized-keys", required_argument, NULL, 'A' + 256},
         {"insecure", no_argument, NULL, 'I' + 256},
         {"metrics-listen", required_argument, NULL, 'm'},
+        {"audit-retention-days", required_argument, NULL, 'a' + 256},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -177,6 +184,11 @@ main (int argc, char **argv)
                 break;
             case 'I' + 256:
                 config.insecure = true;
+                break;
+            case 'a' + 256:
+                if (s_parse_int ("--audit-retention-days", optarg, 0, 36500, &number))
+                    return 2;
+                config.audit_retention_days = (unsigned)number;
                 break;
             case 'h':
                 s_usage (stdout);
@@ -316,6 +328,8 @@ s_usage (FILE *out)
         "      --metrics-listen ADDR:PORT  serve Prometheus metrics (/metrics) and probes\n"
         "                               (/healthz, /readyz) over HTTP there, e.g.\n"
         "                               127.0.0.1:9464 (SECPOL_METRICS_LISTEN; default off)\n"
+        "      --audit-retention-days N audit events older than N days are deleted, oldest\n"
+        "                               first; 0 keeps them (SECPOL_AUDIT_RETENTION_DAYS; 365)\n"
         "  -h, --help            this text\n"
         "  -V, --version         print the version\n"
         "\n"

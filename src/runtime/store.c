@@ -54,6 +54,7 @@ struct secpol_txn {
     bool write;           /* write transaction */
     bool map_full;        /* a put hit MDB_MAP_FULL */
     bool active;          /* begun or renewed, not reset: holds the resize lock */
+    const void *owner;    /* on whose behalf it runs (secpol_txn_set_owner); NULL = none */
 };
 
 struct secpol_cursor {
@@ -804,4 +805,16 @@ bool
 secpol_val_has_prefix (secpol_val_t val, const void *prefix, size_t prefix_size)
 {
     return val.size >= prefix_size && memcmp (val.data, prefix, prefix_size) == 0;
+}
+
+void
+secpol_txn_set_owner (secpol_txn_t *txn, const void *owner)
+{
+    txn->owner = owner;
+}
+
+const void *
+secpol_txn_owner (const secpol_txn_t *txn)
+{
+    return txn ? txn->owner : NULL;
 }

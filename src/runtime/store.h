@@ -280,6 +280,15 @@ void secpol_store_key (secpol_store_t *self, uint8_t out[32], const char context
  *  in records (expiry.h); handlers name tables by their definitions. */
 const secpol_table_t *secpol_txn_table_named (secpol_txn_t *txn, const char *name, size_t length);
 
+/*  Marks on whose behalf txn runs: the WRITE lane sets the request's
+ *  secpol_call_t on the nested transaction it hands the handler, so that
+ *  code deep in a service that is given only the transaction (the audit
+ *  log, audit.h) can name the caller. The store never looks at it. */
+void secpol_txn_set_owner (secpol_txn_t *txn, const void *owner);
+
+/*  What secpol_txn_set_owner set on txn, or NULL (also for a NULL txn). */
+const void *secpol_txn_owner (const secpol_txn_t *txn);
+
 /*  True when val starts with prefix. Handy for prefix scans. */
 bool secpol_val_has_prefix (secpol_val_t val, const void *prefix, size_t prefix_size);
 

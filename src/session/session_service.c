@@ -11,6 +11,7 @@
  *
  *  Tables and keys: session_store.h. Behaviour: docs/TOKENS.md, "Sessions".
  */
+#include "audit.h"
 #include "log.h"
 #include "policy.h"
 #include "server.h"
@@ -74,6 +75,13 @@ SECPOL_HANDLER (s_create_session, Secpol__V1__CreateSessionRequest, in,
                                            call->now, &revoked);
     else
         rc = s_make_room (call, in->workspace_id, in->subject_id, &revoked);
+    if (rc == 0 && revoked)
+        rc = secpol_audit_add (
+            call->txn, call->now, SECPOL__V1__AUDIT_EVENT_KIND__AUDIT_EVENT_KIND_SESSIONS_REVOKED,
+            in->workspace_id, in->community_id, in->subject_id,
+            secpol_call_printf (call, "revoked=%" PRIu32 " reason=%s", revoked,
+                                policy->allow_concurrent_login ? "session_limit"
+                                                               : "allow_concurrent_login_off"));
     if (rc)
         return s_store_failed (call, rc);
 
@@ -212,9 +220,17 @@ SECPOL_HANDLER (s_revoke_session, Secpol__V1__RevokeSessionRequest, in,
     if (rc)
         return s_store_failed (call, rc);
     rc = secpol_session_delete (call->txn, hash, record);
+    out->revoked = !secpol_session_ended (record, call->now);
+    if (rc == 0 && out->revoked) {
+        char session_id[SECPOL_SESSION_ID_HEX + 1];
+        s_hex (session_id, record->session_id.data, SECPOL_SESSION_ID_BYTES);
+        rc = secpol_audit_add (call->txn, call->now,
+                               SECPOL__V1__AUDIT_EVENT_KIND__AUDIT_EVENT_KIND_SESSION_REVOKED,
+                               record->workspace_id, record->community_id, record->subject_id,
+                               secpol_call_printf (call, "session_id=%s", session_id));
+    }
     if (rc)
         return s_store_failed (call, rc);
-    out->revoked = !secpol_session_ended (record, call->now);
     s_note (call, "revoke", record, "");
     return SECPOL_OK;
 }
@@ -233,6 +249,12 @@ SECPOL_HANDLER (s_revoke_all_sessions, Secpol__V1__RevokeAllSessionsRequest, in,
         return rc;
     rc = secpol_session_revoke_all_at (call->txn, in->workspace_id, in->subject_id,
                                        keep_one ? except : NULL, call->now, &out->revoked);
+    if (rc == 0)
+        rc = secpol_audit_add (call->txn, call->now,
+                               SECPOL__V1__AUDIT_EVENT_KIND__AUDIT_EVENT_KIND_SESSIONS_REVOKED,
+                               in->workspace_id, "", in->subject_id,
+                               secpol_call_printf (call, "revoked=%" PRIu32 " kept=%s",
+                                                   out->revoked, keep_one ? "one" : "none"));
     if (rc)
         return s_store_failed (call, rc);
     char workspace[300], subject[300];

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "policy.h"
 #include "server.h"
+#include "audit.h"
 #include "service.h"
 #include "session_store.h"
 #include "text.h"
@@ -193,6 +194,12 @@ SECPOL_HANDLER (s_revoke_tokens, Secpol__V1__RevokeTokensRequest, in,
         return rc;
     rc = secpol_token_revoke (call->txn, in->workspace_id, in->subject_id, in->kind, call->now,
                               NULL, &out->revoked);
+    if (rc == 0)
+        rc = secpol_audit_add (call->txn, call->now,
+                               SECPOL__V1__AUDIT_EVENT_KIND__AUDIT_EVENT_KIND_TOKENS_REVOKED,
+                               in->workspace_id, "", in->subject_id,
+                               secpol_call_printf (call, "kind=%s revoked=%" PRIu32,
+                                                   kind ? kind->name : "*", out->revoked));
     if (rc)
         return s_store_failed (call, rc);
     secpol_call_note (call, "workspace=%s subject=%s kind=%s revoked=%" PRIu32,

@@ -121,3 +121,24 @@ fuzz_require_violations (const secpol_call_t *call, const char *path)
                       v->description);
     }
 }
+
+void
+fuzz_service_steps (const uint8_t *data, size_t size, int max_steps,
+                    void (*step) (void *ctx, uint8_t op, const uint8_t *bytes, size_t size),
+                    void *ctx)
+{
+    for (int steps = 0; size >= 3 && steps < max_steps; steps++) {
+        uint8_t op = data[0];
+        size_t length = (size_t)data[1] | (size_t)data[2] << 8;
+        data += 3;
+        size -= 3;
+        if (length > size)
+            length = size;
+        uint8_t *bytes = malloc (length + 1);
+        memcpy (bytes, data, length);
+        step (ctx, op, bytes, length);
+        free (bytes);
+        data += length;
+        size -= length;
+    }
+}

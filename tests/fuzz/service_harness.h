@@ -43,6 +43,14 @@ int fuzz_service_call (fuzz_service_t *self, secpol_txn_t *top, secpol_arena_t *
                        bool no_txn, int64_t now, void *slow_result, const ProtobufCMessage *request,
                        ProtobufCMessage **response_p, secpol_call_t *call);
 
+/*  Splits data into at most max_steps steps `op, length (2 bytes, little
+ *  endian), bytes` (a length past the end is cut to what is left) and calls
+ *  step (ctx, op, bytes, length) for each, with the bytes copied into a
+ *  buffer of their own so that ASan sees a read past them. */
+void fuzz_service_steps (const uint8_t *data, size_t size, int max_steps,
+                         void (*step) (void *ctx, uint8_t op, const uint8_t *bytes, size_t size),
+                         void *ctx);
+
 /*  The invariant of every INVALID_ARGUMENT answer: at least one violation,
  *  each naming a field and saying why. */
 void fuzz_require_violations (const secpol_call_t *call, const char *path);

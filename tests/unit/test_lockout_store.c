@@ -3,6 +3,7 @@
  *  under the default policy, the record and its one expiry entry, the
  *  counter deleted when it has nothing to remember, the sweep, and bad
  *  arguments that touch nothing. */
+#include "audit.h"
 #include "expiry.h"
 #include "fixtures.h"
 #include "lockout.h"
@@ -16,7 +17,7 @@
 #include <cmocka.h>
 
 static const secpol_table_t *const s_tables[] = {&secpol_lockout_table, &secpol_expiry_table,
-                                                 &secpol_policy_table,
+                                                 &secpol_audit_table, &secpol_policy_table,
                                                  &secpol_policy_revision_table};
 static secpol_test_store_t s_fx;
 static secpol_arena_t *s_arena;
