@@ -606,7 +606,7 @@ s_read_failure (secpol_client_t *self, s_read_t result, uint64_t call_id, int ti
         return s_status_local (self, SECPOL_UNAVAILABLE, call_id, "socket to %s failed: %s",
                                self->endpoint, zmq_strerror (errno));
     s_monitor_drain (self);
-    if (self->key_refused && !self->connected)
+    if (self->key_refused) /* no handshake succeeded since the refusal (a reconnect may be up) */
         return s_status_local (self, SECPOL_UNAUTHENTICATED, call_id,
                                "%s refused this client's CURVE key at the handshake (not in its "
                                "authorized keys?)",

@@ -98,6 +98,8 @@ fuzz_service_call (fuzz_service_t *self, secpol_txn_t *top, secpol_arena_t *aren
     call->role = SECPOL_ROLE_ADMIN;
     call->server = self->server;
     call->slow_result = slow_result;
+    if (write)
+        secpol_txn_set_owner (txn, call); /* as the WRITE lane: the audit log names the call */
     *response_p = secpol_arena_message (arena, method->descriptor->output);
     int code = handler->fn (call, request, *response_p);
     if (write) {

@@ -1,9 +1,12 @@
 /*  test_method_roles.c - the roles of the method table (issue 12): the
  *  methods the issue names admin are admin, the rest service (Health/Check
- *  any), and docs/SECURITY.md carries the table the method table makes. */
+ *  any), and docs/SECURITY.md carries the table the method table makes.
+ *  Also: every implemented method is reached by a fuzz target, that is its
+ *  wire path is named in one of tests/fuzz/fuzz_*.c. */
 #include "fixtures.h"
 #include "method_table.h"
 
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -75,12 +78,52 @@ test_docs_table_matches (void **state)
     assert_true (secpol_test_doc_contains ("docs/SECURITY.md", "the roles table", table));
 }
 
+static void
+test_every_method_fuzzed (void **state)
+{
+    (void)state;
+    char dir_path[512];
+    snprintf (dir_path, sizeof dir_path, "%s/tests/fuzz", SECPOL_SOURCE_DIR);
+    static char sources[4 * 1024 * 1024];
+    size_t used = 0;
+    DIR *dir = opendir (dir_path);
+    assert_non_null (dir);
+    struct dirent *entry;
+    while ((entry = readdir (dir))) {
+        size_t length = strlen (entry->d_name);
+        if (strncmp (entry->d_name, "fuzz_", 5) != 0 || length < 3 ||
+            strcmp (entry->d_name + length - 2, ".c") != 0)
+            continue;
+        char path[1024];
+        snprintf (path, sizeof path, "%s/%s", dir_path, entry->d_name);
+        FILE *file = fopen (path, "r");
+        assert_non_null (file);
+        used += fread (sources + used, 1, sizeof sources - 1 - used, file);
+        fclose (file);
+    }
+    closedir (dir);
+    sources[used] = '\0';
+    bool missing = false;
+    for (size_t i = 0; i < secpol_method_table_size (s_table); i++) {
+        const secpol_method_t *method = secpol_method_table_at (s_table, i);
+        char quoted[300];
+        snprintf (quoted, sizeof quoted, "\"%s\"", method->path);
+        if (method->spec && !strstr (sources, quoted)) {
+            fprintf (stderr, "no fuzz target names %s (tests/fuzz, docs/FUZZING.md)\n",
+                     method->path);
+            missing = true;
+        }
+    }
+    assert_false (missing);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_admin_methods),
         cmocka_unit_test (test_docs_table_matches),
+        cmocka_unit_test (test_every_method_fuzzed),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }
