@@ -1,15 +1,19 @@
 /*  fuzz_small_handlers.c - the handlers no other target reaches, through
  *  the real method table on a real store: Health/Check,
- *  TestClockService/SetOffset, PolicyService/ListPolicies and
+ *  TestClockService/SetOffset, PolicyService/ListPolicies,
  *  PasswordService/CheckPassword (its SLOW prepare step, which holds all
- *  of it). With fuzz_token, fuzz_session, fuzz_lockout, fuzz_password,
+ *  of it), AdminService/GetStats and AdminService/Backup (its prepare step;
+ *  an absolute path is replaced by a fresh one in a directory of the
+ *  target's own, removed at exit, so that no input writes elsewhere; at
+ *  most 64 backups a process). With fuzz_token, fuzz_session, fuzz_lockout, fuzz_password,
  *  fuzz_otp, fuzz_policy_update and fuzz_audit, every implemented method
  *  is reached by a fuzz target (unit/test_method_roles checks that each
  *  method's path is named in one).
  *
  *  The store holds three levels made at start (w1, w1/c1 and w2, w2 with
  *  a minimum password change interval). Input: byte 0 picks the method
- *  (% 4: Check, SetOffset, ListPolicies, CheckPassword), the rest is its
+ *  (% 6: Check, SetOffset, ListPolicies, CheckPassword, GetStats, Backup),
+ *  the rest is its
  *  encoded request (skipped when the dispatcher's string check refuses it
  *  or it does not unpack). Reads run in a read-only transaction,
  *  CheckPassword's prepare in none, as on the SLOW lane.
@@ -24,7 +28,11 @@
  *    1 or more; a token it answers continues after the page's last level;
  *  - CheckPassword: ok exactly when no violation; each violation has a
  *    code and a message, and no message repeats the password when it is
- *    longer than 3 bytes.
+ *    longer than 3 bytes;
+ *  - GetStats: OK, listing the audit table among the store's tables;
+ *  - Backup: OK (a directory with data.mdb and secret.key, and the same
+ *    path again is ALREADY_EXISTS), or INVALID_ARGUMENT, or
+ *    FAILED_PRECONDITION with a message.
  */
 #include "fuzz_support.h"
 #include "service_harness.h"
@@ -35,19 +43,30 @@
 #include "store.h"
 #include "wire.h"
 
+#include "log.h"
+
+#include "secpol/v1/admin.pb-c.h"
 #include "secpol/v1/health.pb-c.h"
 #include "secpol/v1/password.pb-c.h"
 #include "secpol/v1/policy.pb-c.h"
 #include "secpol/v1/test_clock.pb-c.h"
 
+#include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#define NOW INT64_C (1800000000)
+#define NOW         INT64_C (1800000000)
+#define MAX_BACKUPS 64
 
 static fuzz_service_t s_service;
-static const secpol_method_t *s_methods[4];
+static const secpol_method_t *s_methods[6];
+static char s_backups[PATH_MAX]; /* where Backup writes */
+static unsigned s_n_backups;     /* made so far */
 
 static void s_seed (const char *workspace, const char *community, uint32_t interval_days);
+static void s_backup (secpol_arena_t *arena, Secpol__V1__BackupRequest *in);
+static void s_remove_backups (void);
 static void s_check_levels (secpol_txn_t *txn, secpol_arena_t *arena,
                             Secpol__V1__ListPoliciesRequest *in, int depth);
 
@@ -61,6 +80,14 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
     s_methods[1] = fuzz_service_method (&s_service, "/secpol.v1.TestClockService/SetOffset");
     s_methods[2] = fuzz_service_method (&s_service, "/secpol.v1.PolicyService/ListPolicies");
     s_methods[3] = fuzz_service_method (&s_service, "/secpol.v1.PasswordService/CheckPassword");
+    s_methods[4] = fuzz_service_method (&s_service, "/secpol.v1.AdminService/GetStats");
+    s_methods[5] = fuzz_service_method (&s_service, "/secpol.v1.AdminService/Backup");
+    secpol_log_set_level (SECPOL_LOG_WARN); /* a line per backup otherwise */
+    const char *tmp = getenv ("TMPDIR");
+    snprintf (s_backups, sizeof s_backups, "%s/secpol-fuzz-backups-XXXXXX",
+              tmp && *tmp ? tmp : "/tmp");
+    FUZZ_REQUIRE (mkdtemp (s_backups), "mkdtemp %s", s_backups);
+    atexit (s_remove_backups);
     s_seed ("w1", "", 0);
     s_seed ("w1", "c1", 0);
     s_seed ("w2", "", 3);
@@ -72,7 +99,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    const secpol_method_t *method = s_methods[data[0] % 4];
+    const secpol_method_t *method = s_methods[data[0] % 6];
     const ProtobufCMessageDescriptor *descriptor = method->descriptor->input;
     char field[256];
     const char *problem;
@@ -114,6 +141,11 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         secpol_arena_destroy (&arena);
         return 0;
     }
+    if (method == s_methods[5]) {
+        s_backup (arena, (Secpol__V1__BackupRequest *)request);
+        secpol_arena_destroy (&arena);
+        return 0;
+    }
     secpol_txn_t *txn = NULL;
     int rc = secpol_txn_begin (s_service.store, NULL, false, &txn);
     FUZZ_REQUIRE (rc == 0, "read transaction: %s", secpol_strerror (rc));
@@ -144,6 +176,13 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                           "SetOffset did not set the offset");
         }
         secpol_server_set_clock_offset (s_service.server, 0);
+    } else if (method == s_methods[4]) {
+        const Secpol__V1__GetStatsResponse *out = (const Secpol__V1__GetStatsResponse *)response;
+        bool audit = false;
+        for (size_t k = 0; code == SECPOL_OK && out->store && k < out->store->n_tables; k++)
+            audit |= strcmp (out->store->tables[k]->name, "audit") == 0;
+        FUZZ_REQUIRE (code == SECPOL_OK && audit, "GetStats: %d, audit table listed: %d", code,
+                      audit);
     } else if (code == SECPOL_OK)
         s_check_levels (txn, arena, (Secpol__V1__ListPoliciesRequest *)request, 0);
     secpol_txn_abort (&txn);
@@ -225,4 +264,59 @@ s_seed (const char *workspace, const char *community, uint32_t interval_days)
                   call.message ? call.message : "");
     FUZZ_REQUIRE (secpol_txn_commit (&top) == 0, "seed commit");
     secpol_arena_destroy (&arena);
+}
+
+/*  Backup's prepare step, as on the SLOW lane (no transaction), with an
+ *  absolute path moved into s_backups. */
+static void
+s_backup (secpol_arena_t *arena, Secpol__V1__BackupRequest *in)
+{
+    if (in->path[0] == '/') {
+        if (s_n_backups >= MAX_BACKUPS)
+            return;
+        in->path = secpol_arena_printf (arena, "%s/b%u", s_backups, s_n_backups++);
+    }
+    for (int round = 0; round < 2; round++) {
+        secpol_call_t call;
+        ProtobufCMessage *response = NULL;
+        int code =
+            fuzz_service_call (&s_service, NULL, arena, s_methods[5], s_methods[5]->spec->prepare,
+                               false, true, NOW, NULL, &in->base, &response, &call);
+        if (code == SECPOL_INVALID_ARGUMENT) {
+            fuzz_require_violations (&call, s_methods[5]->path);
+            return;
+        }
+        if (code == SECPOL_FAILED_PRECONDITION) {
+            FUZZ_REQUIRE (call.message && *call.message, "FAILED_PRECONDITION without a message");
+            return;
+        }
+        if (round == 1) {
+            FUZZ_REQUIRE (code == SECPOL_ALREADY_EXISTS, "a second backup to %s answered %d",
+                          in->path, code);
+            return;
+        }
+        FUZZ_REQUIRE (code == SECPOL_OK, "Backup to %s answered %d: %s", in->path, code,
+                      call.message ? call.message : "");
+        char file[PATH_MAX + 32];
+        struct stat st;
+        snprintf (file, sizeof file, "%s/data.mdb", in->path);
+        FUZZ_REQUIRE (stat (file, &st) == 0 && st.st_size > 0, "no data.mdb in %s", in->path);
+        snprintf (file, sizeof file, "%s/secret.key", in->path);
+        FUZZ_REQUIRE (stat (file, &st) == 0, "no secret.key in %s", in->path);
+    }
+}
+
+static void
+s_remove_backups (void)
+{
+    for (unsigned n = 0; n < s_n_backups; n++) {
+        char path[PATH_MAX + 64];
+        snprintf (path, sizeof path, "%s/b%u/data.mdb", s_backups, n);
+        unlink (path);
+        snprintf (path, sizeof path, "%s/b%u/secret.key", s_backups, n);
+        unlink (path);
+        snprintf (path, sizeof path, "%s/b%u", s_backups, n);
+        rmdir (path);
+    }
+    rmdir (s_backups);
 }
