@@ -18,7 +18,8 @@ One user's story against a running secpold, through the Python client
      (BeginTotpEnrollment, ConfirmTotpEnrollment) and a code verified
      (VerifyTotp); the codes are computed here as the app would (RFC 6238)
 
-Each step prints one line. Exit status 0 when every step behaved as a login
+It needs the service role only (with CURVE: a key secpolctl keygen made
+with --role service). Each step prints one line. Exit status 0 when every step behaved as a login
 service expects, 1 otherwise (the line says what differed), 2 on bad usage.
 The user id is random unless --user is given, so the flow can run again on
 the same store. docker/compose.yaml runs it as the service login-example.
@@ -64,13 +65,13 @@ class Flow:
         health = c.Health.Check()
         self.step("server", health.status == secpol.v1.health_pb2.SERVING,
                   "secpold %s" % health.version)
-        # the workspace admin's settings: authenticator apps allowed
-        policy = c.PolicyService.UpdatePolicy(workspace_id=ws,
-                                              policy={"authenticator_app_enabled": True},
-                                              update_mask=["authenticator_app_enabled"])
-        self.step("workspace policy", policy.authenticator_app_enabled,
-                  "version %d, lockout after %d failures"
-                  % (policy.version, policy.login_lockout.max_failures))
+        # the workspace's settings, as the login page needs them
+        policy = c.PolicyService.GetPolicy(workspace_id=ws)
+        self.step("workspace policy", True,
+                  "lockout after %d failures, authenticator apps %s"
+                  % (policy.login_lockout.max_failures,
+                     "on" if policy.authenticator_app_enabled else "off"))
+        self.totp_allowed = policy.authenticator_app_enabled
 
         status = c.LockoutService.CheckLockout(workspace_id=ws, subject_id=user, kind=LOGIN)
         self.step("login page: lockout", not status.locked,
@@ -108,6 +109,10 @@ class Flow:
             print("skip authenticator app               this secpol has no TOTP (OtpService)",
                   flush=True)
             return
+        if not self.totp_allowed:
+            print("skip authenticator app               off in this workspace's policy",
+                  flush=True)
+            return
         enrollment = otp.BeginTotpEnrollment(workspace_id=ws, subject_id=user,
                                              account_name=user, issuer="secpol example")
         now = c.Health.Check().now  # the server's clock decides which code is current
@@ -120,8 +125,10 @@ class Flow:
                                   code=totp(enrollment.secret_base32, now + 30))
         self.step("authenticator: login code", verified.ok,
                   "accepted" if verified.ok else "refused: %s" % verified.reason)
-        wrong = otp.VerifyTotp(workspace_id=ws, subject_id=user, code="000000"
-                               if totp(enrollment.secret_base32, now) != "000000" else "111111")
+        near = {totp(enrollment.secret_base32, now + 30 * k) for k in range(-2, 3)}
+        wrong_code = next(code for code in ("000000", "111111", "222222", "333333", "444444",
+                                            "555555") if code not in near)
+        wrong = otp.VerifyTotp(workspace_id=ws, subject_id=user, code=wrong_code)
         self.step("authenticator: wrong code", not wrong.ok,
                   "refused, %d failures counted" % wrong.lockout.failures)
 
@@ -132,10 +139,10 @@ def main():
                                                              secpol.DEFAULT_ENDPOINT))
     parser.add_argument("--workspace", default="example-workspace")
     parser.add_argument("--user", default="user-%s" % os.urandom(4).hex())
-    parser.add_argument("--server-key", default=os.environ.get("SECPOL_SERVER_KEY"),
-                        help="server's public certificate (CURVE)")
-    parser.add_argument("--client-cert", default=os.environ.get("SECPOL_CLIENT_CERT"),
-                        help="this client's secret certificate (CURVE)")
+    parser.add_argument("--server-key", help="CURVE: secpold's public certificate "
+                        "(default: SECPOL_SERVER_KEY)")
+    parser.add_argument("--client-cert", help="CURVE: this client's secret certificate "
+                        "(default: SECPOL_CLIENT_CERT)")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds per call")
     args = parser.parse_args()
     try:

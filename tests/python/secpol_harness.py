@@ -2,6 +2,8 @@
 
     from secpol_harness import Secpold
     server = Secpold("--test-clock")      # temp dir, ipc:// endpoint, answering
+    server = Secpold(*curve_options, keys={"server_key": ..., "client_cert": ...})
+                                          # CURVE: the keys its clients and secpolctl use
     client = server.client()              # a secpol.Client on it
     out = server.ctl("policy", "get", "w1", "-o", "json")   # secpolctl
     server.stop()                         # SIGTERM; it must exit 0
@@ -31,8 +33,9 @@ DEADLINE = float(os.environ.get("SECPOL_TEST_DEADLINE", "20"))
 class Secpold:
     """One secpold on ipc://TMP/s.sock with its store in TMP/data."""
 
-    def __init__(self, *options):
-        self.tmp = tempfile.mkdtemp(prefix="secpol-py-")
+    def __init__(self, *options, keys=None, tmp=None):
+        self.keys = dict(keys or {})
+        self.tmp = tmp or tempfile.mkdtemp(prefix="secpol-py-")
         self.endpoint = "ipc://%s/s.sock" % self.tmp
         self.log_path = os.path.join(self.tmp, "secpold.log")
         with open(self.log_path, "wb") as log:
@@ -40,8 +43,9 @@ class Secpold:
                 [SECPOLD, "--endpoint", self.endpoint, "--data-dir",
                  os.path.join(self.tmp, "data"), *options], stderr=log)
         self._clients = []
+        self.ctl_env = {}  # more environment for secpolctl (another SECPOL_CLIENT_CERT)
         give_up = time.monotonic() + DEADLINE
-        probe = secpol.Client(self.endpoint, timeout=0.2)
+        probe = secpol.Client(self.endpoint, timeout=0.2, **self.keys)
         try:
             while True:
                 if self.process.poll() is not None:
@@ -58,15 +62,21 @@ class Secpold:
 
     def client(self, **options):
         """A secpol.Client on this server, closed by stop()."""
-        client = secpol.Client(self.endpoint, **options)
+        client = secpol.Client(self.endpoint, **{**self.keys, **options})
         self._clients.append(client)
         return client
 
     def ctl(self, *args, want=0, stdin=None):
         """Runs secpolctl against this server; returns its stdout, checking
         its exit status is want."""
+        env = dict(os.environ)
+        if "server_key" in self.keys:
+            env["SECPOL_SERVER_KEY"] = self.keys["server_key"]
+        if "client_cert" in self.keys:
+            env["SECPOL_CLIENT_CERT"] = self.keys["client_cert"]
+        env.update(self.ctl_env)
         done = subprocess.run([SECPOLCTL, "--endpoint", self.endpoint, *args], input=stdin,
-                              capture_output=True, text=True, timeout=DEADLINE)
+                              capture_output=True, text=True, timeout=DEADLINE, env=env)
         if done.returncode != want:
             raise AssertionError("secpolctl %s: exit %d, expected %d\nstdout: %s\nstderr: %s"
                                  % (" ".join(args), done.returncode, want, done.stdout,

@@ -40,14 +40,16 @@ class LoginExample(unittest.TestCase):
             self.assertNotIn("FAIL", done.stdout)
             self.assertIn("login flow: all steps as expected", done.stdout)
             self.assertRegex(done.stdout, r"1 sessions signed out")
-        # what the flow left: the policy it set, alice's count cleared, her
-        # sessions ended by the password reset
-        self.assertTrue(server.ctl_json("policy", "get", "w-example")["authenticator_app_enabled"])
+        # what the flow left: alice's count cleared, her sessions ended by the
+        # password reset, her authenticator app enrolled
         status = server.ctl_json("lockout", "status", "w-example", "alice", "--kind", "login")
         self.assertEqual(status["failures"], 0)
         self.assertFalse(status["locked"])
         sessions = server.ctl_json("session", "list", "w-example", "alice")
         self.assertEqual(sessions.get("sessions", []), [])
+        totp = server.ctl_json("call", "OtpService/GetTotpStatus",
+                               '{"workspace_id": "w-example", "subject_id": "alice"}')
+        self.assertTrue(totp.get("enrolled"), totp)
 
     def test_no_server_fails(self):
         done = subprocess.run([sys.executable, EXAMPLE, "--endpoint",

@@ -37,6 +37,7 @@ from typing import NamedTuple
 
 import zmq
 import zmq.auth
+import zmq.utils.monitor
 import zmq.utils.z85
 from google.protobuf import json_format as _json_format
 from google.protobuf import message as _message
@@ -255,27 +256,53 @@ SERVICE_CLASSES = {s.name: _make_service_class(s) for s in SERVICES}
 # --- CURVE keys ----------------------------------------------------------------
 
 
-def _z85_key(value, secret=False):
-    """A Z85 key (40 characters) from bytes, str, or the path of a czmq
-    certificate file (its public-key, or with secret its secret-key)."""
-    if isinstance(value, str) and len(value) != 40 and os.path.exists(value):
-        public, secret_key = load_certificate(value)
-        value = secret_key if secret else public
-        if value is None:
-            raise ValueError("certificate file holds no secret-key")
+def _z85_key(value, what="server_key"):
+    """A Z85 public key (40 characters) from bytes, str, or the path of a
+    czmq certificate file."""
+    if isinstance(value, str) and len(value) != 40:
+        try:
+            value, _ = load_certificate(value)
+        except OSError as error:
+            raise ValueError("%s: %s is neither a certificate file nor a 40-character Z85 key "
+                             "(%s)" % (what, value, error.strerror or error)) from None
     if isinstance(value, str):
         value = value.encode()
     if len(value) == 32:
         value = zmq.utils.z85.encode(value)
     if len(value) != 40:
-        raise ValueError("a CURVE key is 40 Z85 characters or 32 bytes")
+        raise ValueError("%s: a CURVE key is 40 Z85 characters or 32 bytes" % what)
     return value
+
+
+def _client_keys(cert):
+    """(public, secret) Z85 keys of a client certificate: a (public, secret)
+    pair, or the path of the NAME_secret file secpolctl keygen writes (NAME
+    alone finds NAME_secret beside it)."""
+    if isinstance(cert, (tuple, list)):
+        public, secret = cert
+        return _z85_key(public, "client_cert"), _z85_key(secret, "client_cert")
+    path = cert if os.path.exists(cert) or not os.path.exists(cert + "_secret") else cert + "_secret"
+    try:
+        public, secret = load_certificate(path)
+        if secret is None and os.path.exists(path + "_secret"):
+            public, secret = load_certificate(path + "_secret")
+    except OSError as error:
+        raise ValueError("client_cert: cannot read %s (%s)" % (cert, error.strerror or error)) \
+            from None
+    if secret is None:
+        raise ValueError("client_cert: %s holds no secret-key: give the NAME_secret file "
+                         "secpolctl keygen wrote" % cert)
+    return public, secret
 
 
 def load_certificate(path):
     """(public_key, secret_key) of a czmq certificate file, Z85 bytes
-    (secret_key is None for a public certificate)."""
+    (secret_key is None for a public certificate). Raises OSError."""
     return zmq.auth.load_certificate(path)
+
+
+_HANDSHAKE_FAILED = (zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+                     | zmq.EVENT_HANDSHAKE_FAILED_AUTH)
 
 
 # --- the client -----------------------------------------------------------------
@@ -287,11 +314,15 @@ class Client:
     endpoint: tcp://HOST:PORT or ipc://PATH (default tcp://127.0.0.1:7420).
     timeout: seconds each call may take, sent as deadline_ms too; None
     waits forever.
-    server_key: the server's CURVE public key (Z85 text, 32 bytes, or the
-    path of its public certificate) to talk CURVE; then client_cert is this
-    client's certificate: the path of a czmq secret certificate, or a
-    (public, secret) pair; without one the client makes a fresh key pair
-    (which a server that allows only known clients refuses).
+    server_key: the server's CURVE public key (the path of its public
+    certificate, or the key: 40 Z85 characters or 32 bytes) to talk CURVE;
+    None reads SECPOL_SERVER_KEY, as the C library and secpolctl do.
+    client_cert: this client's certificate, the path of the NAME_secret file
+    `secpolctl keygen` wrote (NAME alone works too) or a (public, secret)
+    pair; None reads SECPOL_CLIENT_CERT, and without either the client makes
+    a fresh key pair, which secpold refuses unless its allow-list has it.
+    A client whose key secpold refuses gets no reply: its calls raise
+    UNAUTHENTICATED (local) when their time runs out.
     """
 
     def __init__(self, endpoint=DEFAULT_ENDPOINT, *, timeout=DEFAULT_TIMEOUT, server_key=None,
@@ -304,23 +335,26 @@ class Client:
         self._socket.setsockopt(zmq.LINGER, 0)
         self._socket.setsockopt(zmq.SNDHWM, _QUEUE_LIMIT)
         self._socket.setsockopt(zmq.RCVHWM, _QUEUE_LIMIT)
+        self._monitor = None  # CURVE only: handshake events, to tell a refused key
+        self._refused = False  # the last handshake failed
+        server_key = server_key or os.environ.get("SECPOL_SERVER_KEY") or None
+        client_cert = client_cert or os.environ.get("SECPOL_CLIENT_CERT") or None
         try:
             if server_key is not None:
                 self._socket.curve_serverkey = _z85_key(server_key)
                 if client_cert is None:
                     public, secret = zmq.curve_keypair()
-                elif isinstance(client_cert, (tuple, list)):
-                    public, secret = (_z85_key(k) for k in client_cert)
                 else:
-                    public = _z85_key(client_cert)
-                    secret = _z85_key(client_cert, secret=True)
+                    public, secret = _client_keys(client_cert)
                 self._socket.curve_publickey = public
                 self._socket.curve_secretkey = secret
+                self._monitor = self._socket.get_monitor_socket(
+                    _HANDSHAKE_FAILED | zmq.EVENT_HANDSHAKE_SUCCEEDED)
             elif client_cert is not None:
-                raise ValueError("client_cert needs server_key")
+                raise ValueError("client_cert needs server_key (or SECPOL_SERVER_KEY)")
             self._socket.connect(endpoint)
         except (zmq.ZMQError, ValueError) as error:
-            self._socket.close(0)
+            self.close()
             raise SecpolError(Status.INVALID_ARGUMENT, "endpoint %s: %s" % (endpoint, error),
                               local=True) from None
         for name, service_class in SERVICE_CLASSES.items():
@@ -389,6 +423,11 @@ class Client:
             if deadline is not None:
                 poller_timeout = max(0, (deadline - time.monotonic()) * 1000)
             if not self._socket.poll(poller_timeout, zmq.POLLIN):
+                if self._handshake_refused():
+                    raise SecpolError(Status.UNAUTHENTICATED,
+                                      "%s refused this client's CURVE key at the handshake"
+                                      % self.endpoint, method=method, call_id=call_id,
+                                      local=True)
                 raise SecpolError(Status.UNAVAILABLE,
                                   "no reply from %s within %g s" % (self.endpoint, timeout),
                                   method=method, call_id=call_id, local=True)
@@ -403,8 +442,20 @@ class Client:
             if reply.call_id == call_id:
                 return frames
 
+    def _handshake_refused(self):
+        """True when the last CURVE handshake the monitor saw failed."""
+        while self._monitor is not None and self._monitor.poll(0):
+            event = zmq.utils.monitor.recv_monitor_message(self._monitor)["event"]
+            self._refused = bool(event & _HANDSHAKE_FAILED)
+        return self._refused
+
     def close(self):
         """Closes the socket; further calls fail. Safe to call twice."""
+        if self._monitor is not None:
+            if not self._socket.closed:
+                self._socket.disable_monitor()
+            self._monitor.close(0)
+            self._monitor = None
         if not self._socket.closed:
             self._socket.close(0)
 
@@ -415,9 +466,8 @@ class Client:
         self.close()
 
     def __del__(self):
-        socket = getattr(self, "_socket", None)
-        if socket is not None and not socket.closed:
-            socket.close(0)
+        if getattr(self, "_socket", None) is not None:
+            self.close()
 
 
 # path -> the function calling it (its request_class and response_class)
