@@ -4,11 +4,14 @@
 #   1. installs Docker, docker-compose and debootstrap when missing
 #      (scripts/install-deps --docker) and starts dockerd when not running;
 #   2. makes the debian:bookworm-slim base locally (docker/base-image.sh, once);
-#   3. builds the images of docker/compose.yaml and brings secpold up;
+#   3. builds the images of docker/compose.yaml and brings secpold up (after
+#      the one-shot keygen service made the CURVE keys);
 #   4. waits for the HEALTHCHECK (secpolctl health) to say healthy;
 #   5. runs the example backend client's login flow (login-example) and checks
 #      it passed, scrapes /metrics for its calls, checks /readyz, the user;
-#   6. restarts secpold and checks the store survived in its volume;
+#   6. checks CURVE: an admin key sets a policy, a service key may not, a
+#      client without keys gets no answer, keygen keeps the keys it made;
+#      restarts secpold and checks the store survived in its volume;
 #   7. runs the load generator of the bench profile for a second;
 #   8. tears everything down (volumes included), whatever happened.
 # Nothing waits a fixed time: each wait polls a state with a deadline
@@ -93,23 +96,53 @@ for want in 'LockoutService/RecordFailure",code="OK"' 'TokenService/ConsumeToken
   if grep -qF "$want" <<<"$page"; then ok "/metrics counts $want"; else bad "/metrics counts $want"; fi
 done
 
-# --- 6. the store outlives the container ------------------------------------------
-version() {
-  "${compose[@]}" exec -T secpold secpolctl --endpoint tcp://127.0.0.1:7420 -o json \
-    policy get example-workspace | sed -n 's/.*"version": *"*\([0-9]*\).*/\1/p'
+# --- 6. CURVE, and the store outlives the container ----------------------------------
+# a client container with the client keys, as a given client
+as_client() { # NAME SECPOLCTL-ARGS...
+  local name=$1
+  shift
+  "${compose[@]}" run --rm -T --entrypoint secpolctl -e "SECPOL_CLIENT_CERT=/keys/client/${name}_secret" \
+    bench --endpoint tcp://secpold:7420 "$@" 2>&1
 }
-before=$(version)
+if out=$(as_client ops policy set --create e2e-workspace session_timeout_minutes=21); then
+  ok "the admin key (ops) sets a policy over CURVE"
+else
+  bad "the admin key (ops) sets a policy over CURVE" "$out"
+fi
+out=$(as_client login-example policy set e2e-workspace session_timeout_minutes=22)
+status=$?
+if [ "$status" -eq 7 ] && grep -q PERMISSION_DENIED <<<"$out"; then
+  ok "the service key (login-example) may not"
+else
+  bad "the service key (login-example) may not" "exit $status: $out"
+fi
+out=$("${compose[@]}" exec -T -e SECPOL_SERVER_KEY= -e SECPOL_CLIENT_CERT= secpold \
+  secpolctl --endpoint tcp://127.0.0.1:7420 --timeout 1000 health 2>&1)
+status=$?
+[ "$status" -eq 14 ] && ok "a client without keys gets no answer" ||
+  bad "a client without keys gets no answer" "exit $status: $out"
+out=$("${compose[@]}" run --rm -T keygen 2>&1)
+if grep -q 'secpold_secret exists, kept' <<<"$out" && ! grep -q '^fingerprint' <<<"$out"; then
+  ok "keygen again keeps every key"
+else
+  bad "keygen again keeps every key" "$out"
+fi
+timeout() { # the policy's session timeout, read with the healthcheck's service key
+  "${compose[@]}" exec -T secpold secpolctl --endpoint tcp://127.0.0.1:7420 -o json \
+    policy get e2e-workspace | sed -n 's/.*"session_timeout_minutes": *\([0-9]*\).*/\1/p'
+}
+before=$(timeout)
 "${compose[@]}" restart secpold >/dev/null 2>&1 || bad "docker-compose restart secpold"
 give_up=$((SECONDS + deadline))
 until [ "$(docker inspect -f '{{.State.Health.Status}}' "$container")" = healthy ]; do
   [ "$SECONDS" -lt "$give_up" ] || abort "secpold is healthy again after a restart"
   sleep 0.5
 done
-after=$(version)
-if [ -n "$before" ] && [ "$before" -ge 1 ] && [ "$after" = "$before" ]; then
-  ok "the policy the flow set survives a restart (version $after, volume data)"
+after=$(timeout)
+if [ "$before" = 21 ] && [ "$after" = 21 ]; then
+  ok "the policy survives a restart (volume data)"
 else
-  bad "the policy the flow set survives a restart" "version before: $before, after: $after"
+  bad "the policy survives a restart" "session_timeout_minutes before: $before, after: $after"
 fi
 logs=$(docker logs "$container" 2>&1)
 if grep -q 'msg=stopped' <<<"$logs" && grep -q 'msg=stop$' <<<"$logs"; then
@@ -117,6 +150,8 @@ if grep -q 'msg=stopped' <<<"$logs" && grep -q 'msg=stop$' <<<"$logs"; then
 else
   bad "secpold stopped cleanly on docker's SIGTERM" "$(tail -5 <<<"$logs")"
 fi
+has_log() { grep -q "$1" <<<"$logs" && ok "$2" || bad "$2" "no /$1/ in the log"; }
+has_log 'msg="keys loaded" dir=[^ ]* admin=2 service=2' "secpold loaded the allow-list (ops and bench admin; login-example and the healthcheck service)"
 
 # --- 7. the load generator ----------------------------------------------------------
 if out=$("${compose[@]}" --profile bench run --rm bench --endpoint tcp://secpold:7420 --seconds 1 \
