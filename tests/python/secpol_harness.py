@@ -15,6 +15,7 @@ process to exit, with the same deadline. ctest gives SECPOLD, SECPOLCTL and
 PYTHONPATH (the build tree's python/ directory).
 """
 
+import faulthandler
 import json
 import os
 import shutil
@@ -28,6 +29,11 @@ import secpol
 SECPOLD = os.environ["SECPOLD"]
 SECPOLCTL = os.environ["SECPOLCTL"]
 DEADLINE = float(os.environ.get("SECPOL_TEST_DEADLINE", "20"))
+
+# A test that hangs prints every thread's stack and exits before ctest's
+# timeout kills it without a word.
+faulthandler.dump_traceback_later(float(os.environ.get("SECPOL_PYTHON_TEST_LIMIT", "110")),
+                                  exit=True)
 
 
 class Secpold:
