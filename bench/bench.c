@@ -68,8 +68,16 @@
 #define S_LOCKOUT_WINDOW    10080 /* ... and its window_minutes (a week: no failure ages out) */
 #define S_PASSWORD_HISTORY  3     /* passwords check_password_history's subject changed to */
 #define S_PASSWORD_DEPTH    2     /* its calls in flight per client (argon2id, SLOW lane) */
+#define S_MAX_STEPS         8     /* calls of one flow (a scenario's first call is step 0) */
+#define S_MAX_METHODS       12    /* methods a result breaks its latency down by */
+#define S_APPS              64    /* login_flow: users with an authenticator app, per client */
 #define S_TOTP_SUBJECTS     64 /* subjects with an authenticator app verify_totp cycles through */
 #define S_TOTP_WRONG        "000000" /* the code verify_totp sends (right one time in 333 333) */
+#define S_TOTP_PERIOD       30       /* seconds of a TOTP time step */
+#define S_POLL_NS           50000    /* open loop: a nap between looks for replies when the */
+                                     /* next call is due in under 1 ms (recv waits in ms) */
+#define S_LOGIN_FAILURE_PCT 20       /* login_flow: sign-ins with a wrong password */
+#define S_LOGIN_RESET_PCT   10       /* login_flow: flows that reset a password instead */
 
 typedef struct run run_t;
 typedef struct worker worker_t;
@@ -80,7 +88,8 @@ typedef struct {
     uint64_t call_id; /* 0 = free */
     int64_t sent_ns;  /* monotonic, just before secpol_client_send */
     uint32_t expect;  /* what the reply must say; meaning is per scenario */
-    bool second;      /* the second call of a pair (scenario->follow) */
+    uint8_t scenario; /* index in s_scenarios of the call's scenario (a mix's pick) */
+    uint8_t step;     /* 0 = the scenario's own call, else a step of its flow */
 } slot_t;
 
 /*  A workload: which method, how its requests vary, what its replies must say. */
@@ -97,17 +106,33 @@ struct scenario {
     bool (*check) (const ProtobufCMessage *response, uint32_t expect);
 };
 
-/*  A scenario of pairs (listed in s_follows by its name): each OK reply to
- *  its call is followed at once, on the same client, by a call of method
- *  that request fills from that reply (with what its reply must say, for
- *  check). Both calls count, each with its own latency. */
+/*  One call of a flow after its first: request fills it from the reply
+ *  before it (and what its own reply must say, for check). */
 typedef struct {
-    const char *scenario; /* a name in s_scenarios */
-    const char *method;   /* wire path of the second call */
+    const char *method; /* wire path */
     const ProtobufCMessage *(*request) (worker_t *worker, const ProtobufCMessage *response,
                                         uint32_t expect, uint32_t *expect2);
     bool (*check) (const ProtobufCMessage *response, uint32_t expect);
-} follow_t;
+} step_t;
+
+/*  A scenario of flows (listed in s_flows by its name): each OK reply is
+ *  followed at once, on the same client, by the call next picks (a step
+ *  number of steps, 1 and up), until next answers 0. The first call is the
+ *  scenario's own (step 0), unless its request sets worker->call_step to
+ *  begin at another step. Every call counts, each with its own latency,
+ *  and the report breaks latency down by method. */
+typedef struct {
+    const char *scenario; /* a name in s_scenarios */
+    int (*next) (worker_t *worker, int step, const ProtobufCMessage *response, uint32_t expect);
+    step_t steps[S_MAX_STEPS]; /* [0] unused: step 0 is the scenario's own call */
+} flow_t;
+
+/*  Latency of one method inside a result (flows and mixes). */
+typedef struct {
+    const char *method;
+    uint64_t calls;
+    double p50_us, p90_us, p99_us, p999_us, max_us;
+} method_result_t;
 
 /*  What a scenario measured. */
 typedef struct {
@@ -124,7 +149,18 @@ typedef struct {
     char first_error[256];                          /* the first error, for the report */
     int rounds;                                     /* measurements this result summarises */
     double round_calls_per_sec[S_MAX_ROUNDS];       /* each round's calls/s */
+    double rate;                                    /* offered calls/s (open loop); 0 = closed */
+    size_t n_methods;                               /* latency by method, when more than one */
+    method_result_t methods[S_MAX_METHODS];
 } result_t;
+
+/*  An enrolled authenticator app of the login flow: its secret and the
+ *  first TOTP time step the server still accepts for it (a code is taken
+ *  once, and only of a later step than the last one taken). */
+typedef struct {
+    char secret[20];
+    int64_t next_step;
+} totp_app_t;
 
 /*  Settings and the state shared by the threads of a run. */
 struct run {
@@ -148,17 +184,29 @@ struct run {
     uint64_t write_cursor[S_MAX_CLIENTS];   /* writes made per client so far */
     uint64_t token_cursor[S_MAX_CLIENTS];   /* IssueToken calls made per client so far */
     uint64_t failure_cursor[S_MAX_CLIENTS]; /* RecordFailure calls made per client so far */
+    uint64_t login_cursor[S_MAX_CLIENTS];   /* login flows begun per client so far */
     uint64_t otp_cursor[S_MAX_CLIENTS];     /* IssueEmailOtp calls made per client so far */
+    double rate;                            /* --rate: offered calls/s in all; 0 = closed loop */
+    int subjects;                           /* --subjects: key space of the lockout scenarios */
+    unsigned mix_weight[32];                /* --mix: weight per scenario (index) */
+    unsigned mix_total;                     /* their sum; 0 = no mix */
+    bool totp;                              /* prepare the authenticator apps */
+    totp_app_t (*apps)[S_APPS];             /* per client */
+    /* progress: replies so far, and client threads finished */
+    pthread_mutex_t progress_mutex;
+    pthread_cond_t progress_done;
+    int finished;
+    uint64_t replies; /* atomic */
 };
 
 /*  One client thread of a scenario. */
 struct worker {
     run_t *run;
     const scenario_t *scenario;
-    const follow_t *follow; /* its second calls (s_follows); NULL = none */
-    const char *endpoint;   /* run->endpoint, or run->echo_endpoint */
-    bool echo;              /* against secpol-echo: replies judged by status only */
-    int index;              /* 0 .. clients-1 */
+    const flow_t *flows[32]; /* per scenario index: its flow (s_flows), NULL = none */
+    const char *endpoint;    /* run->endpoint, or run->echo_endpoint */
+    bool echo;               /* against secpol-echo: replies judged by status only */
+    int index;               /* 0 .. clients-1 */
     int depth;
     pthread_t thread;
     secpol_client_t *client;
@@ -177,12 +225,16 @@ struct worker {
     Secpol__V1__ConsumeTokenRequest consume;
     Secpol__V1__LockoutRequest lockout;
     Secpol__V1__CheckPasswordRequest password;
+    Secpol__V1__CreateSessionRequest create;
     Secpol__V1__IssueEmailOtpRequest issue_otp;
     Secpol__V1__VerifyEmailOtpRequest verify_otp;
     Secpol__V1__VerifyTotpRequest totp;
-    char code[16];
     char subject_id[64];
     char token[64];
+    char code[16];
+    int call_step;  /* set by a first call's request to begin its flow at a step */
+    uint64_t rng;   /* xorshift state: mix picks, login flow choices */
+    uint16_t *tags; /* per latency sample: scenario x S_MAX_STEPS + step */
     /* results */
     uint64_t calls;
     uint64_t total;
@@ -236,6 +288,33 @@ static const ProtobufCMessage *s_password_request (worker_t *worker, uint64_t se
                                                    uint32_t *expect);
 static bool s_password_check (const ProtobufCMessage *response, uint32_t expect);
 static int s_prepare_lockout (run_t *run, secpol_client_t *client);
+static int s_prepare_passwords (run_t *run, secpol_client_t *client);
+static int s_prepare_totp (run_t *run, secpol_client_t *client);
+static const ProtobufCMessage *s_login_request (worker_t *worker, uint64_t seq, uint32_t *expect);
+static bool s_login_check (const ProtobufCMessage *response, uint32_t expect);
+static int s_login_next (worker_t *worker, int step, const ProtobufCMessage *response,
+                         uint32_t expect);
+static const ProtobufCMessage *s_login_lockout_request (worker_t *worker,
+                                                        const ProtobufCMessage *response,
+                                                        uint32_t expect, uint32_t *expect2);
+static bool s_login_failure_check (const ProtobufCMessage *response, uint32_t expect);
+static bool s_login_success_check (const ProtobufCMessage *response, uint32_t expect);
+static const ProtobufCMessage *s_login_create_request (worker_t *worker,
+                                                       const ProtobufCMessage *response,
+                                                       uint32_t expect, uint32_t *expect2);
+static bool s_login_create_check (const ProtobufCMessage *response, uint32_t expect);
+static const ProtobufCMessage *s_login_validate_request (worker_t *worker,
+                                                         const ProtobufCMessage *response,
+                                                         uint32_t expect, uint32_t *expect2);
+static bool s_login_validate_check (const ProtobufCMessage *response, uint32_t expect);
+static const ProtobufCMessage *s_login_totp_request (worker_t *worker,
+                                                     const ProtobufCMessage *response,
+                                                     uint32_t expect, uint32_t *expect2);
+static bool s_otp_ok_check (const ProtobufCMessage *response, uint32_t expect);
+static const ProtobufCMessage *s_reset_consume_request (worker_t *worker,
+                                                        const ProtobufCMessage *response,
+                                                        uint32_t expect, uint32_t *expect2);
+static bool s_reset_consume_check (const ProtobufCMessage *response, uint32_t expect);
 static const ProtobufCMessage *s_issue_otp_request (worker_t *worker, uint64_t seq,
                                                     uint32_t *expect);
 static bool s_issue_otp_check (const ProtobufCMessage *response, uint32_t expect);
@@ -246,7 +325,6 @@ static bool s_verify_otp_check (const ProtobufCMessage *response, uint32_t expec
 static const ProtobufCMessage *s_totp_request (worker_t *worker, uint64_t seq, uint32_t *expect);
 static bool s_totp_check (const ProtobufCMessage *response, uint32_t expect);
 static int s_prepare_otp (run_t *run, secpol_client_t *client);
-static int s_prepare_passwords (run_t *run, secpol_client_t *client);
 
 /*  The passwords check_password_history's subject p0 changed to, oldest
  *  first (all kept: password_reuse_limit is S_PASSWORD_HISTORY), then one it
@@ -298,15 +376,56 @@ static const scenario_t s_scenarios[] = {
     {"verify_totp",
      "VerifyTotp of 64 enrolled subjects: secret unsealed, 3 liboath codes compared (refused)",
      "/secpol.v1.OtpService/VerifyTotp", "WRITE", 0, s_totp_request, s_totp_check},
+    {"login_flow",
+     "sign-ins: CheckLockout -> RecordFailure (20%) | [VerifyTotp] RecordSuccess -> "
+     "CreateSession -> ValidateSession; 10% resets: IssueToken -> ConsumeToken",
+     "/secpol.v1.LockoutService/CheckLockout", "MIXED", 0, s_login_request, s_login_check},
+    {"mix", "--mix: each call a scenario picked by weight (its flow follows)", "(mix)", "MIXED", 0,
+     NULL, NULL},
 };
 #define S_SCENARIOS (sizeof s_scenarios / sizeof s_scenarios[0])
+_Static_assert(S_SCENARIOS <= 32, "run_t.mix_weight and worker_t.flows hold 32 scenarios");
 
-static const follow_t s_follows[] = {
-    {"issue_consume_token", "/secpol.v1.TokenService/ConsumeToken", s_consume_request,
-     s_consume_check},
-    {"issue_verify_email_otp", "/secpol.v1.OtpService/VerifyEmailOtp", s_verify_otp_request,
-     s_verify_otp_check},
+/*  The login flow's steps (s_login_next picks them). */
+enum {
+    L_CHECK = 0, /* CheckLockout, the scenario's own call */
+    L_FAILURE,   /* RecordFailure: a wrong password; the flow ends */
+    L_SUCCESS,   /* RecordSuccess: the right one */
+    L_CREATE,    /* CreateSession */
+    L_VALIDATE,  /* ValidateSession with touch: the first page view */
+    L_ISSUE,     /* IssueToken of a password reset link (a reset flow's first call) */
+    L_CONSUME,   /* ConsumeToken of it */
+    L_TOTP,      /* VerifyTotp: a user with an authenticator app, before RecordSuccess */
 };
+#define S_TOTP_FLAG 0x80000000u /* in a login flow's expect: the subject has an app */
+
+static const flow_t s_flows[] = {
+    {"issue_consume_token",
+     NULL,
+     {{NULL, NULL, NULL},
+      {"/secpol.v1.TokenService/ConsumeToken", s_consume_request, s_consume_check}}},
+    {"issue_verify_email_otp",
+     NULL,
+     {{NULL, NULL, NULL},
+      {"/secpol.v1.OtpService/VerifyEmailOtp", s_verify_otp_request, s_verify_otp_check}}},
+    {"login_flow",
+     s_login_next,
+     {
+         [L_FAILURE] = {"/secpol.v1.LockoutService/RecordFailure", s_login_lockout_request,
+                        s_login_failure_check},
+         [L_SUCCESS] = {"/secpol.v1.LockoutService/RecordSuccess", s_login_lockout_request,
+                        s_login_success_check},
+         [L_CREATE] = {"/secpol.v1.SessionService/CreateSession", s_login_create_request,
+                       s_login_create_check},
+         [L_VALIDATE] = {"/secpol.v1.SessionService/ValidateSession", s_login_validate_request,
+                         s_login_validate_check},
+         [L_ISSUE] = {"/secpol.v1.TokenService/IssueToken", NULL, s_issue_check},
+         [L_CONSUME] = {"/secpol.v1.TokenService/ConsumeToken", s_reset_consume_request,
+                        s_reset_consume_check},
+         [L_TOTP] = {"/secpol.v1.OtpService/VerifyTotp", s_login_totp_request, s_otp_ok_check},
+     }},
+};
+#define S_FLOWS (sizeof s_flows / sizeof s_flows[0])
 
 /*  The front end's targets (issue 6): secpold's calls/s over secpol-echo's,
  *  the same clients and depth. With --echo-endpoint these scenarios (when
@@ -338,6 +457,9 @@ static int64_t s_now_ns (void);
 static int s_prepare (run_t *run, secpol_client_t *client);
 static void s_run_scenario (run_t *run, const scenario_t *scenario, bool echo, result_t *result);
 static void *s_worker (void *arg);
+static void s_progress (run_t *run, const result_t *result);
+static void s_by_method (result_t *result, const int64_t *all, const uint16_t *tags, size_t n);
+static bool s_parse_mix (run_t *run, const char *text);
 static void s_worker_error (worker_t *worker, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
 static slot_t *s_slot_add (worker_t *worker, uint64_t call_id);
@@ -372,6 +494,9 @@ s_parse_args (run_t *run, args_t *args, int argc, char **argv)
         {"workspaces", required_argument, NULL, 'w'},
         {"rounds", required_argument, NULL, 'r'},
         {"scenarios", required_argument, NULL, 'S'},
+        {"rate", required_argument, NULL, 'R'},
+        {"subjects", required_argument, NULL, 'N'},
+        {"mix", required_argument, NULL, 'M'},
         {"json", no_argument, NULL, 'j'},
         {"json-file", required_argument, NULL, 'J'},
         {"list", no_argument, NULL, 'l'},
@@ -418,6 +543,15 @@ s_parse_args (run_t *run, args_t *args, int argc, char **argv)
             case 'S':
                 only = optarg;
                 break;
+            case 'R':
+                ok = s_parse_seconds (optarg, 1, 10000000, &run->rate);
+                break;
+            case 'N':
+                ok = s_parse_int (optarg, 1, 100000000, &run->subjects);
+                break;
+            case 'M':
+                ok = s_parse_mix (run, optarg);
+                break;
             case 'j':
                 args->json = true;
                 break;
@@ -451,10 +585,14 @@ s_parse_args (run_t *run, args_t *args, int argc, char **argv)
         s_usage (stderr);
         return 2;
     }
-    /* The baseline always; the others all, or as --scenarios names them. */
+    /* The baseline always; the others all, or as --scenarios names them;
+     * mix only with --mix, and then alone unless --scenarios says more. */
     args->selected[0] = true;
     for (size_t i = 1; i < S_SCENARIOS; i++)
-        args->selected[i] = only == NULL;
+        args->selected[i] = only == NULL && !run->mix_total && s_scenarios[i].request;
+    for (size_t i = 0; i < S_SCENARIOS && run->mix_total; i++)
+        if (!s_scenarios[i].request)
+            args->selected[i] = true;
     while (only && *only) {
         size_t length = strcspn (only, ",");
         size_t i = 0;
@@ -466,9 +604,19 @@ s_parse_args (run_t *run, args_t *args, int argc, char **argv)
                      only);
             return 2;
         }
+        if (!s_scenarios[i].request && !run->mix_total) {
+            fprintf (stderr, "secpol-bench: scenario mix needs --mix\n");
+            return 2;
+        }
         args->selected[i] = true;
         only += length + (only[length] == ',');
     }
+    for (size_t i = 0; i < S_SCENARIOS; i++)
+        if (args->selected[i] && strcmp (s_scenarios[i].name, "login_flow") == 0)
+            run->totp = true;
+    for (size_t i = 0; i < S_SCENARIOS && run->mix_total; i++)
+        if (run->mix_weight[i] && strcmp (s_scenarios[i].name, "login_flow") == 0)
+            run->totp = true;
     for (size_t k = 0; k < S_ECHO_RATIOS && run->echo_endpoint; k++)
         for (size_t i = 0; i < S_SCENARIOS; i++)
             if (strcmp (s_scenarios[i].name, s_echo_ratios[k].scenario) == 0)
@@ -488,7 +636,14 @@ main (int argc, char **argv)
         .timeout_ms = 10000,
         .rounds = 1,
         .workspaces = 1000,
+        .subjects = S_LOCKOUT_SUBJECTS,
     };
+    pthread_mutex_init (&run.progress_mutex, NULL);
+    pthread_condattr_t monotonic;
+    pthread_condattr_init (&monotonic);
+    pthread_condattr_setclock (&monotonic, CLOCK_MONOTONIC);
+    pthread_cond_init (&run.progress_done, &monotonic);
+    pthread_condattr_destroy (&monotonic);
     args_t args = {0};
     int status = s_parse_args (&run, &args, argc, argv);
     if (status >= 0)
@@ -504,6 +659,8 @@ main (int argc, char **argv)
         return 1;
     }
     int rc = s_prepare (&run, client);
+    if (rc == 0 && run.totp)
+        rc = s_prepare_totp (&run, client);
     secpol_client_destroy (&client);
     if (rc)
         return 1;
@@ -575,6 +732,7 @@ main (int argc, char **argv)
 done:
     free (measured);
     free (results);
+    free (run.apps);
     return status;
 }
 
@@ -606,11 +764,69 @@ s_usage (FILE *out)
              "  -r, --rounds N       run every scenario N times in turn, report medians "
              "(default 1)\n"
              "      --scenarios A,B  run only these (and the baseline); --list names them\n"
+             "      --rate R         open loop: R calls/s in all, at fixed times (at most\n"
+             "                       --depth in flight per client); latency counts from the\n"
+             "                       time a call was due (default: closed loop)\n"
+             "      --mix A=W,B=W    scenario mix: each call a scenario (or the method of its\n"
+             "                       first call, e.g. GetPolicy) picked by weight W\n"
+             "      --subjects N     subjects check_lockout reads (prepared with 0-3 failures\n"
+             "                       each) and login_flow signs in (default 1024)\n"
              "  -j, --json           print JSON instead of the text report\n"
              "      --json-file F    also write the JSON report to F\n"
              "      --list           list the scenarios and exit\n"
              "\n"
              "Exit status: 0 every call OK, 1 any error (the report says which), 2 usage.\n");
+}
+
+/*  --mix NAME=WEIGHT,...: NAME is a scenario (--list) or the method of a
+ *  scenario's first call, full (/secpol.v1.PolicyService/GetPolicy), with
+ *  its service (PolicyService/GetPolicy) or alone (GetPolicy); WEIGHT is
+ *  1 to 1000. */
+static bool
+s_parse_mix (run_t *run, const char *text)
+{
+    memset (run->mix_weight, 0, sizeof run->mix_weight);
+    run->mix_total = 0;
+    while (*text) {
+        size_t length = strcspn (text, ",");
+        const char *equals = memchr (text, '=', length);
+        if (!equals)
+            return false;
+        size_t name_length = (size_t)(equals - text);
+        char weight_text[16];
+        size_t weight_length = length - name_length - 1;
+        if (name_length == 0 || weight_length == 0 || weight_length >= sizeof weight_text)
+            return false;
+        memcpy (weight_text, equals + 1, weight_length);
+        weight_text[weight_length] = '\0';
+        int weight;
+        if (!s_parse_int (weight_text, 1, 1000, &weight))
+            return false;
+        size_t i = 0;
+        for (; i < S_SCENARIOS; i++) {
+            const char *method = s_scenarios[i].method;
+            size_t method_length = strlen (method);
+            if (!s_scenarios[i].request)
+                continue;
+            if (strlen (s_scenarios[i].name) == name_length &&
+                strncmp (s_scenarios[i].name, text, name_length) == 0)
+                break;
+            if (method_length >= name_length &&
+                strncmp (method + method_length - name_length, text, name_length) == 0 &&
+                (method_length == name_length || method[method_length - name_length - 1] == '/' ||
+                 method[method_length - name_length - 1] == '.'))
+                break;
+        }
+        if (i == S_SCENARIOS) {
+            fprintf (stderr, "secpol-bench: --mix: no scenario or method %.*s (see --list)\n",
+                     (int)name_length, text);
+            return false;
+        }
+        run->mix_weight[i] += (unsigned)weight;
+        run->mix_total += (unsigned)weight;
+        text += length + (text[length] == ',');
+    }
+    return run->mix_total > 0;
 }
 
 static bool
@@ -814,10 +1030,12 @@ s_prepare_lockout (run_t *run, secpol_client_t *client)
     Secpol__V1__LockoutSettings lockout = SECPOL__V1__LOCKOUT_SETTINGS__INIT;
     Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
     Secpol__V1__UpdatePolicyRequest update = SECPOL__V1__UPDATE_POLICY_REQUEST__INIT;
-    char *mask[] = {"login_lockout.max_failures", "login_lockout.window_minutes"};
+    char *mask[] = {"login_lockout.max_failures", "login_lockout.window_minutes",
+                    "allow_concurrent_login"};
     lockout.max_failures = S_LOCKOUT_MAX;
     lockout.window_minutes = S_LOCKOUT_WINDOW;
     policy.login_lockout = &lockout;
+    policy.allow_concurrent_login = true; /* login_flow: no sign-in ends another's session */
     update.workspace_id = workspace_id;
     update.community_id = "";
     update.policy = &policy;
@@ -839,7 +1057,7 @@ s_prepare_lockout (run_t *run, secpol_client_t *client)
     request.workspace_id = workspace_id;
     request.subject_id = subject_id;
     request.kind = SECPOL__V1__LOCKOUT_KIND__LOCKOUT_KIND_LOGIN;
-    for (int i = 0; i < S_LOCKOUT_SUBJECTS && !errors; i++)
+    for (int i = 0; i < run->subjects && !errors; i++)
         for (int f = 0; f < i % 4 && !errors; f++) {
             snprintf (subject_id, sizeof subject_id, "c%d", i);
             s_setup_call (client, "/secpol.v1.LockoutService/RecordFailure", &request.base,
@@ -859,6 +1077,93 @@ s_prepare_lockout (run_t *run, secpol_client_t *client)
     if (!right) {
         fprintf (stderr, "secpol-bench: the prepared failures do not read back: %s %s\n",
                  secpol_status_name (code), secpol_client_status (client)->message);
+        return -1;
+    }
+    return 0;
+}
+
+/*  The authenticator apps of login_flow: S_APPS subjects o<k>-<j>
+ *  per client k in the lockout workspace, each enrolled (BeginTotpEnrollment,
+ *  then ConfirmTotpEnrollment with the code of now, computed with liboath
+ *  from the secret as an app does), pipelined. Returns 0, or -1 after
+ *  printing why. */
+static int
+s_prepare_totp (run_t *run, secpol_client_t *client)
+{
+    size_t n = (size_t)run->clients * S_APPS;
+    run->apps = calloc ((size_t)run->clients, sizeof *run->apps);
+    uint64_t *ids = calloc (n, sizeof *ids);
+    char (*subjects)[32] = calloc (n, sizeof *subjects);
+    if (!run->apps || !ids || !subjects || oath_init () != OATH_OK) {
+        fprintf (stderr, "secpol-bench: out of memory (or liboath) for the authenticator apps\n");
+        free (ids);
+        free (subjects);
+        return -1;
+    }
+    char workspace_id[96], code[16];
+    snprintf (workspace_id, sizeof workspace_id, "%s-l", run->prefix);
+    Secpol__V1__BeginTotpEnrollmentRequest begin = SECPOL__V1__BEGIN_TOTP_ENROLLMENT_REQUEST__INIT;
+    Secpol__V1__ConfirmTotpEnrollmentRequest confirm =
+        SECPOL__V1__CONFIRM_TOTP_ENROLLMENT_REQUEST__INIT;
+    begin.workspace_id = confirm.workspace_id = workspace_id;
+    begin.issuer = "secpol-bench";
+    confirm.code = code;
+    int code_rc = SECPOL_OK;
+    const char *failed = NULL;
+    for (int pass = 0; pass < 2 && !failed; pass++) {
+        for (size_t i = 0; i < n && !failed; i++) {
+            snprintf (subjects[i], sizeof subjects[i], "o%zu-%zu", i / S_APPS, i % S_APPS);
+            totp_app_t *app = &run->apps[i / S_APPS][i % S_APPS];
+            if (pass == 0) {
+                begin.subject_id = begin.account_name = subjects[i];
+                code_rc = secpol_client_send (client, "/secpol.v1.OtpService/BeginTotpEnrollment",
+                                              &begin.base, &ids[i]);
+            } else {
+                time_t now = time (NULL);
+                if (oath_totp_generate (app->secret, sizeof app->secret, now, S_TOTP_PERIOD, 0, 6,
+                                        code) != OATH_OK) {
+                    failed = "liboath computes no code";
+                    break;
+                }
+                app->next_step = (int64_t)now / S_TOTP_PERIOD + 1;
+                confirm.subject_id = subjects[i];
+                code_rc = secpol_client_send (client, "/secpol.v1.OtpService/ConfirmTotpEnrollment",
+                                              &confirm.base, &ids[i]);
+            }
+            if (code_rc != SECPOL_OK)
+                failed = pass ? "ConfirmTotpEnrollment" : "BeginTotpEnrollment";
+        }
+        for (size_t done = 0; done < n && !failed; done++) {
+            uint64_t id = 0;
+            ProtobufCMessage *response = NULL;
+            code_rc = secpol_client_recv (client, -1, &id, &response);
+            size_t i = 0;
+            while (i < n && ids[i] != id)
+                i++;
+            if (code_rc != SECPOL_OK || i == n)
+                failed = pass ? "ConfirmTotpEnrollment" : "BeginTotpEnrollment";
+            else if (pass == 0) {
+                const char *base32 =
+                    ((Secpol__V1__BeginTotpEnrollmentResponse *)response)->secret_base32;
+                char *secret = NULL;
+                size_t size = 0;
+                if (oath_base32_decode (base32, strlen (base32), &secret, &size) != OATH_OK ||
+                    size != sizeof run->apps[0][0].secret)
+                    failed = "the enrollment's secret does not decode";
+                else
+                    memcpy (run->apps[i / S_APPS][i % S_APPS].secret, secret, size);
+                free (secret);
+            } else if (!((Secpol__V1__ConfirmTotpEnrollmentResponse *)response)->ok)
+                failed = "ConfirmTotpEnrollment refused the code";
+            if (response)
+                protobuf_c_message_free_unpacked (response, NULL);
+        }
+    }
+    free (ids);
+    free (subjects);
+    if (failed) {
+        fprintf (stderr, "secpol-bench: enrolling the authenticator apps failed: %s: %s %s\n",
+                 failed, secpol_status_name (code_rc), secpol_client_status (client)->message);
         return -1;
     }
     return 0;
@@ -913,100 +1218,6 @@ s_prepare_passwords (run_t *run, secpol_client_t *client)
     }
     if (code != SECPOL_OK) {
         fprintf (stderr, "secpol-bench: preparing the password history failed: %s %s\n",
-                 secpol_status_name (code), secpol_client_status (client)->message);
-        return -1;
-    }
-    return 0;
-}
-
-/*  Workspace <prefix>-o, where the OTP scenarios run: email codes on, the
- *  two-factor lockout off (verify_totp's refusals never lock), and
- *  S_TOTP_SUBJECTS subjects o<i> with an authenticator app, each begun and
- *  confirmed with the code liboath computes from the secret it was given
- *  at the server's time (Health/Check). Returns 0, or -1 after printing why. */
-static int
-s_prepare_otp (run_t *run, secpol_client_t *client)
-{
-    char workspace_id[96], subject_id[32];
-    snprintf (workspace_id, sizeof workspace_id, "%s-o", run->prefix);
-    Secpol__V1__LockoutSettings lockout = SECPOL__V1__LOCKOUT_SETTINGS__INIT;
-    Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
-    Secpol__V1__UpdatePolicyRequest update = SECPOL__V1__UPDATE_POLICY_REQUEST__INIT;
-    char *mask[] = {"email_two_step_enabled", "authenticator_app_enabled",
-                    "two_factor_lockout.max_failures"};
-    policy.email_two_step_enabled = true;
-    policy.authenticator_app_enabled = true;
-    lockout.max_failures = 0;
-    policy.two_factor_lockout = &lockout;
-    update.workspace_id = workspace_id;
-    update.community_id = "";
-    update.policy = &policy;
-    update.update_mask = mask;
-    update.n_update_mask = sizeof mask / sizeof mask[0];
-    update.actor = S_ACTOR;
-    ProtobufCMessage *response = NULL;
-    int code = secpol_client_call (client, "/secpol.v1.PolicyService/UpdatePolicy", &update.base,
-                                   &response);
-    if (response)
-        protobuf_c_message_free_unpacked (response, NULL);
-    response = NULL;
-    if (code == SECPOL_OK && oath_init () != OATH_OK) {
-        fprintf (stderr, "secpol-bench: liboath does not start\n");
-        return -1;
-    }
-    for (int i = 0; i < S_TOTP_SUBJECTS && code == SECPOL_OK; i++) {
-        snprintf (subject_id, sizeof subject_id, "o%d", i);
-        Secpol__V1__BeginTotpEnrollmentRequest begin =
-            SECPOL__V1__BEGIN_TOTP_ENROLLMENT_REQUEST__INIT;
-        begin.workspace_id = workspace_id;
-        begin.subject_id = subject_id;
-        begin.account_name = subject_id;
-        begin.issuer = "secpol-bench";
-        code = secpol_client_call (client, "/secpol.v1.OtpService/BeginTotpEnrollment", &begin.base,
-                                   &response);
-        if (code != SECPOL_OK)
-            break;
-        const char *base32 = ((Secpol__V1__BeginTotpEnrollmentResponse *)response)->secret_base32;
-        char *secret = NULL, totp[16];
-        size_t secret_size = 0;
-        ProtobufCMessage *health = NULL;
-        bool made = oath_base32_decode (base32, strlen (base32), &secret, &secret_size) == OATH_OK;
-        protobuf_c_message_free_unpacked (response, NULL);
-        response = NULL;
-        code = secpol_client_call (client, "/secpol.v1.Health/Check", NULL, &health);
-        made = made && code == SECPOL_OK &&
-               oath_totp_generate (secret, secret_size,
-                                   (time_t)((Secpol__V1__HealthCheckResponse *)health)->now,
-                                   OATH_TOTP_DEFAULT_TIME_STEP_SIZE, OATH_TOTP_DEFAULT_START_TIME,
-                                   6, totp) == OATH_OK;
-        if (health)
-            protobuf_c_message_free_unpacked (health, NULL);
-        free (secret);
-        if (!made) {
-            fprintf (stderr, "secpol-bench: no TOTP code for the prepared subject %s\n",
-                     subject_id);
-            return -1;
-        }
-        Secpol__V1__ConfirmTotpEnrollmentRequest confirm =
-            SECPOL__V1__CONFIRM_TOTP_ENROLLMENT_REQUEST__INIT;
-        confirm.workspace_id = workspace_id;
-        confirm.subject_id = subject_id;
-        confirm.code = totp;
-        code = secpol_client_call (client, "/secpol.v1.OtpService/ConfirmTotpEnrollment",
-                                   &confirm.base, &response);
-        bool confirmed =
-            code == SECPOL_OK && ((Secpol__V1__ConfirmTotpEnrollmentResponse *)response)->ok;
-        if (response)
-            protobuf_c_message_free_unpacked (response, NULL);
-        response = NULL;
-        if (code == SECPOL_OK && !confirmed) {
-            fprintf (stderr, "secpol-bench: the prepared subject %s's code was refused\n",
-                     subject_id);
-            return -1;
-        }
-    }
-    if (code != SECPOL_OK) {
-        fprintf (stderr, "secpol-bench: preparing the OTP workspace failed: %s %s\n",
                  secpol_status_name (code), secpol_client_status (client)->message);
         return -1;
     }
@@ -1192,6 +1403,8 @@ s_consume_request (worker_t *worker, const ProtobufCMessage *response, uint32_t 
     const Secpol__V1__IssueTokenResponse *issued = (const Secpol__V1__IssueTokenResponse *)response;
     snprintf (worker->token, sizeof worker->token, "%s", issued->token);
     *expect2 = expect;
+    /* in a mix, calls of other scenarios went out since the IssueToken */
+    snprintf (worker->workspace_id, sizeof worker->workspace_id, "%s-t", worker->run->prefix);
     worker->consume.token = worker->token;
     worker->consume.kind = SECPOL__V1__TOKEN_KIND__TOKEN_KIND_ACCOUNT_VERIFICATION;
     worker->consume.workspace_id = worker->workspace_id;
@@ -1214,7 +1427,7 @@ s_consume_check (const ProtobufCMessage *response, uint32_t expect)
 static const ProtobufCMessage *
 s_check_lockout_request (worker_t *worker, uint64_t seq, uint32_t *expect)
 {
-    *expect = (uint32_t)((seq + (uint64_t)worker->index * 101) % S_LOCKOUT_SUBJECTS);
+    *expect = (uint32_t)((seq + (uint64_t)worker->index * 101) % (uint64_t)worker->run->subjects);
     snprintf (worker->workspace_id, sizeof worker->workspace_id, "%s-l", worker->run->prefix);
     snprintf (worker->subject_id, sizeof worker->subject_id, "c%" PRIu32, *expect);
     worker->lockout.workspace_id = worker->workspace_id;
@@ -1267,6 +1480,392 @@ s_failure_check (const ProtobufCMessage *response, uint32_t expect)
     return s_lockout_status ((const Secpol__V1__LockoutStatus *)response, expect);
 }
 
+/*  Subject p0's candidates in turn: its S_PASSWORD_HISTORY stored passwords
+ *  (REUSED) and one it never used (ok), so half the calls match a hash and
+ *  half verify against all of them. */
+static const ProtobufCMessage *
+s_password_request (worker_t *worker, uint64_t seq, uint32_t *expect)
+{
+    uint64_t i = (seq + (uint64_t)worker->index) % (2 * S_PASSWORD_HISTORY);
+    *expect = i < S_PASSWORD_HISTORY ? (uint32_t)i : S_PASSWORD_HISTORY;
+    snprintf (worker->workspace_id, sizeof worker->workspace_id, "%s-p", worker->run->prefix);
+    worker->password.workspace_id = worker->workspace_id;
+    worker->password.community_id = "";
+    worker->password.subject_id = "p0";
+    worker->password.password = (char *)s_passwords[*expect];
+    return &worker->password.base;
+}
+
+/*  s_passwords[expect]: REUSED alone when stored, else ok. */
+static bool
+s_password_check (const ProtobufCMessage *response, uint32_t expect)
+{
+    const Secpol__V1__CheckPasswordResponse *checked =
+        (const Secpol__V1__CheckPasswordResponse *)response;
+    if (checked->next_change_allowed_at != 0)
+        return false;
+    if (expect == S_PASSWORD_HISTORY)
+        return checked->ok && checked->n_violations == 0;
+    return !checked->ok && checked->n_violations == 1 &&
+           strcmp (checked->violations[0]->code, "REUSED") == 0;
+}
+
+/*  xorshift64: the mix's picks and the login flow's choices. */
+static uint64_t
+s_random (worker_t *worker)
+{
+    uint64_t x = worker->rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return worker->rng = x;
+}
+
+static void
+s_lockout_workspace (worker_t *worker)
+{
+    snprintf (worker->workspace_id, sizeof worker->workspace_id, "%s-l", worker->run->prefix);
+}
+
+/*  The subject of a login flow: g<i> of the --subjects key space, or o<k>-<j>
+ *  for app j of client k (S_TOTP_FLAG set, step bits 8-15). */
+static void
+s_login_subject (worker_t *worker, uint32_t expect)
+{
+    if (expect & S_TOTP_FLAG)
+        snprintf (worker->subject_id, sizeof worker->subject_id, "o%d-%u", worker->index,
+                  expect & 0xff);
+    else
+        snprintf (worker->subject_id, sizeof worker->subject_id, "g%u", expect);
+}
+
+/*  An app of this client that takes a code now: none in flight, and this
+ *  time step unused by it (a code is accepted once, and only of a later
+ *  step than the last one taken). App k's turn comes k/S_APPS of
+ *  the way into each step, so the apps' sign-ins spread over it: about
+ *  S_APPS per 30 s per client. Reserves the step and returns the
+ *  app's expect bits, or 0 when no app takes one now. */
+static uint32_t
+s_totp_reserve (worker_t *worker)
+{
+    if (!worker->run->apps)
+        return 0;
+    totp_app_t *apps = worker->run->apps[worker->index];
+    struct timespec real;
+    clock_gettime (CLOCK_REALTIME, &real);
+    int64_t now_ms = (int64_t)real.tv_sec * 1000 + real.tv_nsec / 1000000;
+    int64_t now_step = now_ms / (S_TOTP_PERIOD * 1000);
+    int64_t into_ms = now_ms % (S_TOTP_PERIOD * 1000);
+    for (uint32_t k = 0; k < S_APPS; k++) {
+        totp_app_t *app = &apps[k];
+        /* next_step < 0: its VerifyTotp is in flight */
+        if (app->next_step < 0 || app->next_step > now_step ||
+            into_ms < (int64_t)k * S_TOTP_PERIOD * 1000 / S_APPS)
+            continue;
+        app->next_step = -now_step - 1; /* busy until its VerifyTotp is answered */
+        return S_TOTP_FLAG | ((uint32_t)(now_step & 0xff) << 8) | k;
+    }
+    return 0;
+}
+
+/*  A login flow: a reset (IssueToken of r<k>-<n>, then ConsumeToken), or a
+ *  sign-in of a user with an app (when one takes a code now and the
+ *  password is right), or of g<i> from the key space. */
+static const ProtobufCMessage *
+s_login_request (worker_t *worker, uint64_t seq, uint32_t *expect)
+{
+    (void)seq;
+    run_t *run = worker->run;
+    uint64_t n = run->login_cursor[worker->index]++;
+    s_lockout_workspace (worker);
+    uint64_t roll = s_random (worker) % 100;
+    if (roll < S_LOGIN_RESET_PCT) {
+        worker->call_step = L_ISSUE;
+        *expect = (uint32_t)n;
+        snprintf (worker->subject_id, sizeof worker->subject_id, "r%d-%" PRIu64, worker->index, n);
+        worker->issue.workspace_id = worker->workspace_id;
+        worker->issue.kind = SECPOL__V1__TOKEN_KIND__TOKEN_KIND_PASSWORD_RESET;
+        worker->issue.subject_id = worker->subject_id;
+        return &worker->issue.base;
+    }
+    uint32_t app = roll >= S_LOGIN_RESET_PCT + S_LOGIN_FAILURE_PCT ? s_totp_reserve (worker) : 0;
+    *expect = app ? app
+                  : (uint32_t)((n * (uint64_t)run->clients + (uint64_t)worker->index) %
+                               (uint64_t)run->subjects);
+    s_login_subject (worker, *expect);
+    worker->lockout.workspace_id = worker->workspace_id;
+    worker->lockout.subject_id = worker->subject_id;
+    worker->lockout.kind = SECPOL__V1__LOCKOUT_KIND__LOCKOUT_KIND_LOGIN;
+    return &worker->lockout.base;
+}
+
+/*  Step 0: a sign-in's check; no failure count is known (flows share the
+ *  key space), but nobody comes near a lock at max_failures 100. */
+static bool
+s_login_check (const ProtobufCMessage *response, uint32_t expect)
+{
+    (void)expect;
+    const Secpol__V1__LockoutStatus *status = (const Secpol__V1__LockoutStatus *)response;
+    return !status->locked && status->max_failures == S_LOCKOUT_MAX &&
+           status->kind == SECPOL__V1__LOCKOUT_KIND__LOCKOUT_KIND_LOGIN;
+}
+
+static int
+s_login_next (worker_t *worker, int step, const ProtobufCMessage *response, uint32_t expect)
+{
+    (void)response;
+    switch (step) {
+        case L_CHECK:
+            if (expect & S_TOTP_FLAG)
+                return L_TOTP;
+            /* the reset share came first: this roll splits the sign-ins */
+            return s_random (worker) % (100 - S_LOGIN_RESET_PCT) < S_LOGIN_FAILURE_PCT ? L_FAILURE
+                                                                                       : L_SUCCESS;
+        case L_TOTP: {
+            totp_app_t *app = &worker->run->apps[worker->index][expect & 0xff];
+            app->next_step = -app->next_step; /* reserved -step-1: takes step+1 on */
+            return L_SUCCESS;
+        }
+        case L_SUCCESS:
+            return L_CREATE;
+        case L_CREATE:
+            return L_VALIDATE;
+        case L_ISSUE:
+            return L_CONSUME;
+        default:
+            return 0;
+    }
+}
+
+static const ProtobufCMessage *
+s_login_lockout_request (worker_t *worker, const ProtobufCMessage *response, uint32_t expect,
+                         uint32_t *expect2)
+{
+    (void)response;
+    *expect2 = expect;
+    s_lockout_workspace (worker);
+    s_login_subject (worker, expect);
+    worker->lockout.workspace_id = worker->workspace_id;
+    worker->lockout.subject_id = worker->subject_id;
+    worker->lockout.kind = SECPOL__V1__LOCKOUT_KIND__LOCKOUT_KIND_LOGIN;
+    return &worker->lockout.base;
+}
+
+static bool
+s_login_failure_check (const ProtobufCMessage *response, uint32_t expect)
+{
+    const Secpol__V1__LockoutStatus *status = (const Secpol__V1__LockoutStatus *)response;
+    return s_login_check (response, expect) && status->failures >= 1;
+}
+
+static bool
+s_login_success_check (const ProtobufCMessage *response, uint32_t expect)
+{
+    const Secpol__V1__LockoutStatus *status = (const Secpol__V1__LockoutStatus *)response;
+    return s_login_check (response, expect) && status->failures == 0;
+}
+
+static const ProtobufCMessage *
+s_login_create_request (worker_t *worker, const ProtobufCMessage *response, uint32_t expect,
+                        uint32_t *expect2)
+{
+    (void)response;
+    *expect2 = expect;
+    s_lockout_workspace (worker);
+    s_login_subject (worker, expect);
+    worker->create.workspace_id = worker->workspace_id;
+    worker->create.subject_id = worker->subject_id;
+    return &worker->create.base;
+}
+
+static bool
+s_login_create_check (const ProtobufCMessage *response, uint32_t expect)
+{
+    (void)expect;
+    const Secpol__V1__CreateSessionResponse *created =
+        (const Secpol__V1__CreateSessionResponse *)response;
+    return strncmp (created->session_token, "sps_", 4) == 0 && created->revoked_sessions == 0;
+}
+
+static const ProtobufCMessage *
+s_login_validate_request (worker_t *worker, const ProtobufCMessage *response, uint32_t expect,
+                          uint32_t *expect2)
+{
+    const Secpol__V1__CreateSessionResponse *created =
+        (const Secpol__V1__CreateSessionResponse *)response;
+    *expect2 = expect;
+    snprintf (worker->token, sizeof worker->token, "%s", created->session_token);
+    worker->validate.session_token = worker->token;
+    worker->validate.touch = true;
+    return &worker->validate.base;
+}
+
+/*  The session of the flow's subject. */
+static bool
+s_login_validate_check (const ProtobufCMessage *response, uint32_t expect)
+{
+    const Secpol__V1__ValidateSessionResponse *validated =
+        (const Secpol__V1__ValidateSessionResponse *)response;
+    if (!validated->session)
+        return false;
+    const char *subject = validated->session->subject_id;
+    char want[32];
+    if (expect & S_TOTP_FLAG) { /* o<k>-<j>: the client is not known here */
+        snprintf (want, sizeof want, "-%u", expect & 0xff);
+        size_t length = strlen (subject), tail = strlen (want);
+        return subject[0] == 'o' && length > tail && strcmp (subject + length - tail, want) == 0;
+    }
+    snprintf (want, sizeof want, "g%u", expect);
+    return strcmp (subject, want) == 0;
+}
+
+/*  The code of the step reserved in expect, from the app's secret (liboath,
+ *  as the app computes it). */
+static const ProtobufCMessage *
+s_login_totp_request (worker_t *worker, const ProtobufCMessage *response, uint32_t expect,
+                      uint32_t *expect2)
+{
+    (void)response;
+    *expect2 = expect;
+    totp_app_t *app = &worker->run->apps[worker->index][expect & 0xff];
+    int64_t now_step = (int64_t)time (NULL) / S_TOTP_PERIOD;
+    int64_t step = now_step - 2;
+    while ((step & 0xff) != (int64_t)((expect >> 8) & 0xff))
+        step++;
+    if (oath_totp_generate (app->secret, sizeof app->secret, (time_t)(step * S_TOTP_PERIOD),
+                            S_TOTP_PERIOD, 0, 6, worker->code) != OATH_OK)
+        worker->code[0] = '\0'; /* answered INVALID_ARGUMENT: counted as an error */
+    s_lockout_workspace (worker);
+    s_login_subject (worker, expect);
+    worker->totp.workspace_id = worker->workspace_id;
+    worker->totp.subject_id = worker->subject_id;
+    worker->totp.code = worker->code;
+    return &worker->totp.base;
+}
+
+static bool
+s_otp_ok_check (const ProtobufCMessage *response, uint32_t expect)
+{
+    (void)expect;
+    const Secpol__V1__OtpVerifyResponse *verified = (const Secpol__V1__OtpVerifyResponse *)response;
+    return verified->ok && verified->reason[0] == '\0';
+}
+
+static const ProtobufCMessage *
+s_reset_consume_request (worker_t *worker, const ProtobufCMessage *response, uint32_t expect,
+                         uint32_t *expect2)
+{
+    const ProtobufCMessage *request = s_consume_request (worker, response, expect, expect2);
+    s_lockout_workspace (worker);
+    worker->consume.kind = SECPOL__V1__TOKEN_KIND__TOKEN_KIND_PASSWORD_RESET;
+    return request;
+}
+
+/*  Spent, and the reset link of subject r<k>-<expect>. */
+static bool
+s_reset_consume_check (const ProtobufCMessage *response, uint32_t expect)
+{
+    const Secpol__V1__TokenInfo *info = (const Secpol__V1__TokenInfo *)response;
+    const char *dash = strrchr (info->subject_id, '-');
+    return info->uses_left == 0 &&
+           info->kind == SECPOL__V1__TOKEN_KIND__TOKEN_KIND_PASSWORD_RESET && dash &&
+           strtoull (dash + 1, NULL, 10) == expect;
+}
+
+/*  Workspace <prefix>-o, where the OTP scenarios run: email codes on, the
+ *  two-factor lockout off (verify_totp's refusals never lock), and
+ *  S_TOTP_SUBJECTS subjects o<i> with an authenticator app, each begun and
+ *  confirmed with the code liboath computes from the secret it was given
+ *  at the server's time (Health/Check). Returns 0, or -1 after printing why. */
+static int
+s_prepare_otp (run_t *run, secpol_client_t *client)
+{
+    char workspace_id[96], subject_id[32];
+    snprintf (workspace_id, sizeof workspace_id, "%s-o", run->prefix);
+    Secpol__V1__LockoutSettings lockout = SECPOL__V1__LOCKOUT_SETTINGS__INIT;
+    Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
+    Secpol__V1__UpdatePolicyRequest update = SECPOL__V1__UPDATE_POLICY_REQUEST__INIT;
+    char *mask[] = {"email_two_step_enabled", "authenticator_app_enabled",
+                    "two_factor_lockout.max_failures"};
+    policy.email_two_step_enabled = true;
+    policy.authenticator_app_enabled = true;
+    lockout.max_failures = 0;
+    policy.two_factor_lockout = &lockout;
+    update.workspace_id = workspace_id;
+    update.community_id = "";
+    update.policy = &policy;
+    update.update_mask = mask;
+    update.n_update_mask = sizeof mask / sizeof mask[0];
+    update.actor = S_ACTOR;
+    ProtobufCMessage *response = NULL;
+    int code = secpol_client_call (client, "/secpol.v1.PolicyService/UpdatePolicy", &update.base,
+                                   &response);
+    if (response)
+        protobuf_c_message_free_unpacked (response, NULL);
+    response = NULL;
+    if (code == SECPOL_OK && oath_init () != OATH_OK) {
+        fprintf (stderr, "secpol-bench: liboath does not start\n");
+        return -1;
+    }
+    for (int i = 0; i < S_TOTP_SUBJECTS && code == SECPOL_OK; i++) {
+        snprintf (subject_id, sizeof subject_id, "o%d", i);
+        Secpol__V1__BeginTotpEnrollmentRequest begin =
+            SECPOL__V1__BEGIN_TOTP_ENROLLMENT_REQUEST__INIT;
+        begin.workspace_id = workspace_id;
+        begin.subject_id = subject_id;
+        begin.account_name = subject_id;
+        begin.issuer = "secpol-bench";
+        code = secpol_client_call (client, "/secpol.v1.OtpService/BeginTotpEnrollment", &begin.base,
+                                   &response);
+        if (code != SECPOL_OK)
+            break;
+        const char *base32 = ((Secpol__V1__BeginTotpEnrollmentResponse *)response)->secret_base32;
+        char *secret = NULL, totp[16];
+        size_t secret_size = 0;
+        ProtobufCMessage *health = NULL;
+        bool made = oath_base32_decode (base32, strlen (base32), &secret, &secret_size) == OATH_OK;
+        protobuf_c_message_free_unpacked (response, NULL);
+        response = NULL;
+        code = secpol_client_call (client, "/secpol.v1.Health/Check", NULL, &health);
+        made = made && code == SECPOL_OK &&
+               oath_totp_generate (secret, secret_size,
+                                   (time_t)((Secpol__V1__HealthCheckResponse *)health)->now,
+                                   OATH_TOTP_DEFAULT_TIME_STEP_SIZE, OATH_TOTP_DEFAULT_START_TIME,
+                                   6, totp) == OATH_OK;
+        if (health)
+            protobuf_c_message_free_unpacked (health, NULL);
+        free (secret);
+        if (!made) {
+            fprintf (stderr, "secpol-bench: no TOTP code for the prepared subject %s\n",
+                     subject_id);
+            return -1;
+        }
+        Secpol__V1__ConfirmTotpEnrollmentRequest confirm =
+            SECPOL__V1__CONFIRM_TOTP_ENROLLMENT_REQUEST__INIT;
+        confirm.workspace_id = workspace_id;
+        confirm.subject_id = subject_id;
+        confirm.code = totp;
+        code = secpol_client_call (client, "/secpol.v1.OtpService/ConfirmTotpEnrollment",
+                                   &confirm.base, &response);
+        bool confirmed =
+            code == SECPOL_OK && ((Secpol__V1__ConfirmTotpEnrollmentResponse *)response)->ok;
+        if (response)
+            protobuf_c_message_free_unpacked (response, NULL);
+        response = NULL;
+        if (code == SECPOL_OK && !confirmed) {
+            fprintf (stderr, "secpol-bench: the prepared subject %s's code was refused\n",
+                     subject_id);
+            return -1;
+        }
+    }
+    if (code != SECPOL_OK) {
+        fprintf (stderr, "secpol-bench: preparing the OTP workspace failed: %s %s\n",
+                 secpol_status_name (code), secpol_client_status (client)->message);
+        return -1;
+    }
+    return 0;
+}
+
 /*  An email code for a subject of its own: client k's n-th is e<k>-<n> (the
  *  cursor carries over from round to round), so every pair is the common
  *  path: issue, then verify the code it answered. */
@@ -1305,6 +1904,8 @@ s_verify_otp_request (worker_t *worker, const ProtobufCMessage *response, uint32
     /* the subject of the issue this answers (calls are pipelined: not the
      * last one the worker named) */
     snprintf (worker->subject_id, sizeof worker->subject_id, "e%d-%" PRIu32, worker->index, expect);
+    /* and its workspace: in a mix, calls of other scenarios went out since */
+    snprintf (worker->workspace_id, sizeof worker->workspace_id, "%s-o", worker->run->prefix);
     worker->verify_otp.workspace_id = worker->workspace_id;
     worker->verify_otp.subject_id = worker->subject_id;
     worker->verify_otp.purpose = "sign_in";
@@ -1349,36 +1950,6 @@ s_totp_check (const ProtobufCMessage *response, uint32_t expect)
             strcmp (verdict->reason, "replayed") == 0);
 }
 
-/*  Subject p0's candidates in turn: its S_PASSWORD_HISTORY stored passwords
- *  (REUSED) and one it never used (ok), so half the calls match a hash and
- *  half verify against all of them. */
-static const ProtobufCMessage *
-s_password_request (worker_t *worker, uint64_t seq, uint32_t *expect)
-{
-    uint64_t i = (seq + (uint64_t)worker->index) % (2 * S_PASSWORD_HISTORY);
-    *expect = i < S_PASSWORD_HISTORY ? (uint32_t)i : S_PASSWORD_HISTORY;
-    snprintf (worker->workspace_id, sizeof worker->workspace_id, "%s-p", worker->run->prefix);
-    worker->password.workspace_id = worker->workspace_id;
-    worker->password.community_id = "";
-    worker->password.subject_id = "p0";
-    worker->password.password = (char *)s_passwords[*expect];
-    return &worker->password.base;
-}
-
-/*  s_passwords[expect]: REUSED alone when stored, else ok. */
-static bool
-s_password_check (const ProtobufCMessage *response, uint32_t expect)
-{
-    const Secpol__V1__CheckPasswordResponse *checked =
-        (const Secpol__V1__CheckPasswordResponse *)response;
-    if (checked->next_change_allowed_at != 0)
-        return false;
-    if (expect == S_PASSWORD_HISTORY)
-        return checked->ok && checked->n_violations == 0;
-    return !checked->ok && checked->n_violations == 1 &&
-           strcmp (checked->violations[0]->code, "REUSED") == 0;
-}
-
 /* --- running a scenario ---------------------------------------------------------- */
 
 static void
@@ -1390,6 +1961,9 @@ s_run_scenario (run_t *run, const scenario_t *scenario, bool echo, result_t *res
     result->clients = run->clients;
     result->depth = scenario->depth ? scenario->depth : run->depth;
     result->window_s = run->seconds;
+    result->rate = run->rate;
+    run->finished = 0;
+    __atomic_store_n (&run->replies, 0, __ATOMIC_RELAXED);
 
     worker_t *workers = calloc ((size_t)run->clients, sizeof *workers);
     if (!workers) {
@@ -1403,9 +1977,11 @@ s_run_scenario (run_t *run, const scenario_t *scenario, bool echo, result_t *res
         worker_t *worker = &workers[i];
         worker->run = run;
         worker->scenario = scenario;
-        for (size_t k = 0; k < sizeof s_follows / sizeof s_follows[0]; k++)
-            if (strcmp (s_follows[k].scenario, scenario->name) == 0)
-                worker->follow = &s_follows[k];
+        for (size_t k = 0; k < S_FLOWS; k++)
+            for (size_t j = 0; j < S_SCENARIOS; j++)
+                if (strcmp (s_flows[k].scenario, s_scenarios[j].name) == 0)
+                    worker->flows[j] = &s_flows[k];
+        worker->rng = 0x9e3779b97f4a7c15ull * (uint64_t)(i + 1) ^ (uint64_t)s_now_ns ();
         worker->endpoint = echo ? run->echo_endpoint : run->endpoint;
         worker->echo = echo;
         worker->index = i;
@@ -1424,6 +2000,7 @@ s_run_scenario (run_t *run, const scenario_t *scenario, bool echo, result_t *res
         worker->lockout = (Secpol__V1__LockoutRequest)SECPOL__V1__LOCKOUT_REQUEST__INIT;
         worker->password =
             (Secpol__V1__CheckPasswordRequest)SECPOL__V1__CHECK_PASSWORD_REQUEST__INIT;
+        worker->create = (Secpol__V1__CreateSessionRequest)SECPOL__V1__CREATE_SESSION_REQUEST__INIT;
         worker->issue_otp =
             (Secpol__V1__IssueEmailOtpRequest)SECPOL__V1__ISSUE_EMAIL_OTP_REQUEST__INIT;
         worker->verify_otp =
@@ -1442,6 +2019,7 @@ s_run_scenario (run_t *run, const scenario_t *scenario, bool echo, result_t *res
     run->window_start_ns = s_now_ns () + (int64_t)(run->warmup * S_NS_PER_SEC);
     run->window_end_ns = run->window_start_ns + (int64_t)(run->seconds * S_NS_PER_SEC);
     pthread_barrier_wait (&run->gate); /* go */
+    s_progress (run, result);
     for (int i = 0; i < run->clients; i++)
         pthread_join (workers[i].thread, NULL);
     pthread_barrier_destroy (&run->gate);
@@ -1450,6 +2028,11 @@ s_run_scenario (run_t *run, const scenario_t *scenario, bool echo, result_t *res
     for (int i = 0; i < run->clients; i++)
         n += workers[i].n_latencies;
     int64_t *all = malloc ((n ? n : 1) * sizeof *all);
+    uint16_t *tags = malloc ((n ? n : 1) * sizeof *tags);
+    if (!tags) {
+        free (all);
+        all = NULL;
+    }
     size_t at = 0;
     for (int i = 0; i < run->clients; i++) {
         worker_t *worker = &workers[i];
@@ -1458,16 +2041,21 @@ s_run_scenario (run_t *run, const scenario_t *scenario, bool echo, result_t *res
         if (worker->errors && !result->errors)
             snprintf (result->first_error, sizeof result->first_error, "%s", worker->first_error);
         result->errors += worker->errors;
-        if (all && worker->n_latencies)
+        if (all && worker->n_latencies) {
             memcpy (all + at, worker->latencies, worker->n_latencies * sizeof *all);
+            memcpy (tags + at, worker->tags, worker->n_latencies * sizeof *tags);
+        }
         at += worker->n_latencies;
         free (worker->latencies);
+        free (worker->tags);
     }
     if (!all) {
         result->errors++;
         snprintf (result->first_error, sizeof result->first_error, "out of memory");
         n = 0;
     }
+    s_by_method (result, all, tags, n);
+    free (tags);
     qsort (all, n, sizeof *all, s_compare_i64);
     result->calls_per_sec = (double)result->calls / run->seconds;
     result->p50_us = s_percentile_us (all, n, 500);
@@ -1500,14 +2088,142 @@ s_client (const run_t *run, const char *endpoint)
     return secpol_client_open (endpoint, &options, NULL);
 }
 
-/*  One client: keeps depth calls in flight until the window ends, then
- *  collects every reply still due. */
+/*  The wire path of a latency tag (scenario x S_MAX_STEPS + step). */
+static const char *
+s_tag_method (uint16_t tag)
+{
+    size_t scenario = tag / S_MAX_STEPS, step = tag % S_MAX_STEPS;
+    if (step == 0)
+        return s_scenarios[scenario].method;
+    for (size_t k = 0; k < S_FLOWS; k++)
+        if (strcmp (s_flows[k].scenario, s_scenarios[scenario].name) == 0)
+            return s_flows[k].steps[step].method;
+    return "?";
+}
+
+/*  Latency percentiles per method, when the result has more than one
+ *  (flows, mixes): a method's samples gathered, sorted, ranked. */
+static void
+s_by_method (result_t *result, const int64_t *all, const uint16_t *tags, size_t n)
+{
+    result->n_methods = 0;
+    if (!all || n == 0)
+        return;
+    const char *methods[S_MAX_METHODS];
+    size_t n_methods = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *method = s_tag_method (tags[i]);
+        size_t k = 0;
+        while (k < n_methods && strcmp (methods[k], method) != 0)
+            k++;
+        if (k == n_methods && n_methods < S_MAX_METHODS)
+            methods[n_methods++] = method;
+    }
+    if (n_methods < 2)
+        return;
+    int64_t *samples = malloc (n * sizeof *samples);
+    if (!samples)
+        return;
+    for (size_t k = 0; k < n_methods; k++) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (strcmp (s_tag_method (tags[i]), methods[k]) == 0)
+                samples[m++] = all[i];
+        qsort (samples, m, sizeof *samples, s_compare_i64);
+        method_result_t *out = &result->methods[result->n_methods++];
+        out->method = methods[k];
+        out->calls = m;
+        out->p50_us = s_percentile_us (samples, m, 500);
+        out->p90_us = s_percentile_us (samples, m, 900);
+        out->p99_us = s_percentile_us (samples, m, 990);
+        out->p999_us = s_percentile_us (samples, m, 999);
+        out->max_us = m ? (double)samples[m - 1] / 1000.0 : 0;
+    }
+    free (samples);
+}
+
+/*  Waits for the clients of a scenario to finish; on a terminal, prints a
+ *  progress line once a second meanwhile. */
+static void
+s_progress (run_t *run, const result_t *result)
+{
+    bool terminal = isatty (STDERR_FILENO);
+    int64_t began = s_now_ns ();
+    uint64_t before = 0;
+    pthread_mutex_lock (&run->progress_mutex);
+    for (int second = 1; run->finished < run->clients; second++) {
+        struct timespec until;
+        clock_gettime (CLOCK_MONOTONIC, &until);
+        until.tv_sec += 1;
+        while (run->finished < run->clients &&
+               pthread_cond_timedwait (&run->progress_done, &run->progress_mutex, &until) == 0)
+            ;
+        if (!terminal || run->finished >= run->clients)
+            continue;
+        uint64_t replies = __atomic_load_n (&run->replies, __ATOMIC_RELAXED);
+        int64_t now = s_now_ns ();
+        const char *phase = now < run->window_start_ns  ? "warm-up"
+                            : now <= run->window_end_ns ? "measuring"
+                                                        : "draining";
+        fprintf (stderr, "secpol-bench: %-22s %3ds %-9s %9" PRIu64 " replies/s",
+                 result->scenario->name, second, phase, replies - before);
+        if (run->rate > 0)
+            fprintf (stderr, " (offered %.0f/s)", run->rate);
+        fprintf (stderr, "  %.1f s\n", (double)(now - began) / S_NS_PER_SEC);
+        before = replies;
+    }
+    pthread_mutex_unlock (&run->progress_mutex);
+}
+
+/*  Sends one call and books it in the slots; false after a local failure. */
+static bool
+s_send (worker_t *worker, const char *method, const ProtobufCMessage *request, int64_t sent_ns,
+        uint32_t expect, size_t scenario, int step)
+{
+    uint64_t call_id = 0;
+    int code = secpol_client_send (worker->client, method, request, &call_id);
+    if (code != SECPOL_OK) {
+        s_worker_error (worker, "send: %s: %s", secpol_status_name (code),
+                        secpol_client_status (worker->client)->message);
+        return false;
+    }
+    slot_t *slot = s_slot_add (worker, call_id);
+    slot->sent_ns = sent_ns;
+    slot->expect = expect;
+    slot->scenario = (uint8_t)scenario;
+    slot->step = (uint8_t)step;
+    return true;
+}
+
+/*  The scenario of a first call: the worker's own, or with --mix one picked
+ *  by weight. */
+static size_t
+s_pick (worker_t *worker)
+{
+    run_t *run = worker->run;
+    size_t own = (size_t)(worker->scenario - s_scenarios);
+    if (worker->scenario->request || run->mix_total == 0)
+        return own;
+    uint64_t roll = s_random (worker) % run->mix_total;
+    for (size_t i = 0; i < S_SCENARIOS; i++) {
+        if (roll < run->mix_weight[i])
+            return i;
+        roll -= run->mix_weight[i];
+    }
+    return 0;
+}
+
+/*  One client: keeps depth calls in flight until the window ends (closed
+ *  loop), or with --rate sends its share of the calls at fixed times, at
+ *  most depth in flight (open loop: a call that waits for a free place is
+ *  late, and its latency counts from the time it was due, as wrk2 does, so
+ *  a stall shows instead of slowing the load down); then collects every
+ *  reply still due. */
 static void *
 s_worker (void *arg)
 {
     worker_t *worker = arg;
     run_t *run = worker->run;
-    const scenario_t *scenario = worker->scenario;
     worker->client = s_client (run, worker->endpoint);
     size_t slots = 16;
     while (slots < 4 * (size_t)worker->depth)
@@ -1522,39 +2238,69 @@ s_worker (void *arg)
     }
 
     const int64_t start = run->window_start_ns, end = run->window_end_ns;
+    const bool open_loop = run->rate > 0;
+    /* open loop: this client's calls are due every interval, the clients
+     * staggered across it */
+    const double interval = open_loop ? (double)S_NS_PER_SEC * run->clients / run->rate : 0;
+    const int64_t first_due = s_now_ns () + (int64_t)(interval * worker->index / run->clients);
+    uint64_t due_calls = 0;
     size_t in_flight = 0;
     uint64_t seq = 0;
     bool sending = true;
+    const int wait_forever = run->timeout_ms + 1000; /* every call ends by its own timeout */
     while (true) {
         int64_t now = s_now_ns ();
         if (sending && now >= end)
             sending = false;
-        while (sending && in_flight < (size_t)worker->depth) {
+        int64_t due = first_due + (int64_t)(interval * (double)due_calls);
+        while (sending && in_flight < (size_t)worker->depth && (!open_loop || due <= now)) {
             uint32_t expect = 0;
-            const ProtobufCMessage *request = scenario->request (worker, seq++, &expect);
-            uint64_t call_id = 0;
-            int64_t sent = s_now_ns ();
-            int code = secpol_client_send (worker->client, scenario->method, request, &call_id);
-            if (code != SECPOL_OK) {
-                s_worker_error (worker, "send: %s: %s", secpol_status_name (code),
-                                secpol_client_status (worker->client)->message);
+            size_t scenario = s_pick (worker);
+            worker->call_step = 0;
+            const ProtobufCMessage *request =
+                s_scenarios[scenario].request
+                    ? s_scenarios[scenario].request (worker, seq++, &expect)
+                    : NULL;
+            const char *method = worker->call_step
+                                     ? worker->flows[scenario]->steps[worker->call_step].method
+                                     : s_scenarios[scenario].method;
+            if (!s_send (worker, method, request, open_loop ? due : s_now_ns (), expect, scenario,
+                         worker->call_step)) {
                 sending = false; /* a local failure: more sends would fail alike */
                 break;
             }
-            slot_t *slot = s_slot_add (worker, call_id);
-            slot->sent_ns = sent;
-            slot->expect = expect;
-            slot->second = false;
             in_flight++;
+            due = first_due + (int64_t)(interval * (double)++due_calls);
         }
-        if (in_flight == 0)
+        if (in_flight == 0 && !sending)
             break;
-        /* Every call ends by its own timeout at the latest, so this waits
-         * longer than any call can take. */
+        int wait_ms = wait_forever;
+        if (open_loop && sending && in_flight < (size_t)worker->depth) {
+            int64_t gap = due - s_now_ns ();
+            if (gap <= 0)
+                continue;
+            if (gap >= 1000000)
+                wait_ms = (int)(gap / 1000000);
+            else if (in_flight == 0) { /* nothing can arrive: sleep until due */
+                struct timespec nap = {0, (long)gap};
+                nanosleep (&nap, NULL);
+                continue;
+            } else
+                wait_ms = 0;
+        }
         uint64_t call_id = 0;
         ProtobufCMessage *response = NULL;
-        int code = secpol_client_recv (worker->client, run->timeout_ms + 1000, &call_id, &response);
+        int code = secpol_client_recv (worker->client, wait_ms, &call_id, &response);
         int64_t received = s_now_ns ();
+        if (call_id == 0 && wait_ms < wait_forever) {
+            if (wait_ms == 0) { /* the next call is due in under 1 ms: look again soon */
+                int64_t gap = due - received;
+                struct timespec nap = {0,
+                                       (long)(gap < S_POLL_NS ? (gap > 0 ? gap : 0) : S_POLL_NS)};
+                nanosleep (&nap, NULL);
+            }
+            continue;
+        }
         slot_t *slot = call_id ? s_slot_find (worker, call_id) : NULL;
         if (!slot) {
             protobuf_c_message_free_unpacked (response, NULL);
@@ -1564,20 +2310,32 @@ s_worker (void *arg)
             break;
         }
         worker->total++;
+        __atomic_fetch_add (&run->replies, 1, __ATOMIC_RELAXED);
+        const flow_t *flow = worker->flows[slot->scenario];
         bool (*check) (const ProtobufCMessage *, uint32_t) =
-            slot->second ? worker->follow->check : scenario->check;
-        bool good = code == SECPOL_OK && (worker->echo || check (response, slot->expect));
+            slot->step ? flow->steps[slot->step].check : s_scenarios[slot->scenario].check;
+        bool good = code == SECPOL_OK && (worker->echo || !check || check (response, slot->expect));
         if (code != SECPOL_OK)
-            s_worker_error (worker, "%s: %s", secpol_status_name (code),
+            s_worker_error (worker, "%s: %s: %s",
+                            s_tag_method ((uint16_t)(slot->scenario * S_MAX_STEPS + slot->step)),
+                            secpol_status_name (code),
                             secpol_client_status (worker->client)->message);
         else if (!good)
-            s_worker_error (worker, "a reply with status OK says something else than the "
-                                    "prepared data implies");
-        /* the second call of a pair goes out at once, in this call's place */
+            s_worker_error (worker,
+                            "a reply of %s with status OK says something else than the "
+                            "prepared data implies",
+                            s_tag_method ((uint16_t)(slot->scenario * S_MAX_STEPS + slot->step)));
+        /* the next call of a flow goes out at once, in this call's place */
         const ProtobufCMessage *next = NULL;
         uint32_t next_expect = 0;
-        if (good && !worker->echo && worker->follow && !slot->second && sending)
-            next = worker->follow->request (worker, response, slot->expect, &next_expect);
+        int next_step = 0;
+        if (good && !worker->echo && flow) {
+            next_step = flow->next ? flow->next (worker, slot->step, response, slot->expect)
+                                   : slot->step == 0;
+            if (next_step && sending)
+                next =
+                    flow->steps[next_step].request (worker, response, slot->expect, &next_expect);
+        }
         protobuf_c_message_free_unpacked (response, NULL);
         if (received >= start && received <= end)
             worker->calls++;
@@ -1585,32 +2343,30 @@ s_worker (void *arg)
             if (worker->n_latencies == worker->latencies_size) {
                 size_t size = worker->latencies_size ? 2 * worker->latencies_size : 65536;
                 int64_t *grown = realloc (worker->latencies, size * sizeof *grown);
-                if (!grown) {
+                uint16_t *grown_tags =
+                    grown ? realloc (worker->tags, size * sizeof *grown_tags) : NULL;
+                if (grown)
+                    worker->latencies = grown;
+                if (!grown || !grown_tags) {
                     s_worker_error (worker, "out of memory for latency samples");
                     break;
                 }
-                worker->latencies = grown;
+                worker->tags = grown_tags;
                 worker->latencies_size = size;
             }
+            worker->tags[worker->n_latencies] =
+                (uint16_t)(slot->scenario * S_MAX_STEPS + slot->step);
             worker->latencies[worker->n_latencies++] = received - slot->sent_ns;
         }
+        size_t scenario = slot->scenario;
         s_slot_remove (worker, slot);
         in_flight--;
         if (next) {
-            uint64_t next_id = 0;
-            int64_t sent = s_now_ns ();
-            int next_code =
-                secpol_client_send (worker->client, worker->follow->method, next, &next_id);
-            if (next_code != SECPOL_OK) {
-                s_worker_error (worker, "send: %s: %s", secpol_status_name (next_code),
-                                secpol_client_status (worker->client)->message);
+            if (!s_send (worker, flow->steps[next_step].method, next, s_now_ns (), next_expect,
+                         scenario, next_step)) {
                 sending = false;
                 continue;
             }
-            slot_t *second = s_slot_add (worker, next_id);
-            second->sent_ns = sent;
-            second->expect = next_expect;
-            second->second = true;
             in_flight++;
         }
     }
@@ -1619,6 +2375,10 @@ done:
     free (worker->slots);
     worker->slots = NULL;
     secpol_client_destroy (&worker->client);
+    pthread_mutex_lock (&run->progress_mutex);
+    run->finished++;
+    pthread_cond_signal (&run->progress_done);
+    pthread_mutex_unlock (&run->progress_mutex);
     return NULL;
 }
 
@@ -1864,6 +2624,23 @@ s_print_text (FILE *out, const run_t *run, const result_t *results, size_t n)
                  echo->p50_us, echo->p99_us, ratio, s_echo_ratios[k].target,
                  ratio >= s_echo_ratios[k].target ? "met" : "BELOW");
     }
+    for (size_t i = 0; i < m; i++) {
+        const result_t *r = &results[i];
+        if (r->n_methods)
+            fprintf (out, "\n%s by method (first round): %-30s %9s %9s %9s %9s %9s %9s\n",
+                     r->scenario->name, "", "calls", "p50 us", "p90 us", "p99 us", "p99.9 us",
+                     "max us");
+        for (size_t k = 0; k < r->n_methods; k++) {
+            const method_result_t *mr = &r->methods[k];
+            fprintf (out, "  %-60s %9" PRIu64 " %9.1f %9.1f %9.1f %9.1f %9.1f\n", mr->method,
+                     mr->calls, mr->p50_us, mr->p90_us, mr->p99_us, mr->p999_us, mr->max_us);
+        }
+    }
+    if (run->rate > 0)
+        fprintf (out,
+                 "\nopen loop: %.0f calls/s offered in all, at fixed times; latency from the time "
+                 "each call was due\n",
+                 run->rate);
     fprintf (out, "\n");
     for (size_t i = 0; i < m; i++)
         fprintf (out, "  %-22s %s\n", results[i].scenario->name, results[i].scenario->what);
@@ -1886,9 +2663,17 @@ s_print_json (FILE *out, const run_t *run, const result_t *results, size_t n)
     fprintf (out,
              ",\n  \"clients\": %d,\n  \"depth\": %d,\n  \"seconds\": %.3f,\n"
              "  \"warmup_seconds\": %.3f,\n  \"rounds\": %d,\n  \"timeout_ms\": %d,\n"
-             "  \"workspaces\": %d,\n  \"baseline\": ",
+             "  \"workspaces\": %d,\n  \"subjects\": %d,\n  \"rate\": %.1f,\n"
+             "  \"mix\": {",
              run->clients, run->depth, run->seconds, run->warmup, run->rounds, run->timeout_ms,
-             run->pool * run->clients);
+             run->pool * run->clients, run->subjects, run->rate);
+    const char *comma = "";
+    for (size_t i = 0; i < S_SCENARIOS; i++)
+        if (run->mix_weight[i]) {
+            fprintf (out, "%s\"%s\": %u", comma, s_scenarios[i].name, run->mix_weight[i]);
+            comma = ", ";
+        }
+    fprintf (out, "},\n  \"baseline\": ");
     s_json_string (out, base->scenario->name);
     fprintf (out, ",\n  \"scenarios\": [\n");
     for (size_t i = 0; i < m; i++)
@@ -1956,6 +2741,20 @@ s_print_json_scenario (FILE *out, const result_t *r, const result_t *base, bool 
              r->p50_us, r->p90_us, r->p99_us, r->p999_us, r->max_us,
              s_ratio (r->calls_per_sec, base->calls_per_sec), s_ratio (r->p50_us, base->p50_us),
              s_ratio (r->p99_us, base->p99_us));
+    fprintf (out, ",\n     \"offered_rate\": %.1f", r->rate);
+    if (r->n_methods) {
+        fprintf (out, ",\n     \"methods\": [");
+        for (size_t k = 0; k < r->n_methods; k++) {
+            const method_result_t *m = &r->methods[k];
+            fprintf (out, "%s\n       {\"method\": ", k ? "," : "");
+            s_json_string (out, m->method);
+            fprintf (out,
+                     ", \"calls\": %" PRIu64 ", \"latency_us\": {\"p50\": %.1f, \"p90\": %.1f, "
+                     "\"p99\": %.1f, \"p999\": %.1f, \"max\": %.1f}}",
+                     m->calls, m->p50_us, m->p90_us, m->p99_us, m->p999_us, m->max_us);
+        }
+        fprintf (out, "]");
+    }
     if (r->errors) {
         fprintf (out, ",\n     \"first_error\": ");
         s_json_string (out, r->first_error);

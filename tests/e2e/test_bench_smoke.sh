@@ -22,7 +22,8 @@ fail() {
 
 secpol_start secpol-bench-smoke
 
-scenarios=(health get_policy render_headers check_upload update_policy update_policy_d1)
+scenarios=(health get_policy render_headers check_upload update_policy update_policy_d1
+  validate_session issue_consume_token check_lockout record_failure issue_verify_email_otp verify_totp)
 code=0
 timeout 90 "$bench" --endpoint "$endpoint" --seconds 0.5 --warmup 1 --clients 2 --depth 16 \
   --workspaces 64 --json-file "$tmp/report.json" >"$tmp/bench.out" 2>"$tmp/bench.err" || code=$?
@@ -33,6 +34,13 @@ for s in "${scenarios[@]}"; do
     "$tmp/bench.out" || fail "no report line for $s with calls and 0 errors"
   grep -q "\"name\": \"$s\"" "$tmp/report.json" || fail "$s missing from the JSON report"
 done
+# The login flow: every method of it answered and checked, latency by method.
+grep -Eq "^login_flow +MIXED +2 +[0-9]+ +[1-9][0-9]* +[0-9]+ +- +[0-9.]+ +[0-9.]+ +0 " \
+  "$tmp/bench.out" || fail "no report line for login_flow with calls and 0 errors"
+for m in LockoutService/CheckLockout LockoutService/RecordSuccess SessionService/CreateSession \
+  SessionService/ValidateSession; do
+  grep -Eq "^  /secpol\.v1\.$m +[1-9][0-9]* " "$tmp/bench.out" || fail "login_flow: no line for $m"
+done
 grep -Eq '^health +READ +2 +16 .* 1\.000 +1\.00 +1\.00$' "$tmp/bench.out" ||
   fail "the baseline's ratios against itself are not 1"
 grep -q '^group commit: depth 16 writes' "$tmp/bench.out" || fail "no group commit line"
@@ -40,6 +48,24 @@ grep -q '^  "errors": 0$' "$tmp/report.json" || fail "the JSON report does not s
 if command -v python3 >/dev/null; then
   python3 -m json.tool "$tmp/report.json" >/dev/null || fail "the JSON report does not parse"
 fi
+
+# Open loop with a mix: calls at fixed times, the offered rate in the report,
+# latency by method; a weight naming no scenario is a usage error.
+code=0
+timeout 60 "$bench" --endpoint "$endpoint" --seconds 0.5 --warmup 0.5 --rate 400 \
+  --mix GetPolicy=3,ValidateSession=2,record_failure=1,issue_verify_email_otp=1 --subjects 64 \
+  --json-file "$tmp/mix.json" >"$tmp/bench.out" 2>"$tmp/bench.err" || code=$?
+[ "$code" -eq 0 ] || fail "exit $code with --rate and --mix, expected 0"
+grep -Eq "^mix +MIXED +2 +[0-9]+ +[1-9][0-9]* " "$tmp/bench.out" || fail "no report line for mix"
+grep -q '^open loop: 400 calls/s offered' "$tmp/bench.out" || fail "no open-loop line"
+grep -q '"offered_rate": 400.0' "$tmp/mix.json" || fail "the JSON report has no offered rate"
+for m in GetPolicy ValidateSession RecordFailure IssueEmailOtp VerifyEmailOtp; do
+  grep -q "\"method\": \"/secpol.v1.[A-Za-z]*/$m\"" "$tmp/mix.json" || fail "mix: no latency of $m"
+done
+code=0
+"$bench" --endpoint "$endpoint" --mix NoSuchMethod=1 >"$tmp/bench.out" 2>"$tmp/bench.err" || code=$?
+[ "$code" -eq 2 ] && grep -q 'no scenario or method NoSuchMethod' "$tmp/bench.err" ||
+  fail "--mix NoSuchMethod=1: exit $code, expected 2 with a message"
 
 # secpold takes the load and still stops cleanly.
 status=0
