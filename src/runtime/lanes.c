@@ -19,12 +19,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define WRITE_BATCH_CEILING 1024 /* jobs one group commit can carry */
-#define GROW_ATTEMPTS       16   /* map doublings before a batch gives up */
-#define READ_BATCH          16   /* most jobs a READ thread takes at once */
-#define SWEEP_INTERVAL_MS   1000 /* how often the writer deletes expired records */
-#define SWEEP_BUDGET        256  /* expired records one sweep transaction deletes */
-#define READER_CHECK_MS     5000 /* how often the writer clears dead processes' reader slots */
+#define GROW_ATTEMPTS     16   /* map doublings before a batch gives up */
+#define WRITE_ARENAS      512  /* arenas the writer keeps: a batch's first jobs use them */
+#define READ_BATCH        16   /* most jobs a READ thread takes at once */
+#define SWEEP_INTERVAL_MS 1000 /* how often the writer deletes expired records */
+#define SWEEP_BUDGET      256  /* expired records one sweep transaction deletes */
+#define READER_CHECK_MS   5000 /* how often the writer clears dead processes' reader slots */
 
 /* A blocking FIFO of jobs shared by the front end and one lane. */
 typedef struct {
@@ -66,6 +66,12 @@ struct secpol_lanes {
     atomic_bool disk_full;                   /* the last commit failed for a full disk */
     atomic_uint_fast64_t stale_readers;      /* reader slots of dead processes cleared */
     atomic_size_t running;                   /* lane threads in their loop */
+    /* the writer's own: the jobs of a batch and an arena for each, kept and
+     * grown between batches, so a batch allocates nothing once warm */
+    secpol_job_t **batch_jobs;
+    bool *batch_started;
+    secpol_arena_t **batch_arenas;
+    size_t batch_capacity;
 };
 
 static void s_queue_init (queue_t *q);
@@ -84,8 +90,9 @@ secpol_lanes_new (const secpol_lanes_config_t *config, secpol_store_t *store,
 {
     secpol_lanes_t *self = secpol_xcalloc (1, sizeof *self);
     self->config = *config;
-    if (self->config.write_batch_max == 0 || self->config.write_batch_max > WRITE_BATCH_CEILING)
-        self->config.write_batch_max = WRITE_BATCH_CEILING;
+    /* 0 = adaptive: everything waiting, which max_queued bounds */
+    if (self->config.write_batch_max == 0 || self->config.write_batch_max > config->max_queued)
+        self->config.write_batch_max = config->max_queued ? config->max_queued : 1;
     self->store = store;
     self->server = server;
     for (int lane = 0; lane < SECPOL_LANE_COUNT; lane++)
@@ -124,6 +131,11 @@ secpol_lanes_destroy (secpol_lanes_t **self_p)
     for (size_t i = 0; i < self->n_workers; i++)
         pthread_join (self->workers[i].thread, NULL);
     free (self->workers);
+    for (size_t i = 0; i < self->batch_capacity; i++)
+        secpol_arena_destroy (&self->batch_arenas[i]);
+    free (self->batch_arenas);
+    free (self->batch_jobs);
+    free (self->batch_started);
     for (int lane = 0; lane < SECPOL_LANE_COUNT; lane++)
         s_queue_destroy (&self->queues[lane]);
     for (secpol_job_t *job = self->reply_head, *next; job; job = next) {
@@ -451,8 +463,13 @@ s_run_write_batch (secpol_lanes_t *self, secpol_job_t **jobs, size_t n, bool *st
             if (job->method->spec->lane == SECPOL_LANE_SLOW && job->call.arena) {
                 job->call.now = now;
                 job->code = SECPOL_OK;
-            } else if (!s_job_start (self, job, now, NULL))
-                continue;
+            } else {
+                secpol_arena_t *arena = i < WRITE_ARENAS ? self->batch_arenas[i] : NULL;
+                if (arena)
+                    secpol_arena_reset (arena); /* a rerun after a grow starts afresh */
+                if (!s_job_start (self, job, now, arena))
+                    continue;
+            }
             started[i] = true;
         } else if (job->code != SECPOL_OK)
             continue;
@@ -555,16 +572,45 @@ s_commit_done (secpol_lanes_t *self, int rc, size_t carried, int64_t took_us)
     secpol_log (SECPOL_LOG_ERROR, "commit failed", "error=\"%s\"", secpol_strerror (rc));
 }
 
+/*  Makes room for n jobs in the writer's batch arrays: grown by doubling
+ *  to the largest batch the load has brought, never shrunk, so a warm
+ *  writer allocates nothing per batch. The first WRITE_ARENAS jobs of a
+ *  batch get an arena of the writer's (reset after each reply); the rest,
+ *  only under a backlog that large, one of their own. */
+static void
+s_batch_reserve (secpol_lanes_t *self, size_t n)
+{
+    if (n <= self->batch_capacity)
+        return;
+    size_t capacity = self->batch_capacity ? self->batch_capacity : 64;
+    while (capacity < n)
+        capacity *= 2;
+    self->batch_jobs = secpol_xrealloc (self->batch_jobs, capacity * sizeof *self->batch_jobs);
+    self->batch_started =
+        secpol_xrealloc (self->batch_started, capacity * sizeof *self->batch_started);
+    self->batch_arenas =
+        secpol_xrealloc (self->batch_arenas, capacity * sizeof *self->batch_arenas);
+    for (size_t i = self->batch_capacity; i < capacity; i++)
+        self->batch_arenas[i] = i < WRITE_ARENAS ? secpol_arena_new () : NULL;
+    self->batch_capacity = capacity;
+}
+
 /*  Runs the jobs of first (a list of at most write_batch_max) as one group
  *  commit, growing the map when it fills; replies only after the commit. */
 static void
 s_run_write (secpol_lanes_t *self, secpol_job_t *first)
 {
-    secpol_job_t *jobs[WRITE_BATCH_CEILING];
-    bool started[WRITE_BATCH_CEILING] = {false};
     size_t n = 0;
-    for (secpol_job_t *job = first; job && n < WRITE_BATCH_CEILING; job = job->next)
+    for (secpol_job_t *job = first; job; job = job->next)
+        n++;
+    s_batch_reserve (self, n);
+    secpol_job_t **jobs = self->batch_jobs;
+    bool *started = self->batch_started;
+    n = 0;
+    for (secpol_job_t *job = first; job; job = job->next) {
+        started[n] = false;
         jobs[n++] = job;
+    }
     for (int attempt = 0;; attempt++) {
         if (s_run_write_batch (self, jobs, n, started))
             break;
@@ -596,6 +642,7 @@ s_run_write (secpol_lanes_t *self, secpol_job_t *first)
             break;
         }
     }
+    secpol_log_hold (); /* the batch's lines in one write, before any reply */
     for (size_t i = 0; i < n; i++) {
         secpol_job_t *job = jobs[i];
         if (job->code == SECPOL_OK && job->call.note) {
@@ -604,8 +651,11 @@ s_run_write (secpol_lanes_t *self, secpol_job_t *first)
                         job->call.note, secpol_log_quote (quoted, sizeof quoted, job->request_id));
         }
         s_job_pack (job);
+        if (i < WRITE_ARENAS)
+            secpol_arena_reset (self->batch_arenas[i]);
         job->next = i + 1 < n ? jobs[i + 1] : NULL;
     }
+    secpol_log_release ();
     s_reply (self, jobs[0], jobs[n - 1]);
 }
 

@@ -71,7 +71,7 @@ typedef struct secpol_job {
 typedef struct {
     int read_workers;         /* READ lane threads, >= 1 */
     int slow_workers;         /* SLOW lane threads, >= 1 */
-    unsigned write_batch_max; /* most requests in one group commit, 1..1024 */
+    unsigned write_batch_max; /* most requests in one group commit; 0 = all waiting */
     unsigned max_queued;      /* per lane; more are refused */
     int64_t
         audit_retention_seconds; /* the writer's housekeeping reaps older audit events; 0 = never */

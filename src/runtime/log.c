@@ -12,6 +12,11 @@
 #include <time.h>
 
 static atomic_int s_level = SECPOL_LOG_INFO;
+
+#define HELD_SIZE 32768 /* bytes of lines a holding thread gathers before writing */
+static _Thread_local bool s_holding;
+static _Thread_local size_t s_held_length;
+static _Thread_local char s_held[HELD_SIZE];
 static const char *const s_level_names[] = {"debug", "info", "warn", "error"};
 
 #define TRUNCATED "..." /* ends a value cut to fit its buffer */
@@ -153,6 +158,32 @@ secpol_log (secpol_log_level_t level, const char *msg, const char *fields, ...)
         vsnprintf (rest + 1, sizeof rest - 1, fields, args);
         va_end (args);
     }
+    if (s_holding) {
+        size_t room = HELD_SIZE - s_held_length;
+        int length = snprintf (s_held + s_held_length, room, "ts=%s.%03ldZ level=%s msg=%s%s\n",
+                               when, ts.tv_nsec / 1000000, s_level_names[level], quoted_msg, rest);
+        if (length >= 0 && (size_t)length < room) {
+            s_held_length += (size_t)length;
+            return;
+        }
+        secpol_log_release (); /* it did not fit: what waits goes first, then this line */
+        secpol_log_hold ();
+    }
     fprintf (stderr, "ts=%s.%03ldZ level=%s msg=%s%s\n", when, ts.tv_nsec / 1000000,
              s_level_names[level], quoted_msg, rest);
+}
+
+void
+secpol_log_hold (void)
+{
+    s_holding = true;
+}
+
+void
+secpol_log_release (void)
+{
+    if (s_held_length)
+        fwrite (s_held, 1, s_held_length, stderr); /* stderr is unbuffered: one write */
+    s_held_length = 0;
+    s_holding = false;
 }

@@ -28,6 +28,14 @@ int secpol_log_parse_level (const char *name);
 /*  True when level would be written (to skip building costly fields). */
 int secpol_log_enabled (secpol_log_level_t level);
 
+/*  Between secpol_log_hold() and secpol_log_release() the calling thread's
+ *  lines are gathered in a buffer of its own and written together (one
+ *  write(2) for many lines, or more when the buffer fills); other threads
+ *  log as always. The WRITE lane holds the lines of a batch and releases
+ *  them before it answers: a line per write without a system call each. */
+void secpol_log_hold (void);
+void secpol_log_release (void);
+
 /*  Writes one line: msg is a short event name (no spaces needed: it is
  *  quoted), fields a printf format of further `key=value` pairs, or NULL. */
 void secpol_log (secpol_log_level_t level, const char *msg, const char *fields, ...)

@@ -62,6 +62,11 @@ main (int argc, char **argv)
             return 2;
         config.max_peer_requests = (unsigned)number;
     }
+    if ((env = getenv ("SECPOL_MAX_BATCH")) && *env) {
+        if (s_parse_int ("SECPOL_MAX_BATCH", env, 0, 1 << 20, &number))
+            return 2;
+        config.write_batch_max = (unsigned)number;
+    }
     if ((env = getenv ("SECPOL_MAX_CLIENT_MB")) && *env) {
         if (s_parse_int ("SECPOL_MAX_CLIENT_MB", env, 1, 4096, &number))
             return 2;
@@ -101,6 +106,7 @@ main (int argc, char **argv)
         {"max-connections", required_argument, NULL, 'C'},
         {"max-client-requests", required_argument, NULL, 'R'},
         {"max-client-mb", required_argument, NULL, 'M'},
+        {"max-batch", required_argument, NULL, 'B' + 256},
         {"drain-seconds", required_argument, NULL, 'D'},
         {"remember-me-days", required_argument, NULL, 'M' + 256},
         {"curve-secret-key", required_argument, NULL, 'c' + 256},
@@ -162,6 +168,11 @@ main (int argc, char **argv)
                 if (s_parse_int ("--max-client-mb", optarg, 1, 4096, &number))
                     return 2;
                 config.max_peer_bytes = (size_t)number << 20;
+                break;
+            case 'B' + 256:
+                if (s_parse_int ("--max-batch", optarg, 0, 1 << 20, &number))
+                    return 2;
+                config.write_batch_max = (unsigned)number;
                 break;
             case 'M' + 256:
                 if (s_parse_int ("--remember-me-days", optarg, 1, 3650, &number))
@@ -313,6 +324,9 @@ s_usage (FILE *out)
         "                               RESOURCE_EXHAUSTED (SECPOL_MAX_CLIENT_REQUESTS; 4096)\n"
         "      --max-client-mb N        request and reply MiB held per client\n"
         "                               (SECPOL_MAX_CLIENT_MB; default 16)\n"
+        "      --max-batch N            most writes one commit carries (SECPOL_MAX_BATCH;\n"
+        "                               default 0: all waiting, adaptive; 1 = a commit\n"
+        "                               per write, for comparison)\n"
         "      --drain-seconds N        on SIGTERM, serve queued requests this long, then\n"
         "                               answer the rest UNAVAILABLE (SECPOL_DRAIN_SECONDS; 10)\n"
         "      --remember-me-days N     absolute lifetime of remember-me sessions\n"

@@ -33,7 +33,6 @@
 #include <unistd.h>
 
 #define DEFAULT_ENDPOINT          "tcp://127.0.0.1:7420"
-#define DEFAULT_WRITE_BATCH       256
 #define DEFAULT_MAX_QUEUED        65536
 #define DEFAULT_MAX_PEER_REQUESTS 4096
 #define DEFAULT_MAX_PEER_BYTES    (16u * 1024 * 1024)
@@ -184,7 +183,12 @@ secpol_server_new (const secpol_server_config_t *config, char *err, size_t err_s
      * answers RESOURCE_EXHAUSTED naming the limit. */
     zsock_set_maxmsgsize (self->router, SECPOL_HARD_MAX_MESSAGE);
     zsock_set_linger (self->router, (int)self->config.linger_ms);
-    zsock_set_sndhwm (self->router, ROUTER_SNDHWM);
+    /* A group commit answers every write of a batch at once, and a batch
+     * holds all that waits: a client's burst of replies can be as large as
+     * its requests in flight, so the count never drops a reply to a client
+     * that reads; unread bytes are bounded by max_peer_bytes (peers.h). */
+    unsigned sndhwm = 2 * self->config.max_peer_requests;
+    zsock_set_sndhwm (self->router, (int)(sndhwm > ROUTER_SNDHWM ? sndhwm : ROUTER_SNDHWM));
     zsock_set_rcvhwm (self->router, ROUTER_RCVHWM);
     zsock_set_router_mandatory (self->router, 1); /* a reply we cannot queue is counted */
     zsock_set_handshake_ivl (self->router, (int)self->config.handshake_ms);
@@ -231,8 +235,6 @@ s_apply_defaults (secpol_server_config_t *config)
         config->read_workers = (int)cores;
     if (config->slow_workers <= 0)
         config->slow_workers = cores > 2 ? (int)cores / 2 : 1;
-    if (config->write_batch_max == 0)
-        config->write_batch_max = DEFAULT_WRITE_BATCH;
     if (config->max_queued == 0)
         config->max_queued = DEFAULT_MAX_QUEUED;
     if (config->max_peer_requests == 0)

@@ -28,7 +28,7 @@ typedef struct {
     const char *data_dir;                        /* LMDB directory; created if missing */
     int read_workers;                            /* READ lane threads; 0 = number of cores */
     int slow_workers;                            /* SLOW lane threads; 0 = max (1, cores / 2) */
-    unsigned write_batch_max;                    /* most requests in one group commit; 0 = 256 */
+    unsigned write_batch_max; /* most requests in one group commit; 0 = all waiting */
     unsigned max_queued;                  /* per lane; more are refused UNAVAILABLE; 0 = 65536 */
     unsigned max_connections;             /* 0 = what RLIMIT_NOFILE allows, less a reserve */
     unsigned max_peer_requests;           /* in flight per client; 0 = 4096 */

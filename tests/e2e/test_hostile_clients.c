@@ -157,7 +157,8 @@ s_file_contains (const char *path, const char *needle)
 /* --- a client that never reads ---------------------------------------------- */
 
 /*  1 MiB per client instead of 16: the replies it holds then fill less than
- *  libzmq's 1024-message queue to it, so the refusals that follow reach it
+ *  libzmq's queue to it (2 x --max-client-requests messages, at least 1024),
+ *  so the refusals that follow reach it
  *  too and the test can read them. */
 static int
 s_setup_small_client_share (void **state)

@@ -185,6 +185,7 @@ s_run (void *arg)
 }
 
 static unsigned s_max_queued; /* 0 = the server's default */
+static unsigned s_max_batch;  /* 0 = the server's default (all waiting) */
 
 static void
 s_start (size_t map_size)
@@ -205,6 +206,7 @@ s_start (size_t map_size)
         .default_role = SECPOL_ROLE_ADMIN,
         .store = {.map_size = map_size},
         .max_queued = s_max_queued,
+        .write_batch_max = s_max_batch,
         .methods = s_table,
     };
     char err[256];
@@ -352,6 +354,75 @@ test_group_commit_rolls_back_failures_alone (void **state)
         snprintf (key, sizeof key, "k%d", i);
         assert_int_equal (secpol_get (txn, &s_lanes_table, key, strlen (key), NULL),
                           i % 5 == 0 ? SECPOL_ENOTFOUND : 0);
+    }
+    secpol_txn_abort (&txn);
+    secpol_store_close (&store);
+    s_cleanup ();
+}
+
+/*  Sends writes 1..n (SetOffset, keys k1..kn) and checks every one is
+ *  answered OK and stored. */
+static void
+s_write_all (zsock_t *dealer, int n)
+{
+    for (int i = 1; i <= n; i++) {
+        Secpol__V1__SetOffsetRequest req = SECPOL__V1__SET_OFFSET_REQUEST__INIT;
+        req.offset_seconds = i;
+        s_send (dealer, "/secpol.v1.TestClockService/SetOffset", (uint64_t)i, 0, &req.base);
+    }
+    for (int i = 0; i < n; i++) {
+        uint64_t id;
+        assert_int_equal (s_recv (dealer, &id, NULL, NULL), SECPOL_OK);
+    }
+}
+
+/*  By default a group commit carries every write waiting, with no fixed
+ *  cap: 2000 writes queued behind a slow one (more than the 1024 a batch
+ *  once could hold) take the slow one's commit and then one or two more. */
+static void
+test_writer_takes_every_waiting_write (void **state)
+{
+    (void)state;
+    s_start (0);
+    zsock_t *dealer = zsock_new (ZMQ_DEALER); /* room for 2000 each way, unread */
+    zsock_set_sndhwm (dealer, 0);
+    zsock_set_rcvhwm (dealer, 0);
+    assert_int_equal (zsock_connect (dealer, "%s", s_endpoint), 0);
+    atomic_store (&s_first_write_ms, 500);
+    s_write_all (dealer, 2000);
+    uint64_t commits, requests;
+    secpol_server_write_stats (s_server, &commits, &requests);
+    assert_int_equal (requests, 2000);
+    assert_true (commits <= 3);
+    zsock_destroy (&dealer);
+    s_stop_server (NULL);
+    s_cleanup ();
+}
+
+/*  --max-batch 1: one durable commit per write, even with many waiting. */
+static void
+test_max_batch_caps_a_commit (void **state)
+{
+    (void)state;
+    s_max_batch = 1;
+    s_start (0);
+    s_max_batch = 0;
+    zsock_t *dealer = zsock_new_dealer (s_endpoint);
+    atomic_store (&s_first_write_ms, 200);
+    s_write_all (dealer, 50);
+    uint64_t commits, requests;
+    secpol_server_write_stats (s_server, &commits, &requests);
+    assert_int_equal (requests, 50);
+    assert_int_equal (commits, 50);
+    zsock_destroy (&dealer);
+    secpol_store_t *store = NULL;
+    s_stop_server (&store);
+    secpol_txn_t *txn = NULL;
+    assert_int_equal (secpol_txn_begin (store, NULL, false, &txn), 0);
+    for (int i = 1; i <= 50; i++) {
+        char key[32];
+        snprintf (key, sizeof key, "k%d", i);
+        assert_int_equal (secpol_get (txn, &s_lanes_table, key, strlen (key), NULL), 0);
     }
     secpol_txn_abort (&txn);
     secpol_store_close (&store);
@@ -621,6 +692,8 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_deadline_spent_in_queue),
         cmocka_unit_test (test_group_commit_rolls_back_failures_alone),
+        cmocka_unit_test (test_writer_takes_every_waiting_write),
+        cmocka_unit_test (test_max_batch_caps_a_commit),
         cmocka_unit_test (test_write_lane_grows_full_map),
         cmocka_unit_test (test_slow_lane_hands_its_write_to_the_writer),
         cmocka_unit_test (test_stop_drains_in_flight_requests),

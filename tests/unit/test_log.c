@@ -232,6 +232,53 @@ test_a_log_line_is_one_line (void **state)
     assert_ptr_equal (strchr (line, '\n'), line + got - 1);
 }
 
+/*  Held lines (the WRITE lane's batch) are written only at the release, in
+ *  order, each whole; more than the hold's buffer takes goes out too. */
+static void
+test_held_lines_come_out_whole_at_the_release (void **state)
+{
+    (void)state;
+    char path[] = "/tmp/secpol-test-log-XXXXXX";
+    int fd = mkstemp (path);
+    assert_true (fd >= 0);
+    unlink (path);
+    fflush (stderr);
+    int saved = dup (2);
+    assert_true (saved >= 0);
+    dup2 (fd, 2);
+    const int n = 2000; /* about 100 KiB of lines: the buffer fills more than once */
+    secpol_log_hold ();
+    secpol_log (SECPOL_LOG_WARN, "held", "n=%d", 0);
+    off_t before_release = lseek (fd, 0, SEEK_END);
+    for (int i = 1; i < n; i++)
+        secpol_log (SECPOL_LOG_WARN, "held", "n=%d", i);
+    secpol_log_release ();
+    secpol_log (SECPOL_LOG_WARN, "after", NULL);
+    fflush (stderr);
+    dup2 (saved, 2);
+    close (saved);
+    assert_int_equal (before_release, 0); /* nothing written while held */
+    off_t size = lseek (fd, 0, SEEK_END);
+    char *text = malloc ((size_t)size + 1);
+    assert_non_null (text);
+    assert_int_equal (pread (fd, text, (size_t)size, 0), size);
+    close (fd);
+    text[size] = '\0';
+    int next = 0;
+    for (char *line = strtok (text, "\n"); line; line = strtok (NULL, "\n")) {
+        char want[64];
+        if (next < n)
+            snprintf (want, sizeof want, " level=warn msg=held n=%d", next);
+        else
+            snprintf (want, sizeof want, " level=warn msg=after");
+        assert_non_null (strstr (line, want));
+        assert_string_equal (strstr (line, want), want); /* the whole line, nothing after */
+        next++;
+    }
+    assert_int_equal (next, n + 1);
+    free (text);
+}
+
 int
 main (void)
 {
@@ -248,6 +295,7 @@ main (void)
         cmocka_unit_test (test_no_short_input_gets_through),
         cmocka_unit_test (test_a_long_value_is_cut_between_characters),
         cmocka_unit_test (test_a_log_line_is_one_line),
+        cmocka_unit_test (test_held_lines_come_out_whole_at_the_release),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
