@@ -177,8 +177,10 @@ test_expired_links_are_swept_and_the_file_stops_growing (void **state)
     }
     /* the second round reused the pages the first one freed: without
      * reuse the file would double; LMDB's free list and fragmentation
-     * leave a little difference */
-    assert_true (file_size[1] < file_size[0] + file_size[0] / 20);
+     * leave a little difference, and a little more since a group commit
+     * carries every write waiting (up to the S_WINDOW in flight here: a
+     * larger transaction holds more pages at once; 1 to 6 % measured) */
+    assert_true (file_size[1] < file_size[0] + file_size[0] / 10);
 
     Secpol__V1__GetStatsResponse *stats = s_stats (client);
     assert_true (stats->writes->swept >= 2 * 3 * (uint64_t)S_LINKS - 2 * (uint64_t)S_LINKS);
