@@ -16,6 +16,7 @@
 #include "secpol/v1/policy.pb-c.h"
 #include "secpol/v1/test_clock.pb-c.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -136,6 +137,70 @@ otp_unlock (secpol_client_t *client, const char *subject)
     request.subject_id = (char *)subject;
     request.kind = SECPOL__V1__LOCKOUT_KIND__LOCKOUT_KIND_TWO_FACTOR;
     otp_free (otp_call (client, "/secpol.v1.LockoutService/Unlock", &request.base, SECPOL_OK));
+}
+
+/*  One racer of otp_race: its own client in its own thread. */
+#define OTP_RACERS 8
+typedef struct {
+    const char *endpoint;
+    const char *method;
+    const ProtobufCMessage *request;
+    pthread_barrier_t *start;
+    int code;        /* the call's status; -1 when no client */
+    bool ok;         /* the verdict's ok */
+    char reason[16]; /* and its reason */
+} otp_racer_t;
+
+static inline void *
+otp_racer (void *arg)
+{
+    otp_racer_t *racer = arg;
+    /* not secpol_test_client: cmocka cannot fail a test from this thread */
+    secpol_client_t *client = secpol_client_new (racer->endpoint, 10000);
+    pthread_barrier_wait (racer->start);
+    racer->code = -1;
+    if (!client)
+        return NULL;
+    ProtobufCMessage *response = NULL;
+    racer->code = secpol_client_call (client, racer->method, racer->request, &response);
+    if (racer->code == SECPOL_OK) {
+        otp_verdict_t *verdict = (otp_verdict_t *)response;
+        racer->ok = verdict->ok;
+        snprintf (racer->reason, sizeof racer->reason, "%s", verdict->reason);
+    }
+    otp_free (response);
+    secpol_client_destroy (&client);
+    return NULL;
+}
+
+/*  Sends the same verification OTP_RACERS times at once, each from a
+ *  client of its own, and returns how many were accepted; every answer
+ *  must be OK, and every refusal must give want_reason. */
+static inline int
+otp_race (const secpol_test_daemon_t *daemon, const char *method, const ProtobufCMessage *request,
+          const char *want_reason)
+{
+    pthread_barrier_t start;
+    pthread_barrier_init (&start, NULL, OTP_RACERS);
+    otp_racer_t racers[OTP_RACERS];
+    pthread_t threads[OTP_RACERS];
+    for (int i = 0; i < OTP_RACERS; i++) {
+        racers[i] = (otp_racer_t){daemon->endpoint, method, request, &start, -1, false, ""};
+        assert_int_equal (pthread_create (&threads[i], NULL, otp_racer, &racers[i]), 0);
+    }
+    for (int i = 0; i < OTP_RACERS; i++)
+        pthread_join (threads[i], NULL);
+    pthread_barrier_destroy (&start);
+    int accepted = 0;
+    for (int i = 0; i < OTP_RACERS; i++) {
+        if (racers[i].code != SECPOL_OK)
+            fail_msg ("racer %d: status %d", i, racers[i].code);
+        if (racers[i].ok)
+            accepted++;
+        else if (strcmp (racers[i].reason, want_reason) != 0)
+            fail_msg ("racer %d refused with %s, not %s", i, racers[i].reason, want_reason);
+    }
+    return accepted;
 }
 
 #endif

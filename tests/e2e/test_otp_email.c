@@ -171,6 +171,25 @@ test_a_new_code_replaces_the_old_and_keeps_the_failures (void **state)
 }
 
 static void
+test_a_code_works_once_even_under_concurrent_tries (void **state)
+{
+    secpol_client_t *client = secpol_test_client (*state);
+    otp_policy (client, true, 0, true, 0, 0); /* lockout off: seven refusals lock nothing */
+    for (int round = 0; round < 3; round++) {
+        Secpol__V1__IssueEmailOtpResponse *issued = s_issue (client, SUBJECT, SIGN_IN, SECPOL_OK);
+        Secpol__V1__VerifyEmailOtpRequest request = SECPOL__V1__VERIFY_EMAIL_OTP_REQUEST__INIT;
+        request.workspace_id = OTP_WS;
+        request.subject_id = SUBJECT;
+        request.purpose = SIGN_IN;
+        request.code = issued->code;
+        assert_int_equal (otp_race (*state, OTP_PATH "VerifyEmailOtp", &request.base, "invalid"),
+                          1);
+        otp_free (issued);
+    }
+    secpol_client_destroy (&client);
+}
+
+static void
 test_five_wrong_tries_burn_a_code (void **state)
 {
     secpol_client_t *client = secpol_test_client (*state);
@@ -421,6 +440,7 @@ main (void)
         SECPOL_TEST_WITH_DAEMON (test_a_code_is_six_digits_lives_its_ttl_and_works_once),
         SECPOL_TEST_WITH_DAEMON (test_a_code_expires),
         SECPOL_TEST_WITH_DAEMON (test_a_new_code_replaces_the_old_and_keeps_the_failures),
+        SECPOL_TEST_WITH_DAEMON (test_a_code_works_once_even_under_concurrent_tries),
         SECPOL_TEST_WITH_DAEMON (test_five_wrong_tries_burn_a_code),
         SECPOL_TEST_WITH_DAEMON (test_a_locked_subject_is_refused_even_the_right_code),
         SECPOL_TEST_WITH_DAEMON (test_purposes_and_subjects_are_apart),

@@ -287,6 +287,33 @@ test_the_window_is_one_step_either_side_and_a_step_is_used_once (void **state)
 }
 
 static void
+test_a_step_and_a_recovery_code_work_once_even_under_concurrent_tries (void **state)
+{
+    secpol_client_t *client = secpol_test_client (*state);
+    otp_policy (client, false, 0, true, 0, 0);
+    enrollment_t e;
+    s_enroll (client, 0, &e);
+    s_at (client, STEP (1));
+    char code[7];
+    s_oathtool (code, e.secret, STEP (1));
+    Secpol__V1__VerifyTotpRequest totp = SECPOL__V1__VERIFY_TOTP_REQUEST__INIT;
+    totp.workspace_id = OTP_WS;
+    totp.subject_id = SUBJECT;
+    totp.code = code;
+    assert_int_equal (otp_race (*state, OTP_PATH "VerifyTotp", &totp.base, "replayed"), 1);
+    Secpol__V1__VerifyRecoveryCodeRequest recovery = SECPOL__V1__VERIFY_RECOVERY_CODE_REQUEST__INIT;
+    recovery.workspace_id = OTP_WS;
+    recovery.subject_id = SUBJECT;
+    recovery.code = e.recovery[5];
+    assert_int_equal (otp_race (*state, OTP_PATH "VerifyRecoveryCode", &recovery.base, "invalid"),
+                      1);
+    Secpol__V1__TotpStatus *status = s_status (client, SUBJECT);
+    assert_int_equal (status->recovery_codes_left, 9);
+    otp_free (status);
+    secpol_client_destroy (&client);
+}
+
+static void
 test_recovery_codes_work_once_and_regenerate (void **state)
 {
     secpol_client_t *client = secpol_test_client (*state);
@@ -633,6 +660,8 @@ main (void)
     const struct CMUnitTest tests[] = {
         SECPOL_TEST_WITH_DAEMON (test_enroll_confirm_and_verify_with_oathtool),
         SECPOL_TEST_WITH_DAEMON (test_the_window_is_one_step_either_side_and_a_step_is_used_once),
+        SECPOL_TEST_WITH_DAEMON (
+            test_a_step_and_a_recovery_code_work_once_even_under_concurrent_tries),
         SECPOL_TEST_WITH_DAEMON (test_recovery_codes_work_once_and_regenerate),
         SECPOL_TEST_WITH_DAEMON (test_a_pending_enrollment_never_replaces_an_active_one),
         SECPOL_TEST_WITH_DAEMON (test_a_pending_enrollment_expires_and_confirm_needs_one),
