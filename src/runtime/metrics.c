@@ -169,3 +169,77 @@ secpol_metrics_render (secpol_metrics_t *self, FILE *out)
              "secpol_otp_failures_total %llu\n",
              (unsigned long long)s_read (&self->events[SECPOL_EVENT_OTP_FAILURE]));
 }
+
+/*  One gauge or counter with its HELP and TYPE lines. */
+static void
+s_single (FILE *out, const char *name, const char *type, const char *help, double value)
+{
+    fprintf (out, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, value);
+}
+
+void
+secpol_metrics_render_stats (const secpol_stats_t *stats, FILE *out)
+{
+    const secpol_lanes_stats_t *w = &stats->writes;
+    const secpol_store_stats_t *st = &stats->store;
+    static const char *const lanes[SECPOL_LANE_COUNT] = {"read", "write", "slow"};
+    fputs ("# HELP secpol_lane_queue_depth Requests waiting in a lane's queue, not started.\n"
+           "# TYPE secpol_lane_queue_depth gauge\n",
+           out);
+    for (int lane = 0; lane < SECPOL_LANE_COUNT; lane++)
+        fprintf (out, "secpol_lane_queue_depth{lane=\"%s\"} %llu\n", lanes[lane],
+                 (unsigned long long)w->queued[lane]);
+    fputs ("# HELP secpol_write_batch_size Requests one durable WRITE lane transaction (group "
+           "commit) carried, for commits that carried any.\n"
+           "# TYPE secpol_write_batch_size histogram\n",
+           out);
+    uint64_t batches = 0;
+    for (int i = 0; i < SECPOL_BATCH_BUCKETS; i++) {
+        batches += w->batch_buckets[i]; /* bucket i: more than 2^(i-1), at most 2^i */
+        fprintf (out, "secpol_write_batch_size_bucket{le=\"%llu\"} %llu\n", 1ull << i,
+                 (unsigned long long)batches);
+    }
+    fprintf (out,
+             "secpol_write_batch_size_bucket{le=\"+Inf\"} %llu\n"
+             "secpol_write_batch_size_sum %llu\n"
+             "secpol_write_batch_size_count %llu\n",
+             (unsigned long long)batches, (unsigned long long)w->committed_requests,
+             (unsigned long long)batches);
+    s_single (out, "secpol_write_commits_total", "counter",
+              "Durable WRITE lane transactions, sweeps included.", (double)w->commits);
+    s_single (out, "secpol_write_failed_commits_total", "counter",
+              "WRITE lane commits that failed (disk full included); their requests were "
+              "answered as not written.",
+              (double)w->failed_commits);
+    s_single (out, "secpol_write_last_commit_seconds", "gauge",
+              "How long the last commit (write and fsync) took.", (double)w->last_commit_us / 1e6);
+    s_single (out, "secpol_expired_records_swept_total", "counter",
+              "Expired records the writer deleted.", (double)w->swept);
+    s_single (out, "secpol_store_disk_full", "gauge",
+              "1 while writes are refused because the data dir's filesystem is full.",
+              w->disk_full ? 1 : 0);
+    s_single (out, "secpol_store_disk_full_refusals_total", "counter",
+              "Writes refused RESOURCE_EXHAUSTED for a full disk.", (double)w->disk_full_refusals);
+    s_single (out, "secpol_store_stale_readers_cleared_total", "counter",
+              "LMDB reader slots of dead processes cleared.", (double)w->stale_readers);
+    s_single (out, "secpol_store_map_size_bytes", "gauge",
+              "The LMDB map size (it grows on demand).", (double)st->map_size);
+    s_single (out, "secpol_store_used_bytes", "gauge",
+              "Bytes of the map up to the last page in use.", (double)st->map_used);
+    s_single (out, "secpol_store_free_bytes", "gauge",
+              "Bytes below that in free pages, reused before the file grows.",
+              (double)st->free_pages * st->page_size);
+    s_single (out, "secpol_store_file_bytes", "gauge", "Size of data.mdb.", (double)st->file_size);
+    s_single (out, "secpol_store_disk_free_bytes", "gauge",
+              "Bytes free for secpold on the data dir's filesystem.", (double)st->disk_free);
+    s_single (out, "secpol_store_readers", "gauge", "LMDB reader slots held by threads and tools.",
+              (double)st->readers_used);
+    s_single (out, "secpol_store_max_readers", "gauge", "LMDB reader slots in all.",
+              (double)st->max_readers);
+    fputs ("# HELP secpol_store_table_entries Keys in each table of the store.\n"
+           "# TYPE secpol_store_table_entries gauge\n",
+           out);
+    for (size_t i = 0; i < st->n_tables; i++)
+        fprintf (out, "secpol_store_table_entries{table=\"%s\"} %llu\n", st->tables[i].name,
+                 (unsigned long long)st->tables[i].entries);
+}

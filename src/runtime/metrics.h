@@ -3,8 +3,9 @@
  *  The front end counts every reply it sends by method and status code,
  *  with the time from receipt to reply in a histogram per method, and the
  *  events handlers mark on calls that succeeded (call.h: secpol_call_event).
- *  What the lanes and the store count themselves (secpol_lanes_stats) the
- *  server renders beside these. docs/OPERATIONS.md lists every metric.
+ *  What the lanes and the store say of themselves (stats.h, the same
+ *  numbers as AdminService/GetStats) is rendered beside these. docs/OPERATIONS.md lists every
+ * metric.
  *
  *  Cost on the hot path: every counter here has one writer thread (the
  *  front end thread, which counts replies and events where it sends them), so
@@ -18,6 +19,7 @@
 
 #include "call.h"
 #include "method_table.h"
+#include "stats.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -47,5 +49,10 @@ void secpol_metrics_events (secpol_metrics_t *self, uint32_t events);
 /*  Writes the counters above in Prometheus text format 0.0.4 (HELP, TYPE
  *  and samples; a method appears once it has a reply). Any thread. */
 void secpol_metrics_render (secpol_metrics_t *self, FILE *out);
+
+/*  Writes what stats holds (secpol_stats_collect: the writer's counters and
+ *  the store as LMDB sees it) in the same format: batch sizes, commits,
+ *  queues, disk, map, file, readers, table sizes. Any thread. */
+void secpol_metrics_render_stats (const secpol_stats_t *stats, FILE *out);
 
 #endif

@@ -14,6 +14,7 @@
 #include "http.h"
 #include "lanes.h"
 #include "metrics.h"
+#include "stats.h"
 #include "log.h"
 #include "peers.h"
 #include "wire.h"
@@ -627,7 +628,8 @@ secpol_server_metrics (secpol_server_t *self)
     return self->metrics;
 }
 
-/*  /metrics: the counters, then gauges read now. On the HTTP thread. */
+/*  /metrics: the counters, then what secpol_stats_collect reads now (the
+ *  same as AdminService/GetStats). On the HTTP thread. */
 static void
 s_render_metrics (void *arg, FILE *out)
 {
@@ -645,88 +647,29 @@ s_render_metrics (void *arg, FILE *out)
              SECPOL_VERSION, secpol_store_schema (self->store), (long long)self->started_unix,
              (double)(s_monotonic_us () - self->started_us) / 1e6);
     secpol_metrics_render (self->metrics, out);
-    /* What the lanes count themselves (secpol_lanes_stats, one read). */
-    secpol_lanes_stats_t stats;
-    secpol_lanes_stats (self->lanes, &stats);
-    static const char *const lanes[SECPOL_LANE_COUNT] = {"read", "write", "slow"};
-    fputs ("# HELP secpol_lane_queue_depth Requests waiting in a lane's queue, not started.\n"
-           "# TYPE secpol_lane_queue_depth gauge\n",
-           out);
-    for (int lane = 0; lane < SECPOL_LANE_COUNT; lane++)
-        fprintf (out, "secpol_lane_queue_depth{lane=\"%s\"} %llu\n", lanes[lane],
-                 (unsigned long long)stats.queued[lane]);
-    fputs ("# HELP secpol_write_batch_size Requests one durable WRITE lane transaction (group "
-           "commit) carried, for commits that carried any.\n"
-           "# TYPE secpol_write_batch_size histogram\n",
-           out);
-    uint64_t batches = 0;
-    for (int i = 0; i < SECPOL_BATCH_BUCKETS; i++) {
-        batches += stats.batch_buckets[i]; /* bucket i: more than 2^(i-1), at most 2^i */
-        fprintf (out, "secpol_write_batch_size_bucket{le=\"%llu\"} %llu\n", 1ull << i,
-                 (unsigned long long)batches);
-    }
+    secpol_stats_t stats;
+    int rc = secpol_stats_collect (self, NULL, &stats);
     fprintf (out,
-             "secpol_write_batch_size_bucket{le=\"+Inf\"} %llu\n"
-             "secpol_write_batch_size_sum %llu\n"
-             "secpol_write_batch_size_count %llu\n",
-             (unsigned long long)batches, (unsigned long long)stats.committed_requests,
-             (unsigned long long)batches);
-    fprintf (out,
-             "# HELP secpol_write_commits_total Durable WRITE lane transactions, sweeps "
-             "included.\n"
-             "# TYPE secpol_write_commits_total counter\n"
-             "secpol_write_commits_total %llu\n"
-             "# HELP secpol_write_failed_commits_total WRITE lane commits that failed (disk full "
-             "included); their requests were answered as not written.\n"
-             "# TYPE secpol_write_failed_commits_total counter\n"
-             "secpol_write_failed_commits_total %llu\n"
-             "# HELP secpol_write_last_commit_seconds How long the last commit (write and "
-             "fsync) took.\n"
-             "# TYPE secpol_write_last_commit_seconds gauge\n"
-             "secpol_write_last_commit_seconds %.6f\n"
-             "# HELP secpol_store_disk_full 1 while writes are refused because the data dir's "
-             "filesystem is full.\n"
-             "# TYPE secpol_store_disk_full gauge\n"
-             "secpol_store_disk_full %d\n"
-             "# HELP secpol_store_disk_full_refusals_total Writes refused RESOURCE_EXHAUSTED "
-             "for a full disk.\n"
-             "# TYPE secpol_store_disk_full_refusals_total counter\n"
-             "secpol_store_disk_full_refusals_total %llu\n"
-             "# HELP secpol_store_stale_readers_cleared_total LMDB reader slots of dead "
-             "processes cleared.\n"
-             "# TYPE secpol_store_stale_readers_cleared_total counter\n"
-             "secpol_store_stale_readers_cleared_total %llu\n"
-             "# HELP secpol_expired_records_swept_total Expired records the writer deleted.\n"
-             "# TYPE secpol_expired_records_swept_total counter\n"
-             "secpol_expired_records_swept_total %llu\n",
-             (unsigned long long)stats.commits, (unsigned long long)stats.failed_commits,
-             (double)stats.last_commit_us / 1e6, stats.disk_full ? 1 : 0,
-             (unsigned long long)stats.disk_full_refusals, (unsigned long long)stats.stale_readers,
-             (unsigned long long)stats.swept);
-    size_t map_size = 0, used = 0;
-    if (secpol_store_usage (self->store, &map_size, &used) == 0)
-        fprintf (out,
-                 "# HELP secpol_store_map_size_bytes The LMDB map size (it grows on demand).\n"
-                 "# TYPE secpol_store_map_size_bytes gauge\n"
-                 "secpol_store_map_size_bytes %zu\n"
-                 "# HELP secpol_store_used_bytes Bytes of the map in use (pages up to the last "
-                 "one written).\n"
-                 "# TYPE secpol_store_used_bytes gauge\n"
-                 "secpol_store_used_bytes %zu\n",
-                 map_size, used);
+             "# HELP secpol_store_up 1 when the store answered the read this page made.\n"
+             "# TYPE secpol_store_up gauge\n"
+             "secpol_store_up %d\n",
+             rc == 0);
+    if (rc == 0)
+        secpol_metrics_render_stats (&stats, out);
 }
 
-/*  /readyz: the store answers, every lane thread runs, and no stop was
- *  asked. On the HTTP thread. */
+/*  /readyz: the store answers a read, every lane thread runs, and no stop
+ *  was asked. On the HTTP thread. */
 static bool
 s_ready (void *arg, char *reason, size_t reason_size)
 {
     secpol_server_t *self = arg;
-    size_t map_size, used;
+    secpol_stats_t stats;
+    int rc;
     if (atomic_load (&self->stopping))
         snprintf (reason, reason_size, "shutting down");
-    else if (secpol_store_usage (self->store, &map_size, &used) != 0)
-        snprintf (reason, reason_size, "store is not open");
+    else if ((rc = secpol_stats_collect (self, NULL, &stats)) != 0)
+        snprintf (reason, reason_size, "store does not answer: %s", secpol_strerror (rc));
     else if (!secpol_lanes_running (self->lanes))
         snprintf (reason, reason_size, "lane threads are not all running");
     else

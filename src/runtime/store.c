@@ -502,23 +502,6 @@ secpol_store_check_readers (secpol_store_t *self, int *cleared)
 }
 
 int
-secpol_store_usage (secpol_store_t *self, size_t *map_size, size_t *used)
-{
-    MDB_envinfo info;
-    MDB_stat stat;
-    pthread_rwlock_rdlock (&self->resize_lock);
-    int rc = mdb_env_info (self->env, &info);
-    if (rc == 0)
-        rc = mdb_env_stat (self->env, &stat);
-    pthread_rwlock_unlock (&self->resize_lock);
-    if (rc)
-        return s_map_error (rc);
-    *map_size = info.me_mapsize;
-    *used = ((size_t)info.me_last_pgno + 1) * stat.ms_psize;
-    return 0;
-}
-
-int
 secpol_store_grow (secpol_store_t *self)
 {
     pthread_rwlock_wrlock (&self->resize_lock);

@@ -137,12 +137,6 @@ size_t secpol_store_map_size (secpol_store_t *self);
 int secpol_store_check_readers (secpol_store_t *self, int *cleared)
     __attribute__ ((warn_unused_result));
 
-/*  The map size and the bytes of it in use (pages up to the last one
- *  written), read from LMDB now. Any thread; waits while the map grows.
- *  Returns 0 or an error code (the environment does not answer). */
-int secpol_store_usage (secpol_store_t *self, size_t *map_size, size_t *used)
-    __attribute__ ((warn_unused_result));
-
 /*  One table's share of the store. */
 typedef struct {
     char name[SECPOL_TABLE_NAME_MAX + 1]; /* its name */

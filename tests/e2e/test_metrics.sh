@@ -87,6 +87,9 @@ if [ "$((after - commits))" -ge 9 ]; then ok "write commits counted"; else bad "
 one=$(value 'secpol_write_batch_size_bucket{le="1"}')
 if [ "$one" = "$(value secpol_write_batch_size_count)" ]; then ok "every batch in the le=1 bucket"; else bad "every batch in the le=1 bucket" "$one"; fi
 has "no full disk" "$page" '^secpol_store_disk_full 0$'
+has "the store answered" "$page" '^secpol_store_up 1$'
+has "the lockout table holds the counters" "$page" '^secpol_store_table_entries\{table="lockout"\} [1-9][0-9]*$'
+has "disk space" "$page" '^secpol_store_disk_free_bytes [1-9][0-9]*$'
 has "no failed commit" "$page" '^secpol_write_failed_commits_total 0$'
 moved "two wrong one-time codes: two OTP failures" 2 "$otp_failures" 'secpol_otp_failures_total'
 moved "an unknown method counts under method=unknown" 1 "$unknown" 'secpol_requests_total{method="unknown",code="UNIMPLEMENTED"}'
