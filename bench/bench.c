@@ -150,7 +150,11 @@ typedef struct {
     int rounds;                                     /* measurements this result summarises */
     double round_calls_per_sec[S_MAX_ROUNDS];       /* each round's calls/s */
     double rate;                                    /* offered calls/s (open loop); 0 = closed */
-    size_t n_methods;                               /* latency by method, when more than one */
+    /* --alongside: the scenario run at the same time, closed loop */
+    const scenario_t *alongside;
+    double alongside_calls_per_sec, alongside_p50_us, alongside_p99_us;
+    uint64_t alongside_calls;
+    size_t n_methods; /* latency by method, when more than one */
     method_result_t methods[S_MAX_METHODS];
 } result_t;
 
@@ -188,6 +192,9 @@ struct run {
     uint64_t otp_cursor[S_MAX_CLIENTS];     /* IssueEmailOtp calls made per client so far */
     double rate;                            /* --rate: offered calls/s in all; 0 = closed loop */
     int subjects;                           /* --subjects: key space of the lockout scenarios */
+    int tokens;                             /* --tokens: live tokens issued before measuring */
+    const scenario_t *alongside;            /* --alongside: run with every measured scenario */
+    int alongside_clients;                  /* its clients (closed loop, its own depth) */
     unsigned mix_weight[32];                /* --mix: weight per scenario (index) */
     unsigned mix_total;                     /* their sum; 0 = no mix */
     bool totp;                              /* prepare the authenticator apps */
@@ -205,6 +212,7 @@ struct worker {
     const scenario_t *scenario;
     const flow_t *flows[32]; /* per scenario index: its flow (s_flows), NULL = none */
     const char *endpoint;    /* run->endpoint, or run->echo_endpoint */
+    bool closed;             /* closed loop even with --rate (an --alongside client) */
     bool echo;               /* against secpol-echo: replies judged by status only */
     int index;               /* 0 .. clients-1 */
     int depth;
@@ -290,6 +298,7 @@ static bool s_password_check (const ProtobufCMessage *response, uint32_t expect)
 static int s_prepare_lockout (run_t *run, secpol_client_t *client);
 static int s_prepare_passwords (run_t *run, secpol_client_t *client);
 static int s_prepare_totp (run_t *run, secpol_client_t *client);
+static int s_prepare_tokens (run_t *run, secpol_client_t *client);
 static const ProtobufCMessage *s_login_request (worker_t *worker, uint64_t seq, uint32_t *expect);
 static bool s_login_check (const ProtobufCMessage *response, uint32_t expect);
 static int s_login_next (worker_t *worker, int step, const ProtobufCMessage *response,
@@ -497,6 +506,9 @@ s_parse_args (run_t *run, args_t *args, int argc, char **argv)
         {"rate", required_argument, NULL, 'R'},
         {"subjects", required_argument, NULL, 'N'},
         {"mix", required_argument, NULL, 'M'},
+        {"tokens", required_argument, NULL, 'T'},
+        {"alongside", required_argument, NULL, 'A'},
+        {"alongside-clients", required_argument, NULL, 'a'},
         {"json", no_argument, NULL, 'j'},
         {"json-file", required_argument, NULL, 'J'},
         {"list", no_argument, NULL, 'l'},
@@ -552,6 +564,19 @@ s_parse_args (run_t *run, args_t *args, int argc, char **argv)
             case 'M':
                 ok = s_parse_mix (run, optarg);
                 break;
+            case 'T':
+                ok = s_parse_int (optarg, 0, 100000000, &run->tokens);
+                break;
+            case 'A':
+                run->alongside = NULL;
+                for (size_t i = 1; i < S_SCENARIOS; i++)
+                    if (s_scenarios[i].request && strcmp (s_scenarios[i].name, optarg) == 0)
+                        run->alongside = &s_scenarios[i];
+                ok = run->alongside != NULL;
+                break;
+            case 'a':
+                ok = s_parse_int (optarg, 1, S_MAX_CLIENTS, &run->alongside_clients);
+                break;
             case 'j':
                 args->json = true;
                 break;
@@ -579,6 +604,13 @@ s_parse_args (run_t *run, args_t *args, int argc, char **argv)
             return 2;
         }
     }
+    if (run->alongside && run->clients + run->alongside_clients > S_MAX_CLIENTS) {
+        fprintf (stderr, "secpol-bench: --clients and --alongside-clients exceed %d in all\n",
+                 S_MAX_CLIENTS);
+        return 2;
+    }
+    if (run->alongside && strcmp (run->alongside->name, "login_flow") == 0)
+        run->totp = true;
     if (optind < argc || !run->endpoint) {
         fprintf (stderr, "secpol-bench: %s\n",
                  optind < argc ? "unexpected argument" : "--endpoint is required");
@@ -637,6 +669,7 @@ main (int argc, char **argv)
         .rounds = 1,
         .workspaces = 1000,
         .subjects = S_LOCKOUT_SUBJECTS,
+        .alongside_clients = 2,
     };
     pthread_mutex_init (&run.progress_mutex, NULL);
     pthread_condattr_t monotonic;
@@ -661,6 +694,8 @@ main (int argc, char **argv)
     int rc = s_prepare (&run, client);
     if (rc == 0 && run.totp)
         rc = s_prepare_totp (&run, client);
+    if (rc == 0 && run.tokens)
+        rc = s_prepare_tokens (&run, client);
     secpol_client_destroy (&client);
     if (rc)
         return 1;
@@ -771,6 +806,11 @@ s_usage (FILE *out)
              "                       first call, e.g. GetPolicy) picked by weight W\n"
              "      --subjects N     subjects check_lockout reads (prepared with 0-3 failures\n"
              "                       each) and login_flow signs in (default 1024)\n"
+             "      --tokens N       issue N live tokens before measuring (a store of size)\n"
+             "      --alongside S    run scenario S, closed loop, during every measured\n"
+             "                       scenario (e.g. check_password_history: a burst of\n"
+             "                       argon2id on the SLOW lane) and report it beside\n"
+             "      --alongside-clients N  its clients (default 2)\n"
              "  -j, --json           print JSON instead of the text report\n"
              "      --json-file F    also write the JSON report to F\n"
              "      --list           list the scenarios and exit\n"
@@ -1082,6 +1122,28 @@ s_prepare_lockout (run_t *run, secpol_client_t *client)
     return 0;
 }
 
+/*  --tokens N: N live single-use links (ACCOUNT_VERIFICATION, subjects
+ *  k<i>) in issue_consume_token's workspace, issued pipelined (group
+ *  commit) and never spent: the store the token scenarios then run on holds
+ *  them. Returns 0, or -1 after printing why. */
+static int
+s_prepare_tokens (run_t *run, secpol_client_t *client)
+{
+    uint64_t errors = 0;
+    char workspace_id[96], subject_id[32];
+    snprintf (workspace_id, sizeof workspace_id, "%s-t", run->prefix);
+    Secpol__V1__IssueTokenRequest issue = SECPOL__V1__ISSUE_TOKEN_REQUEST__INIT;
+    issue.workspace_id = workspace_id;
+    issue.subject_id = subject_id;
+    issue.kind = SECPOL__V1__TOKEN_KIND__TOKEN_KIND_ACCOUNT_VERIFICATION;
+    for (int i = 0; i < run->tokens && !errors; i++) {
+        snprintf (subject_id, sizeof subject_id, "k%d", i);
+        s_setup_call (client, "/secpol.v1.TokenService/IssueToken", &issue.base, &errors);
+    }
+    s_setup_call (client, NULL, NULL, &errors);
+    return errors ? -1 : 0;
+}
+
 /*  The authenticator apps of login_flow: S_APPS subjects o<k>-<j>
  *  per client k in the lockout workspace, each enrolled (BeginTotpEnrollment,
  *  then ConfirmTotpEnrollment with the code of now, computed with liboath
@@ -1090,8 +1152,9 @@ s_prepare_lockout (run_t *run, secpol_client_t *client)
 static int
 s_prepare_totp (run_t *run, secpol_client_t *client)
 {
-    size_t n = (size_t)run->clients * S_APPS;
-    run->apps = calloc ((size_t)run->clients, sizeof *run->apps);
+    size_t clients = (size_t)run->clients + (run->alongside ? (size_t)run->alongside_clients : 0);
+    size_t n = clients * S_APPS;
+    run->apps = calloc (clients, sizeof *run->apps);
     uint64_t *ids = calloc (n, sizeof *ids);
     char (*subjects)[32] = calloc (n, sizeof *subjects);
     if (!run->apps || !ids || !subjects || oath_init () != OATH_OK) {
@@ -1952,6 +2015,41 @@ s_totp_check (const ProtobufCMessage *response, uint32_t expect)
 
 /* --- running a scenario ---------------------------------------------------------- */
 
+/*  The --alongside clients' figures, into result (their errors count as
+ *  the scenario's: a run with any is not valid); frees their samples. */
+static void
+s_alongside_result (run_t *run, worker_t *workers, result_t *result)
+{
+    size_t n = 0;
+    for (int i = 0; i < run->alongside_clients; i++)
+        n += workers[i].n_latencies;
+    int64_t *all = malloc ((n ? n : 1) * sizeof *all);
+    size_t at = 0;
+    for (int i = 0; i < run->alongside_clients; i++) {
+        worker_t *worker = &workers[i];
+        result->alongside_calls += worker->calls;
+        if (worker->errors && !result->errors)
+            snprintf (result->first_error, sizeof result->first_error, "%s: %s",
+                      run->alongside->name, worker->first_error);
+        result->errors += worker->errors;
+        if (all && worker->n_latencies)
+            memcpy (all + at, worker->latencies, worker->n_latencies * sizeof *all);
+        at += worker->n_latencies;
+        free (worker->latencies);
+        free (worker->tags);
+        worker->latencies = NULL;
+        worker->tags = NULL;
+        worker->n_latencies = 0;
+    }
+    if (all) {
+        qsort (all, n, sizeof *all, s_compare_i64);
+        result->alongside_p50_us = s_percentile_us (all, n, 500);
+        result->alongside_p99_us = s_percentile_us (all, n, 990);
+    }
+    result->alongside_calls_per_sec = (double)result->alongside_calls / run->seconds;
+    free (all);
+}
+
 static void
 s_run_scenario (run_t *run, const scenario_t *scenario, bool echo, result_t *result)
 {
@@ -1964,19 +2062,24 @@ s_run_scenario (run_t *run, const scenario_t *scenario, bool echo, result_t *res
     result->rate = run->rate;
     run->finished = 0;
     __atomic_store_n (&run->replies, 0, __ATOMIC_RELAXED);
+    /* --alongside: its clients run with every measured scenario but the baseline */
+    bool alongside = run->alongside && !echo && scenario != &s_scenarios[0];
+    int total = run->clients + (alongside ? run->alongside_clients : 0);
+    result->alongside = alongside ? run->alongside : NULL;
 
-    worker_t *workers = calloc ((size_t)run->clients, sizeof *workers);
+    worker_t *workers = calloc ((size_t)total, sizeof *workers);
     if (!workers) {
         result->errors = 1;
         snprintf (result->first_error, sizeof result->first_error, "out of memory");
         return;
     }
-    pthread_barrier_init (&run->gate, NULL, (unsigned)run->clients + 1);
+    pthread_barrier_init (&run->gate, NULL, (unsigned)total + 1);
     int started = 0;
-    for (int i = 0; i < run->clients; i++) {
+    for (int i = 0; i < total; i++) {
         worker_t *worker = &workers[i];
         worker->run = run;
-        worker->scenario = scenario;
+        worker->scenario = i < run->clients ? scenario : run->alongside;
+        worker->closed = i >= run->clients;
         for (size_t k = 0; k < S_FLOWS; k++)
             for (size_t j = 0; j < S_SCENARIOS; j++)
                 if (strcmp (s_flows[k].scenario, s_scenarios[j].name) == 0)
@@ -1985,7 +2088,9 @@ s_run_scenario (run_t *run, const scenario_t *scenario, bool echo, result_t *res
         worker->endpoint = echo ? run->echo_endpoint : run->endpoint;
         worker->echo = echo;
         worker->index = i;
-        worker->depth = result->depth;
+        worker->depth = i < run->clients        ? result->depth
+                        : run->alongside->depth ? run->alongside->depth
+                                                : run->depth;
         worker->get = (Secpol__V1__GetPolicyRequest)SECPOL__V1__GET_POLICY_REQUEST__INIT;
         worker->headers = (Secpol__V1__RenderSecurityHeadersRequest)
             SECPOL__V1__RENDER_SECURITY_HEADERS_REQUEST__INIT;
@@ -2010,7 +2115,7 @@ s_run_scenario (run_t *run, const scenario_t *scenario, bool echo, result_t *res
             break;
         started++;
     }
-    if (started < run->clients) {
+    if (started < total) {
         /* Cannot happen on a sane system; the started threads must still pass the gate. */
         fprintf (stderr, "secpol-bench: cannot start client threads\n");
         exit (1);
@@ -2020,9 +2125,11 @@ s_run_scenario (run_t *run, const scenario_t *scenario, bool echo, result_t *res
     run->window_end_ns = run->window_start_ns + (int64_t)(run->seconds * S_NS_PER_SEC);
     pthread_barrier_wait (&run->gate); /* go */
     s_progress (run, result);
-    for (int i = 0; i < run->clients; i++)
+    for (int i = 0; i < total; i++)
         pthread_join (workers[i].thread, NULL);
     pthread_barrier_destroy (&run->gate);
+    if (alongside)
+        s_alongside_result (run, workers + run->clients, result);
 
     size_t n = 0;
     for (int i = 0; i < run->clients; i++)
@@ -2150,15 +2257,16 @@ s_progress (run_t *run, const result_t *result)
     bool terminal = isatty (STDERR_FILENO);
     int64_t began = s_now_ns ();
     uint64_t before = 0;
+    int total = run->clients + (result->alongside ? run->alongside_clients : 0);
     pthread_mutex_lock (&run->progress_mutex);
-    for (int second = 1; run->finished < run->clients; second++) {
+    for (int second = 1; run->finished < total; second++) {
         struct timespec until;
         clock_gettime (CLOCK_MONOTONIC, &until);
         until.tv_sec += 1;
-        while (run->finished < run->clients &&
+        while (run->finished < total &&
                pthread_cond_timedwait (&run->progress_done, &run->progress_mutex, &until) == 0)
             ;
-        if (!terminal || run->finished >= run->clients)
+        if (!terminal || run->finished >= total)
             continue;
         uint64_t replies = __atomic_load_n (&run->replies, __ATOMIC_RELAXED);
         int64_t now = s_now_ns ();
@@ -2238,7 +2346,7 @@ s_worker (void *arg)
     }
 
     const int64_t start = run->window_start_ns, end = run->window_end_ns;
-    const bool open_loop = run->rate > 0;
+    const bool open_loop = run->rate > 0 && !worker->closed;
     /* open loop: this client's calls are due every interval, the clients
      * staggered across it */
     const double interval = open_loop ? (double)S_NS_PER_SEC * run->clients / run->rate : 0;
@@ -2636,6 +2744,14 @@ s_print_text (FILE *out, const run_t *run, const result_t *results, size_t n)
                      mr->calls, mr->p50_us, mr->p90_us, mr->p99_us, mr->p999_us, mr->max_us);
         }
     }
+    for (size_t i = 0; i < m; i++)
+        if (results[i].alongside)
+            fprintf (out,
+                     "alongside %s: %s, %d clients closed loop: %.0f calls/s, p50 %.1f us, p99 "
+                     "%.1f us\n",
+                     results[i].scenario->name, results[i].alongside->name, run->alongside_clients,
+                     results[i].alongside_calls_per_sec, results[i].alongside_p50_us,
+                     results[i].alongside_p99_us);
     if (run->rate > 0)
         fprintf (out,
                  "\nopen loop: %.0f calls/s offered in all, at fixed times; latency from the time "
@@ -2663,10 +2779,10 @@ s_print_json (FILE *out, const run_t *run, const result_t *results, size_t n)
     fprintf (out,
              ",\n  \"clients\": %d,\n  \"depth\": %d,\n  \"seconds\": %.3f,\n"
              "  \"warmup_seconds\": %.3f,\n  \"rounds\": %d,\n  \"timeout_ms\": %d,\n"
-             "  \"workspaces\": %d,\n  \"subjects\": %d,\n  \"rate\": %.1f,\n"
-             "  \"mix\": {",
+             "  \"workspaces\": %d,\n  \"subjects\": %d,\n  \"tokens\": %d,\n"
+             "  \"rate\": %.1f,\n  \"mix\": {",
              run->clients, run->depth, run->seconds, run->warmup, run->rounds, run->timeout_ms,
-             run->pool * run->clients, run->subjects, run->rate);
+             run->pool * run->clients, run->subjects, run->tokens, run->rate);
     const char *comma = "";
     for (size_t i = 0; i < S_SCENARIOS; i++)
         if (run->mix_weight[i]) {
@@ -2742,6 +2858,15 @@ s_print_json_scenario (FILE *out, const result_t *r, const result_t *base, bool 
              s_ratio (r->calls_per_sec, base->calls_per_sec), s_ratio (r->p50_us, base->p50_us),
              s_ratio (r->p99_us, base->p99_us));
     fprintf (out, ",\n     \"offered_rate\": %.1f", r->rate);
+    if (r->alongside) {
+        fprintf (out, ",\n     \"alongside\": {\"name\": ");
+        s_json_string (out, r->alongside->name);
+        fprintf (out,
+                 ", \"calls\": %" PRIu64 ", \"calls_per_sec\": %.1f, \"latency_us\": "
+                 "{\"p50\": %.1f, \"p99\": %.1f}}",
+                 r->alongside_calls, r->alongside_calls_per_sec, r->alongside_p50_us,
+                 r->alongside_p99_us);
+    }
     if (r->n_methods) {
         fprintf (out, ",\n     \"methods\": [");
         for (size_t k = 0; k < r->n_methods; k++) {
