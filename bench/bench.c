@@ -198,7 +198,8 @@ struct run {
     unsigned mix_weight[32];                /* --mix: weight per scenario (index) */
     unsigned mix_total;                     /* their sum; 0 = no mix */
     bool totp;                              /* prepare the authenticator apps */
-    totp_app_t (*apps)[S_APPS];             /* per client */
+    bool used[32]; /* per scenario: selected, in the mix or alongside (what to prepare) */
+    totp_app_t (*apps)[S_APPS]; /* per client */
     /* progress: replies so far, and client threads finished */
     pthread_mutex_t progress_mutex;
     pthread_cond_t progress_done;
@@ -469,6 +470,7 @@ static void *s_worker (void *arg);
 static void s_progress (run_t *run, const result_t *result);
 static void s_by_method (result_t *result, const int64_t *all, const uint16_t *tags, size_t n);
 static bool s_parse_mix (run_t *run, const char *text);
+static bool s_used (const run_t *run, const char *name);
 static void s_worker_error (worker_t *worker, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
 static slot_t *s_slot_add (worker_t *worker, uint64_t call_id);
@@ -609,8 +611,6 @@ s_parse_args (run_t *run, args_t *args, int argc, char **argv)
                  S_MAX_CLIENTS);
         return 2;
     }
-    if (run->alongside && strcmp (run->alongside->name, "login_flow") == 0)
-        run->totp = true;
     if (optind < argc || !run->endpoint) {
         fprintf (stderr, "secpol-bench: %s\n",
                  optind < argc ? "unexpected argument" : "--endpoint is required");
@@ -644,11 +644,8 @@ s_parse_args (run_t *run, args_t *args, int argc, char **argv)
         only += length + (only[length] == ',');
     }
     for (size_t i = 0; i < S_SCENARIOS; i++)
-        if (args->selected[i] && strcmp (s_scenarios[i].name, "login_flow") == 0)
-            run->totp = true;
-    for (size_t i = 0; i < S_SCENARIOS && run->mix_total; i++)
-        if (run->mix_weight[i] && strcmp (s_scenarios[i].name, "login_flow") == 0)
-            run->totp = true;
+        run->used[i] = args->selected[i] || run->mix_weight[i] || run->alongside == &s_scenarios[i];
+    run->totp = s_used (run, "login_flow");
     for (size_t k = 0; k < S_ECHO_RATIOS && run->echo_endpoint; k++)
         for (size_t i = 0; i < S_SCENARIOS; i++)
             if (strcmp (s_scenarios[i].name, s_echo_ratios[k].scenario) == 0)
@@ -936,6 +933,17 @@ s_setup_call (secpol_client_t *client, const char *method, const ProtobufCMessag
  *  - the write pool: every workspace UpdatePolicy will change, written once,
  *    so the measured writes update existing policies.
  *  Then checks one effective policy. Returns 0, or -1 after printing why. */
+/*  True when scenario name runs in this run (selected, in the mix or
+ *  alongside): only its data is prepared. */
+static bool
+s_used (const run_t *run, const char *name)
+{
+    for (size_t i = 0; i < S_SCENARIOS; i++)
+        if (strcmp (s_scenarios[i].name, name) == 0)
+            return run->used[i];
+    return false;
+}
+
 static int
 s_prepare (run_t *run, secpol_client_t *client)
 {
@@ -992,7 +1000,8 @@ s_prepare (run_t *run, secpol_client_t *client)
     request.community_id = "";
     request.update_mask = pool_mask;
     request.n_update_mask = 1;
-    for (int c = 0; c < run->clients && !errors; c++)
+    bool pool = s_used (run, "update_policy") || s_used (run, "update_policy_d1");
+    for (int c = 0; c < run->clients && pool && !errors; c++)
         for (int j = 0; j < run->pool && !errors; j++) {
             snprintf (workspace_id, sizeof workspace_id, "%s-w%d-%d", run->prefix, c, j);
             s_setup_call (client, update, &request.base, &errors);
@@ -1014,10 +1023,14 @@ s_prepare (run_t *run, secpol_client_t *client)
                  secpol_status_name (code), secpol_client_status (client)->message);
         return -1;
     }
-    if (s_prepare_sessions (run, client) || s_prepare_lockout (run, client) ||
-        s_prepare_otp (run, client))
+    if ((s_used (run, "validate_session") && s_prepare_sessions (run, client)) ||
+        ((s_used (run, "check_lockout") || s_used (run, "record_failure") ||
+          s_used (run, "login_flow")) &&
+         s_prepare_lockout (run, client)) ||
+        ((s_used (run, "issue_verify_email_otp") || s_used (run, "verify_totp")) &&
+         s_prepare_otp (run, client)))
         return -1;
-    return s_prepare_passwords (run, client);
+    return s_used (run, "check_password_history") ? s_prepare_passwords (run, client) : 0;
 }
 
 /*  Creates the S_SESSIONS sessions validate_session reads, one per subject
@@ -1097,7 +1110,7 @@ s_prepare_lockout (run_t *run, secpol_client_t *client)
     request.workspace_id = workspace_id;
     request.subject_id = subject_id;
     request.kind = SECPOL__V1__LOCKOUT_KIND__LOCKOUT_KIND_LOGIN;
-    for (int i = 0; i < run->subjects && !errors; i++)
+    for (int i = 0; i < run->subjects && s_used (run, "check_lockout") && !errors; i++)
         for (int f = 0; f < i % 4 && !errors; f++) {
             snprintf (subject_id, sizeof subject_id, "c%d", i);
             s_setup_call (client, "/secpol.v1.LockoutService/RecordFailure", &request.base,
@@ -1107,11 +1120,14 @@ s_prepare_lockout (run_t *run, secpol_client_t *client)
     if (errors)
         return -1;
 
+    if (!s_used (run, "check_lockout"))
+        return 0;
     /* One sync CheckLockout, checked as the scenario checks every reply. */
-    snprintf (subject_id, sizeof subject_id, "c%d", 3);
+    int probe = run->subjects > 3 ? 3 : run->subjects - 1;
+    snprintf (subject_id, sizeof subject_id, "c%d", probe);
     code = secpol_client_call (client, "/secpol.v1.LockoutService/CheckLockout", &request.base,
                                &response);
-    bool right = code == SECPOL_OK && s_check_lockout_check (response, 3);
+    bool right = code == SECPOL_OK && s_check_lockout_check (response, (uint32_t)probe);
     if (response)
         protobuf_c_message_free_unpacked (response, NULL);
     if (!right) {

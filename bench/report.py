@@ -152,28 +152,35 @@ def main():
     md.append("## Latency under open-loop load\n")
     md.append("Calls at fixed times (`--rate R`, 4 clients, at most 64 in flight each), latency "
               "from the time each call was due (no coordinated omission); R is a share of the "
-              "scenario's highest calls/s above.\n")
-    md.append("| scenario | offered/s | served/s | p50 us | p90 us | p99 us | p99.9 us | max us |")
-    md.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+              "scenario's highest calls/s above. *echo p99*: the same load against secpol-echo "
+              "(bench/echo.c, one thread answering at once): the machine and libzmq alone.\n")
+    md.append("| scenario | offered/s | served/s | p50 us | p90 us | p99 us | p99.9 us | max us "
+              "| echo p99 us |")
+    md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     summary["open_loop"] = {}
     latency_rows = []
     for name in OPEN_LOOP:
         runs = []
         for f in sorted(os.listdir(d)):
             if f.startswith(f"open-{name}-") and f.endswith(".json"):
-                s = scenario(load(d, f), name)
+                report = load(d, f)
+                s = scenario(report, name)
+                echo = scenario(report.get("echo"), name)
                 if s:
-                    runs.append((int(f[len(f"open-{name}-"):-5]), s))
-        runs.sort()
+                    runs.append((int(f[len(f"open-{name}-"):-5]), s, echo))
+        runs.sort(key=lambda r: r[0])
         summary["open_loop"][name] = []
-        for percent, s in runs:
+        for percent, s, echo in runs:
             lat = s["latency_us"]
+            echo_p99 = echo["latency_us"]["p99"] if echo else None
             md.append(f"| {name} ({percent}% of max) | {fmt(s['offered_rate'])} | "
                       f"{fmt(s['calls_per_sec'])} | {fmt(lat['p50'], 1)} | {fmt(lat['p90'], 1)} | "
-                      f"{fmt(lat['p99'], 1)} | {fmt(lat['p999'], 1)} | {fmt(lat['max'], 1)} |")
+                      f"{fmt(lat['p99'], 1)} | {fmt(lat['p999'], 1)} | {fmt(lat['max'], 1)} | "
+                      f"{fmt(echo_p99, 1)} |")
             summary["open_loop"][name].append({"percent": percent, "offered": s["offered_rate"],
-                                               "served": s["calls_per_sec"], "latency_us": lat})
-            latency_rows.append((name, s["offered_rate"], lat))
+                                               "served": s["calls_per_sec"], "latency_us": lat,
+                                               "echo_p99_us": echo_p99})
+            latency_rows.append((name, s["offered_rate"], lat, echo_p99))
             if percent == 50:
                 summary["targets"].append({
                     "target": f"{name} p99 <= 1 ms at half its highest calls/s",
@@ -230,7 +237,7 @@ def main():
         md.append("|---|---:|---:|---:|---:|")
         for m in lf["methods"]:
             lat = m["latency_us"]
-            md.append(f"| {m['method'].rsplit('/', 2)[-2]}/{m['method'].rsplit('/', 1)[-1]} | "
+            md.append(f"| {m['method'].split('/')[-2].split('.')[-1]}/{m['method'].split('/')[-1]} | "
                       f"{m['calls']} | {fmt(lat['p50'], 1)} | {fmt(lat['p99'], 1)} | "
                       f"{fmt(lat['p999'], 1)} |")
         md.append("")
@@ -263,11 +270,11 @@ def main():
             f.write(f"{c} " + " ".join("NaN" if v is None else f"{v:.1f}" for v in values) + "\n")
     with open(os.path.join(d, "latency.dat"), "w") as f:
         for name in OPEN_LOOP:
-            f.write(f"# {name}: offered p50 p90 p99 p999 max (us)\n")
-            for n, offered, lat in latency_rows:
+            f.write(f"# {name}: offered p50 p90 p99 p999 max echo-p99 (us)\n")
+            for n, offered, lat, echo_p99 in latency_rows:
                 if n == name:
                     f.write(f"{offered:.1f} {lat['p50']} {lat['p90']} {lat['p99']} {lat['p999']} "
-                            f"{lat['max']}\n")
+                            f"{lat['max']} {'NaN' if echo_p99 is None else echo_p99}\n")
             f.write("\n\n")
     series = rows + (["redis_incr"] if redis else [])
     plot = ", ".join(f"'throughput.dat' using 1:{i + 2} with linespoints title '{n}'"
@@ -277,8 +284,11 @@ def main():
         for col, label in ((2, "p50"), (4, "p99"), (5, "p99.9")):
             lat_plot.append(f"'latency.dat' index {i} using 1:{col} with linespoints "
                             f"title '{name} {label}'")
+        if name == "get_policy":
+            lat_plot.append(f"'latency.dat' index {i} using 1:7 with linespoints dashtype 2 "
+                            f"title 'secpol-echo p99 (same load)'")
     with open(os.path.join(d, "plots.gp"), "w") as f:
-        f.write("set terminal png size 1000,600\n")
+        f.write("set terminal png size 1000,600 noenhanced\n")
         f.write("set output 'throughput.png'\nset title 'calls/s by connections (depth 1 each)'\n"
                 "set xlabel 'connections'\nset ylabel 'calls/s'\nset logscale x 2\nset key outside\n"
                 "set grid\n")
