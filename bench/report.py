@@ -134,6 +134,14 @@ def main():
         md.append(f"| RecordFailure, `--max-batch 1` | {fmt(rf1['calls_per_sec'])} | "
                   f"{fmt(ratio(rf1['calls_per_sec'], redis_top), 2)} | 1.0 |")
     md.append("")
+    writer = load(d, "writer.json")
+    cpu = (writer or {}).get("writer_cpu")
+    if cpu and cpu.get("us_per_write"):
+        md.append(f"Writer CPU: the WRITE lane thread spent {cpu['seconds']:.2f} s of CPU on "
+                  f"{cpu['writes']:,} RecordFailure writes at {top} connections: "
+                  f"**{cpu['us_per_write']:.1f} us per write** (handler, nested transaction, "
+                  f"commit's system calls; /proc/<pid>/task/<tid>/stat).\n")
+        summary["writer_cpu_us_per_write"] = cpu["us_per_write"]
     summary["writes"] = {
         "record_failure": rf and rf["calls_per_sec"],
         "record_failure_max_batch_1": rf1 and rf1["calls_per_sec"],
