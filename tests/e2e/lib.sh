@@ -22,6 +22,10 @@ set -uo pipefail
 : "${SECPOLD:?path of secpold}" "${SECPOLCTL:?path of secpolctl}"
 
 tmp=""
+# run's stderr goes here, not to $tmp: a script may run commands before
+# secpol_start sets $tmp, and "$tmp/err" would then be /err, one file
+# shared by every test running at the same time.
+secpol_scratch=$(mktemp -d /tmp/secpol-run-XXXXXX)
 pid=""
 endpoint=""
 spawned_pid=""
@@ -36,6 +40,7 @@ secpol_cleanup() {
   local p
   for p in "${secpol_pids[@]}"; do secpol_stop "$p" >/dev/null 2>&1; done
   [ -n "$tmp" ] && rm -rf "$tmp"
+  rm -rf "$secpol_scratch"
 }
 trap secpol_cleanup EXIT
 trap 'exit 130' INT TERM
@@ -101,8 +106,8 @@ bad() { failed=$((failed + 1)); echo "FAIL - $1"; [ -n "${2:-}" ] && echo "     
 run() {
   local name=$1 want=$2
   shift 2
-  out=$("$@" 2>"$tmp/err"); code=$?
-  err=$(cat "$tmp/err")
+  out=$("$@" 2>"$secpol_scratch/err"); code=$?
+  err=$(cat "$secpol_scratch/err")
   if [ "$code" -eq "$want" ]; then return 0; fi
   bad "$name" "exit $code, expected $want; stdout: $out; stderr: $err"
   return 1

@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 : "${SECPOL_BUILD_DIR:?build tree holding secpol-bench}"
 : "${SECPOL_SOURCE_DIR:?the source tree (bench/run)}"
 tmp=$(mktemp -d /tmp/secpol-bench-run-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+trap 'rm -rf "$tmp" "$secpol_scratch"' EXIT
 
 fail() {
   echo "FAIL - bench/run --smoke: $1"
