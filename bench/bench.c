@@ -2045,7 +2045,8 @@ s_alongside_result (run_t *run, worker_t *workers, result_t *result)
         worker_t *worker = &workers[i];
         result->alongside_calls += worker->calls;
         if (worker->errors && !result->errors)
-            snprintf (result->first_error, sizeof result->first_error, "%s: %s",
+            /* precisions bound it: a scenario name and the worker's message */
+            snprintf (result->first_error, sizeof result->first_error, "%.40s: %.200s",
                       run->alongside->name, worker->first_error);
         result->errors += worker->errors;
         if (all && worker->n_latencies)
