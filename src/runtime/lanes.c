@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #define GROW_ATTEMPTS     16   /* map doublings before a batch gives up */
+#define CONFLICT_ATTEMPTS 32   /* serialization failures before a batch gives up */
 #define WRITE_ARENAS      512  /* arenas the writer keeps: a batch's first jobs use them */
 #define READ_BATCH        16   /* most jobs a READ thread takes at once */
 #define SWEEP_INTERVAL_MS 1000 /* how often the writer deletes expired records */
@@ -448,9 +450,11 @@ s_run_slow (secpol_lanes_t *self, secpol_job_t *job)
     s_reply (self, job, job);
 }
 
-/*  Runs a batch in one durable transaction, each job nested. Returns false
- *  when the map filled up and the batch must run again after a grow. */
-static bool
+/*  Runs a batch in one durable transaction, each job nested. Returns 0, or
+ *  why the batch must run again: SECPOL_EMAPFULL (after a grow) or
+ *  SECPOL_ECONFLICT (a concurrent transaction of another secpold on the
+ *  same PostgreSQL database won; see store_pg.h). */
+static int
 s_run_write_batch (secpol_lanes_t *self, secpol_job_t **jobs, size_t n, bool *started)
 {
     int64_t now = secpol_server_now (self->server);
@@ -502,15 +506,16 @@ s_run_write_batch (secpol_lanes_t *self, secpol_job_t **jobs, size_t n, bool *st
         job->call.txn = NULL;
     }
     if (rc)
-        return true;
-    if (secpol_txn_map_full (top)) {
+        return 0;
+    if (secpol_txn_map_full (top) || secpol_txn_conflict (top)) {
+        rc = secpol_txn_map_full (top) ? SECPOL_EMAPFULL : SECPOL_ECONFLICT;
         secpol_txn_abort (&top);
-        return false;
+        return rc;
     }
     int64_t commit_started = s_monotonic_us ();
     rc = secpol_txn_commit (&top);
-    if (rc == SECPOL_EMAPFULL)
-        return false;
+    if (rc == SECPOL_EMAPFULL || rc == SECPOL_ECONFLICT)
+        return rc;
     size_t carried = 0;
     for (size_t i = 0; i < n; i++) {
         if (rc == SECPOL_EDISKFULL && jobs[i]->code == SECPOL_OK)
@@ -525,7 +530,7 @@ s_run_write_batch (secpol_lanes_t *self, secpol_job_t **jobs, size_t n, bool *st
             carried++;
     }
     s_commit_done (self, rc, carried, s_monotonic_us () - commit_started);
-    return true;
+    return 0;
 }
 
 /*  Books a top-level commit of the WRITE lane (a batch, or a sweep when
@@ -611,14 +616,27 @@ s_run_write (secpol_lanes_t *self, secpol_job_t *first)
         started[n] = false;
         jobs[n++] = job;
     }
-    for (int attempt = 0;; attempt++) {
-        if (s_run_write_batch (self, jobs, n, started))
+    for (int attempt = 0, conflicts = 0;;) {
+        int again = s_run_write_batch (self, jobs, n, started);
+        if (!again)
             break;
-        /* The map is full: everything rolled back. Grow and run again. */
-        size_t before = secpol_store_map_size (self->store);
-        int rc = secpol_store_grow (self->store);
-        secpol_log (SECPOL_LOG_INFO, "store grown", "from=%zu to=%zu", before,
-                    secpol_store_map_size (self->store));
+        int rc = 0;
+        if (again == SECPOL_ECONFLICT) {
+            /* Everything rolled back: run again, as it is, after a random
+             * pause that grows with each try (up to 128 ms), so that the
+             * instances that collided do not collide again in step. */
+            conflicts++;
+            uint32_t cap_us = 1000u << (conflicts < 7 ? conflicts : 7);
+            struct timespec pause = {0, (long)randombytes_uniform (cap_us) * 1000};
+            nanosleep (&pause, NULL);
+        } else {
+            /* The map is full: everything rolled back. Grow and run again. */
+            size_t before = secpol_store_map_size (self->store);
+            rc = secpol_store_grow (self->store);
+            secpol_log (SECPOL_LOG_INFO, "store grown", "from=%zu to=%zu", before,
+                        secpol_store_map_size (self->store));
+            attempt++;
+        }
         /* WRITE jobs start afresh; SLOW jobs keep what prepare produced
          * (see the contract in service.h) and forget the failed try. */
         for (size_t i = 0; i < n; i++)
@@ -631,13 +649,18 @@ s_run_write (secpol_lanes_t *self, secpol_job_t *first)
                 jobs[i]->call.note = NULL;
                 jobs[i]->call.violations = NULL;
             }
-        if (rc || attempt >= GROW_ATTEMPTS) {
+        if (rc || attempt > GROW_ATTEMPTS || conflicts >= CONFLICT_ATTEMPTS) {
+            bool full = conflicts < CONFLICT_ATTEMPTS;
             for (size_t i = 0; i < n; i++)
                 if (jobs[i]->code == SECPOL_OK || !started[i]) {
                     if (!jobs[i]->call.arena)
                         jobs[i]->call.arena = secpol_arena_new ();
-                    jobs[i]->code = secpol_call_fail (&jobs[i]->call, SECPOL_RESOURCE_EXHAUSTED,
-                                                      "store is full and cannot grow");
+                    jobs[i]->code =
+                        full ? secpol_call_fail (&jobs[i]->call, SECPOL_RESOURCE_EXHAUSTED,
+                                                 "store is full and cannot grow")
+                             : secpol_call_fail (&jobs[i]->call, SECPOL_ABORTED,
+                                                 "conflicting writes from other instances; "
+                                                 "try again");
                 }
             break;
         }
@@ -678,6 +701,8 @@ s_sweep (secpol_lanes_t *self)
                                     &reaped, &more_audit);
         deleted += reaped;
         more |= more_audit;
+        if (rc == 0 && secpol_txn_conflict (txn))
+            rc = SECPOL_ECONFLICT;
         if (rc == 0 && !secpol_txn_map_full (txn))
             rc = secpol_txn_commit (&txn);
         else {
@@ -689,6 +714,13 @@ s_sweep (secpol_lanes_t *self)
             continue; /* deletes can split pages too: grow once and retry */
         if (rc == SECPOL_EDISKFULL) {
             s_commit_done (self, rc, 0, 0); /* logged once, with the batches */
+            return false;
+        }
+        if (rc == SECPOL_ECONFLICT) {
+            /* another secpold swept (or wrote) the same records first: its
+             * commit stands, ours rolled back whole; the next interval
+             * sweeps what is left */
+            secpol_log (SECPOL_LOG_DEBUG, "sweep conflict", NULL);
             return false;
         }
         if (rc) {

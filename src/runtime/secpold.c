@@ -39,6 +39,9 @@ main (int argc, char **argv)
         config.data_dir = env;
     if ((env = getenv ("SECPOL_KEY_FILE")) && *env)
         config.store.key_file = env;
+    const char *store = "lmdb";
+    if ((env = getenv ("SECPOL_STORE")) && *env)
+        store = env;
     if ((env = getenv ("SECPOL_WORKERS")) && *env &&
         s_parse_int ("SECPOL_WORKERS", env, 1, 256, &config.read_workers))
         return 2;
@@ -114,6 +117,7 @@ main (int argc, char **argv)
         {"insecure", no_argument, NULL, 'I' + 256},
         {"metrics-listen", required_argument, NULL, 'm'},
         {"audit-retention-days", required_argument, NULL, 'a' + 256},
+        {"store", required_argument, NULL, 'S' + 256},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -139,6 +143,9 @@ main (int argc, char **argv)
                 break;
             case 'K':
                 config.store.key_file = optarg;
+                break;
+            case 'S' + 256:
+                store = optarg;
                 break;
             case 'w':
                 if (s_parse_int ("--workers", optarg, 1, 256, &config.read_workers))
@@ -233,18 +240,26 @@ main (int argc, char **argv)
     sigaction (SIGHUP, &action, NULL); /* reload, never stop */
     signal (SIGPIPE, SIG_IGN);
 
+    if (secpol_store_is_postgresql (store))
+        config.store.url = store;
+    else if (strcmp (store, "lmdb") != 0) {
+        fprintf (stderr, "secpold: --store must be lmdb or a postgresql:// URI\n");
+        return 2;
+    }
     /* czmq's own error lines (a bad certificate file, ...) are not logfmt:
      * secpold says what matters itself. */
     zsys_set_logstream (NULL);
-    char err[1024], quoted[1200];
+    char err[1024], quoted[1200], where[300];
     secpol_server_t *server = secpol_server_new (&config, err, sizeof err);
     if (!server) {
         secpol_log (SECPOL_LOG_ERROR, "start failed", "error=%s",
                     secpol_log_quote (quoted, sizeof quoted, err));
         return 1;
     }
-    secpol_log (SECPOL_LOG_INFO, "start", "version=%s schema=%u data_dir=%s test_clock=%s curve=%s",
-                SECPOL_VERSION, secpol_store_schema (secpol_server_store (server)),
+    secpol_log (SECPOL_LOG_INFO, "start",
+                "version=%s schema=%u store=%s data_dir=%s test_clock=%s curve=%s", SECPOL_VERSION,
+                secpol_store_schema (secpol_server_store (server)),
+                secpol_store_describe (where, sizeof where, config.store.url),
                 secpol_log_quote (quoted, sizeof quoted, config.data_dir),
                 config.test_clock ? "on" : "off", config.curve_secret_key ? "on" : "off");
     if (!config.curve_secret_key)
@@ -309,10 +324,15 @@ s_usage (FILE *out)
         "  -e, --endpoint E      ZeroMQ endpoint to bind; repeatable\n"
         "                        (SECPOL_ENDPOINT, comma-separated; default tcp://127.0.0.1:7420)\n"
         "  -d, --data-dir DIR    LMDB store directory, created if missing\n"
-        "                        (SECPOL_DATA_DIR; default ./var)\n"
+        "                        (SECPOL_DATA_DIR; default ./var); with a PostgreSQL\n"
+        "                        store it holds only the key file\n"
         "      --key-file PATH   master key of stored hashes and TOTP secrets, created\n"
         "                        0600 on first start; back it up with the data\n"
-        "                        (SECPOL_KEY_FILE; default DIR/secret.key)\n"
+        "                        (SECPOL_KEY_FILE; default DIR/secret.key); every\n"
+        "                        secpold on one PostgreSQL store needs the same key\n"
+        "      --store S         lmdb (the default: in --data-dir) or a PostgreSQL\n"
+        "                        connection URI postgresql://user@host/db?... that\n"
+        "                        several secpold may share (SECPOL_STORE); see SCALING.md\n"
         "  -w, --workers N       READ lane threads (SECPOL_WORKERS; default: cores)\n"
         "  -s, --slow-workers N  SLOW lane threads (SECPOL_SLOW_WORKERS; default: cores/2)\n"
         "  -l, --log-level L     debug, info, warn or error (SECPOL_LOG_LEVEL; default info)\n"

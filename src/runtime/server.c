@@ -159,6 +159,13 @@ secpol_server_new (const secpol_server_config_t *config, char *err, size_t err_s
         store_options.max_readers =
             (unsigned)self->config.read_workers + (unsigned)self->config.slow_workers + 1 + 16;
     int rc = secpol_store_open (&self->store, config->data_dir, &store_options);
+    if (rc && store_options.url) {
+        char where[300];
+        snprintf (err, err_size, "cannot open store %s: %s",
+                  secpol_store_describe (where, sizeof where, store_options.url),
+                  secpol_strerror (rc));
+        goto fail;
+    }
     if (rc) {
         snprintf (err, err_size, "cannot open store in %s: %s", config->data_dir,
                   secpol_strerror (rc));

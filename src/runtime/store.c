@@ -12,6 +12,7 @@
 
 #include "alloc.h"
 #include "keys.h"
+#include "store_pg.h"
 
 #include "secpol/store/v1/store_info.pb-c.h"
 
@@ -45,6 +46,7 @@ struct secpol_store {
     secpol_keys_t *keys;          /* secret.key and what derives from it */
     char dir[PATH_MAX];           /* the data dir, for free-space checks */
     char key_file[PATH_MAX];      /* the master key file in use (keys.h) */
+    secpol_pg_t *pg;              /* PostgreSQL backend (store_pg.h); NULL: LMDB */
 };
 
 struct secpol_txn {
@@ -55,17 +57,20 @@ struct secpol_txn {
     bool map_full;        /* a put hit MDB_MAP_FULL */
     bool active;          /* begun or renewed, not reset: holds the resize lock */
     const void *owner;    /* on whose behalf it runs (secpol_txn_set_owner); NULL = none */
+    secpol_pg_txn_t *pg;  /* the PostgreSQL transaction when the store is one */
 };
 
 struct secpol_cursor {
     MDB_cursor *cursor;
     secpol_txn_t *txn;
+    secpol_pg_cursor_t *pg; /* the PostgreSQL cursor when the store is one */
 };
 
 const secpol_table_t secpol_meta_table = {"meta"};
 
 static int s_map_error (int rc);
 static int s_init_tables (secpol_store_t *self);
+static int s_stamp_pg (secpol_store_t *self);
 static int s_add_tables (secpol_store_t *self, const secpol_store_options_t *options);
 static int s_dbi (const secpol_store_t *self, const secpol_table_t *table, MDB_dbi *dbi);
 static void s_fill (secpol_val_t *out, const MDB_val *val);
@@ -91,6 +96,13 @@ secpol_strerror (int err)
             return "stored record does not decode";
         case SECPOL_EDISKFULL:
             return "no space left on the store's filesystem";
+        case SECPOL_ECONFLICT:
+            return "transaction conflicts with a concurrent one (serialization failure)";
+        case SECPOL_EBACKEND:
+            return "database error (see the log)";
+        case SECPOL_ENOTSUP:
+            return "not done by this store: back up a PostgreSQL store with the database's own "
+                   "tools (pg_dump, base backups)";
         default:
             return mdb_strerror (err); /* LMDB codes and errno alike */
     }
@@ -121,6 +133,19 @@ secpol_store_open (secpol_store_t **store_p, const char *dir, const secpol_store
     int rc = s_add_tables (self, options);
     if (rc)
         goto fail;
+    /* --- PostgreSQL (store_pg.h): the database is the store, dir keeps
+     * only secret.key. */
+    if (options->url) {
+        rc = secpol_pg_is_url (options->url) ? secpol_pg_open (&self->pg, options->url)
+                                             : SECPOL_EINVAL;
+        if (rc || (rc = s_stamp_pg (self)) ||
+            (rc = options->key_file && *options->key_file
+                      ? secpol_keys_open_file (&self->keys, options->key_file)
+                      : secpol_keys_open (&self->keys, dir)))
+            goto fail;
+        *store_p = self;
+        return 0;
+    }
     if ((rc = mdb_env_create (&self->env)))
         goto fail;
     if ((rc = mdb_env_set_maxdbs (self->env, (MDB_dbi)self->n_tables + 4)) ||
@@ -154,6 +179,7 @@ secpol_store_open (secpol_store_t **store_p, const char *dir, const secpol_store
 fail:
     if (self->env)
         mdb_env_close (self->env);
+    secpol_pg_close (&self->pg);
     pthread_rwlock_destroy (&self->resize_lock);
     secpol_keys_close (&self->keys);
     free (self);
@@ -199,6 +225,8 @@ bool
 secpol_store_space_low (const secpol_store_t *self)
 {
     struct statvfs fs;
+    if (self->pg)
+        return false; /* the database's disk is its own (SQLSTATE 53100 says when full) */
     if (statvfs (self->dir, &fs) != 0)
         return false;
     unsigned long long blocks = geteuid () == 0 ? fs.f_bfree : fs.f_bavail;
@@ -256,12 +284,12 @@ static const migration_t s_migrations[] = {
 /*  Writes META's store_info: for a new store, when and by whom it was
  *  made; after an upgrade, the old record with the upgrade added. */
 static int
-s_write_info (MDB_txn *txn, MDB_dbi meta, bool created, uint32_t upgraded_from)
+s_write_info (secpol_txn_t *txn, bool created, uint32_t upgraded_from)
 {
-    MDB_val key = {strlen (INFO_KEY), INFO_KEY}, val;
+    secpol_val_t val;
     Secpol__Store__V1__StoreInfo *old = NULL, info = SECPOL__STORE__V1__STORE_INFO__INIT;
-    if (mdb_get (txn, meta, &key, &val) == 0) {
-        old = secpol__store__v1__store_info__unpack (NULL, val.mv_size, val.mv_data);
+    if (secpol_get (txn, &secpol_meta_table, INFO_KEY, strlen (INFO_KEY), &val) == 0) {
+        old = secpol__store__v1__store_info__unpack (NULL, val.size, val.data);
         if (!old)
             return SECPOL_ECORRUPT;
         info = *old;
@@ -280,9 +308,7 @@ s_write_info (MDB_txn *txn, MDB_dbi meta, bool created, uint32_t upgraded_from)
     int rc = SECPOL_EINVAL;
     if (size <= sizeof packed) {
         secpol__store__v1__store_info__pack (&info, packed);
-        val.mv_size = size;
-        val.mv_data = packed;
-        rc = mdb_put (txn, meta, &key, &val, 0);
+        rc = secpol_put (txn, &secpol_meta_table, INFO_KEY, strlen (INFO_KEY), packed, size);
     }
     secpol__store__v1__store_info__free_unpacked (old, NULL);
     return rc;
@@ -290,9 +316,8 @@ s_write_info (MDB_txn *txn, MDB_dbi meta, bool created, uint32_t upgraded_from)
 
 /*  Runs the steps from schema `from` up to SECPOL_SCHEMA_VERSION in txn. */
 static int
-s_upgrade (secpol_store_t *self, MDB_txn *txn, uint32_t from)
+s_upgrade (secpol_txn_t *txn, uint32_t from)
 {
-    secpol_txn_t wrapped = {.store = self, .txn = txn, .write = true};
     for (uint32_t schema = from; schema < SECPOL_SCHEMA_VERSION; schema++) {
         const migration_t *step = NULL;
         for (size_t i = 0; i < sizeof s_migrations / sizeof s_migrations[0]; i++)
@@ -300,11 +325,70 @@ s_upgrade (secpol_store_t *self, MDB_txn *txn, uint32_t from)
                 step = &s_migrations[i];
         if (!step)
             return SECPOL_ESCHEMA; /* no way from there: too old to upgrade */
-        int rc = step->run ? step->run (&wrapped) : 0;
+        int rc = step->run ? step->run (txn) : 0;
         if (rc)
             return rc;
     }
-    return s_write_info (txn, self->dbi[0], false, from);
+    return s_write_info (txn, false, from);
+}
+
+/*  Reads META's schema stamp in txn (the open's write transaction, either
+ *  backend): stamps a new store and writes its store_info, upgrades an
+ *  older one, refuses a newer one (SECPOL_ESCHEMA). */
+static int
+s_stamp (secpol_store_t *self, secpol_txn_t *txn)
+{
+    secpol_val_t val;
+    int rc = secpol_get (txn, &secpol_meta_table, SCHEMA_KEY, strlen (SCHEMA_KEY), &val);
+    bool created = rc == SECPOL_ENOTFOUND;
+    if (rc && !created)
+        return rc;
+    if (!created) {
+        if (val.size != sizeof (uint32_t))
+            return SECPOL_ECORRUPT;
+        memcpy (&self->schema, val.data, sizeof self->schema);
+        if (self->schema > SECPOL_SCHEMA_VERSION)
+            return SECPOL_ESCHEMA;
+        if (self->schema < SECPOL_SCHEMA_VERSION) {
+            if ((rc = s_upgrade (txn, self->schema)))
+                return rc;
+            self->upgraded_from = self->schema;
+        }
+    } else if ((rc = s_write_info (txn, true, 0)))
+        return rc;
+    if (created || self->upgraded_from) {
+        uint32_t schema = SECPOL_SCHEMA_VERSION;
+        if ((rc = secpol_put (txn, &secpol_meta_table, SCHEMA_KEY, strlen (SCHEMA_KEY), &schema,
+                              sizeof schema)))
+            return rc;
+        self->schema = schema;
+    }
+    return 0;
+}
+
+/*  The same on PostgreSQL, in a transaction of its own: several secpold
+ *  opening one new database at once serialize, the losers run again and
+ *  find it stamped. */
+static int
+s_stamp_pg (secpol_store_t *self)
+{
+    int rc = 0;
+    for (int attempt = 0; attempt < 8; attempt++) {
+        secpol_txn_t *txn = NULL;
+        if ((rc = secpol_txn_begin (self, NULL, true, &txn)))
+            return rc;
+        self->upgraded_from = 0;
+        rc = s_stamp (self, txn);
+        if (rc == 0)
+            rc = secpol_txn_commit (&txn);
+        else
+            secpol_txn_abort (&txn);
+        if (rc != SECPOL_ECONFLICT)
+            break;
+    }
+    if (rc)
+        self->upgraded_from = 0;
+    return rc;
 }
 
 static int
@@ -317,36 +401,9 @@ s_init_tables (secpol_store_t *self)
     for (size_t i = 0; i < self->n_tables; i++)
         if ((rc = mdb_dbi_open (txn, self->tables[i]->name, MDB_CREATE, &self->dbi[i])))
             goto fail;
-    MDB_val key = {strlen (SCHEMA_KEY), SCHEMA_KEY}, val;
-    rc = mdb_get (txn, self->dbi[0], &key, &val);
-    bool created = rc == MDB_NOTFOUND;
-    if (rc && !created)
+    secpol_txn_t wrapped = {.store = self, .txn = txn, .write = true};
+    if ((rc = s_stamp (self, &wrapped)))
         goto fail;
-    if (!created) {
-        if (val.mv_size != sizeof (uint32_t)) {
-            rc = SECPOL_ECORRUPT;
-            goto fail;
-        }
-        memcpy (&self->schema, val.mv_data, sizeof self->schema);
-        if (self->schema > SECPOL_SCHEMA_VERSION) {
-            rc = SECPOL_ESCHEMA;
-            goto fail;
-        }
-        if (self->schema < SECPOL_SCHEMA_VERSION) {
-            if ((rc = s_upgrade (self, txn, self->schema)))
-                goto fail;
-            self->upgraded_from = self->schema;
-        }
-    } else if ((rc = s_write_info (txn, self->dbi[0], true, 0)))
-        goto fail;
-    if (created || self->upgraded_from) {
-        uint32_t schema = SECPOL_SCHEMA_VERSION;
-        val.mv_size = sizeof schema;
-        val.mv_data = &schema;
-        if ((rc = mdb_put (txn, self->dbi[0], &key, &val, 0)))
-            goto fail;
-        self->schema = schema;
-    }
     return mdb_txn_commit (txn);
 
 fail:
@@ -355,13 +412,31 @@ fail:
     return rc;
 }
 
+bool
+secpol_store_is_postgresql (const char *store)
+{
+    return secpol_pg_is_url (store);
+}
+
+const char *
+secpol_store_describe (char *out, size_t size, const char *url)
+{
+    if (!url) {
+        snprintf (out, size, "lmdb");
+        return out;
+    }
+    return secpol_pg_describe (out, size, url);
+}
+
 void
 secpol_store_close (secpol_store_t **store_p)
 {
     if (!store_p || !*store_p)
         return;
     secpol_store_t *self = *store_p;
-    mdb_env_close (self->env);
+    if (self->env)
+        mdb_env_close (self->env);
+    secpol_pg_close (&self->pg);
     pthread_rwlock_destroy (&self->resize_lock);
     secpol_keys_close (&self->keys);
     free (self);
@@ -407,11 +482,40 @@ s_count_reader (const char *line, void *arg)
     return 0;
 }
 
+/*  What META's store_info says, into out. */
+static void
+s_info_stats (secpol_txn_t *txn, secpol_store_stats_t *out)
+{
+    secpol_val_t val;
+    if (secpol_get (txn, &secpol_meta_table, INFO_KEY, strlen (INFO_KEY), &val) == 0) {
+        Secpol__Store__V1__StoreInfo *facts =
+            secpol__store__v1__store_info__unpack (NULL, val.size, val.data);
+        if (facts) {
+            out->created_at = facts->created_at;
+            out->upgraded_from = facts->upgraded_from;
+            out->upgraded_at = facts->upgraded_at;
+            secpol__store__v1__store_info__free_unpacked (facts, NULL);
+        }
+    }
+}
+
 int
 secpol_store_stats (secpol_txn_t *txn, secpol_store_stats_t *out)
 {
     secpol_store_t *self = txn->store;
     memset (out, 0, sizeof *out);
+    if (txn->pg) { /* entries per table; pages, map and readers are LMDB's */
+        out->schema_version = self->schema;
+        s_info_stats (txn, out);
+        for (size_t i = 0; i < self->n_tables; i++) {
+            secpol_table_stats_t *table = &out->tables[out->n_tables++];
+            snprintf (table->name, sizeof table->name, "%s", self->tables[i]->name);
+            int rc = secpol_pg_count (txn->pg, self->tables[i]->name, &table->entries);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    }
     for (size_t i = 0; i < self->n_tables; i++) {
         MDB_stat stat;
         int rc = mdb_stat (txn->txn, self->dbi[i], &stat);
@@ -433,17 +537,7 @@ secpol_store_stats (secpol_txn_t *txn, secpol_store_stats_t *out)
     out->last_txn_id = info.me_last_txnid;
     out->max_readers = info.me_maxreaders;
     out->schema_version = self->schema;
-    MDB_val info_key = {strlen (INFO_KEY), INFO_KEY}, info_val;
-    if (mdb_get (txn->txn, self->dbi[0], &info_key, &info_val) == 0) {
-        Secpol__Store__V1__StoreInfo *facts =
-            secpol__store__v1__store_info__unpack (NULL, info_val.mv_size, info_val.mv_data);
-        if (facts) {
-            out->created_at = facts->created_at;
-            out->upgraded_from = facts->upgraded_from;
-            out->upgraded_at = facts->upgraded_at;
-            secpol__store__v1__store_info__free_unpacked (facts, NULL);
-        }
-    }
+    s_info_stats (txn, out);
     /* the free list (sub-database 0): each value is a count, then page numbers */
     MDB_cursor *cursor = NULL;
     int rc = mdb_cursor_open (txn->txn, 0, &cursor);
@@ -473,6 +567,8 @@ secpol_store_stats (secpol_txn_t *txn, secpol_store_stats_t *out)
 int
 secpol_store_copy (secpol_store_t *self, int fd)
 {
+    if (self->pg)
+        return SECPOL_ENOTSUP; /* the database's own tools back it up */
     /* LMDB begins its own read transaction for the copy: hold the resize
      * lock as every transaction of ours does (mdb_env_set_mapsize must not
      * run under it) */
@@ -498,12 +594,14 @@ int
 secpol_store_check_readers (secpol_store_t *self, int *cleared)
 {
     *cleared = 0;
-    return mdb_reader_check (self->env, cleared);
+    return self->pg ? 0 : mdb_reader_check (self->env, cleared);
 }
 
 int
 secpol_store_grow (secpol_store_t *self)
 {
+    if (self->pg)
+        return 0; /* nothing to grow */
     pthread_rwlock_wrlock (&self->resize_lock);
     size_t size = self->map_size * 2;
     int rc = mdb_env_set_mapsize (self->env, size);
@@ -522,6 +620,16 @@ secpol_txn_begin (secpol_store_t *self, secpol_txn_t *parent, bool write, secpol
     txn->store = self;
     txn->parent = parent;
     txn->write = write;
+    if (self->pg) {
+        int rc = secpol_pg_txn_begin (self->pg, parent ? parent->pg : NULL, write, &txn->pg);
+        if (rc) {
+            free (txn);
+            return rc;
+        }
+        txn->active = true;
+        *txn_p = txn;
+        return 0;
+    }
     if (!parent)
         pthread_rwlock_rdlock (&self->resize_lock);
     int rc =
@@ -551,6 +659,11 @@ secpol_txn_reset (secpol_txn_t *txn)
 {
     if (!txn->active)
         return;
+    if (txn->pg) {
+        secpol_pg_txn_reset (txn->pg);
+        txn->active = false;
+        return;
+    }
     mdb_txn_reset (txn->txn);
     pthread_rwlock_unlock (&txn->store->resize_lock);
     txn->active = false;
@@ -561,6 +674,11 @@ secpol_txn_renew (secpol_txn_t *txn)
 {
     if (txn->active || txn->write || txn->parent)
         return SECPOL_EINVAL;
+    if (txn->pg) {
+        int rc = secpol_pg_txn_renew (txn->pg);
+        txn->active = rc == 0;
+        return rc;
+    }
     pthread_rwlock_rdlock (&txn->store->resize_lock);
     int rc = mdb_txn_renew (txn->txn);
     if (rc) {
@@ -575,6 +693,15 @@ static void
 s_txn_end (secpol_txn_t **txn_p, bool commit, int *rc)
 {
     secpol_txn_t *txn = *txn_p;
+    if (txn->pg) {
+        if (commit)
+            *rc = secpol_pg_txn_commit (&txn->pg);
+        else
+            secpol_pg_txn_abort (&txn->pg);
+        free (txn);
+        *txn_p = NULL;
+        return;
+    }
     if (commit) {
         *rc = s_map_error (mdb_txn_commit (txn->txn));
         if (*rc == SECPOL_EMAPFULL)
@@ -617,6 +744,12 @@ secpol_txn_map_full (secpol_txn_t *self)
     return self->map_full;
 }
 
+bool
+secpol_txn_conflict (secpol_txn_t *self)
+{
+    return self->pg && secpol_pg_txn_conflict (self->pg);
+}
+
 static int
 s_map_error (int rc)
 {
@@ -647,6 +780,8 @@ secpol_get (secpol_txn_t *txn, const secpol_table_t *table, const void *key, siz
     MDB_dbi dbi;
     if (key_size == 0 || s_dbi (txn->store, table, &dbi))
         return SECPOL_EINVAL;
+    if (txn->pg)
+        return secpol_pg_get (txn->pg, table->name, key, key_size, value);
     MDB_val k = {key_size, (void *)key}, v;
     int rc = s_map_error (mdb_get (txn->txn, dbi, &k, &v));
     if (rc == 0)
@@ -663,6 +798,8 @@ secpol_put (secpol_txn_t *txn, const secpol_table_t *table, const void *key, siz
         return SECPOL_EINVAL;
     if (!txn->write)
         return SECPOL_EREADONLY;
+    if (txn->pg)
+        return secpol_pg_put (txn->pg, table->name, key, key_size, value, value_size);
     MDB_val k = {key_size, (void *)key}, v = {value_size, (void *)value};
     int rc = s_map_error (mdb_put (txn->txn, dbi, &k, &v, 0));
     if (rc == SECPOL_EMAPFULL)
@@ -678,6 +815,8 @@ secpol_del (secpol_txn_t *txn, const secpol_table_t *table, const void *key, siz
         return SECPOL_EINVAL;
     if (!txn->write)
         return SECPOL_EREADONLY;
+    if (txn->pg)
+        return secpol_pg_del (txn->pg, table->name, key, key_size);
     MDB_val k = {key_size, (void *)key};
     int rc = s_map_error (mdb_del (txn->txn, dbi, &k, NULL));
     if (rc == SECPOL_EMAPFULL)
@@ -692,6 +831,11 @@ secpol_cursor_open (secpol_txn_t *txn, const secpol_table_t *table, secpol_curso
     if (s_dbi (txn->store, table, &dbi))
         return SECPOL_EINVAL;
     secpol_cursor_t *self = secpol_xcalloc (1, sizeof *self);
+    if (txn->pg) {
+        self->txn = txn;
+        *cursor_p = self;
+        return secpol_pg_cursor_open (txn->pg, table->name, &self->pg);
+    }
     int rc = mdb_cursor_open (txn->txn, dbi, &self->cursor);
     if (rc) {
         free (self);
@@ -707,7 +851,10 @@ secpol_cursor_close (secpol_cursor_t **cursor_p)
 {
     if (!cursor_p || !*cursor_p)
         return;
-    mdb_cursor_close ((*cursor_p)->cursor);
+    if ((*cursor_p)->pg)
+        secpol_pg_cursor_close (&(*cursor_p)->pg);
+    else
+        mdb_cursor_close ((*cursor_p)->cursor);
     free (*cursor_p);
     *cursor_p = NULL;
 }
@@ -729,6 +876,8 @@ int
 secpol_cursor_seek (secpol_cursor_t *self, const void *key, size_t key_size, secpol_val_t *key_out,
                     secpol_val_t *value_out)
 {
+    if (self->pg)
+        return secpol_pg_cursor_seek (self->pg, key, key_size, key_out, value_out);
     MDB_val k = {key_size, (void *)key};
     if (!key || key_size == 0)
         return s_cursor_get (self, &k, MDB_FIRST, key_out, value_out);
@@ -738,6 +887,8 @@ secpol_cursor_seek (secpol_cursor_t *self, const void *key, size_t key_size, sec
 int
 secpol_cursor_last (secpol_cursor_t *self, secpol_val_t *key_out, secpol_val_t *value_out)
 {
+    if (self->pg)
+        return secpol_pg_cursor_last (self->pg, key_out, value_out);
     MDB_val k = {0, NULL};
     return s_cursor_get (self, &k, MDB_LAST, key_out, value_out);
 }
@@ -745,6 +896,8 @@ secpol_cursor_last (secpol_cursor_t *self, secpol_val_t *key_out, secpol_val_t *
 int
 secpol_cursor_next (secpol_cursor_t *self, secpol_val_t *key_out, secpol_val_t *value_out)
 {
+    if (self->pg)
+        return secpol_pg_cursor_next (self->pg, key_out, value_out);
     MDB_val k = {0, NULL};
     return s_cursor_get (self, &k, MDB_NEXT, key_out, value_out);
 }
@@ -752,6 +905,8 @@ secpol_cursor_next (secpol_cursor_t *self, secpol_val_t *key_out, secpol_val_t *
 int
 secpol_cursor_prev (secpol_cursor_t *self, secpol_val_t *key_out, secpol_val_t *value_out)
 {
+    if (self->pg)
+        return secpol_pg_cursor_prev (self->pg, key_out, value_out);
     MDB_val k = {0, NULL};
     return s_cursor_get (self, &k, MDB_PREV, key_out, value_out);
 }
@@ -761,6 +916,8 @@ secpol_cursor_del (secpol_cursor_t *self)
 {
     if (!self->txn->write)
         return SECPOL_EREADONLY;
+    if (self->pg)
+        return secpol_pg_cursor_del (self->pg);
     int rc = s_map_error (mdb_cursor_del (self->cursor, 0));
     if (rc == SECPOL_EMAPFULL)
         self->txn->map_full = true;

@@ -3,8 +3,10 @@
  *  Tables are named key/value maps ordered by key bytes. Handlers only get,
  *  put, delete and walk cursors inside a transaction that the dispatcher
  *  gives them; they never begin or commit one. This is the seam where a
- *  second backend can be added without touching handlers. The one backend
- *  today is LMDB (one environment, one sub-database per table).
+ *  second backend can be added without touching handlers. Two backends:
+ *  LMDB (one environment, one sub-database per table; the default) and
+ *  PostgreSQL (store_pg.h: one SQL table, SERIALIZABLE transactions, several
+ *  secpold on one database), chosen by secpol_store_options_t.url.
  *
  *  Threads: a store may be used from many threads. A write transaction
  *  belongs to the WRITE lane; read transactions to the READ lane workers.
@@ -70,6 +72,10 @@ extern const secpol_table_t secpol_meta_table;
 #define SECPOL_EDISKFULL                                                                           \
     (-32006) /* the filesystem under the store is full: nothing was written                        \
               */
+/*  PostgreSQL backend (store_pg.h). */
+#define SECPOL_ECONFLICT (-32020) /* serialization failure: the WRITE lane runs the batch again */
+#define SECPOL_EBACKEND  (-32021) /* the database refused or is unreachable (reason logged) */
+#define SECPOL_ENOTSUP   (-32022) /* LMDB only (a file copy): not with PostgreSQL */
 
 typedef struct secpol_store secpol_store_t;
 typedef struct secpol_txn secpol_txn_t;
@@ -88,6 +94,7 @@ typedef struct {
     const char *key_file; /* the master key file (keys.h); NULL = <dir>/secret.key */
     const secpol_table_t *const *tables; /* tables to open besides META (may be NULL) */
     size_t n_tables;                     /* entries in tables */
+    const char *url; /* NULL: LMDB in dir; a postgresql:// URI: that database (store_pg.h) */
 } secpol_store_options_t;
 
 /*  Returns a static description of err: one of ours, an LMDB code, or errno. */
@@ -104,10 +111,23 @@ const char *secpol_strerror (int err);
  *  SECPOL_STORE_MAX_TABLES), and checks the schema version: a new store is
  *  stamped with SECPOL_SCHEMA_VERSION, an older one is accepted, a newer one
  *  fails with SECPOL_ESCHEMA. options may be NULL for defaults.
+ *  With options->url set, the store is that PostgreSQL database instead
+ *  (store_pg.h; map and reader options are ignored) and dir holds only
+ *  secret.key; SECPOL_EINVAL when url is not a postgresql:// URI,
+ *  SECPOL_EBACKEND when the database cannot be reached (the reason logged).
  *  On success *store_p is set; the caller owns it and closes it with
  *  secpol_store_close(). Returns 0 or an error code. */
 int secpol_store_open (secpol_store_t **store_p, const char *dir,
                        const secpol_store_options_t *options) __attribute__ ((warn_unused_result));
+
+/*  True when store (a --store value) names a PostgreSQL database: a
+ *  postgresql:// or postgres:// URI. */
+bool secpol_store_is_postgresql (const char *store);
+
+/*  Writes into out (size bytes) what a log may say about the store url
+ *  (options.url): "lmdb" for NULL, else postgresql://user@host:port/dbname
+ *  without password or options. Returns out. */
+const char *secpol_store_describe (char *out, size_t size, const char *url);
 
 /*  Closes the store. Every transaction must have ended. NULL-safe; nulls
  *  the caller's pointer. */
@@ -227,6 +247,12 @@ int secpol_txn_renew (secpol_txn_t *txn) __attribute__ ((warn_unused_result));
 /*  True when a put in this transaction (or a child) ran out of map space.
  *  The dispatcher checks it to grow the map and retry the batch. */
 bool secpol_txn_map_full (secpol_txn_t *self);
+
+/*  True when a statement of this transaction (or its top level) failed to
+ *  serialize against a concurrent one (PostgreSQL SQLSTATE 40001 or 40P01;
+ *  never with LMDB, whose writer is alone). The dispatcher aborts the batch
+ *  and runs it again, as after a map grow. */
+bool secpol_txn_conflict (secpol_txn_t *self);
 
 /*  Gets the value stored under key. Returns 0 and sets *value, or
  *  SECPOL_ENOTFOUND, or another error. */

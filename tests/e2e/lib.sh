@@ -7,6 +7,8 @@
 #   secpol_stop PID                          SIGTERM, bounded wait; returns its
 #                                            exit status (137 after a SIGKILL)
 #   ctl ARGS...                              secpolctl against $endpoint
+#   secpol_store_dump DATA                   the bytes of DATA's store (data.mdb,
+#                                            or its PostgreSQL records)
 #   run NAME EXIT CMD...                     CMD's stdout in $out, stderr in $err
 #   check NAME TEXT PATTERN...               TEXT matches every PATTERN (grep -E)
 #   has NAME TEXT PATTERN                    the same with one pattern
@@ -14,8 +16,13 @@
 #   secpol_finish                            stops secpold (it must exit 0), prints
 #                                            "N passed, N failed"; exit status
 #
+# With SECPOL_TEST_STORE=postgresql (the e2e-pg/ copies of the suite, see
+# tests/support/pg.h) each data dir's secpold runs on a schema of its own on
+# the run's PostgreSQL server (SECPOL_TEST_PG); the same data dir gets the
+# same schema again on a restart.
+#
 # However the script ends (a failed step, set -e, INT/TERM), an EXIT trap
-# stops every secpold started here and removes $tmp. Nothing waits a fixed
+# stops every secpold started here, drops its schemas and removes $tmp. Nothing waits a fixed
 # time: a start waits until `secpolctl health` answers, a stop until the
 # process is gone, each with a deadline of $secpol_deadline seconds.
 set -uo pipefail
@@ -30,6 +37,7 @@ pid=""
 endpoint=""
 spawned_pid=""
 secpol_pids=()
+secpol_schemas=()
 # Seconds a start or a stop may take; a sanitizer build runs several times
 # slower (make test-sanitize sets SECPOL_TEST_DEADLINE).
 secpol_deadline=${SECPOL_TEST_DEADLINE:-20}
@@ -39,8 +47,23 @@ failed=0
 secpol_cleanup() {
   local p
   for p in "${secpol_pids[@]}"; do secpol_stop "$p" >/dev/null 2>&1; done
+  for p in "${secpol_schemas[@]}"; do secpol_psql "DROP SCHEMA IF EXISTS $p CASCADE" >/dev/null 2>&1; done
   [ -n "$tmp" ] && rm -rf "$tmp"
   rm -rf "$secpol_scratch"
+}
+
+secpol_psql() {
+  "${PG_BINDIR:-/usr/lib/postgresql/15/bin}/psql" -X -q -v ON_ERROR_STOP=1 "$SECPOL_TEST_PG" -c "$1"
+}
+
+# Prints the --store option for a data dir: nothing for LMDB; a fresh (or,
+# for the same dir, the same) schema on the run's PostgreSQL server.
+secpol_store_args() {
+  [ "${SECPOL_TEST_STORE:-}" = postgresql ] || return 0
+  local schema
+  schema="sh_$(printf '%s' "$1" | md5sum | cut -c1-16)"
+  secpol_psql "CREATE SCHEMA IF NOT EXISTS $schema" >/dev/null || return 1
+  printf -- '--store\n%s&options=-csearch_path%%3D%s\n' "$SECPOL_TEST_PG" "$schema"
 }
 trap secpol_cleanup EXIT
 trap 'exit 130' INT TERM
@@ -55,9 +78,11 @@ secpol_abort() {
 }
 
 secpol_spawn() {
-  local spawn_endpoint=$1 data=$2 log=$3
+  local spawn_endpoint=$1 data=$2 log=$3 store=()
   shift 3
-  "$SECPOLD" --endpoint "$spawn_endpoint" --data-dir "$data" "$@" 2>"$log" &
+  mapfile -t store < <(secpol_store_args "$data")
+  [ ${#store[@]} -eq 0 ] || secpol_schemas+=("sh_$(printf '%s' "$data" | md5sum | cut -c1-16)")
+  "$SECPOLD" --endpoint "$spawn_endpoint" --data-dir "$data" "${store[@]}" "$@" 2>"$log" &
   spawned_pid=$!
   secpol_pids+=("$spawned_pid")
   # Ready means answering. Each try waits up to 200 ms for an answer, so
@@ -100,6 +125,21 @@ secpol_stop() {
 }
 
 ctl() { "$SECPOLCTL" --endpoint "$endpoint" "$@"; }
+
+# Prints what the store of data dir DATA holds, for checks that something is
+# (not) stored: LMDB's data.mdb, or every key and value of its PostgreSQL
+# schema (bytes outside printable ASCII escaped as \ooo).
+secpol_store_dump() {
+  if [ "${SECPOL_TEST_STORE:-}" = postgresql ]; then
+    local schema
+    schema="sh_$(printf '%s' "$1" | md5sum | cut -c1-16)"
+    "${PG_BINDIR:-/usr/lib/postgresql/15/bin}/psql" -X -q -At \
+      "$SECPOL_TEST_PG&options=-csearch_path%3D$schema" \
+      -c "SELECT encode(k, 'escape') || ' ' || encode(v, 'escape') FROM secpol_kv"
+  else
+    cat "$1/data.mdb"
+  fi
+}
 ok() { passed=$((passed + 1)); echo "ok   - $1"; }
 bad() { failed=$((failed + 1)); echo "FAIL - $1"; [ -n "${2:-}" ] && echo "       $2"; }
 

@@ -655,7 +655,8 @@ test_a_flood_of_random_subjects_is_swept_after_the_window (void **state)
     secpol_client_destroy (&client);
     s_stop_keeping_data (daemon);
     const secpol_table_t *tables[] = {&secpol_lockout_table, &secpol_expiry_table};
-    secpol_store_options_t options = {.tables = tables, .n_tables = 2};
+    secpol_store_options_t options = {
+        .tables = tables, .n_tables = 2, .url = secpol_test_daemon_store_url (daemon)};
     secpol_store_t *store = NULL;
     assert_int_equal (secpol_store_open (&store, daemon->data_dir, &options), 0);
     size_t counters = s_entries (store, &secpol_lockout_table);

@@ -576,8 +576,6 @@ test_the_secret_is_never_stored_or_logged_in_plain_text (void **state)
 {
     secpol_test_daemon_t *daemon = *state;
     secpol_client_t *client = secpol_test_client (daemon);
-    char mdb[400];
-    snprintf (mdb, sizeof mdb, "%s/data.mdb", daemon->data_dir);
     enrollment_t e;
     s_enroll (client, 0, &e);
     /* a second secret, left pending */
@@ -596,8 +594,11 @@ test_the_secret_is_never_stored_or_logged_in_plain_text (void **state)
         assert_int_equal (oath_base32_decode (secrets[i], strlen (secrets[i]), &raw, &raw_size),
                           OATH_OK);
         assert_int_equal (raw_size, 20);
-        s_file_lacks (mdb, raw, raw_size, "raw secret");
-        s_file_lacks (mdb, secrets[i], strlen (secrets[i]), "Base32 secret");
+        /* the store: data.mdb, or every record of the PostgreSQL store */
+        if (secpol_test_daemon_store_holds (daemon, raw, raw_size))
+            fail_msg ("the store holds the raw secret in plain text");
+        if (secpol_test_daemon_store_holds (daemon, secrets[i], strlen (secrets[i])))
+            fail_msg ("the store holds the Base32 secret in plain text");
         s_file_lacks (daemon->log_path, secrets[i], strlen (secrets[i]), "Base32 secret");
         free (raw);
     }
@@ -608,8 +609,9 @@ test_the_secret_is_never_stored_or_logged_in_plain_text (void **state)
             if (*p != '-')
                 canonical[n++] = *p;
         canonical[n] = '\0';
-        s_file_lacks (mdb, e.recovery[i], strlen (e.recovery[i]), "recovery code");
-        s_file_lacks (mdb, canonical, n, "recovery code");
+        if (secpol_test_daemon_store_holds (daemon, e.recovery[i], strlen (e.recovery[i])) ||
+            secpol_test_daemon_store_holds (daemon, canonical, n))
+            fail_msg ("the store holds a recovery code in plain text");
         s_file_lacks (daemon->log_path, canonical, n, "recovery code");
     }
     /* without its key file (a new one is made) no secret opens: the

@@ -332,14 +332,12 @@ test_reuse_limit_three_the_fourth_last_may_return (void **state)
     assert_string_equal (s_codes (client, "w1", "alice", p[3]), "REUSED");
     secpol_client_destroy (&client);
 
-    /* neither the LMDB file nor the log holds a password */
-    char path[400];
-    snprintf (path, sizeof path, "%s/data.mdb", daemon->data_dir);
+    /* neither the store nor the log holds a password */
     for (int i = 0; i < 4; i++) {
-        assert_false (s_file_holds (path, p[i]));
+        assert_false (secpol_test_daemon_store_holds (daemon, p[i], strlen (p[i])));
         assert_false (s_file_holds (daemon->log_path, p[i]));
     }
-    assert_true (s_file_holds (path, "$argon2id$v=19$m=19456,t=2,p=1$"));
+    assert_true (secpol_test_daemon_store_holds (daemon, "$argon2id$v=19$m=19456,t=2,p=1$", 31));
 }
 
 /* --- change interval, forced reset, inactivity -------------------------------- */

@@ -877,13 +877,11 @@ test_ended_sessions_are_swept_and_no_token_is_stored_or_logged (void **state)
     s_offset (client, 120); /* a touch moves two expiry entries */
     assert_int_equal (s_validate (client, tokens[0], true, NULL), SECPOL_OK);
 
-    /* neither the LMDB file nor the log holds a token (nor its random part) */
-    char path[400];
-    snprintf (path, sizeof path, "%s/data.mdb", daemon->data_dir);
+    /* neither the store nor the log holds a token (nor its random part) */
     for (int k = 0; k < 3; k++) {
         char random_part[32];
         snprintf (random_part, sizeof random_part, "%.22s", tokens[k] + 4);
-        assert_false (s_file_holds (path, random_part));
+        assert_false (secpol_test_daemon_store_holds (daemon, random_part, strlen (random_part)));
         assert_false (s_file_holds (daemon->log_path, random_part));
     }
 
@@ -905,7 +903,8 @@ test_ended_sessions_are_swept_and_no_token_is_stored_or_logged (void **state)
     s_stop_keeping_data (daemon);
     const secpol_table_t *tables[] = {&secpol_session_table, &secpol_session_subject_table,
                                       &secpol_expiry_table};
-    secpol_store_options_t options = {.tables = tables, .n_tables = 3};
+    secpol_store_options_t options = {
+        .tables = tables, .n_tables = 3, .url = secpol_test_daemon_store_url (daemon)};
     secpol_store_t *store = NULL;
     assert_int_equal (secpol_store_open (&store, daemon->data_dir, &options), 0);
     size_t sessions = s_entries (store, &secpol_session_table);

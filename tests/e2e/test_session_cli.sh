@@ -65,5 +65,6 @@ run "create: a bad id is named" 3 ctl session create '' alice &&
 run "an unknown option" 2 ctl session list acme alice --frob
 
 lacks "no token in the log" "$(cat "$tmp/secpold.log")" "${t1:4:22}"
-run "no token in the store" 1 grep -c -a "${t1:4:22}" "$tmp/data/data.mdb"
+secpol_store_dump "$tmp/data" >"$tmp/store.bytes"
+run "no token in the store" 1 grep -c -a "${t1:4:22}" "$tmp/store.bytes"
 secpol_finish

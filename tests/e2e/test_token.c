@@ -231,28 +231,7 @@ s_assert_violations (secpol_client_t *client, const char *const *fields, size_t 
 static size_t
 s_entries (const secpol_test_daemon_t *daemon, const char *table)
 {
-    MDB_env *env = NULL;
-    MDB_txn *txn = NULL;
-    MDB_dbi dbi;
-    MDB_stat stat = {0};
-    int rc = mdb_env_create (&env);
-    if (rc == 0)
-        rc = mdb_env_set_maxdbs (env, 64);
-    if (rc == 0)
-        rc = mdb_env_open (env, daemon->data_dir, MDB_RDONLY, 0600);
-    if (rc == 0)
-        rc = mdb_txn_begin (env, NULL, MDB_RDONLY, &txn);
-    if (rc == 0)
-        rc = mdb_dbi_open (txn, table, 0, &dbi);
-    if (rc == 0)
-        rc = mdb_stat (txn, dbi, &stat);
-    if (txn)
-        mdb_txn_abort (txn);
-    if (env)
-        mdb_env_close (env);
-    if (rc)
-        fail_msg ("table %s of %s: %s", table, daemon->data_dir, mdb_strerror (rc));
-    return stat.ms_entries;
+    return secpol_test_daemon_entries (daemon, table);
 }
 
 static int64_t
@@ -999,10 +978,8 @@ test_no_token_in_the_store_or_the_log (void **state)
     }
     secpol_client_destroy (&client);
 
-    char path[400];
-    snprintf (path, sizeof path, "%s/data.mdb", daemon->data_dir);
     size_t store_size = 0, log_size = 0;
-    char *store = s_slurp (path, &store_size);
+    char *store = secpol_test_daemon_store_bytes (daemon, &store_size);
     char *log = s_slurp (daemon->log_path, &log_size);
     assert_non_null (memmem (log, log_size, "msg=write", 9)); /* the writes were logged */
     for (int k = 0; k < N; k++) {
@@ -1011,7 +988,7 @@ test_no_token_in_the_store_or_the_log (void **state)
         for (int p = 0; p < 2; p++) {
             size_t length = strlen (parts[p]);
             if (memmem (store, store_size, parts[p], length))
-                fail_msg ("token %d is in data.mdb", k);
+                fail_msg ("token %d is in the store", k);
             if (memmem (log, log_size, parts[p], length))
                 fail_msg ("token %d is in the log", k);
         }

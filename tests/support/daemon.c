@@ -1,5 +1,7 @@
 /*  daemon.c - start and stop a real secpold for tests; see daemon.h. */
+#define _GNU_SOURCE /* memmem */
 #include "daemon.h"
+#include "pg.h"
 
 #include "secpol/secpol_status.h"
 #include "secpol/v1/health.pb-c.h"
@@ -8,13 +10,17 @@
 
 #include <czmq.h>
 #include <errno.h>
+#include <libpq-fe.h>
+#include <lmdb.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 #include <setjmp.h>
 #include <stddef.h>
@@ -37,8 +43,57 @@ secpol_test_daemon_start (secpol_test_daemon_t *self, const char *const *extra_a
     snprintf (self->data_dir, sizeof self->data_dir, "%s/data", self->dir);
     snprintf (self->endpoint, sizeof self->endpoint, "ipc://%s/secpol.sock", self->dir);
     snprintf (self->log_path, sizeof self->log_path, "%s/secpold.log", self->dir);
+    if (secpol_test_pg_wanted () && secpol_test_pg_schema_new (self->schema, sizeof self->schema,
+                                                               self->store, sizeof self->store)) {
+        secpol_test_dir_remove (self->dir);
+        return -1;
+    }
     if (s_spawn (self, extra_args) == 0)
         return 0;
+    secpol_test_dir_remove (self->dir);
+    secpol_test_pg_schema_drop (self->schema);
+    return -1;
+}
+
+int
+secpol_test_daemon_start_beside (secpol_test_daemon_t *self, const secpol_test_daemon_t *first,
+                                 const char *const *extra_args)
+{
+    memset (self, 0, sizeof *self);
+    if (!first->store[0]) {
+        fprintf (stderr, "start_beside: the first daemon is not on PostgreSQL\n");
+        return -1;
+    }
+    if (secpol_test_dir_make (self->dir, sizeof self->dir, "test") != 0)
+        return -1;
+    snprintf (self->data_dir, sizeof self->data_dir, "%s/data", self->dir);
+    snprintf (self->endpoint, sizeof self->endpoint, "ipc://%s/secpol.sock", self->dir);
+    snprintf (self->log_path, sizeof self->log_path, "%s/secpold.log", self->dir);
+    snprintf (self->store, sizeof self->store, "%s", first->store);
+    char from[400], to[400];
+    snprintf (from, sizeof from, "%s/secret.key", first->data_dir);
+    snprintf (to, sizeof to, "%s/secret.key", self->data_dir);
+    bool copied = false;
+    FILE *in = fopen (from, "rb");
+    if (in && mkdir (self->data_dir, 0700) == 0) {
+        int fd = open (to, O_WRONLY | O_CREAT | O_EXCL, 0600);
+        FILE *out = fd >= 0 ? fdopen (fd, "wb") : NULL;
+        char buf[256];
+        size_t n;
+        copied = out != NULL;
+        while (out && (n = fread (buf, 1, sizeof buf, in)) > 0)
+            copied = copied && fwrite (buf, 1, n, out) == n;
+        if (out)
+            copied = fclose (out) == 0 && copied;
+        else if (fd >= 0)
+            close (fd);
+    }
+    if (in)
+        fclose (in);
+    if (copied && s_spawn (self, extra_args) == 0)
+        return 0;
+    if (!copied)
+        fprintf (stderr, "start_beside: cannot copy %s: %s\n", from, strerror (errno));
     secpol_test_dir_remove (self->dir);
     return -1;
 }
@@ -87,6 +142,7 @@ secpol_test_daemon_stop (secpol_test_daemon_t *self)
         abort ();
     }
     secpol_test_dir_remove (self->dir);
+    secpol_test_pg_schema_drop (self->schema);
 }
 
 int
@@ -194,6 +250,10 @@ s_spawn (secpol_test_daemon_t *self, const char *const *extra_args)
     argv[argc++] = self->data_dir;
     argv[argc++] = "--log-level";
     argv[argc++] = "debug";
+    if (self->store[0]) {
+        argv[argc++] = "--store";
+        argv[argc++] = self->store;
+    }
     bool test_clock = true;
     for (int i = 0; extra_args && extra_args[i] && argc < 62; i++)
         if (strcmp (extra_args[i], "--no-test-clock") == 0)
@@ -402,4 +462,114 @@ secpol_test_run (const secpol_test_daemon_t *self, char **out, const char *fmt, 
     else
         free (buf);
     return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+/* --- what the store holds ---------------------------------------------------- */
+
+const char *
+secpol_test_daemon_store_url (const secpol_test_daemon_t *self)
+{
+    return self->store[0] ? self->store : NULL;
+}
+
+/*  Runs a query on the daemon's PostgreSQL store; fails the test on error. */
+static PGresult *
+s_pg_query (const secpol_test_daemon_t *self, const char *sql, const char *param)
+{
+    PGconn *conn = PQconnectdb (self->store);
+    if (PQstatus (conn) != CONNECTION_OK)
+        fail_msg ("cannot connect to the store: %s", PQerrorMessage (conn));
+    const char *values[1] = {param};
+    PGresult *res = PQexecParams (conn, sql, param ? 1 : 0, NULL, values, NULL, NULL, 1);
+    if (PQresultStatus (res) != PGRES_TUPLES_OK)
+        fail_msg ("%s: %s", sql, PQerrorMessage (conn));
+    PQfinish (conn);
+    return res;
+}
+
+char *
+secpol_test_daemon_store_bytes (const secpol_test_daemon_t *self, size_t *size)
+{
+    if (self->store[0]) {
+        PGresult *res = s_pg_query (self, "SELECT k, v FROM secpol_kv", NULL);
+        size_t total = 0;
+        for (int row = 0; row < PQntuples (res); row++)
+            total += (size_t)PQgetlength (res, row, 0) + (size_t)PQgetlength (res, row, 1);
+        char *bytes = malloc (total + 1);
+        assert_non_null (bytes);
+        size_t at = 0;
+        for (int row = 0; row < PQntuples (res); row++)
+            for (int column = 0; column < 2; column++) {
+                memcpy (bytes + at, PQgetvalue (res, row, column),
+                        (size_t)PQgetlength (res, row, column));
+                at += (size_t)PQgetlength (res, row, column);
+            }
+        PQclear (res);
+        *size = at;
+        return bytes;
+    }
+    char path[400];
+    snprintf (path, sizeof path, "%s/data.mdb", self->data_dir);
+    FILE *file = fopen (path, "rb");
+    if (!file)
+        fail_msg ("cannot open %s: %s", path, strerror (errno));
+    size_t used = 0, capacity = 1 << 20, n;
+    char *bytes = malloc (capacity);
+    assert_non_null (bytes);
+    while ((n = fread (bytes + used, 1, capacity - used, file)) > 0) {
+        used += n;
+        if (used == capacity) {
+            capacity *= 2;
+            bytes = realloc (bytes, capacity);
+            assert_non_null (bytes);
+        }
+    }
+    fclose (file);
+    *size = used;
+    return bytes;
+}
+
+bool
+secpol_test_daemon_store_holds (const secpol_test_daemon_t *self, const void *needle, size_t size)
+{
+    size_t store_size = 0;
+    char *bytes = secpol_test_daemon_store_bytes (self, &store_size);
+    bool found = memmem (bytes, store_size, needle, size) != NULL;
+    free (bytes);
+    return found;
+}
+
+size_t
+secpol_test_daemon_entries (const secpol_test_daemon_t *self, const char *table)
+{
+    if (self->store[0]) {
+        PGresult *res =
+            s_pg_query (self, "SELECT count(*)::int4 FROM secpol_kv WHERE tbl = $1", table);
+        uint32_t count = 0;
+        memcpy (&count, PQgetvalue (res, 0, 0), sizeof count);
+        PQclear (res);
+        return ntohl (count);
+    }
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi dbi;
+    MDB_stat stat = {0};
+    int rc = mdb_env_create (&env);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs (env, 64);
+    if (rc == 0)
+        rc = mdb_env_open (env, self->data_dir, MDB_RDONLY, 0600);
+    if (rc == 0)
+        rc = mdb_txn_begin (env, NULL, MDB_RDONLY, &txn);
+    if (rc == 0)
+        rc = mdb_dbi_open (txn, table, 0, &dbi);
+    if (rc == 0)
+        rc = mdb_stat (txn, dbi, &stat);
+    if (txn)
+        mdb_txn_abort (txn);
+    if (env)
+        mdb_env_close (env);
+    if (rc)
+        fail_msg ("table %s of %s: %s", table, self->data_dir, mdb_strerror (rc));
+    return stat.ms_entries;
 }

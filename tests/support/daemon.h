@@ -5,7 +5,9 @@
  *  debug and --test-clock, and returns once Health/Check answers over a real
  *  socket: a started daemon is a serving one, there is nothing to wait for.
  *  secpol_test_daemon_stop() sends SIGTERM, waits (bounded), checks that it
- *  exited cleanly and removes the dir.
+ *  exited cleanly and removes the dir. With SECPOL_TEST_STORE=postgresql
+ *  (pg.h) the store is a fresh schema on the run's PostgreSQL server instead
+ *  (<dir>/data then keeps only secret.key), dropped at stop.
  *
  *  The usual way in is the cmocka fixture pair, which gives every test its
  *  own daemon and stops it however the test ended:
@@ -39,6 +41,8 @@ typedef struct {
     char endpoint[320]; /* ipc://<dir>/secpol.sock */
     char log_path[300]; /* <dir>/secpold.log: secpold's stderr, every start appended */
     int exit_status;    /* after a kill or stop: waitpid status */
+    char schema[64];    /* PostgreSQL store (pg.h): its schema, dropped at stop; "" with LMDB */
+    char store[512];    /* PostgreSQL store: the --store URI given to secpold */
 } secpol_test_daemon_t;
 
 /*  Starts secpold with --test-clock plus extra_args (NULL-terminated, may be
@@ -48,6 +52,15 @@ typedef struct {
  *  within SECPOL_TEST_DEADLINE_MS; then nothing is left running and the dir
  *  is gone, so a failed start needs no stop (one is harmless). */
 int secpol_test_daemon_start (secpol_test_daemon_t *self, const char *const *extra_args);
+
+/*  Starts another secpold on first's PostgreSQL store, as one more instance
+ *  of one deployment: its own dir and endpoint, first's --store URI, and a
+ *  copy of first's secret.key (every instance needs the same key, see
+ *  docs/SCALING.md). The schema stays first's: stop drops it only with first.
+ *  Returns 0 once it answers, or -1 as start does (also when first is not on
+ *  PostgreSQL). */
+int secpol_test_daemon_start_beside (secpol_test_daemon_t *self, const secpol_test_daemon_t *first,
+                                     const char *const *extra_args);
 
 /*  Stops secpold if it runs (it must exit cleanly, as in stop) and starts it
  *  again on the same dir and data, for durability tests. Returns 0 once it
@@ -68,6 +81,24 @@ int secpol_test_daemon_kill (secpol_test_daemon_t *self, int signal);
  *  group teardown, and a broken daemon must never pass. Safe to call twice,
  *  after a failed start, and on a zeroed struct. */
 void secpol_test_daemon_stop (secpol_test_daemon_t *self);
+
+/*  The bytes of the daemon's store, for tests that check what is (not)
+ *  stored: the LMDB file data.mdb, or every key and value of its PostgreSQL
+ *  schema one after the other. Sets *size; the caller frees the result.
+ *  Fails the test when the store cannot be read. */
+char *secpol_test_daemon_store_bytes (const secpol_test_daemon_t *self, size_t *size);
+
+/*  True when the daemon's store holds needle (size bytes) anywhere. */
+bool secpol_test_daemon_store_holds (const secpol_test_daemon_t *self, const void *needle,
+                                     size_t size);
+
+/*  Records in table (a table's name) of the daemon's store, read while it
+ *  runs. Fails the test when the store cannot be read. */
+size_t secpol_test_daemon_entries (const secpol_test_daemon_t *self, const char *table);
+
+/*  The options.url that opens the daemon's store with secpol_store_open
+ *  (with data_dir): NULL for LMDB. */
+const char *secpol_test_daemon_store_url (const secpol_test_daemon_t *self);
 
 /*  cmocka fixtures: setup starts a daemon (as secpol_test_daemon_start with
  *  no extra arguments) into *state, teardown stops and frees it. Use them per

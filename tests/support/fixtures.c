@@ -1,6 +1,7 @@
 /*  fixtures.c - see fixtures.h. */
 #define _GNU_SOURCE
 #include "fixtures.h"
+#include "pg.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -65,6 +66,14 @@ secpol_test_store_open (secpol_test_store_t *self, const secpol_table_t *const *
     self->options.n_tables = n_tables;
     if (secpol_test_dir_make (self->dir, sizeof self->dir, "store") != 0)
         return -1;
+    if (secpol_test_pg_wanted ()) {
+        if (secpol_test_pg_schema_new (self->schema, sizeof self->schema, self->url,
+                                       sizeof self->url)) {
+            secpol_test_store_close (self);
+            return -1;
+        }
+        self->options.url = self->url;
+    }
     int rc = secpol_store_open (&self->store, self->dir, &self->options);
     if (rc != 0) {
         fprintf (stderr, "cannot open a store in %s: %s\n", self->dir, secpol_strerror (rc));
@@ -86,6 +95,7 @@ secpol_test_store_close (secpol_test_store_t *self)
 {
     secpol_store_close (&self->store);
     secpol_test_dir_remove (self->dir);
+    secpol_test_pg_schema_drop (self->schema);
 }
 
 /* --- an arena, as a cmocka fixture --------------------------------------- */

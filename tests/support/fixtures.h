@@ -44,10 +44,14 @@ typedef struct {
     char dir[64];                   /* temp dir holding the LMDB files; "" when none */
     secpol_store_t *store;          /* the open store; NULL when closed */
     secpol_store_options_t options; /* what it was opened with, for a reopen */
+    char schema[64];                /* PostgreSQL (pg.h): the store's schema; "" with LMDB */
+    char url[512];                  /* PostgreSQL: options.url */
 } secpol_test_store_t;
 
 /*  Makes a temp dir and opens a store in it with these tables (tables may be
- *  NULL when n_tables is 0) and no_sync, as befits a throwaway store. The
+ *  NULL when n_tables is 0) and no_sync, as befits a throwaway store. With
+ *  SECPOL_TEST_STORE=postgresql (pg.h) the store is a fresh schema on the
+ *  run's PostgreSQL server instead (the dir keeps secret.key). The
  *  tables array must outlive the fixture. Returns 0, or -1 with a message
  *  on stderr and nothing left behind. Use it from a cmocka setup:
  *
