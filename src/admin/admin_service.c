@@ -192,17 +192,22 @@ s_copy_file (int from, int dir_fd, const char *name)
 static int
 s_write_backup (secpol_store_t *store, int dir_fd, uint64_t *bytes)
 {
-    int fd =
-        openat (dir_fd, "data.mdb", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0)
+    /* a PostgreSQL store is the database's to back up: only the key file
+     * goes here (docs/SCALING.md) */
+    int fd = secpol_store_postgresql (store)
+                 ? -2
+                 : openat (dir_fd, "data.mdb", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                           0600);
+    if (fd == -1)
         return errno;
-    int rc = secpol_store_copy (store, fd);
+    int rc = fd == -2 ? 0 : secpol_store_copy (store, fd);
     struct stat st;
-    if (rc == 0 && (fchmod (fd, 0600) != 0 || fsync (fd) != 0 || fstat (fd, &st) != 0))
+    if (rc == 0 && fd >= 0 && (fchmod (fd, 0600) != 0 || fsync (fd) != 0 || fstat (fd, &st) != 0))
         rc = errno;
-    if (rc == 0)
+    if (rc == 0 && fd >= 0)
         *bytes = (uint64_t)st.st_size;
-    close (fd);
+    if (fd >= 0)
+        close (fd);
     if (rc)
         return rc;
     char key_path[PATH_MAX];

@@ -418,6 +418,12 @@ secpol_store_is_postgresql (const char *store)
     return secpol_pg_is_url (store);
 }
 
+bool
+secpol_store_postgresql (const secpol_store_t *self)
+{
+    return self->pg != NULL;
+}
+
 const char *
 secpol_store_describe (char *out, size_t size, const char *url)
 {

@@ -129,6 +129,9 @@ bool secpol_store_is_postgresql (const char *store);
  *  without password or options. Returns out. */
 const char *secpol_store_describe (char *out, size_t size, const char *url);
 
+/*  True when the store is a PostgreSQL database (no files of its own). */
+bool secpol_store_postgresql (const secpol_store_t *self);
+
 /*  Closes the store. Every transaction must have ended. NULL-safe; nulls
  *  the caller's pointer. */
 void secpol_store_close (secpol_store_t **store_p);
