@@ -513,6 +513,9 @@ secpol_store_stats (secpol_txn_t *txn, secpol_store_stats_t *out)
     if (txn->pg) { /* entries per table; pages, map and readers are LMDB's */
         out->schema_version = self->schema;
         s_info_stats (txn, out);
+        struct statvfs fs; /* the data dir keeps the key file */
+        if (statvfs (self->dir, &fs) == 0)
+            out->disk_free = (uint64_t)(geteuid () == 0 ? fs.f_bfree : fs.f_bavail) * fs.f_frsize;
         for (size_t i = 0; i < self->n_tables; i++) {
             secpol_table_stats_t *table = &out->tables[out->n_tables++];
             snprintf (table->name, sizeof table->name, "%s", self->tables[i]->name);
