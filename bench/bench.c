@@ -1198,13 +1198,21 @@ s_prepare_totp (run_t *run, secpol_client_t *client)
                 code_rc = secpol_client_send (client, "/secpol.v1.OtpService/BeginTotpEnrollment",
                                               &begin.base, &ids[i]);
             } else {
+                /* the code of the step before (the server takes one step
+                 * either side), so the app may sign in again within this
+                 * one: runs shorter than a step see TOTP sign-ins too; at
+                 * a step's first second, this step's code */
                 time_t now = time (NULL);
-                if (oath_totp_generate (app->secret, sizeof app->secret, now, S_TOTP_PERIOD, 0, 6,
+                int64_t step = (int64_t)now / S_TOTP_PERIOD;
+                if (now % S_TOTP_PERIOD >= 1)
+                    step--;
+                if (oath_totp_generate (app->secret, sizeof app->secret,
+                                        (time_t)(step * S_TOTP_PERIOD), S_TOTP_PERIOD, 0, 6,
                                         code) != OATH_OK) {
                     failed = "liboath computes no code";
                     break;
                 }
-                app->next_step = (int64_t)now / S_TOTP_PERIOD + 1;
+                app->next_step = step + 1;
                 confirm.subject_id = subjects[i];
                 code_rc = secpol_client_send (client, "/secpol.v1.OtpService/ConfirmTotpEnrollment",
                                               &confirm.base, &ids[i]);
