@@ -36,7 +36,7 @@
 
 #include "all_types.h"
 
-#define MAX_TYPES 64
+#define MAX_TYPES 256 /* every message of the contract; it grows with each service */
 
 /* --- the target ------------------------------------------------------------------------- */
 
