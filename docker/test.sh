@@ -13,7 +13,11 @@
 #      client without keys gets no answer, keygen keeps the keys it made;
 #      restarts secpold and checks the store survived in its volume;
 #   7. runs the load generator of the bench profile for a second;
-#   8. tears everything down (volumes included), whatever happened.
+#   8. the scale profile: PostgreSQL (docker/postgres.Dockerfile) and two
+#      secpold on it, both healthy; the example login flow against each; a
+#      reset token issued through secpold-1 is consumed through secpold-2
+#      exactly once (the second use, through either, is refused);
+#   9. tears everything down (volumes included), whatever happened.
 # Nothing waits a fixed time: each wait polls a state with a deadline
 # (SECPOL_DOCKER_DEADLINE seconds, default 120).
 set -uo pipefail
@@ -35,7 +39,7 @@ abort() {
   "${compose[@]}" logs --no-color --tail 30 >&2 2>/dev/null || true
   finish
 }
-cleanup() { "${compose[@]}" --profile bench down -v --remove-orphans >/dev/null 2>&1 || true; }
+cleanup() { "${compose[@]}" --profile bench --profile scale down -v --remove-orphans >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -56,7 +60,8 @@ ok "the Docker engine answers"
 docker/base-image.sh || abort "the debian:bookworm-slim base image"
 ok "debian:bookworm-slim is there"
 # free host ports, so that the test never collides with a secpold on 7420
-export SECPOL_RPC_PUBLISH=127.0.0.1: SECPOL_METRICS_PUBLISH=127.0.0.1:
+export SECPOL_RPC_PUBLISH=127.0.0.1: SECPOL_METRICS_PUBLISH=127.0.0.1: \
+  SECPOL_SCALE_RPC_PUBLISH_1=127.0.0.1: SECPOL_SCALE_RPC_PUBLISH_2=127.0.0.1:
 started=$SECONDS
 "${compose[@]}" build >"/tmp/$project-build.log" 2>&1 ||
   abort "docker-compose build" "$(tail -20 "/tmp/$project-build.log")"
@@ -66,14 +71,17 @@ rm -f "/tmp/$project-build.log"
 container=$("${compose[@]}" ps -q secpold)
 
 # --- 4. health --------------------------------------------------------------------
-give_up=$((SECONDS + deadline))
-while :; do
-  health=$(docker inspect -f '{{.State.Status}} {{.State.Health.Status}}' "$container")
-  [ "$health" = "running healthy" ] && break
-  case "$health" in running*) ;; *) abort "secpold runs" "$health" ;; esac
-  [ "$SECONDS" -lt "$give_up" ] || abort "secpold turns healthy within $deadline s" "$health"
-  sleep 0.5
-done
+await_healthy() { # CONTAINER NAME: polls its HEALTHCHECK until healthy, within the deadline
+  local health give_up=$((SECONDS + deadline))
+  while :; do
+    health=$(docker inspect -f '{{.State.Status}} {{.State.Health.Status}}' "$1")
+    [ "$health" = "running healthy" ] && return 0
+    case "$health" in running*) ;; *) abort "$2 runs" "$health" ;; esac
+    [ "$SECONDS" -lt "$give_up" ] || abort "$2 turns healthy within $deadline s" "$health"
+    sleep 0.5
+  done
+}
+await_healthy "$container" secpold
 ok "secpold is healthy (its HEALTHCHECK: secpolctl health)"
 metrics=$("${compose[@]}" port secpold 9464)
 scrape() { curl -s --noproxy '*' --max-time 10 "http://$metrics$1"; }
@@ -160,4 +168,49 @@ if out=$("${compose[@]}" --profile bench run --rm bench --endpoint tcp://secpold
 else
   bad "the bench profile's load generator runs against it" "$(tail -5 <<<"$out")"
 fi
+
+# --- 8. the scale profile: two secpold on one PostgreSQL ------------------------------
+scale_started=$SECONDS
+"${compose[@]}" --profile scale build postgres >"/tmp/$project-build.log" 2>&1 ||
+  abort "docker-compose build postgres" "$(tail -20 "/tmp/$project-build.log")"
+rm -f "/tmp/$project-build.log"
+ok "the postgres image of the scale profile ($((SECONDS - scale_started)) s)"
+"${compose[@]}" --profile scale up -d secpold-1 secpold-2 || abort "docker-compose --profile scale up -d"
+for name in postgres secpold-1 secpold-2; do
+  await_healthy "$("${compose[@]}" --profile scale ps -q "$name")" "$name"
+done
+ok "postgres, secpold-1 and secpold-2 are healthy"
+out=$("${compose[@]}" --profile scale run --rm login-example-scale 2>&1)
+status=$?
+echo "$out" | sed 's/^/       | /'
+if [ "$status" -eq 0 ] && [ "$(grep -c '^login flow: all steps as expected' <<<"$out")" -eq 2 ]; then
+  ok "the example client's login flow passes against secpold-1 and secpold-2"
+else
+  bad "the example client's login flow passes against secpold-1 and secpold-2" "exit $status"
+fi
+on() { # INSTANCE SECPOLCTL-ARGS...: secpolctl in that instance, with the healthcheck's service key
+  local instance=$1
+  shift
+  "${compose[@]}" --profile scale exec -T "$instance" secpolctl --endpoint tcp://127.0.0.1:7420 "$@"
+}
+grep -q 'store=postgresql://secpol@postgres:5432/secpol ' <<<"$(docker logs \
+  "$("${compose[@]}" --profile scale ps -q secpold-2)" 2>&1)" &&
+  ok "secpold-2 runs on the PostgreSQL store" || bad "secpold-2 runs on the PostgreSQL store"
+token=$(on secpold-1 token issue scale-e2e password-reset alice 2>&1 |
+  sed -n 's/.*"token": *"\([^"]*\)".*/\1/p')
+[ -n "$token" ] && ok "secpold-1 issues a reset token" || bad "secpold-1 issues a reset token"
+out=$(on secpold-2 -o text token consume - password-reset --workspace scale-e2e <<<"$token" 2>&1)
+status=$?
+if [ "$status" -eq 0 ] && grep -q '^subject_id: alice$' <<<"$out"; then
+  ok "secpold-2 consumes the token secpold-1 issued (one store, one key)"
+else
+  bad "secpold-2 consumes the token secpold-1 issued" "exit $status: $out"
+fi
+for instance in secpold-2 secpold-1; do
+  out=$(on "$instance" token consume - password-reset --workspace scale-e2e <<<"$token" 2>&1)
+  status=$?
+  [ "$status" -eq 5 ] && grep -q NOT_FOUND <<<"$out" && ok "a second use through $instance is refused" ||
+    bad "a second use through $instance is refused" "exit $status: $out"
+done
+echo "       (the scale profile took $((SECONDS - scale_started)) s)"
 finish
