@@ -45,7 +45,21 @@ typedef enum {
     S_READ_TIMEOUT,     /* nothing before the time given */
     S_READ_INTERRUPTED, /* SIGINT/SIGTERM caught by czmq's handler, if the program uses it */
     S_READ_FAILED,      /* the socket failed */
+    S_READ_LINK_DOWN,   /* the connection of the watched link went down */
 } s_read_t;
+
+/*  One endpoint: its DEALER and the monitor that tracks its connection. */
+typedef struct {
+    zsock_t *dealer;  /* connected to endpoint */
+    void *handle;     /* its libzmq socket, for zmq_poll */
+    char *endpoint;   /* this one endpoint */
+    zsock_t *monitor; /* PAIR fed by zmq_socket_monitor on dealer */
+    bool connected;   /* as the monitor's last event says */
+    bool key_refused; /* the last handshake failed on our CURVE key */
+} s_link_t;
+
+#define S_MAX_LINKS 16 /* endpoints one client connects to */
+#define S_NO_LINK   SIZE_MAX
 
 /*  One call sent and not yet completed. */
 struct s_call {
@@ -58,6 +72,7 @@ struct s_call {
     bool waiting;                             /* linked in the expiry list */
     zmsg_t *reply;                            /* stashed reply, when arrived */
     s_call_t *stash_next;                     /* stash FIFO */
+    size_t link;                              /* the endpoint it was sent to */
 };
 
 /*  The ProtobufCService handed to generated stubs. */
@@ -67,9 +82,10 @@ typedef struct {
 } s_service_t;
 
 struct secpol_client {
-    zsock_t *dealer;                   /* connected to endpoint */
-    void *handle;                      /* its libzmq socket, for zmq_poll */
-    char *endpoint;                    /* as given */
+    s_link_t links[S_MAX_LINKS];       /* one DEALER per endpoint */
+    size_t n_links;                    /* endpoints given */
+    size_t next_link;                  /* round robin */
+    char *endpoint;                    /* as given (comma-separated when several) */
     int timeout_ms;                    /* per call; 0 = forever */
     char *request_id;                  /* sent in headers; NULL = none */
     uint64_t next_call_id;             /* starts at 1 */
@@ -86,9 +102,6 @@ struct secpol_client {
     const char **fields;                /* backs status.violation_fields */
     const char **descriptions;          /* backs status.violation_descriptions */
     char local_message[512];            /* backs status.message when local */
-    zsock_t *monitor;                   /* PAIR fed by zmq_socket_monitor on dealer */
-    bool connected;                     /* as the monitor's last event says */
-    bool key_refused;                   /* the last handshake failed on our CURVE key */
 };
 
 static void s_status_clear (secpol_client_t *self);
@@ -103,10 +116,12 @@ static void s_waiting_link (secpol_client_t *self, s_call_t *call);
 static void s_waiting_unlink (secpol_client_t *self, s_call_t *call);
 static void s_call_free (secpol_client_t *self, s_call_t *call);
 static int s_send (secpol_client_t *self, s_call_t **call_p, const char *path,
-                   const ProtobufCMessageDescriptor *output, const ProtobufCMessage *request);
-static s_read_t s_read (secpol_client_t *self, zmsg_t **msg_p, int64_t until);
-static int s_read_failure (secpol_client_t *self, s_read_t result, uint64_t call_id,
-                           int timeout_ms);
+                   const ProtobufCMessageDescriptor *output, const ProtobufCMessage *request,
+                   unsigned tried);
+static s_read_t s_read (secpol_client_t *self, zmsg_t **msg_p, int64_t until, size_t watch);
+static int s_read_failure (secpol_client_t *self, s_read_t result, uint64_t call_id, int timeout_ms,
+                           size_t link);
+static bool s_any_connected (const secpol_client_t *self);
 static Secpol__V1__ResponseHeader *s_reply_header (zmsg_t *msg);
 static int s_finish (secpol_client_t *self, s_call_t *call, zmsg_t **msg_p,
                      Secpol__V1__ResponseHeader *header, ProtobufCMessage **response_p);
@@ -120,10 +135,10 @@ static void s_service_invoke (ProtobufCService *service, unsigned method_index,
                               void *closure_data);
 static void s_service_destroy (ProtobufCService *service);
 static bool s_endpoint_valid (const char *endpoint);
-static int s_monitor_start (secpol_client_t *self);
+static int s_monitor_start (s_link_t *link);
 static void s_monitor_drain (secpol_client_t *self);
-static bool s_monitor_event (secpol_client_t *self);
-static int s_curve_setup (secpol_client_t *self, const secpol_client_options_t *options);
+static bool s_monitor_event (s_link_t *link);
+static int s_curve_setup (s_link_t *link, const secpol_client_options_t *options);
 
 //  --------------------------------------------------------------------------
 //  Constructor, destructor, settings
@@ -140,59 +155,126 @@ secpol_client_new (const char *endpoint, int timeout_ms)
 secpol_client_t *
 secpol_client_open (const char *endpoint, const secpol_client_options_t *options, int *error)
 {
+    if (!endpoint)
+        endpoint = SECPOL_CLIENT_DEFAULT_ENDPOINT;
+    //  "a,b,c": one DEALER per endpoint (ZeroMQ endpoints never hold a comma).
+    char *copy = strdup (endpoint);
+    const char *list[S_MAX_LINKS + 1];
+    size_t n = 0;
+    bool empty = false;
+    for (char *save = NULL, *part = copy ? strtok_r (copy, ",", &save) : NULL; part;
+         part = strtok_r (NULL, ",", &save)) {
+        if (n <= S_MAX_LINKS)
+            list[n] = part;
+        n++;
+    }
+    if (copy && (!*copy || endpoint[0] == ',' || endpoint[strlen (endpoint) - 1] == ',' ||
+                 strstr (endpoint, ",,")))
+        empty = true;
+    secpol_client_t *self = NULL;
+    if (!copy) {
+        if (error)
+            *error = SECPOL_RESOURCE_EXHAUSTED;
+    } else if (empty || n == 0 || n > S_MAX_LINKS) {
+        if (error)
+            *error = SECPOL_INVALID_ARGUMENT;
+    } else
+        self = secpol_client_open_list (list, n, options, error);
+    free (copy);
+    return self;
+}
+
+secpol_client_t *
+secpol_client_open_list (const char *const *endpoints, size_t n_endpoints,
+                         const secpol_client_options_t *options, int *error)
+{
     secpol_client_options_t defaults = SECPOL_CLIENT_OPTIONS_INIT;
     if (!options)
         options = &defaults;
-    if (!endpoint)
-        endpoint = SECPOL_CLIENT_DEFAULT_ENDPOINT;
-    int code = SECPOL_RESOURCE_EXHAUSTED;
-    secpol_client_t *self = (secpol_client_t *)calloc (1, sizeof *self);
+    const char *default_endpoint = SECPOL_CLIENT_DEFAULT_ENDPOINT;
+    if (!endpoints || n_endpoints == 0) {
+        endpoints = &default_endpoint;
+        n_endpoints = 1;
+    }
+    int code = SECPOL_INVALID_ARGUMENT;
+    secpol_client_t *self = NULL;
+    if (n_endpoints > S_MAX_LINKS)
+        goto fail;
+    for (size_t i = 0; i < n_endpoints; i++)
+        if (!endpoints[i] || !*endpoints[i] || strchr (endpoints[i], ','))
+            goto fail;
+    code = SECPOL_RESOURCE_EXHAUSTED;
+    self = (secpol_client_t *)calloc (1, sizeof *self);
     if (!self)
         goto fail;
-    self->endpoint = strdup (endpoint);
+    size_t joined = 0;
+    for (size_t i = 0; i < n_endpoints; i++)
+        joined += strlen (endpoints[i]) + 1;
+    self->endpoint = (char *)malloc (joined);
     self->next_call_id = 1;
     self->n_buckets = S_MIN_BUCKETS;
     self->buckets = (s_call_t **)calloc (self->n_buckets, sizeof *self->buckets);
     self->status.message = "";
     if (!self->endpoint || !self->buckets)
         goto fail;
-
-    //  czmq installs its own SIGINT/SIGTERM handlers when it makes its first
-    //  socket, and they only set a flag: a service linking this library would
-    //  no longer stop on SIGTERM. A library must leave its host's signal
-    //  handling alone, so put back whatever the process had.
-    struct sigaction old_int, old_term;
-    sigaction (SIGINT, NULL, &old_int);
-    sigaction (SIGTERM, NULL, &old_term);
-    self->dealer = zsock_new (ZMQ_DEALER);
-    sigaction (SIGINT, &old_int, NULL);
-    sigaction (SIGTERM, &old_term, NULL);
-    //  czmq makes a socket or aborts on out of memory; a NULL socket is
-    //  most likely out of file descriptors (EMFILE).
-    if (!self->dealer)
-        goto fail;
-    zsock_set_linger (self->dealer, 0);
-    zsock_set_sndhwm (self->dealer, S_QUEUE_LIMIT);
-    zsock_set_rcvhwm (self->dealer, S_QUEUE_LIMIT);
-    self->handle = zsock_resolve (self->dealer);
-    if (s_monitor_start (self) != 0)
-        goto fail;
-    if (!s_endpoint_valid (endpoint) || s_curve_setup (self, options) != 0) {
-        code = SECPOL_INVALID_ARGUMENT;
-        goto fail;
+    self->endpoint[0] = '\0';
+    for (size_t i = 0; i < n_endpoints; i++) {
+        if (i > 0)
+            strcat (self->endpoint, ",");
+        strcat (self->endpoint, endpoints[i]);
     }
-    if (zmq_connect (self->handle, endpoint) != 0) {
-        //  EINVAL (malformed), EPROTONOSUPPORT (unknown transport),
-        //  ENOCOMPATPROTO (transport not for this socket type): the caller's.
-        code = errno == ENOMEM || errno == EMFILE || errno == EMTHREAD ? SECPOL_RESOURCE_EXHAUSTED
-                                                                       : SECPOL_INVALID_ARGUMENT;
-        goto fail;
+
+    for (size_t i = 0; i < n_endpoints; i++) {
+        s_link_t *link = &self->links[i];
+        self->n_links = i + 1;
+        link->endpoint = strdup (endpoints[i]);
+        if (!link->endpoint)
+            goto fail;
+        //  czmq installs its own SIGINT/SIGTERM handlers when it makes its
+        //  first socket, and they only set a flag: a service linking this
+        //  library would no longer stop on SIGTERM. A library must leave its
+        //  host's signal handling alone, so put back whatever the process had.
+        struct sigaction old_int, old_term;
+        sigaction (SIGINT, NULL, &old_int);
+        sigaction (SIGTERM, NULL, &old_term);
+        link->dealer = zsock_new (ZMQ_DEALER);
+        sigaction (SIGINT, &old_int, NULL);
+        sigaction (SIGTERM, &old_term, NULL);
+        //  czmq makes a socket or aborts on out of memory; a NULL socket is
+        //  most likely out of file descriptors (EMFILE).
+        if (!link->dealer)
+            goto fail;
+        zsock_set_linger (link->dealer, 0);
+        zsock_set_sndhwm (link->dealer, S_QUEUE_LIMIT);
+        zsock_set_rcvhwm (link->dealer, S_QUEUE_LIMIT);
+        //  With several endpoints, queue nothing for an instance whose
+        //  connection is down: the call goes to another one instead, and a
+        //  write is never delivered late to an instance that comes back.
+        if (n_endpoints > 1)
+            zsock_set_immediate (link->dealer, 1);
+        link->handle = zsock_resolve (link->dealer);
+        if (s_monitor_start (link) != 0)
+            goto fail;
+        if (!s_endpoint_valid (endpoints[i]) || s_curve_setup (link, options) != 0) {
+            code = SECPOL_INVALID_ARGUMENT;
+            goto fail;
+        }
+        if (zmq_connect (link->handle, endpoints[i]) != 0) {
+            //  EINVAL (malformed), EPROTONOSUPPORT (unknown transport),
+            //  ENOCOMPATPROTO (transport not for this socket type): the caller's.
+            code = errno == ENOMEM || errno == EMFILE || errno == EMTHREAD
+                       ? SECPOL_RESOURCE_EXHAUSTED
+                       : SECPOL_INVALID_ARGUMENT;
+            goto fail;
+        }
     }
     secpol_client_set_timeout (self, options->timeout_ms);
 
     if (options->check_server) {
         //  Any answer with a decodable header proves a secpol server is
         //  there, whatever its status (NOT_SERVING, PERMISSION_DENIED, ...).
+        //  With several endpoints, one answering is enough (Check is
+        //  idempotent: it moves on from an instance that is down).
         ProtobufCMessage *health = NULL;
         code = s_call_sync (self, S_HEALTH_PATH, &secpol__v1__health_check_response__descriptor,
                             NULL, &health);
@@ -236,14 +318,18 @@ secpol_client_destroy (secpol_client_t **self_p)
         free (self->services[i]);
     free (self->services);
     s_status_clear (self);
-    //  Stop the monitor before closing either socket: libzmq's I/O thread
-    //  sends events (a DISCONNECTED while the dealer closes) with a
-    //  blocking send, and a PAIR whose reader is gone blocks it for good,
-    //  and with it every socket of the process.
-    if (self->dealer && self->monitor)
-        zmq_socket_monitor (zsock_resolve (self->dealer), NULL, 0);
-    zsock_destroy (&self->dealer);
-    zsock_destroy (&self->monitor);
+    for (size_t i = 0; i < self->n_links; i++) {
+        s_link_t *link = &self->links[i];
+        //  Stop the monitor before closing either socket: libzmq's I/O
+        //  thread sends events (a DISCONNECTED while the dealer closes) with
+        //  a blocking send, and a PAIR whose reader is gone blocks it for
+        //  good, and with it every socket of the process.
+        if (link->dealer && link->monitor)
+            zmq_socket_monitor (zsock_resolve (link->dealer), NULL, 0);
+        zsock_destroy (&link->dealer);
+        zsock_destroy (&link->monitor);
+        free (link->endpoint);
+    }
     free (self->request_id);
     free (self->endpoint);
     free (self);
@@ -257,7 +343,8 @@ secpol_client_set_timeout (secpol_client_t *self, int timeout_ms)
         return;
     self->timeout_ms = timeout_ms > 0 ? timeout_ms : 0;
     //  A send blocks only while the queue is full; give it the call's budget.
-    zsock_set_sndtimeo (self->dealer, self->timeout_ms > 0 ? self->timeout_ms : -1);
+    for (size_t i = 0; i < self->n_links; i++)
+        zsock_set_sndtimeo (self->links[i].dealer, self->timeout_ms > 0 ? self->timeout_ms : -1);
 }
 
 int
@@ -294,15 +381,17 @@ secpol_client_wait_connected (secpol_client_t *self, int timeout_ms)
         return SECPOL_INVALID_ARGUMENT;
     int64_t until = timeout_ms < 0 ? S_NEVER : zclock_mono () + timeout_ms;
     s_monitor_drain (self);
-    while (!self->connected) {
+    while (!s_any_connected (self)) {
         int64_t now = zclock_mono ();
         if (until != S_NEVER && now >= until)
             return s_status_local (self, SECPOL_UNAVAILABLE, 0,
                                    "no connection to %s within %d ms (is secpold running?)",
                                    self->endpoint, timeout_ms);
         long wait = until == S_NEVER ? -1 : (long)(until - now);
-        zmq_pollitem_t item = {zsock_resolve (self->monitor), 0, ZMQ_POLLIN, 0};
-        int rc = zmq_poll (&item, 1, wait);
+        zmq_pollitem_t items[S_MAX_LINKS];
+        for (size_t i = 0; i < self->n_links; i++)
+            items[i] = (zmq_pollitem_t){zsock_resolve (self->links[i].monitor), 0, ZMQ_POLLIN, 0};
+        int rc = zmq_poll (items, (int)self->n_links, wait);
         if (rc < 0 && errno == EINTR) {
             if (zsys_interrupted)
                 return s_status_local (self, SECPOL_CANCELLED, 0, "interrupted");
@@ -328,6 +417,44 @@ size_t
 secpol_client_in_flight (const secpol_client_t *self)
 {
     return self ? self->n_calls : 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Which methods may be sent again to another instance
+
+/*  The methods a client may send a second time, to another instance, when
+ *  the connection to the first was lost before its reply: they change no
+ *  stored state, so running one twice is the same as once. Everything else
+ *  is not re-sent. Left out on purpose: SessionService/ValidateSession (it
+ *  may touch the session: last-seen time, idle expiry), PasswordService/
+ *  CheckPassword (it may record a breach check or count against a
+ *  lockout), every Verify* of OTP (they spend an attempt or a code) and
+ *  TokenService/ConsumeToken. One table, docs/PROTOCOL.md lists it. */
+static const char *const s_idempotent[] = {
+    "/secpol.v1.Health/Check",
+    "/secpol.v1.AdminService/GetStats",
+    "/secpol.v1.AuditService/ListAuditEvents",
+    "/secpol.v1.PolicyService/GetPolicy",
+    "/secpol.v1.PolicyService/ListPolicyRevisions",
+    "/secpol.v1.PolicyService/ListPolicies",
+    "/secpol.v1.PolicyService/RenderSecurityHeaders",
+    "/secpol.v1.PolicyService/CheckFileUpload",
+    "/secpol.v1.LockoutService/CheckLockout",
+    "/secpol.v1.TokenService/VerifyToken",
+    "/secpol.v1.SessionService/ListSessions",
+    "/secpol.v1.PasswordService/GetAccountStatus",
+    "/secpol.v1.OtpService/GetTotpStatus",
+};
+
+bool
+secpol_client_idempotent (const char *method_path)
+{
+    if (!method_path)
+        return false;
+    for (size_t i = 0; i < sizeof s_idempotent / sizeof *s_idempotent; i++)
+        if (strcmp (method_path, s_idempotent[i]) == 0)
+            return true;
+    return false;
 }
 
 //  --------------------------------------------------------------------------
@@ -454,7 +581,7 @@ secpol_client_send (secpol_client_t *self, const char *method_path, const Protob
     if (!method)
         return self->status.code;
     s_call_t *call = NULL;
-    int code = s_send (self, &call, method_path, method->output, request);
+    int code = s_send (self, &call, method_path, method->output, request, 0);
     if (code != SECPOL_OK)
         return code;
     if (call_id_p)
@@ -500,7 +627,7 @@ secpol_client_recv (secpol_client_t *self, int timeout_ms, uint64_t *call_id_p,
         int64_t wait_until =
             first_expiry <= now ? now : (until < first_expiry ? until : first_expiry);
         zmsg_t *msg = NULL;
-        s_read_t result = s_read (self, &msg, wait_until);
+        s_read_t result = s_read (self, &msg, wait_until, S_NO_LINK);
         if (result == S_READ_MESSAGE) {
             Secpol__V1__ResponseHeader *header = s_reply_header (msg);
             s_call_t *call = header ? s_table_find (self, header->call_id) : NULL;
@@ -516,12 +643,12 @@ secpol_client_recv (secpol_client_t *self, int timeout_ms, uint64_t *call_id_p,
             continue;
         }
         if (result != S_READ_TIMEOUT)
-            return s_read_failure (self, result, 0, 0);
+            return s_read_failure (self, result, 0, 0, S_NO_LINK);
         now = zclock_mono ();
         if (self->first && self->first->expires_at <= now) {
             s_call_t *call = self->first;
             uint64_t call_id = call->call_id;
-            int code = s_read_failure (self, S_READ_TIMEOUT, call_id, call->timeout_ms);
+            int code = s_read_failure (self, S_READ_TIMEOUT, call_id, call->timeout_ms, call->link);
             s_call_free (self, call);
             if (call_id_p)
                 *call_id_p = call_id;
@@ -560,12 +687,42 @@ s_call_sync (secpol_client_t *self, const char *path, const ProtobufCMessageDesc
 {
     ProtobufCMessage *response = NULL;
     s_call_t *call = NULL;
-    int code = s_send (self, &call, path, output, request);
+    unsigned tried = 0; //  links this call was sent to (bit per link)
+    int code = s_send (self, &call, path, output, request, tried);
     while (code == SECPOL_OK) {
         zmsg_t *msg = NULL;
-        s_read_t result = s_read (self, &msg, call->expires_at);
+        //  With several endpoints, a connection lost under the call ends
+        //  the wait at once: the instance died or restarted before answering.
+        size_t watch = self->n_links > 1 ? call->link : S_NO_LINK;
+        s_read_t result = s_read (self, &msg, call->expires_at, watch);
+        if (result == S_READ_LINK_DOWN) {
+            size_t link = call->link;
+            int64_t expires_at = call->expires_at;
+            int timeout_ms = call->timeout_ms;
+            uint64_t call_id = call->call_id;
+            s_call_free (self, call);
+            call = NULL;
+            tried |= 1u << link;
+            if (!secpol_client_idempotent (path)) {
+                code = s_status_local (self, SECPOL_UNAVAILABLE, call_id,
+                                       "connection to %s lost before the reply to %s; not sent "
+                                       "again (not idempotent): it may or may not have been done",
+                                       self->links[link].endpoint, path);
+                break;
+            }
+            //  A read: ask another instance, within what is left of the
+            //  call's deadline.
+            code = s_send (self, &call, path, output, request, tried);
+            if (code == SECPOL_OK && expires_at != S_NEVER) {
+                s_waiting_unlink (self, call);
+                call->expires_at = expires_at;
+                call->timeout_ms = timeout_ms;
+                s_waiting_link (self, call);
+            }
+            continue;
+        }
         if (result != S_READ_MESSAGE) {
-            code = s_read_failure (self, result, call->call_id, call->timeout_ms);
+            code = s_read_failure (self, result, call->call_id, call->timeout_ms, call->link);
             s_call_free (self, call);
             break;
         }
@@ -598,26 +755,107 @@ s_call_sync (secpol_client_t *self, const char *path, const ProtobufCMessageDesc
 
 //  Sets the status for a read that got no message, and returns its code.
 static int
-s_read_failure (secpol_client_t *self, s_read_t result, uint64_t call_id, int timeout_ms)
+s_read_failure (secpol_client_t *self, s_read_t result, uint64_t call_id, int timeout_ms,
+                size_t link)
 {
+    const char *endpoint = link < self->n_links ? self->links[link].endpoint : self->endpoint;
     if (result == S_READ_INTERRUPTED)
         return s_status_local (self, SECPOL_CANCELLED, call_id, "interrupted");
     if (result == S_READ_FAILED)
         return s_status_local (self, SECPOL_UNAVAILABLE, call_id, "socket to %s failed: %s",
-                               self->endpoint, zmq_strerror (errno));
+                               endpoint, zmq_strerror (errno));
     s_monitor_drain (self);
-    if (self->key_refused) /* no handshake succeeded since the refusal (a reconnect may be up) */
+    //  No handshake succeeded since the refusal (a reconnect may be up).
+    if (link < self->n_links && self->links[link].key_refused)
         return s_status_local (self, SECPOL_UNAUTHENTICATED, call_id,
                                "%s refused this client's CURVE key at the handshake (not in its "
                                "authorized keys?)",
-                               self->endpoint);
+                               endpoint);
     return s_status_local (self, SECPOL_UNAVAILABLE, call_id, "no reply from %s within %d ms",
-                           self->endpoint, timeout_ms);
+                           endpoint, timeout_ms);
+}
+
+static bool
+s_any_connected (const secpol_client_t *self)
+{
+    for (size_t i = 0; i < self->n_links; i++)
+        if (self->links[i].connected)
+            return true;
+    return false;
+}
+
+//  Sends the three frames on one link; ZMQ_DONTWAIT when several links
+//  (a link with no connection refuses at once, ZMQ_IMMEDIATE). Returns 0 or
+//  -1 with errno set.
+static int
+s_send_frames (s_link_t *link, int flags, const uint8_t *header_buf, size_t header_size,
+               const uint8_t *body_buf, size_t body_size)
+{
+    //  zmq_send of the first frame is atomic with the rest for a DEALER:
+    //  once the first part is queued, the others are too.
+    if (zmq_send (link->handle, "", 0, ZMQ_SNDMORE | flags) != 0)
+        return -1;
+    if (zmq_send (link->handle, header_buf, header_size, ZMQ_SNDMORE) < 0 ||
+        zmq_send (link->handle, body_buf, body_size, 0) < 0)
+        return -1;
+    return 0;
+}
+
+//  Sends on the next link in turn that is connected and not in tried;
+//  with none connected, waits (until deadline) for one to connect. Returns
+//  the link used, or S_NO_LINK with errno set.
+static size_t
+s_send_spread (secpol_client_t *self, unsigned tried, int64_t deadline, const uint8_t *header_buf,
+               size_t header_size, const uint8_t *body_buf, size_t body_size)
+{
+    if (self->n_links == 1) {
+        if (s_send_frames (&self->links[0], 0, header_buf, header_size, body_buf, body_size) != 0)
+            return S_NO_LINK;
+        return 0;
+    }
+    while (true) {
+        s_monitor_drain (self);
+        bool untried = false;
+        for (size_t k = 0; k < self->n_links; k++) {
+            size_t i = (self->next_link + k) % self->n_links;
+            if (tried & (1u << i))
+                continue;
+            untried = true;
+            if (!self->links[i].connected)
+                continue;
+            if (s_send_frames (&self->links[i], ZMQ_DONTWAIT, header_buf, header_size, body_buf,
+                               body_size) == 0) {
+                self->next_link = (i + 1) % self->n_links;
+                return i;
+            }
+            if (errno != EAGAIN)
+                return S_NO_LINK;
+        }
+        if (!untried) {
+            errno = EHOSTUNREACH;
+            return S_NO_LINK;
+        }
+        //  Nothing connected (yet): wait for a monitor event.
+        int64_t now = zclock_mono ();
+        if (deadline != S_NEVER && now >= deadline) {
+            errno = EAGAIN;
+            return S_NO_LINK;
+        }
+        zmq_pollitem_t items[S_MAX_LINKS];
+        for (size_t i = 0; i < self->n_links; i++)
+            items[i] = (zmq_pollitem_t){zsock_resolve (self->links[i].monitor), 0, ZMQ_POLLIN, 0};
+        //  A link connected but refusing (queue full) wakes no monitor: look again soon.
+        long wait = deadline == S_NEVER ? 100 : (long)(deadline - now);
+        if (wait > 100 && s_any_connected (self))
+            wait = 100;
+        if (zmq_poll (items, (int)self->n_links, wait) < 0 && errno == EINTR && zsys_interrupted)
+            return S_NO_LINK;
+    }
 }
 
 static int
 s_send (secpol_client_t *self, s_call_t **call_p, const char *path,
-        const ProtobufCMessageDescriptor *output, const ProtobufCMessage *request)
+        const ProtobufCMessageDescriptor *output, const ProtobufCMessage *request, unsigned tried)
 {
     *call_p = NULL;
     uint64_t call_id = self->next_call_id++;
@@ -662,9 +900,9 @@ s_send (secpol_client_t *self, s_call_t **call_p, const char *path,
     if (request)
         protobuf_c_message_pack (request, body_buf);
 
-    if (zmq_send (self->handle, "", 0, ZMQ_SNDMORE) != 0 ||
-        zmq_send (self->handle, header_buf, header_size, ZMQ_SNDMORE) < 0 ||
-        zmq_send (self->handle, body_buf, body_size, 0) < 0) {
+    size_t link =
+        s_send_spread (self, tried, call->expires_at, header_buf, header_size, body_buf, body_size);
+    if (link == S_NO_LINK) {
         int error = errno;
         s_table_remove (self, call);
         free (call);
@@ -672,11 +910,15 @@ s_send (secpol_client_t *self, s_call_t **call_p, const char *path,
         if (error == EINTR && zsys_interrupted)
             code = s_status_local (self, SECPOL_CANCELLED, call_id, "interrupted");
         else
-            code = s_status_local (self, SECPOL_UNAVAILABLE, call_id, "cannot send to %s: %s",
-                                   self->endpoint,
-                                   error == EAGAIN ? "send queue full" : zmq_strerror (error));
+            code = s_status_local (
+                self, SECPOL_UNAVAILABLE, call_id, "cannot send to %s: %s", self->endpoint,
+                error == EHOSTUNREACH ? "no other instance left to try"
+                : error == EAGAIN
+                    ? (self->n_links > 1 ? "no instance connected in time" : "send queue full")
+                    : zmq_strerror (error));
         goto out;
     }
+    call->link = link;
     s_waiting_link (self, call);
     *call_p = call;
 
@@ -691,14 +933,21 @@ out:
 //  *msg_p set, or S_READ_TIMEOUT, S_READ_INTERRUPTED (SIGINT/SIGTERM caught
 //  by czmq) or S_READ_FAILED (the socket failed) with *msg_p NULL.
 static s_read_t
-s_read (secpol_client_t *self, zmsg_t **msg_p, int64_t until)
+s_read (secpol_client_t *self, zmsg_t **msg_p, int64_t until, size_t watch)
 {
     *msg_p = NULL;
+    size_t n = self->n_links;
     while (true) {
         int64_t now = zclock_mono ();
         long wait = until == S_NEVER ? -1 : (until > now ? (long)(until - now) : 0);
-        zmq_pollitem_t item = {self->handle, 0, ZMQ_POLLIN, 0};
-        int rc = zmq_poll (&item, 1, wait);
+        //  The dealers first, then (when a link is watched) the monitors.
+        zmq_pollitem_t items[2 * S_MAX_LINKS];
+        for (size_t i = 0; i < n; i++) {
+            items[i] = (zmq_pollitem_t){self->links[i].handle, 0, ZMQ_POLLIN, 0};
+            items[n + i] =
+                (zmq_pollitem_t){zsock_resolve (self->links[i].monitor), 0, ZMQ_POLLIN, 0};
+        }
+        int rc = zmq_poll (items, (int)(watch == S_NO_LINK ? n : 2 * n), wait);
         if (rc < 0 && errno == EINTR) {
             if (zsys_interrupted)
                 return S_READ_INTERRUPTED;
@@ -711,7 +960,18 @@ s_read (secpol_client_t *self, zmsg_t **msg_p, int64_t until)
                 return S_READ_TIMEOUT;
             continue;
         }
-        *msg_p = zmsg_recv (self->dealer);
+        //  A reply already queued wins over the news that its link went down.
+        size_t ready = S_NO_LINK;
+        for (size_t i = 0; i < n && ready == S_NO_LINK; i++)
+            if (items[i].revents & ZMQ_POLLIN)
+                ready = i;
+        if (ready == S_NO_LINK) {
+            s_monitor_drain (self);
+            if (watch != S_NO_LINK && !self->links[watch].connected)
+                return S_READ_LINK_DOWN;
+            continue;
+        }
+        *msg_p = zmsg_recv (self->links[ready].dealer);
         if (*msg_p)
             return S_READ_MESSAGE;
         if (zsys_interrupted)
@@ -801,7 +1061,7 @@ s_endpoint_valid (const char *endpoint)
 //  Starts a libzmq socket monitor on the dealer, before it connects, so that
 //  no event is lost: libzmq drops events while no PAIR is connected to it.
 static int
-s_monitor_start (secpol_client_t *self)
+s_monitor_start (s_link_t *self)
 {
     //  Unique per monitor: a destroyed client's inproc name stays taken
     //  until libzmq reaps its socket, and the next client may get its address.
@@ -826,14 +1086,15 @@ s_monitor_start (secpol_client_t *self)
 static void
 s_monitor_drain (secpol_client_t *self)
 {
-    while (self->monitor && s_monitor_event (self))
-        ;
+    for (size_t i = 0; i < self->n_links; i++)
+        while (self->links[i].monitor && s_monitor_event (&self->links[i]))
+            ;
 }
 
 //  Reads one event if one is queued and updates self->connected. Returns
 //  false when none was.
 static bool
-s_monitor_event (secpol_client_t *self)
+s_monitor_event (s_link_t *self)
 {
     void *handle = zsock_resolve (self->monitor);
     //  Two frames: [uint16 event, uint32 value][endpoint].
@@ -866,7 +1127,7 @@ s_monitor_event (secpol_client_t *self)
 //  name a server key and a client certificate (secpol_client.h). Returns
 //  0, or -1 when only one is given or either cannot be read.
 static int
-s_curve_setup (secpol_client_t *self, const secpol_client_options_t *options)
+s_curve_setup (s_link_t *self, const secpol_client_options_t *options)
 {
     const char *server_key = options->server_key, *client_cert = options->client_cert;
     if (!server_key)

@@ -187,6 +187,36 @@ typedef struct {
 secpol_client_t *secpol_client_open (const char *endpoint, const secpol_client_options_t *options,
                                      int *error) SECPOL_CLIENT_CHECK;
 
+/*  Several instances (docs/SCALING.md). endpoint may list several
+ *  endpoints separated by commas ("ipc:///run/a.sock,ipc:///run/b.sock",
+ *  at most 16; no empty entry): the client then connects one DEALER to each
+ *  (with ZMQ_IMMEDIATE, so nothing is queued for an instance whose
+ *  connection is down) and spreads calls over the connected ones in turn.
+ *  A synchronous call whose connection goes down before its reply (the
+ *  instance stopped or died) is sent again to another instance, within the
+ *  same deadline, only when secpol_client_idempotent() says the method may
+ *  be; any other call then fails at once with SECPOL_UNAVAILABLE and is not
+ *  re-sent (it may or may not have taken effect). An instance that hangs
+ *  without closing its connection costs the call its timeout, as with one
+ *  endpoint. Asynchronous calls (secpol_client_send) are spread the same
+ *  way and never re-sent. CURVE options apply to every endpoint (they
+ *  share one server key). secpol_client_open_list() takes the endpoints as
+ *  an array instead; open() with one endpoint behaves exactly as before. */
+secpol_client_t *secpol_client_open_list (const char *const *endpoints, size_t n_endpoints,
+                                          const secpol_client_options_t *options,
+                                          int *error) SECPOL_CLIENT_CHECK;
+
+/*  True when method_path ("/secpol.v1.PolicyService/GetPolicy") changes no
+ *  stored state, so a multi-endpoint client may send it again to another
+ *  instance: Health/Check, AdminService/GetStats, AuditService/
+ *  ListAuditEvents, PolicyService/GetPolicy, ListPolicyRevisions,
+ *  ListPolicies, RenderSecurityHeaders, CheckFileUpload, LockoutService/
+ *  CheckLockout, TokenService/VerifyToken, SessionService/ListSessions,
+ *  PasswordService/GetAccountStatus, OtpService/GetTotpStatus. Not
+ *  SessionService/ValidateSession (may touch the session), PasswordService/
+ *  CheckPassword, any OTP Verify*, nor any write. Thread safe. */
+bool secpol_client_idempotent (const char *method_path);
+
 /*  As secpol_client_open() with check_server set and timeout_ms as the
  *  per-call timeout (0 or less means wait forever): returns a client only
  *  when a server answered within timeout_ms, else NULL, without saying
@@ -341,7 +371,8 @@ size_t secpol_client_in_flight (const secpol_client_t *self);
  *  string is static. Thread safe. */
 const char *secpol_client_version (void);
 
-/*  Returns the endpoint the client is connected to. Owned by the client. */
+/*  Returns the endpoint the client is connected to (several separated by
+ *  commas when it was opened with several). Owned by the client. */
 const char *secpol_client_endpoint (const secpol_client_t *self);
 
 #ifdef __cplusplus
