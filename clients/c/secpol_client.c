@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define S_HEALTH_PATH "/secpol.v1.Health/Check"
 #define S_QUEUE_LIMIT 100000 /* ZMQ_SNDHWM and ZMQ_RCVHWM of the DEALER */
@@ -269,6 +270,9 @@ secpol_client_open_list (const char *const *endpoints, size_t n_endpoints,
         }
     }
     secpol_client_set_timeout (self, options->timeout_ms);
+    //  Many short-lived clients (secpolctl, scripts) should not all start
+    //  with the first endpoint: begin the round robin anywhere.
+    self->next_link = (size_t)(zclock_usecs () ^ (int64_t)getpid ()) % self->n_links;
 
     if (options->check_server) {
         //  Any answer with a decodable header proves a secpol server is

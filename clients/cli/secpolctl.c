@@ -82,6 +82,7 @@ static void s_help (FILE *out, const secpolctl_command_t *command);
 static void s_help_item (FILE *out, int width, const char *term, const char *text);
 static int s_check_args (const s_line_t *line);
 static bool s_endpoint_valid (const char *endpoint, char *why, size_t size);
+static bool s_endpoints_valid (const char *endpoints, char *why, size_t size);
 static secpol_client_t *s_open (int *code_p, char *why, size_t size);
 static void s_print_text (char *path, size_t length, size_t size, json_t *value);
 static secpolctl_run_t s_run_call;
@@ -100,7 +101,10 @@ const secpolctl_option_t secpolctl_global_options[] = {
     {"endpoint", 'e', "E",
      "secpold's ZeroMQ endpoint: tcp://HOST:PORT,\n"
      "ipc://PATH or inproc://NAME (env SECPOL_ENDPOINT;\n"
-     "default " SECPOL_CLIENT_DEFAULT_ENDPOINT ")"},
+     "default " SECPOL_CLIENT_DEFAULT_ENDPOINT ");\n"
+     "several instances of one deployment: E1,E2,...\n"
+     "(calls spread over them; reads move on from a\n"
+     "dead one, writes are never sent twice)"},
     {"timeout", 't', "MS",
      "wait at most MS ms for each answer, 0 = forever\n"
      "(env SECPOL_TIMEOUT; default 5000); a secpold\n"
@@ -1007,7 +1011,7 @@ s_open (int *code_p, char *why, size_t size)
         return s_session.client;
     const char *endpoint = s_session.endpoint;
     char reason[256];
-    if (!s_endpoint_valid (endpoint, reason, sizeof reason)) {
+    if (!s_endpoints_valid (endpoint, reason, sizeof reason)) {
         snprintf (why, size, "malformed endpoint \"%s\": %s (see secpolctl --help)", endpoint,
                   reason);
         *code_p = SECPOLCTL_EXIT_USAGE;
@@ -1051,6 +1055,38 @@ s_open (int *code_p, char *why, size_t size)
     secpol_client_set_request_id (client, s_session.request_id);
     s_session.client = client;
     return client;
+}
+
+//  One endpoint, or several separated by commas (at most 16, none empty).
+static bool
+s_endpoints_valid (const char *endpoints, char *why, size_t size)
+{
+    size_t count = 0;
+    const char *part = endpoints;
+    while (true) {
+        const char *comma = strchr (part, ',');
+        size_t length = comma ? (size_t)(comma - part) : strlen (part);
+        char one[1024];
+        if (length == 0 && (comma || count > 0)) {
+            snprintf (why, size, "an empty endpoint in the list (write E1,E2,...)");
+            return false;
+        }
+        if (length >= sizeof one) {
+            snprintf (why, size, "an endpoint is at most %zu bytes", sizeof one - 1);
+            return false;
+        }
+        memcpy (one, part, length);
+        one[length] = '\0';
+        if (!s_endpoint_valid (one, why, size))
+            return false;
+        if (++count > 16) {
+            snprintf (why, size, "at most 16 endpoints");
+            return false;
+        }
+        if (!comma)
+            return true;
+        part = comma + 1;
+    }
 }
 
 //  tcp://HOST:PORT (port 1-65535), ipc://PATH or inproc://NAME.
