@@ -413,6 +413,54 @@ test_killing_one_instance_under_load_loses_no_acknowledged_write (void **state)
     assert_int_equal (secpol_test_daemon_restart (&self->daemons[1], NULL), 0);
 }
 
+/* --- one client with every instance's endpoint ------------------------------- */
+
+static int
+s_token_call (secpol_client_t *client, const char *path, const char *token)
+{
+    Secpol__V1__VerifyTokenRequest verify = SECPOL__V1__VERIFY_TOKEN_REQUEST__INIT;
+    Secpol__V1__ConsumeTokenRequest consume = SECPOL__V1__CONSUME_TOKEN_REQUEST__INIT;
+    verify.token = consume.token = (char *)token;
+    verify.kind = consume.kind = SECPOL__V1__TOKEN_KIND__TOKEN_KIND_PASSWORD_RESET;
+    ProtobufCMessage *response = NULL;
+    int code = secpol_client_call (
+        client, path, strcmp (path, S_CONSUME) ? &verify.base : &consume.base, &response);
+    s_free (response);
+    return code;
+}
+
+static void
+test_a_client_of_every_instance_goes_on_when_one_dies (void **state)
+{
+    deployment_t *self = *state;
+    char list[INSTANCES * 330] = "";
+    for (int i = 0; i < INSTANCES; i++)
+        snprintf (list + strlen (list), sizeof list - strlen (list), "%s%s", i ? "," : "",
+                  self->daemons[i].endpoint);
+    int error = -1;
+    secpol_client_t *client = secpol_client_open (list, NULL, &error);
+    assert_non_null (client);
+    /* writes spread over the instances, all into the one store */
+    char *tokens[TOKENS];
+    for (int k = 0; k < TOKENS; k++) {
+        char subject[32];
+        snprintf (subject, sizeof subject, "carol-%d", k);
+        tokens[k] = s_issue (client, subject);
+    }
+    secpol_test_daemon_kill (&self->daemons[1], SIGKILL);
+    /* the same client goes on with the others: every token reads back, is
+     * consumed once, and is gone after */
+    for (int k = 0; k < TOKENS; k++)
+        assert_int_equal (s_token_call (client, S_VERIFY, tokens[k]), SECPOL_OK);
+    for (int k = 0; k < TOKENS; k++)
+        assert_int_equal (s_token_call (client, S_CONSUME, tokens[k]), SECPOL_OK);
+    for (int k = 0; k < TOKENS; k++) {
+        assert_int_equal (s_token_call (client, S_VERIFY, tokens[k]), SECPOL_NOT_FOUND);
+        free (tokens[k]);
+    }
+    secpol_client_destroy (&client);
+}
+
 /* --- schema ----------------------------------------------------------------------- */
 
 static void
@@ -457,6 +505,8 @@ main (void)
             test_a_policy_written_through_one_instance_is_served_by_all, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (
             test_killing_one_instance_under_load_loses_no_acknowledged_write, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_client_of_every_instance_goes_on_when_one_dies,
+                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_a_store_of_a_newer_schema_is_refused, s_setup,
                                          s_teardown),
     };
