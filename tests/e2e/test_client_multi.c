@@ -92,15 +92,8 @@ s_issue (const secpol_test_daemon_t *daemon)
 static int
 s_token_call (secpol_client_t *client, const char *path, const char *token)
 {
-    Secpol__V1__VerifyTokenRequest verify = SECPOL__V1__VERIFY_TOKEN_REQUEST__INIT;
-    Secpol__V1__ConsumeTokenRequest consume = SECPOL__V1__CONSUME_TOKEN_REQUEST__INIT;
-    verify.token = consume.token = (char *)token;
-    verify.kind = consume.kind = SECPOL__V1__TOKEN_KIND__TOKEN_KIND_ACCOUNT_VERIFICATION;
-    ProtobufCMessage *response = NULL;
-    int code = secpol_client_call (
-        client, path, strcmp (path, S_CONSUME) ? &verify.base : &consume.base, &response);
-    protobuf_c_message_free_unpacked (response, NULL);
-    return code;
+    return secpol_test_token_call (client, path, token,
+                                   SECPOL__V1__TOKEN_KIND__TOKEN_KIND_ACCOUNT_VERIFICATION);
 }
 
 /*  Write requests the daemon has carried since it started. */

@@ -418,15 +418,8 @@ test_killing_one_instance_under_load_loses_no_acknowledged_write (void **state)
 static int
 s_token_call (secpol_client_t *client, const char *path, const char *token)
 {
-    Secpol__V1__VerifyTokenRequest verify = SECPOL__V1__VERIFY_TOKEN_REQUEST__INIT;
-    Secpol__V1__ConsumeTokenRequest consume = SECPOL__V1__CONSUME_TOKEN_REQUEST__INIT;
-    verify.token = consume.token = (char *)token;
-    verify.kind = consume.kind = SECPOL__V1__TOKEN_KIND__TOKEN_KIND_PASSWORD_RESET;
-    ProtobufCMessage *response = NULL;
-    int code = secpol_client_call (
-        client, path, strcmp (path, S_CONSUME) ? &verify.base : &consume.base, &response);
-    s_free (response);
-    return code;
+    return secpol_test_token_call (client, path, token,
+                                   SECPOL__V1__TOKEN_KIND__TOKEN_KIND_PASSWORD_RESET);
 }
 
 static void

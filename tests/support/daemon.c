@@ -7,6 +7,7 @@
 #include "secpol/v1/health.pb-c.h"
 #include "secpol/v1/rpc.pb-c.h"
 #include "secpol/v1/test_clock.pb-c.h"
+#include "secpol/v1/token.pb-c.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -183,6 +184,21 @@ secpol_test_client (const secpol_test_daemon_t *self)
     if (!client)
         fail_msg ("no client: secpold at %s does not answer", self->endpoint);
     return client;
+}
+
+int
+secpol_test_token_call (secpol_client_t *client, const char *path, const char *token, int kind)
+{
+    Secpol__V1__VerifyTokenRequest verify = SECPOL__V1__VERIFY_TOKEN_REQUEST__INIT;
+    Secpol__V1__ConsumeTokenRequest consume = SECPOL__V1__CONSUME_TOKEN_REQUEST__INIT;
+    verify.token = consume.token = (char *)token;
+    verify.kind = consume.kind = kind;
+    bool consuming = strcmp (path, "/secpol.v1.TokenService/ConsumeToken") == 0;
+    ProtobufCMessage *response = NULL;
+    int code =
+        secpol_client_call (client, path, consuming ? &consume.base : &verify.base, &response);
+    protobuf_c_message_free_unpacked (response, NULL);
+    return code;
 }
 
 int64_t

@@ -119,6 +119,10 @@ int secpol_test_daemon_teardown (void **state);
  *  and destroys it with secpol_client_destroy(). */
 secpol_client_t *secpol_test_client (const secpol_test_daemon_t *self);
 
+/*  Calls TokenService/VerifyToken or /ConsumeToken (path) of token of kind
+ *  (a Secpol__V1__TokenKind) through client; returns the status code. */
+int secpol_test_token_call (secpol_client_t *client, const char *path, const char *token, int kind);
+
 /*  Sets the offset of the daemon's test clock (TestClockService/SetOffset)
  *  through client and returns the daemon's clock after it: unix seconds,
  *  offset applied. Fails the current test when the call fails. */
@@ -140,10 +144,10 @@ size_t secpol_test_pack_header (uint8_t *buf, size_t size, const char *method, u
 
 /*  Sends one raw request of n frames (each frames[i] of sizes[i] bytes) on a
  *  fresh DEALER (a CURVE client when SECPOL_SERVER_KEY and
- *  SECPOL_CLIENT_CERT name certificate files, as for the client library) (with the leading empty delimiter added) and waits up to
- *  timeout_ms for the reply. Returns the number of reply frames after the
- *  delimiter (0 on timeout) and copies up to 4 of them into reply[]
- *  (malloc'd, caller frees) with their sizes. */
+ *  SECPOL_CLIENT_CERT name certificate files, as for the client library) (with the leading empty
+ * delimiter added) and waits up to timeout_ms for the reply. Returns the number of reply frames
+ * after the delimiter (0 on timeout) and copies up to 4 of them into reply[] (malloc'd, caller
+ * frees) with their sizes. */
 int secpol_test_raw (const secpol_test_daemon_t *self, int n, const void *const *frames,
                      const size_t *sizes, int timeout_ms, void **reply, size_t *reply_sizes);
 
