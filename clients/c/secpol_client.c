@@ -852,8 +852,8 @@ s_send_spread (secpol_client_t *self, unsigned tried, int64_t deadline, const ui
         long wait = deadline == S_NEVER ? 100 : (long)(deadline - now);
         if (wait > 100 && s_any_connected (self))
             wait = 100;
-        if (zmq_poll (items, (int)self->n_links, wait) < 0 && errno == EINTR && zsys_interrupted)
-            return S_NO_LINK;
+        if (zmq_poll (items, (int)self->n_links, wait) < 0 && (errno != EINTR || zsys_interrupted))
+            return S_NO_LINK; //  interrupted (czmq's handler), or the sockets failed
     }
 }
 
