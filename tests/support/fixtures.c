@@ -133,6 +133,17 @@ secpol_test_proc_status_kb (pid_t pid, const char *field)
     return kb;
 }
 
+int
+secpol_test_deadline_ms (void)
+{
+    const char *text = getenv ("SECPOL_TEST_DEADLINE");
+    if (!text || !*text)
+        return 20000;
+    char *end = NULL;
+    long seconds = strtol (text, &end, 10);
+    return *end == '\0' && seconds >= 1 && seconds <= 3600 ? (int)seconds * 1000 : 20000;
+}
+
 long long
 secpol_test_now_ms (void)
 {
