@@ -156,20 +156,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     s_w2_lockout.window_minutes = 15;
     s_w2_lockout.lock_minutes = 15;
     s_w2_values.two_factor_lockout = &s_w2_lockout;
-    for (int steps = 0; size >= 3 && steps < MAX_STEPS; steps++) {
-        uint8_t op = data[0];
-        size_t length = (size_t)data[1] | (size_t)data[2] << 8;
-        data += 3;
-        size -= 3;
-        if (length > size)
-            length = size;
-        uint8_t *bytes = malloc (length + 1); /* its own buffer: ASan sees a read past it */
-        memcpy (bytes, data, length);
-        s_step (top, arena, op, bytes, length);
-        free (bytes);
-        data += length;
-        size -= length;
-    }
+    fuzz_service_txn_steps (data, size, MAX_STEPS, s_step, top, arena);
     s_check_tables (top);
     secpol_txn_abort (&top);
     secpol_arena_destroy (&arena);

@@ -129,21 +129,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     FUZZ_REQUIRE (rc == 0, "transaction: %s", secpol_strerror (rc));
     s_now = NOW;
     s_n_made = 0;
-    for (int steps = 0; size >= 3 && steps < MAX_STEPS; steps++) {
-        uint8_t op = data[0];
-        size_t length = (size_t)data[1] | (size_t)data[2] << 8;
-        data += 3;
-        size -= 3;
-        if (length > size)
-            length = size;
-        /* its own buffer, so that ASan sees a read past its end */
-        uint8_t *bytes = malloc (length + 1);
-        memcpy (bytes, data, length);
-        s_step (top, arena, op, bytes, length);
-        free (bytes);
-        data += length;
-        size -= length;
-    }
+    fuzz_service_txn_steps (data, size, MAX_STEPS, s_step, top, arena);
     s_check_tables (top, arena);
     secpol_txn_abort (&top);
     secpol_arena_destroy (&arena);

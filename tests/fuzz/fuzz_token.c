@@ -94,6 +94,8 @@ static size_t s_n_made;
 
 static void s_step (secpol_txn_t *top, secpol_arena_t *arena, uint8_t op, const uint8_t *bytes,
                     size_t size);
+static void s_step_and_check (secpol_txn_t *top, secpol_arena_t *arena, uint8_t op,
+                              const uint8_t *bytes, size_t size);
 static int s_run (secpol_txn_t *top, secpol_arena_t *arena, const secpol_method_t *method,
                   const ProtobufCMessage *request, ProtobufCMessage **response_p);
 static int s_use (secpol_txn_t *top, secpol_arena_t *arena, bool consume, const char *token,
@@ -135,26 +137,20 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     FUZZ_REQUIRE (rc == 0, "transaction: %s", secpol_strerror (rc));
     s_now = NOW;
     s_n_made = 0;
-    for (int steps = 0; size >= 3 && steps < MAX_STEPS; steps++) {
-        uint8_t op = data[0];
-        size_t length = (size_t)data[1] | (size_t)data[2] << 8;
-        data += 3;
-        size -= 3;
-        if (length > size)
-            length = size;
-        /* its own buffer, so that ASan sees a read past its end */
-        uint8_t *bytes = malloc (length + 1);
-        memcpy (bytes, data, length);
-        s_step (top, arena, op, bytes, length);
-        free (bytes);
-        data += length;
-        size -= length;
-        s_check_gone (top, arena);
-    }
+    fuzz_service_txn_steps (data, size, MAX_STEPS, s_step_and_check, top, arena);
     s_check_tables (top, arena);
     secpol_txn_abort (&top);
     secpol_arena_destroy (&arena);
     return 0;
+}
+
+/*  A step, then the check that what was revoked or spent is gone. */
+static void
+s_step_and_check (secpol_txn_t *top, secpol_arena_t *arena, uint8_t op, const uint8_t *bytes,
+                  size_t size)
+{
+    s_step (top, arena, op, bytes, size);
+    s_check_gone (top, arena);
 }
 
 static void

@@ -144,3 +144,24 @@ fuzz_service_steps (const uint8_t *data, size_t size, int max_steps,
         size -= length;
     }
 }
+
+typedef struct {
+    fuzz_txn_step_fn *step; /* the target's step */
+    secpol_txn_t *top;      /* its write transaction */
+    secpol_arena_t *arena;  /* its arena */
+} s_txn_steps_t;
+
+static void
+s_txn_step (void *ctx, uint8_t op, const uint8_t *bytes, size_t size)
+{
+    s_txn_steps_t *steps = ctx;
+    steps->step (steps->top, steps->arena, op, bytes, size);
+}
+
+void
+fuzz_service_txn_steps (const uint8_t *data, size_t size, int max_steps, fuzz_txn_step_fn *step,
+                        secpol_txn_t *top, secpol_arena_t *arena)
+{
+    s_txn_steps_t steps = {step, top, arena};
+    fuzz_service_steps (data, size, max_steps, s_txn_step, &steps);
+}

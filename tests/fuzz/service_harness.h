@@ -51,6 +51,13 @@ void fuzz_service_steps (const uint8_t *data, size_t size, int max_steps,
                          void (*step) (void *ctx, uint8_t op, const uint8_t *bytes, size_t size),
                          void *ctx);
 
+/*  fuzz_service_steps for targets whose steps all work in one write
+ *  transaction with one arena: step gets top and arena with each op. */
+typedef void (fuzz_txn_step_fn) (secpol_txn_t *top, secpol_arena_t *arena, uint8_t op,
+                                 const uint8_t *bytes, size_t size);
+void fuzz_service_txn_steps (const uint8_t *data, size_t size, int max_steps,
+                             fuzz_txn_step_fn *step, secpol_txn_t *top, secpol_arena_t *arena);
+
 /*  The invariant of every INVALID_ARGUMENT answer: at least one violation,
  *  each naming a field and saying why. */
 void fuzz_require_violations (const secpol_call_t *call, const char *path);
