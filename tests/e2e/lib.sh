@@ -104,13 +104,24 @@ secpol_start() {
   pid=$spawned_pid
 }
 
+# Prints the state letter of process $1 (R, S, T, ...) from /proc/PID/stat.
+secpol_proc_state() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+  stat=${stat##*) } # after COMM, which may hold anything
+  printf '%s\n' "${stat%% *}"
+}
+
 secpol_stop() {
   local stop_pid=$1 status=0 p
   local remaining=()
   for p in "${secpol_pids[@]}"; do [ "$p" = "$stop_pid" ] || remaining+=("$p"); done
   secpol_pids=("${remaining[@]}")
+  # a stopped process acts on SIGTERM once continued; a running one gets no
+  # SIGCONT: it discards the SIGSTOP of the ptrace attach LeakSanitizer makes
+  # at a sanitized secpold's exit, which then waits for it forever
+  if [ "$(secpol_proc_state "$stop_pid")" = T ]; then kill -CONT "$stop_pid" 2>/dev/null; fi
   kill -TERM "$stop_pid" 2>/dev/null
-  kill -CONT "$stop_pid" 2>/dev/null # a stopped process acts on SIGTERM once continued
   local give_up=$((SECONDS + secpol_deadline))
   # bash reaps its children as they exit, so kill -0 fails once it is gone;
   # look again shortly until then, within the deadline

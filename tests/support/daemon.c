@@ -114,13 +114,23 @@ secpol_test_daemon_kill (secpol_test_daemon_t *self, int signal)
 {
     if (!self->pid)
         return self->exit_status;
+    /* a stopped process acts on its signals only once continued; a running
+     * one gets no SIGCONT (secpol_test_process_stopped says why) */
+    if (signal != SIGKILL && secpol_test_process_stopped (self->pid))
+        kill (self->pid, SIGCONT);
     kill (self->pid, signal);
-    if (signal != SIGKILL)
-        kill (self->pid, SIGCONT); /* a stopped process acts on its signals only once continued */
+    return secpol_test_daemon_wait (self);
+}
+
+int
+secpol_test_daemon_wait (secpol_test_daemon_t *self)
+{
+    if (!self->pid)
+        return self->exit_status;
     int status = 0;
     if (!secpol_test_wait_exit (self->pid, SECPOL_TEST_DEADLINE_MS, &status)) {
-        fprintf (stderr, "secpold (pid %d) still runs %d ms after signal %d: SIGKILL\n",
-                 (int)self->pid, SECPOL_TEST_DEADLINE_MS, signal);
+        fprintf (stderr, "secpold (pid %d) still runs after %d ms: SIGKILL\n", (int)self->pid,
+                 SECPOL_TEST_DEADLINE_MS);
         kill (self->pid, SIGKILL);
         while (waitpid (self->pid, &status, 0) < 0 && errno == EINTR)
             ;

@@ -74,6 +74,11 @@ int secpol_test_daemon_restart (secpol_test_daemon_t *self, const char *const *e
  *  as waitpid reports it (the last one when it was not running). */
 int secpol_test_daemon_kill (secpol_test_daemon_t *self, int signal);
 
+/*  Waits for secpold to exit by itself (after a signal the test sent), as
+ *  kill does but sending nothing: a second signal would race the daemon's
+ *  own exit. Returns the exit status as waitpid reports it. */
+int secpol_test_daemon_wait (secpol_test_daemon_t *self);
+
 /*  Stops secpold (SIGTERM, bounded wait) and removes the temp dir. A
  *  secpold that does not exit with status 0 (a crash, a hang, or a
  *  sanitizer or leak report in a sanitizer build) aborts the test program

@@ -176,6 +176,23 @@ secpol_test_wait_exit (pid_t pid, int timeout_ms, int *status)
 }
 
 bool
+secpol_test_process_stopped (pid_t pid)
+{
+    char path[64], stat[512];
+    snprintf (path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return false;
+    size_t n = fread (stat, 1, sizeof stat - 1, file);
+    fclose (file);
+    stat[n] = '\0';
+    /* "PID (COMM) STATE ...": COMM may hold anything, so look after its
+     * last ')' */
+    const char *close = strrchr (stat, ')');
+    return close && close[1] == ' ' && close[2] == 'T';
+}
+
+bool
 secpol_test_read_line (int fd, char *buf, size_t size, int timeout_ms)
 {
     long long deadline = secpol_test_now_ms () + timeout_ms;

@@ -115,6 +115,13 @@ long long secpol_test_now_ms (void);
 bool secpol_test_wait_exit (pid_t pid, int timeout_ms, int *status)
     __attribute__ ((warn_unused_result));
 
+/*  True when process pid is stopped by job control (SIGSTOP: state T in
+ *  /proc/PID/stat). Only such a process needs a SIGCONT: sent to a running
+ *  one, SIGCONT discards the SIGSTOP a ptrace attach queues, and the
+ *  LeakSanitizer check at a sanitized secpold's exit attaches to every
+ *  thread and then waits for that stop forever. */
+bool secpol_test_process_stopped (pid_t pid);
+
 /*  Reads one line (without its '\n') from fd into buf, waiting at most
  *  timeout_ms for it. Returns true when a whole line came; false on
  *  timeout, end of file or error (with what came so far in buf). Reads one
