@@ -36,6 +36,21 @@ done
 grep -Eq '^\| record_failure \| [0-9,]+ \| [0-9,]+ \|$' "$tmp/out/report.md" ||
   fail "report.md has no record_failure row with calls/s at 1 and 2 connections"
 grep -q '"met": ' "$tmp/out/summary.json" || fail "summary.json states no target"
+# the open-loop runs carry the time inside secpold, from its /metrics page:
+# every call the client counted was counted by the daemon too
+python3 - "$tmp/out/open-get_policy-50.json" <<'EOF2' || fail "open-get_policy-50.json: daemon_latency is missing or wrong"
+import json, sys
+report = json.load(open(sys.argv[1]))
+d = report["daemon_latency"]
+calls = sum(s["calls_total"] for s in report["scenarios"] if s["name"] == "get_policy")
+assert d["method"] == "/secpol.v1.PolicyService/GetPolicy", d["method"]
+assert d["replies"] >= calls > 0, (d["replies"], calls)
+assert d["buckets"][-1]["le_us"] is None and d["buckets"][-1]["replies"] == d["replies"]
+assert 0 <= d["share_within_1ms"] <= 1
+EOF2
+grep -q '^| get_policy (50% of max) |.* | [0-9,]* | [0-9.]* % |$' "$tmp/out/report.md" ||
+  fail "report.md's open-loop row has no time inside secpold"
+grep -qF 'The ceiling: Health/Check' "$tmp/out/report.md" || fail "report.md states no ceiling"
 grep -qF "## Targets (issue 13)" "$tmp/run.out" || fail "report.md was not printed"
 if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; then
   [ -s "$tmp/out/redis.json" ] || fail "Redis is installed but redis.json was not written"
