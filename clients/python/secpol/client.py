@@ -1,10 +1,20 @@
 """secpol.client - the secpol wire protocol v1 over pyzmq.
 
-A Client owns one ZeroMQ DEALER socket connected to a secpold endpoint and
-makes one synchronous call at a time on it (docs/PROTOCOL.md, sections 2 and
-5): it sends ``["", RequestHeader, body]`` with a fresh ``call_id`` and the
+A Client owns one ZeroMQ DEALER socket per secpold endpoint it is given and
+makes one synchronous call at a time (docs/PROTOCOL.md, sections 2 and 5):
+it sends ``["", RequestHeader, body]`` with a fresh ``call_id`` and the
 call's time budget as ``deadline_ms``, then waits for the reply that carries
 the same ``call_id``, dropping any late reply of an earlier call.
+
+Several instances of one deployment (docs/SCALING.md) are given as a list or
+a comma-separated string, as to the C library and secpolctl::
+
+    secpol.Client("tcp://10.0.0.1:7420,tcp://10.0.0.2:7420")
+
+Calls then go round robin over the instances whose connection is up; a call
+whose instance goes away before its reply is sent again to another one only
+when its method changes no stored state (idempotent(), the C client's
+table), else it raises UNAVAILABLE: it may or may not have been done.
 
 Every service of ``proto/secpol/v1`` appears on a Client as an attribute named
 after the service, with one method per RPC, made at import time from the
@@ -43,13 +53,16 @@ from google.protobuf import json_format as _json_format
 from google.protobuf import message as _message
 
 import secpol.v1
+from secpol._idempotent import IDEMPOTENT
 from secpol.v1 import rpc_pb2
 
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:7420"
 DEFAULT_TIMEOUT = 5.0  # seconds per call
 MAX_HEADER = 4096  # bytes: the largest RequestHeader secpold decodes
 MAX_MESSAGE = 4 * 1024 * 1024  # bytes: secpold drops a peer that sends more
+MAX_ENDPOINTS = 16  # endpoints one client connects to, as the C client
 _QUEUE_LIMIT = 100000  # ZMQ_SNDHWM and ZMQ_RCVHWM, as the C client
+_LOOK_AGAIN_MS = 100  # a connected link refusing a send (handshake not done) wakes no monitor
 
 
 class Status(enum.IntEnum):
@@ -303,20 +316,113 @@ def load_certificate(path):
 
 _HANDSHAKE_FAILED = (zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
                      | zmq.EVENT_HANDSHAKE_FAILED_AUTH)
+# With several endpoints: the events that say whether a link is up; none of
+# them repeats while nothing changes (as the C client's S_MONITOR_EVENTS).
+_LINK_EVENTS = (zmq.EVENT_CONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED
+                | _HANDSHAKE_FAILED)
+
+
+def idempotent(method):
+    """True when method ("/secpol.v1.PolicyService/GetPolicy") changes no
+    stored state, so a client with several endpoints may send it again to
+    another instance when the first went away before its reply. The table is
+    the C client's (secpol_client_idempotent), copied at build time: reads
+    yes; writes, SessionService/ValidateSession, PasswordService/
+    CheckPassword and the OTP Verify* calls no."""
+    return method in IDEMPOTENT
+
+
+def _endpoint_list(endpoint):
+    """The endpoints of a Client: a list or tuple of them, or one string
+    that may hold several separated by commas (ZeroMQ endpoints never hold
+    one), at most MAX_ENDPOINTS, no empty entry; None or an empty list is
+    DEFAULT_ENDPOINT. Raises SecpolError INVALID_ARGUMENT."""
+    if endpoint is None:
+        return [DEFAULT_ENDPOINT]
+    if isinstance(endpoint, str):
+        endpoints = endpoint.split(",")
+    elif isinstance(endpoint, (list, tuple)):
+        endpoints = list(endpoint) or [DEFAULT_ENDPOINT]
+        for entry in endpoints:
+            if not isinstance(entry, str) or "," in entry:
+                raise SecpolError(Status.INVALID_ARGUMENT, "endpoint list %r: an entry is not "
+                                  "one endpoint: %r" % (endpoint, entry), local=True)
+    else:
+        raise SecpolError(Status.INVALID_ARGUMENT, "endpoint: a string or a list of strings, "
+                          "not %s" % type(endpoint).__name__, local=True)
+    if "" in endpoints:
+        raise SecpolError(Status.INVALID_ARGUMENT, "endpoint %r: an empty entry in the list"
+                          % (endpoint,), local=True)
+    if len(endpoints) > MAX_ENDPOINTS:
+        raise SecpolError(Status.INVALID_ARGUMENT, "endpoint: %d endpoints, at most %d"
+                          % (len(endpoints), MAX_ENDPOINTS), local=True)
+    return endpoints
+
+
+class _Link:
+    """One endpoint: its DEALER and, with several endpoints or CURVE, the
+    monitor that tells whether its connection is up and its key accepted."""
+
+    def __init__(self, endpoint, socket):
+        self.endpoint = endpoint
+        self.socket = socket
+        self.monitor = None  # PAIR fed by the DEALER's socket monitor
+        self.connected = False  # as the monitor's last event says (several endpoints)
+        self.refused = False  # the last handshake failed (CURVE)
+
+    def event(self):
+        """Reads one queued monitor event, if any, and updates the state.
+        Returns False when none was queued."""
+        if self.monitor is None or not self.monitor.poll(0):
+            return False
+        event = zmq.utils.monitor.recv_monitor_message(self.monitor)["event"]
+        self.connected = bool(event & (zmq.EVENT_CONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED))
+        if event & _HANDSHAKE_FAILED:
+            self.refused = True
+        elif event & zmq.EVENT_HANDSHAKE_SUCCEEDED:
+            self.refused = False  # until a handshake fails again
+        return True
+
+    def drain(self):
+        while self.event():
+            pass
+
+    def close(self):
+        if self.monitor is not None:
+            # Stop the monitor before closing either socket: libzmq's I/O
+            # thread must not block sending an event nobody will read.
+            if not self.socket.closed:
+                self.socket.disable_monitor()
+            self.monitor.close(0)
+            self.monitor = None
+        if not self.socket.closed:
+            self.socket.close(0)
 
 
 # --- the client -----------------------------------------------------------------
 
 
 class Client:
-    """One connection to secpold; see the module's documentation.
+    """One connection to secpold, or to each of several; see the module's
+    documentation.
 
-    endpoint: tcp://HOST:PORT or ipc://PATH (default tcp://127.0.0.1:7420).
+    endpoint: tcp://HOST:PORT or ipc://PATH (default tcp://127.0.0.1:7420);
+    several instances of one deployment as a list, or one string with the
+    endpoints separated by commas ("tcp://a:7420,tcp://b:7420"), at most 16.
+    The client then connects one DEALER to each (with ZMQ_IMMEDIATE: nothing
+    is queued for an instance whose connection is down) and spreads calls
+    over the connected ones in turn; a call waits (within its timeout) for
+    one to connect. A call whose connection goes down before its reply is
+    sent again to another instance, within what is left of its timeout,
+    only when idempotent(method); any other raises UNAVAILABLE (local) at
+    once, saying it may or may not have been done. endpoint and endpoints
+    hold what was given ("a,b" and ("a", "b")).
     timeout: seconds each call may take, sent as deadline_ms too; None
     waits forever.
     server_key: the server's CURVE public key (the path of its public
     certificate, or the key: 40 Z85 characters or 32 bytes) to talk CURVE;
-    None reads SECPOL_SERVER_KEY, as the C library and secpolctl do.
+    None reads SECPOL_SERVER_KEY, as the C library and secpolctl do. With
+    several endpoints every instance has this key (one deployment).
     client_cert: this client's certificate, the path of the NAME_secret file
     `secpolctl keygen` wrote (NAME alone works too) or a (public, secret)
     pair; None reads SECPOL_CLIENT_CERT, and without either the client makes
@@ -327,36 +433,61 @@ class Client:
 
     def __init__(self, endpoint=DEFAULT_ENDPOINT, *, timeout=DEFAULT_TIMEOUT, server_key=None,
                  client_cert=None, context=None):
-        self.endpoint = endpoint
+        self._links = []
+        endpoints = _endpoint_list(endpoint)
+        self.endpoints = tuple(endpoints)
+        self.endpoint = ",".join(endpoints)
         self.timeout = timeout
         self._ids = itertools.count(1)
         self._context = context or zmq.Context.instance()
-        self._socket = self._context.socket(zmq.DEALER)
-        self._socket.setsockopt(zmq.LINGER, 0)
-        self._socket.setsockopt(zmq.SNDHWM, _QUEUE_LIMIT)
-        self._socket.setsockopt(zmq.RCVHWM, _QUEUE_LIMIT)
-        self._monitor = None  # CURVE only: handshake events, to tell a refused key
-        self._refused = False  # the last handshake failed
+        several = len(endpoints) > 1
         server_key = server_key or os.environ.get("SECPOL_SERVER_KEY") or None
         client_cert = client_cert or os.environ.get("SECPOL_CLIENT_CERT") or None
         try:
+            keys = None
             if server_key is not None:
-                self._socket.curve_serverkey = _z85_key(server_key)
+                server_public = _z85_key(server_key)
                 if client_cert is None:
                     public, secret = zmq.curve_keypair()
                 else:
                     public, secret = _client_keys(client_cert)
-                self._socket.curve_publickey = public
-                self._socket.curve_secretkey = secret
-                self._monitor = self._socket.get_monitor_socket(
-                    _HANDSHAKE_FAILED | zmq.EVENT_HANDSHAKE_SUCCEEDED)
+                keys = (server_public, public, secret)
             elif client_cert is not None:
                 raise ValueError("client_cert needs server_key (or SECPOL_SERVER_KEY)")
-            self._socket.connect(endpoint)
+            for one in endpoints:
+                link = _Link(one, self._context.socket(zmq.DEALER))
+                self._links.append(link)
+                link.socket.setsockopt(zmq.LINGER, 0)
+                link.socket.setsockopt(zmq.SNDHWM, _QUEUE_LIMIT)
+                link.socket.setsockopt(zmq.RCVHWM, _QUEUE_LIMIT)
+                if several:
+                    # Queue nothing for an instance whose connection is down:
+                    # the call goes to another one instead, and a write is
+                    # never delivered late to an instance that comes back.
+                    link.socket.setsockopt(zmq.IMMEDIATE, 1)
+                events = _LINK_EVENTS if several else 0
+                if keys is not None:
+                    link.socket.curve_serverkey, link.socket.curve_publickey, \
+                        link.socket.curve_secretkey = keys
+                    events |= _HANDSHAKE_FAILED | zmq.EVENT_HANDSHAKE_SUCCEEDED
+                if events:
+                    # before connect: libzmq drops events while no one listens
+                    link.monitor = link.socket.get_monitor_socket(events)
+                link.socket.connect(one)
         except (zmq.ZMQError, ValueError) as error:
             self.close()
-            raise SecpolError(Status.INVALID_ARGUMENT, "endpoint %s: %s" % (endpoint, error),
+            raise SecpolError(Status.INVALID_ARGUMENT, "endpoint %s: %s" % (self.endpoint, error),
                               local=True) from None
+        self._socket = self._links[0].socket  # the DEALER of the first endpoint
+        # Many short-lived clients should not all start with the first
+        # endpoint: begin the round robin anywhere, as the C client does.
+        self._next_link = int.from_bytes(os.urandom(2), "little") % len(self._links)
+        self._poller = None
+        if several:
+            self._poller = zmq.Poller()
+            for link in self._links:
+                self._poller.register(link.socket, zmq.POLLIN)
+                self._poller.register(link.monitor, zmq.POLLIN)
         for name, service_class in SERVICE_CLASSES.items():
             setattr(self, name, service_class(self))
             setattr(self, _snake(name), getattr(self, name))
@@ -379,27 +510,23 @@ class Client:
         body = b"" if request is None else request.SerializeToString()
         timeout = self.timeout if timeout is None else timeout
         call_id = next(self._ids)
-        header = rpc_pb2.RequestHeader(method=method, call_id=call_id, request_id=request_id)
-        if timeout is not None:
-            header.deadline_ms = max(1, min(int(timeout * 1000), 2**32 - 1))
-        head = header.SerializeToString()
-        if len(head) > MAX_HEADER:
-            raise SecpolError(Status.INVALID_ARGUMENT,
-                              "request header is %d bytes, over %d (method path or request_id "
-                              "too long)" % (len(head), MAX_HEADER), method=method,
-                              call_id=call_id, local=True)
+        head = self._header(method, call_id, timeout, request_id)
         if len(body) > MAX_MESSAGE:
             raise SecpolError(Status.RESOURCE_EXHAUSTED,
                               "request is %d bytes, over %d" % (len(body), MAX_MESSAGE),
                               method=method, call_id=call_id, local=True)
-        self._socket.send_multipart([b"", head, body], copy=False)
-        frames = self._wait(call_id, timeout, method)
+        if self._poller is None:
+            self._socket.send_multipart([b"", head, body], copy=False)
+            frames = self._wait(call_id, timeout, method)
+        else:
+            frames = self._call_spread(method, call_id, head, body, timeout, request_id)
         reply = rpc_pb2.ResponseHeader()
         try:
             reply.ParseFromString(frames[1])
         except _message.DecodeError:
             raise SecpolError(Status.INTERNAL, "reply header does not decode", method=method,
                               call_id=call_id, local=True) from None
+        call_id = reply.call_id
         if reply.code != Status.OK:
             raise SecpolError(reply.code, reply.message,
                               [(v.field, v.description) for v in reply.violations],
@@ -414,6 +541,20 @@ class Client:
                               % response_class.DESCRIPTOR.full_name, method=method,
                               call_id=call_id, local=True) from None
         return response
+
+    @staticmethod
+    def _header(method, call_id, timeout, request_id):
+        """The encoded RequestHeader of one send; timeout in seconds or None."""
+        header = rpc_pb2.RequestHeader(method=method, call_id=call_id, request_id=request_id)
+        if timeout is not None:
+            header.deadline_ms = max(1, min(int(timeout * 1000), 2**32 - 1))
+        head = header.SerializeToString()
+        if len(head) > MAX_HEADER:
+            raise SecpolError(Status.INVALID_ARGUMENT,
+                              "request header is %d bytes, over %d (method path or request_id "
+                              "too long)" % (len(head), MAX_HEADER), method=method,
+                              call_id=call_id, local=True)
+        return head
 
     def _wait(self, call_id, timeout, method):
         """The frames of the reply to call_id; drops replies of calls given up."""
@@ -432,32 +573,123 @@ class Client:
                                   "no reply from %s within %g s" % (self.endpoint, timeout),
                                   method=method, call_id=call_id, local=True)
             frames = self._socket.recv_multipart()
-            if len(frames) != 3 or frames[0] != b"":
-                continue  # not a reply of protocol v1: drop it
-            reply = rpc_pb2.ResponseHeader()
-            try:
-                reply.ParseFromString(frames[1])
-            except _message.DecodeError:
-                continue
-            if reply.call_id == call_id:
+            if _reply_to(frames, call_id):
                 return frames
 
     def _handshake_refused(self):
         """True when the last CURVE handshake the monitor saw failed."""
-        while self._monitor is not None and self._monitor.poll(0):
-            event = zmq.utils.monitor.recv_monitor_message(self._monitor)["event"]
-            self._refused = bool(event & _HANDSHAKE_FAILED)
-        return self._refused
+        link = self._links[0]
+        link.drain()
+        return link.refused
+
+    # --- several endpoints ------------------------------------------------------
+
+    def _call_spread(self, method, call_id, head, body, timeout, request_id):
+        """Sends one call to the next instance whose connection is up and
+        returns the frames of its reply; when that connection goes down
+        first, sends it again to another instance if idempotent(method)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        tried = set()  # links this call was sent to
+        while True:
+            index = self._send_spread([b"", head, body], tried, deadline, method, call_id)
+            frames = self._wait_link(call_id, index, deadline, timeout, method)
+            if frames is not None:
+                return frames
+            tried.add(index)
+            endpoint = self._links[index].endpoint
+            if not idempotent(method):
+                raise SecpolError(Status.UNAVAILABLE,
+                                  "connection to %s lost before the reply to %s; not sent again "
+                                  "(not idempotent): it may or may not have been done"
+                                  % (endpoint, method), method=method, call_id=call_id,
+                                  local=True)
+            # A read: ask another instance, within what is left of the deadline.
+            call_id = next(self._ids)
+            left = None if deadline is None else max(0.001, deadline - time.monotonic())
+            head = self._header(method, call_id, left, request_id)
+
+    def _send_spread(self, frames, tried, deadline, method, call_id):
+        """Sends frames on the next link in turn that is connected and not
+        in tried; with none connected, waits (until deadline) for one to
+        connect. Returns the index of the link used."""
+        while True:
+            untried = False
+            for k in range(len(self._links)):
+                index = (self._next_link + k) % len(self._links)
+                if index in tried:
+                    continue
+                untried = True
+                link = self._links[index]
+                link.drain()
+                if not link.connected:
+                    continue
+                try:
+                    # ZMQ_IMMEDIATE: a link whose connection is not (yet)
+                    # ready refuses at once; the frames go together or not.
+                    link.socket.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
+                except zmq.Again:
+                    continue
+                self._next_link = (index + 1) % len(self._links)
+                return index
+            if not untried:
+                raise SecpolError(Status.UNAVAILABLE, "cannot send to %s: no other instance "
+                                  "left to try" % self.endpoint, method=method,
+                                  call_id=call_id, local=True)
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                refused = [link.endpoint for link in self._links if link.refused]
+                if refused:
+                    raise SecpolError(Status.UNAUTHENTICATED,
+                                      "%s refused this client's CURVE key at the handshake"
+                                      % ",".join(refused), method=method, call_id=call_id,
+                                      local=True)
+                raise SecpolError(Status.UNAVAILABLE, "cannot send to %s: no instance "
+                                  "connected in time" % self.endpoint, method=method,
+                                  call_id=call_id, local=True)
+            # Nothing connected (yet): wait for a monitor event.
+            wait = _LOOK_AGAIN_MS if deadline is None else (deadline - now) * 1000
+            if any(link.connected for link in self._links):
+                wait = min(wait, _LOOK_AGAIN_MS)
+            poller = zmq.Poller()
+            for link in self._links:
+                poller.register(link.monitor, zmq.POLLIN)
+            poller.poll(wait)
+
+    def _wait_link(self, call_id, index, deadline, timeout, method):
+        """The frames of the reply to call_id, sent on link index, or None
+        when that link's connection went down first; drops other replies."""
+        link = self._links[index]
+        while True:
+            wait = None if deadline is None else max(0, (deadline - time.monotonic()) * 1000)
+            ready = dict(self._poller.poll(wait))
+            if not ready:
+                if deadline is not None and time.monotonic() >= deadline:
+                    link.drain()
+                    if link.refused:
+                        raise SecpolError(Status.UNAUTHENTICATED,
+                                          "%s refused this client's CURVE key at the handshake"
+                                          % link.endpoint, method=method, call_id=call_id,
+                                          local=True)
+                    raise SecpolError(Status.UNAVAILABLE, "no reply from %s within %g s"
+                                      % (link.endpoint, timeout), method=method,
+                                      call_id=call_id, local=True)
+                continue
+            # A reply already queued wins over the news that its link went down.
+            dealers = [one for one in self._links if one.socket in ready]
+            for one in dealers:
+                frames = one.socket.recv_multipart()
+                if _reply_to(frames, call_id):
+                    return frames
+            if not dealers:
+                for one in self._links:
+                    one.drain()
+                if not link.connected:
+                    return None
 
     def close(self):
-        """Closes the socket; further calls fail. Safe to call twice."""
-        if self._monitor is not None:
-            if not self._socket.closed:
-                self._socket.disable_monitor()
-            self._monitor.close(0)
-            self._monitor = None
-        if not self._socket.closed:
-            self._socket.close(0)
+        """Closes the sockets; further calls fail. Safe to call twice."""
+        for link in self._links:
+            link.close()
 
     def __enter__(self):
         return self
@@ -466,8 +698,21 @@ class Client:
         self.close()
 
     def __del__(self):
-        if getattr(self, "_socket", None) is not None:
+        if getattr(self, "_links", None):
             self.close()
+
+
+def _reply_to(frames, call_id):
+    """True when frames are a reply of protocol v1 to call_id (anything else
+    is dropped: a late reply of a call given up, or not a reply at all)."""
+    if len(frames) != 3 or frames[0] != b"":
+        return False
+    reply = rpc_pb2.ResponseHeader()
+    try:
+        reply.ParseFromString(frames[1])
+    except _message.DecodeError:
+        return False
+    return reply.call_id == call_id
 
 
 # path -> the function calling it (its request_class and response_class)
