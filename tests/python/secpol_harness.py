@@ -7,6 +7,9 @@
     client = server.client()              # a secpol.Client on it
     out = server.ctl("policy", "get", "w1", "-o", "json")   # secpolctl
     server.stop()                         # SIGTERM; it must exit 0
+    server = Secpold(metrics=True)        # also serves /metrics: server.served(path)
+    server = Secpold(store=uri, key_file=path)   # on a PostgreSQL store (pg_schema())
+    server.kill()                         # SIGKILL: an instance that dies
 
 Nothing waits a fixed time: the start polls Health/Check (each try waits at
 most 200 ms for an answer) until the server answers or a deadline of
@@ -18,11 +21,13 @@ PYTHONPATH (the build tree's python/ directory).
 import faulthandler
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
+import urllib.request
 
 import secpol
 
@@ -37,13 +42,21 @@ faulthandler.dump_traceback_later(float(os.environ.get("SECPOL_PYTHON_TEST_LIMIT
 
 
 class Secpold:
-    """One secpold on ipc://TMP/s.sock with its store in TMP/data."""
+    """One secpold on ipc://TMP/s.sock with its store in TMP/data (or on
+    the PostgreSQL store URI store), its metrics on a free port when
+    metrics is True."""
 
-    def __init__(self, *options, keys=None, tmp=None):
+    def __init__(self, *options, keys=None, tmp=None, metrics=False, store=None, key_file=None):
         self.keys = dict(keys or {})
         self.tmp = tmp or tempfile.mkdtemp(prefix="secpol-py-")
         self.endpoint = "ipc://%s/s.sock" % self.tmp
         self.log_path = os.path.join(self.tmp, "secpold.log")
+        if metrics:
+            options += ("--metrics-listen", "127.0.0.1:0")
+        if store:
+            options += ("--store", store)
+        if key_file:
+            options += ("--key-file", key_file)
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 [SECPOLD, "--endpoint", self.endpoint, "--data-dir",
@@ -65,6 +78,37 @@ class Secpold:
                         raise
         finally:
             probe.close()
+        self.metrics_address = None
+        if metrics:
+            found = re.search(r'msg="metrics listening" address=(\S+)', self.log())
+            if not found:
+                raise RuntimeError("secpold logged no metrics address:\n%s" % self.log())
+            self.metrics_address = found.group(1)
+
+    def served(self, method):
+        """Replies this server sent to method (a wire path), whatever their
+        status, from its /metrics (secpol_requests_total), counted before
+        each reply leaves."""
+        with urllib.request.urlopen("http://%s/metrics" % self.metrics_address,
+                                    timeout=DEADLINE) as page:
+            text = page.read().decode()
+        pattern = re.compile(r'^secpol_requests_total\{method="%s",code="[A-Z_]+"\} (\d+)$'
+                             % re.escape(method), re.M)
+        return sum(int(count) for count in pattern.findall(text))
+
+    def stopped(self):
+        """True while the process is stopped (SIGSTOP): state T in /proc."""
+        try:
+            with open("/proc/%d/stat" % self.process.pid) as stat:
+                return stat.read().rsplit(")", 1)[1].split()[0] in ("T", "t")
+        except (OSError, IndexError):
+            return False
+
+    def kill(self):
+        """SIGKILL (stopped or not): the instance dies without a word; stop()
+        then only cleans up."""
+        self.process.kill()
+        self.process.wait()
 
     def client(self, **options):
         """A secpol.Client on this server, closed by stop()."""
@@ -100,7 +144,11 @@ class Secpold:
         """SIGTERM, then waits; returns the exit status and removes the temp dir."""
         for client in self._clients:
             client.close()
-        self.process.send_signal(signal.SIGTERM)
+        killed = self.process.returncode == -signal.SIGKILL
+        if not killed:
+            if self.stopped():  # a SIGSTOP a test left: SIGTERM acts once continued
+                self.process.send_signal(signal.SIGCONT)
+            self.process.send_signal(signal.SIGTERM)
         try:
             status = self.process.wait(DEADLINE)
         except subprocess.TimeoutExpired:
@@ -108,6 +156,6 @@ class Secpold:
             status = self.process.wait()
         log = self.log()
         shutil.rmtree(self.tmp, ignore_errors=True)
-        if status != 0:
+        if status != 0 and not killed:
             raise AssertionError("secpold exited %d after SIGTERM:\n%s" % (status, log[-3000:]))
         return status
