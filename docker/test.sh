@@ -14,7 +14,8 @@
 #      restarts secpold and checks the store survived in its volume;
 #   7. runs the load generator of the bench profile for a second;
 #   8. the scale profile: PostgreSQL (docker/postgres.Dockerfile) and two
-#      secpold on it, both healthy; the example login flow against each; a
+#      secpold on it, both healthy; the example login flow against each and
+#      against both at once (one client, two endpoints); a
 #      reset token issued through secpold-1 is consumed through secpold-2
 #      exactly once (the second use, through either, is refused);
 #   9. tears everything down (volumes included), whatever happened.
@@ -183,10 +184,10 @@ ok "postgres, secpold-1 and secpold-2 are healthy"
 out=$("${compose[@]}" --profile scale run --rm login-example-scale 2>&1)
 status=$?
 echo "$out" | sed 's/^/       | /'
-if [ "$status" -eq 0 ] && [ "$(grep -c '^login flow: all steps as expected' <<<"$out")" -eq 2 ]; then
-  ok "the example client's login flow passes against secpold-1 and secpold-2"
+if [ "$status" -eq 0 ] && [ "$(grep -c '^login flow: all steps as expected' <<<"$out")" -eq 3 ]; then
+  ok "the example client's login flow passes against secpold-1, secpold-2 and both at once"
 else
-  bad "the example client's login flow passes against secpold-1 and secpold-2" "exit $status"
+  bad "the example client's login flow passes against secpold-1, secpold-2 and both at once" "exit $status"
 fi
 on() { # INSTANCE SECPOLCTL-ARGS...: secpolctl in that instance, with the healthcheck's service key
   local instance=$1

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """login_flow.py - what a backend login service asks secpol, start to end.
 
-    login_flow.py [--endpoint tcp://secpold:7420] [--workspace W] [--user U]
+    login_flow.py [--endpoint tcp://secpold:7420[,ENDPOINT...]] [--workspace W] [--user U]
                   [--server-key FILE --client-cert FILE]
 
 One user's story against a running secpold, through the Python client
@@ -22,7 +22,10 @@ It needs the service role only (with CURVE: a key secpolctl keygen made
 with --role service). Each step prints one line. Exit status 0 when every step behaved as a login
 service expects, 1 otherwise (the line says what differed), 2 on bad usage.
 The user id is random unless --user is given, so the flow can run again on
-the same store. docker/compose.yaml runs it as the service login-example.
+the same store. --endpoint (or SECPOL_ENDPOINT) may name several instances of
+one deployment separated by commas (docs/SCALING.md): the calls are then
+spread over them. docker/compose.yaml runs it as the service login-example,
+and against both instances of its scale profile as login-example-scale.
 """
 
 import argparse
@@ -136,7 +139,9 @@ class Flow:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--endpoint", default=os.environ.get("SECPOL_ENDPOINT",
-                                                             secpol.DEFAULT_ENDPOINT))
+                                                             secpol.DEFAULT_ENDPOINT),
+                        help="secpold's endpoint, or several separated by commas "
+                        "(default: SECPOL_ENDPOINT, else %s)" % secpol.DEFAULT_ENDPOINT)
     parser.add_argument("--workspace", default="example-workspace")
     parser.add_argument("--user", default="user-%s" % os.urandom(4).hex())
     parser.add_argument("--server-key", help="CURVE: secpold's public certificate "

@@ -85,15 +85,16 @@ class Secpold:
                 raise RuntimeError("secpold logged no metrics address:\n%s" % self.log())
             self.metrics_address = found.group(1)
 
-    def served(self, method):
-        """Replies this server sent to method (a wire path), whatever their
-        status, from its /metrics (secpol_requests_total), counted before
-        each reply leaves."""
+    def served(self, method=None):
+        """Replies this server sent to method (a wire path; None: to any
+        method but Health/Check), whatever their status, from its /metrics
+        (secpol_requests_total), counted before each reply leaves."""
         with urllib.request.urlopen("http://%s/metrics" % self.metrics_address,
                                     timeout=DEADLINE) as page:
             text = page.read().decode()
+        name = re.escape(method) if method else r'/(?!secpol\.v1\.Health/)[^"]+'
         pattern = re.compile(r'^secpol_requests_total\{method="%s",code="[A-Z_]+"\} (\d+)$'
-                             % re.escape(method), re.M)
+                             % name, re.M)
         return sum(int(count) for count in pattern.findall(text))
 
     def stopped(self):

@@ -1,8 +1,9 @@
 """One Python client, two secpold on one PostgreSQL store (docs/SCALING.md):
 a secpol.Client given both endpoints writes through one instance and reads
 through the other, and the reads see the writes (a token, a policy, a
-lockout count); when one instance is killed the client goes on with the
-other, and every write acknowledged before is there.
+lockout count); the example login flow passes against both at once; when
+one instance is killed the client goes on with the other, and every write
+acknowledged before is there.
 
 ctest's pg fixture starts the server (SECPOL_TEST_PG); the test works in a
 fresh schema of its own, dropped at the end. Which instance answered a call
@@ -12,11 +13,14 @@ guessed from timing.
 
 import os
 import subprocess
+import sys
 import unittest
 
 import secpol
 from secpol_harness import DEADLINE, Secpold
 
+EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "clients", "examples",
+                       "login_flow.py")
 PSQL = os.path.join(os.environ.get("PG_BINDIR", "/usr/lib/postgresql/15/bin"), "psql")
 HEALTH = "/secpol.v1.Health/Check"
 ISSUE = "/secpol.v1.TokenService/IssueToken"
@@ -110,6 +114,18 @@ class SharedStore(unittest.TestCase):
             self.answered_by(VERIFY, lambda: self.client.TokenService.VerifyToken(
                 token=issued.token, kind=KIND))
         self.assertEqual(caught.exception.code, secpol.Status.NOT_FOUND)
+
+    def test_login_example_against_both(self):
+        before = [server.served() for server in self.servers]
+        done = subprocess.run([sys.executable, EXAMPLE, "--endpoint",
+                               "%s,%s" % (self.first.endpoint, self.second.endpoint),
+                               "--timeout", "30"],
+                              capture_output=True, text=True, timeout=DEADLINE * 3)
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        self.assertIn("login flow: all steps as expected", done.stdout)
+        # both instances took part in the one flow
+        for server, count in zip(self.servers, before):
+            self.assertGreater(server.served(), count + 3)
 
     def test_one_killed_the_other_serves_every_acknowledged_write(self):
         tokens = [self.client.TokenService.IssueToken(workspace_id="ws-pg", kind=KIND,
