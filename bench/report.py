@@ -168,9 +168,22 @@ def main():
                   + (": the 1.5x target is out of reach of any call on this machine in this "
                      "run, whatever the store does. " if ceiling is not None and ceiling < 1.5
                      else ". ")
-                  + f"RecordFailure reached {fmt(share, 2)} of Health/Check.\n")
+                  + f"RecordFailure reached {fmt(share, 2)} of Health/Check.")
         summary["ceiling"] = {"health_calls_per_sec": health["calls_per_sec"],
                               "health_x_redis": ceiling, "record_failure_x_health": share}
+        if rf1:
+            # The same bound for the group-commit ratio: with a fast flush, one commit per
+            # write is itself close to the request path's speed.
+            single_ceiling = ratio(health["calls_per_sec"], rf1["calls_per_sec"])
+            md.append(f"Against `--max-batch 1` the ceiling is {fmt(single_ceiling, 1)}x "
+                      f"(Health/Check over one commit per write; one 4 KiB O_DSYNC write took "
+                      f"{machine.get('sync_write_ms_before', '?')} to "
+                      f"{machine.get('sync_write_ms_after', '?')} ms in this run: the faster "
+                      f"the flush, the closer one commit per write comes to the request path)"
+                      + (": 15x is out of reach of any call in this run."
+                         if single_ceiling is not None and single_ceiling < 15 else "."))
+            summary["ceiling"]["health_x_max_batch_1"] = single_ceiling
+        md.append("")
     cpu = (writer or {}).get("writer_cpu")
     if cpu and cpu.get("us_per_write"):
         md.append(f"Writer CPU: the WRITE lane thread spent {cpu['seconds']:.2f} s of CPU on "
