@@ -95,7 +95,7 @@ s_load (secpol_txn_t *txn, secpol_arena_t *arena, const char *workspace_id, cons
         Secpol__V1__LockoutKind kind, counter_t *counter)
 {
     memset (counter, 0, sizeof *counter);
-    Secpol__V1__Policy *policy;
+    const Secpol__V1__Policy *policy;
     int rc = secpol_policy_effective (txn, arena, workspace_id, NULL, &policy);
     if (rc)
         return rc;

@@ -67,7 +67,8 @@
 #define LABEL_MAX   128  /* bytes of an account_name or issuer */
 
 static void s_check_ids (secpol_call_t *call, const char *workspace_id, const char *subject_id);
-static int s_policy (secpol_call_t *call, const char *workspace_id, Secpol__V1__Policy **policy_p);
+static int s_policy (secpol_call_t *call, const char *workspace_id,
+                     const Secpol__V1__Policy **policy_p);
 static int s_lockout (secpol_call_t *call, const char *workspace_id, const char *subject_id,
                       secpol_lockout_action_t action, Secpol__V1__LockoutStatus **status_p);
 static int s_refuse (secpol_call_t *call, const char *workspace_id, const char *subject_id,
@@ -105,7 +106,7 @@ SECPOL_HANDLER (s_issue_email_otp, Secpol__V1__IssueEmailOtpRequest, in,
     int rc = secpol_call_check (call);
     if (rc)
         return rc;
-    Secpol__V1__Policy *policy;
+    const Secpol__V1__Policy *policy;
     if ((rc = s_policy (call, in->workspace_id, &policy)))
         return rc;
     if (!policy->email_two_step_enabled)
@@ -165,7 +166,7 @@ SECPOL_HANDLER (s_verify_email_otp, Secpol__V1__VerifyEmailOtpRequest, in,
     int rc = secpol_call_check (call);
     if (rc)
         return rc;
-    Secpol__V1__Policy *policy;
+    const Secpol__V1__Policy *policy;
     if ((rc = s_policy (call, in->workspace_id, &policy)))
         goto done;
     if (!policy->email_two_step_enabled) {
@@ -615,7 +616,7 @@ s_check_ids (secpol_call_t *call, const char *workspace_id, const char *subject_
 
 /*  The workspace's effective policy, or INTERNAL (message set). */
 static int
-s_policy (secpol_call_t *call, const char *workspace_id, Secpol__V1__Policy **policy_p)
+s_policy (secpol_call_t *call, const char *workspace_id, const Secpol__V1__Policy **policy_p)
 {
     int rc = secpol_policy_effective (call->txn, call->arena, workspace_id, NULL, policy_p);
     return rc ? s_store_failed (call, rc) : SECPOL_OK;
@@ -702,7 +703,7 @@ s_store_failed (secpol_call_t *call, int rc)
 static int
 s_app_enabled (secpol_call_t *call, const char *workspace_id)
 {
-    Secpol__V1__Policy *policy;
+    const Secpol__V1__Policy *policy;
     int rc = s_policy (call, workspace_id, &policy);
     if (rc)
         return rc;

@@ -50,7 +50,7 @@ typedef Secpol__Store__V1__PasswordAccount account_t;
 
 /*  What CheckPassword's prepare reads in its short transaction. */
 typedef struct {
-    Secpol__V1__Policy *policy;
+    const Secpol__V1__Policy *policy;
     account_t *account;
 } snapshot_t;
 

@@ -59,7 +59,7 @@ SECPOL_HANDLER (s_get_policy, Secpol__V1__GetPolicyRequest, in, Secpol__V1__Poli
 {
     if (!s_check_ids (call, in->workspace_id, in->community_id))
         return secpol_call_check (call);
-    Secpol__V1__Policy *policy;
+    const Secpol__V1__Policy *policy;
     int rc = secpol_policy_effective (call->txn, call->arena, in->workspace_id, in->community_id,
                                       &policy);
     if (rc)
@@ -242,7 +242,7 @@ SECPOL_HANDLER (s_render_security_headers, Secpol__V1__RenderSecurityHeadersRequ
 {
     if (!s_check_ids (call, in->workspace_id, in->community_id))
         return secpol_call_check (call);
-    Secpol__V1__Policy *policy;
+    const Secpol__V1__Policy *policy;
     int rc = secpol_policy_effective (call->txn, call->arena, in->workspace_id, in->community_id,
                                       &policy);
     if (rc)
@@ -260,7 +260,7 @@ SECPOL_HANDLER (s_check_file_upload, Secpol__V1__CheckFileUploadRequest, in,
     int rc = secpol_call_check (call);
     if (rc)
         return rc;
-    Secpol__V1__Policy *policy;
+    const Secpol__V1__Policy *policy;
     rc = secpol_policy_effective (call->txn, call->arena, in->workspace_id, in->community_id,
                                   &policy);
     if (rc)

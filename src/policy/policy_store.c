@@ -2,6 +2,8 @@
  *  policy_store.h. */
 #include "policy_store.h"
 
+#include "memo.h"
+
 #include <string.h>
 
 const secpol_table_t secpol_policy_table = {"policy"};
@@ -80,14 +82,87 @@ secpol_policy_view (secpol_txn_t *txn, secpol_arena_t *arena, const char *worksp
     return 0;
 }
 
+/*  The stored bytes of the level at key, into *value; absent leaves
+ *  value->data NULL. */
+static int
+s_level_bytes (secpol_txn_t *txn, const uint8_t *key, size_t key_size, secpol_val_t *value)
+{
+    int rc = secpol_get (txn, &secpol_policy_table, key, key_size, value);
+    if (rc == SECPOL_ENOTFOUND) {
+        value->data = NULL;
+        value->size = 0;
+        return 0;
+    }
+    return rc;
+}
+
+/*  Appends a level's stamp to buf: a presence byte, its length, its bytes. */
+static size_t
+s_stamp_level (uint8_t *buf, secpol_val_t value)
+{
+    size_t n = 0;
+    buf[n++] = value.data != NULL;
+    uint32_t size = (uint32_t)value.size;
+    memcpy (buf + n, &size, sizeof size);
+    n += sizeof size;
+    if (value.size)
+        memcpy (buf + n, value.data, value.size);
+    return n + value.size;
+}
+
 int
 secpol_policy_effective (secpol_txn_t *txn, secpol_arena_t *arena, const char *workspace_id,
-                         const char *community_id, Secpol__V1__Policy **policy_p)
+                         const char *community_id, const Secpol__V1__Policy **policy_p)
 {
-    secpol_policy_view_t view;
-    int rc = secpol_policy_view (txn, arena, workspace_id, community_id, &view);
-    *policy_p = rc ? NULL : view.effective;
-    return rc;
+    *policy_p = NULL;
+    secpol_memo_t *memo = secpol_txn_memo (txn);
+    if (!memo) {
+        secpol_policy_view_t view;
+        int rc = secpol_policy_view (txn, arena, workspace_id, community_id, &view);
+        *policy_p = rc ? NULL : view.effective;
+        return rc;
+    }
+    /* The levels as stored now are the stamp: a memo entry made from other
+     * bytes is never found. */
+    bool community = community_id && *community_id;
+    uint8_t key[SECPOL_POLICY_KEY_MAX], level_key[SECPOL_POLICY_KEY_MAX];
+    size_t key_size = secpol_policy_level_key (key, workspace_id, community_id);
+    size_t level_key_size = secpol_policy_level_key (level_key, workspace_id, "");
+    secpol_val_t workspace = {0}, level = {0};
+    int rc = s_level_bytes (txn, level_key, level_key_size, &workspace);
+    if (rc == 0 && community)
+        rc = s_level_bytes (txn, key, key_size, &level);
+    if (rc)
+        return rc;
+    size_t stamp_size = 2 * (1 + sizeof (uint32_t)) + workspace.size + level.size;
+    uint8_t *stamp = secpol_arena_alloc (arena, stamp_size);
+    stamp_size = s_stamp_level (stamp, workspace);
+    stamp_size += s_stamp_level (stamp + stamp_size, level);
+    const Secpol__V1__Policy *found = secpol_memo_find (memo, key, key_size, stamp, stamp_size);
+    if (found) {
+        *policy_p = found;
+        return 0;
+    }
+    /* Composed into a memo entry when one is free until the request is
+     * answered, else into the request's arena. */
+    secpol_arena_t *into = secpol_memo_reserve (memo);
+    secpol_arena_t *target = into ? into : arena;
+    Secpol__Store__V1__PolicyLevel *workspace_level = NULL, *community_level = NULL;
+    if (workspace.data && (rc = s_unpack_level (target, workspace, &workspace_level)))
+        return rc;
+    if (level.data && (rc = s_unpack_level (target, level, &community_level)))
+        return rc;
+    const Secpol__V1__Policy *defaults = secpol_policy_shared_defaults ();
+    Secpol__V1__Policy *policy;
+    if (community)
+        policy = secpol_policy_compose (
+            target, secpol_policy_compose (target, defaults, workspace_level), community_level);
+    else
+        policy = secpol_policy_compose (target, defaults, workspace_level);
+    if (into)
+        secpol_memo_put (memo, key, key_size, stamp, stamp_size, policy);
+    *policy_p = policy;
+    return 0;
 }
 
 int

@@ -44,12 +44,17 @@ const char *secpol_policy_id_problem (const char *id, bool required);
  *  (NULL or "" = the workspace level), inside txn (read or write). Every
  *  setting is filled, every sub-message present. version, updated_at and
  *  updated_by are those of the level addressed (0, 0, "" when it was never
- *  written). The policy lives in arena. ids are not validated here: a
- *  handler checks them with secpol_policy_id_problem() first.
+ *  written). ids are not validated here: a handler checks them with
+ *  secpol_policy_id_problem() first.
+ *  The policy is read-only. It lives in arena, or, when txn carries its
+ *  lane thread's memo (memo.h), in the memo: found there when the levels
+ *  stored now are byte for byte those it was composed from (a policy
+ *  another request or instance changed is composed again, never served
+ *  stale), and valid until the request is answered.
  *  Returns 0 and sets *policy_p, or a store error (SECPOL_ECORRUPT when a
  *  stored level does not decode). */
 int secpol_policy_effective (secpol_txn_t *txn, secpol_arena_t *arena, const char *workspace_id,
-                             const char *community_id, Secpol__V1__Policy **policy_p)
+                             const char *community_id, const Secpol__V1__Policy **policy_p)
     __attribute__ ((warn_unused_result));
 
 /*  A page of revisions stops before it would pass this many bytes (it

@@ -6,6 +6,7 @@
 #include "audit.h"
 #include "expiry.h"
 #include "log.h"
+#include "memo.h"
 #include "peers.h"
 #include "server.h"
 #include "wire.h"
@@ -74,6 +75,7 @@ struct secpol_lanes {
     bool *batch_started;
     secpol_arena_t **batch_arenas;
     size_t batch_capacity;
+    secpol_memo_t *write_memo; /* the writer's derived values (memo.h) */
 };
 
 static void s_queue_init (queue_t *q);
@@ -92,6 +94,7 @@ secpol_lanes_new (const secpol_lanes_config_t *config, secpol_store_t *store,
 {
     secpol_lanes_t *self = secpol_xcalloc (1, sizeof *self);
     self->config = *config;
+    self->write_memo = secpol_memo_new ();
     /* 0 = adaptive: everything waiting, which max_queued bounds */
     if (self->config.write_batch_max == 0 || self->config.write_batch_max > config->max_queued)
         self->config.write_batch_max = config->max_queued ? config->max_queued : 1;
@@ -136,6 +139,7 @@ secpol_lanes_destroy (secpol_lanes_t **self_p)
     for (size_t i = 0; i < self->batch_capacity; i++)
         secpol_arena_destroy (&self->batch_arenas[i]);
     free (self->batch_arenas);
+    secpol_memo_destroy (&self->write_memo);
     free (self->batch_jobs);
     free (self->batch_started);
     for (int lane = 0; lane < SECPOL_LANE_COUNT; lane++)
@@ -382,7 +386,7 @@ s_job_pack (secpol_job_t *job)
  *  on to the WRITE lane instead (its handler answered SECPOL_NEEDS_WRITE). */
 static bool
 s_run_read_one (secpol_lanes_t *self, secpol_job_t *job, secpol_arena_t *arena,
-                secpol_txn_t **txn_p)
+                secpol_txn_t **txn_p, secpol_memo_t *memo)
 {
     if (s_job_start (self, job, secpol_server_now (self->server), arena)) {
         int rc = *txn_p ? secpol_txn_renew (*txn_p) : SECPOL_EINVAL;
@@ -394,6 +398,7 @@ s_run_read_one (secpol_lanes_t *self, secpol_job_t *job, secpol_arena_t *arena,
             job->code = secpol_call_fail (&job->call, SECPOL_UNAVAILABLE,
                                           "store is unavailable: %s", secpol_strerror (rc));
         else {
+            secpol_txn_set_memo (*txn_p, memo);
             job->call.txn = *txn_p;
             job->code = job->method->spec->handler->fn (&job->call, job->request, job->response);
             job->call.txn = NULL;
@@ -409,23 +414,26 @@ s_run_read_one (secpol_lanes_t *self, secpol_job_t *job, secpol_arena_t *arena,
         job->code = SECPOL_OK;
         job->escalated = true;
         secpol_arena_reset (arena);
+        secpol_memo_quiesce (memo);
         s_queue_push (&self->queues[SECPOL_LANE_WRITE], job);
         return false;
     }
     s_job_pack (job);
     secpol_arena_reset (arena);
+    secpol_memo_quiesce (memo); /* packed: nothing holds what it found there */
     return true;
 }
 
 /*  Runs the jobs of a list one after the other; answers them together. */
 static void
-s_run_read (secpol_lanes_t *self, secpol_job_t *first, secpol_arena_t *arena, secpol_txn_t **txn_p)
+s_run_read (secpol_lanes_t *self, secpol_job_t *first, secpol_arena_t *arena, secpol_txn_t **txn_p,
+            secpol_memo_t *memo)
 {
     secpol_job_t *answered = NULL, **tail = &answered, *last = NULL;
     for (secpol_job_t *job = first, *next; job; job = next) {
         next = job->next;
         job->next = NULL;
-        if (s_run_read_one (self, job, arena, txn_p)) {
+        if (s_run_read_one (self, job, arena, txn_p, memo)) {
             *tail = last = job;
             tail = &job->next;
         }
@@ -460,6 +468,8 @@ s_run_write_batch (secpol_lanes_t *self, secpol_job_t **jobs, size_t n, bool *st
     int64_t now = secpol_server_now (self->server);
     secpol_txn_t *top = NULL;
     int rc = secpol_txn_begin (self->store, NULL, true, &top);
+    if (rc == 0)
+        secpol_txn_set_memo (top, self->write_memo);
     for (size_t i = 0; i < n; i++) {
         secpol_job_t *job = jobs[i];
         if (!started[i]) {
@@ -678,6 +688,7 @@ s_run_write (secpol_lanes_t *self, secpol_job_t *first)
             secpol_arena_reset (self->batch_arenas[i]);
         job->next = i + 1 < n ? jobs[i + 1] : NULL;
     }
+    secpol_memo_quiesce (self->write_memo); /* all packed: nothing holds its values */
     secpol_log_release ();
     s_reply (self, jobs[0], jobs[n - 1]);
 }
@@ -772,6 +783,9 @@ s_worker (void *arg)
                                                       : 1;
     size_t share = worker->lane == SECPOL_LANE_READ ? (size_t)self->config.read_workers : 1;
     secpol_arena_t *arena = worker->lane == SECPOL_LANE_READ ? secpol_arena_new () : NULL;
+    /* a READ thread's derived values; the writer's is the lanes' (a SLOW
+     * job prepares in its own arena: it may run in a batch much later) */
+    secpol_memo_t *memo = worker->lane == SECPOL_LANE_READ ? secpol_memo_new () : NULL;
     secpol_txn_t *txn = NULL;
     int64_t next_sweep = s_monotonic_us () + SWEEP_INTERVAL_MS * 1000;
     int64_t next_reader_check = s_monotonic_us () + READER_CHECK_MS * 1000;
@@ -801,7 +815,7 @@ s_worker (void *arg)
         }
         switch (worker->lane) {
             case SECPOL_LANE_READ:
-                s_run_read (self, job, arena, &txn);
+                s_run_read (self, job, arena, &txn, memo);
                 break;
             case SECPOL_LANE_WRITE:
                 s_run_write (self, job);
@@ -814,6 +828,7 @@ s_worker (void *arg)
     atomic_fetch_sub (&self->running, 1);
     secpol_txn_abort (&txn);
     secpol_arena_destroy (&arena);
+    secpol_memo_destroy (&memo);
     return NULL;
 }
 

@@ -52,12 +52,13 @@ struct secpol_store {
 struct secpol_txn {
     secpol_store_t *store;
     MDB_txn *txn;
-    secpol_txn_t *parent; /* NULL for a top-level txn */
-    bool write;           /* write transaction */
-    bool map_full;        /* a put hit MDB_MAP_FULL */
-    bool active;          /* begun or renewed, not reset: holds the resize lock */
-    const void *owner;    /* on whose behalf it runs (secpol_txn_set_owner); NULL = none */
-    secpol_pg_txn_t *pg;  /* the PostgreSQL transaction when the store is one */
+    secpol_txn_t *parent;     /* NULL for a top-level txn */
+    bool write;               /* write transaction */
+    bool map_full;            /* a put hit MDB_MAP_FULL */
+    bool active;              /* begun or renewed, not reset: holds the resize lock */
+    const void *owner;        /* on whose behalf it runs (secpol_txn_set_owner); NULL = none */
+    struct secpol_memo *memo; /* the lane thread's (secpol_txn_set_memo); top level only */
+    secpol_pg_txn_t *pg;      /* the PostgreSQL transaction when the store is one */
 };
 
 struct secpol_cursor {
@@ -966,4 +967,18 @@ const void *
 secpol_txn_owner (const secpol_txn_t *txn)
 {
     return txn ? txn->owner : NULL;
+}
+
+void
+secpol_txn_set_memo (secpol_txn_t *txn, struct secpol_memo *memo)
+{
+    txn->memo = memo;
+}
+
+struct secpol_memo *
+secpol_txn_memo (const secpol_txn_t *txn)
+{
+    while (txn && txn->parent)
+        txn = txn->parent;
+    return txn ? txn->memo : NULL;
 }

@@ -312,6 +312,18 @@ void secpol_txn_set_owner (secpol_txn_t *txn, const void *owner);
 /*  What secpol_txn_set_owner set on txn, or NULL (also for a NULL txn). */
 const void *secpol_txn_owner (const secpol_txn_t *txn);
 
+struct secpol_memo; /* memo.h */
+
+/*  Hands a lane thread's memo (memo.h) to the handlers that run in txn, a
+ *  top-level transaction, and in the transactions nested in it. The store
+ *  never looks at it. */
+void secpol_txn_set_memo (secpol_txn_t *txn, struct secpol_memo *memo);
+
+/*  The memo of txn's top-level transaction, or NULL (none set, or txn is
+ *  NULL): derived values found there are valid until the lane's next
+ *  quiesce, which comes after the request is answered. */
+struct secpol_memo *secpol_txn_memo (const secpol_txn_t *txn);
+
 /*  True when val starts with prefix. Handy for prefix scans. */
 bool secpol_val_has_prefix (secpol_val_t val, const void *prefix, size_t prefix_size);
 

@@ -61,7 +61,7 @@ SECPOL_HANDLER (s_create_session, Secpol__V1__CreateSessionRequest, in,
     if (rc)
         return rc;
 
-    Secpol__V1__Policy *policy;
+    const Secpol__V1__Policy *policy;
     rc = secpol_policy_effective (call->txn, call->arena, in->workspace_id, in->community_id,
                                   &policy);
     if (rc)
@@ -157,7 +157,7 @@ SECPOL_HANDLER (s_validate_session, Secpol__V1__ValidateSessionRequest, in,
     if (in->touch && s_touch_due (record, call->now)) {
         if (!call->writable)
             return SECPOL_NEEDS_WRITE; /* runs again on the WRITE lane */
-        Secpol__V1__Policy *policy;
+        const Secpol__V1__Policy *policy;
         rc = secpol_policy_effective (call->txn, call->arena, record->workspace_id,
                                       record->community_id, &policy);
         if (rc)

@@ -77,7 +77,7 @@ SECPOL_HANDLER (s_issue_token, Secpol__V1__IssueTokenRequest, in, Secpol__V1__Is
     if (rc)
         return rc;
 
-    Secpol__V1__Policy *policy;
+    const Secpol__V1__Policy *policy;
     rc = secpol_policy_effective (call->txn, call->arena, in->workspace_id, in->community_id,
                                   &policy);
     if (rc)
@@ -325,7 +325,7 @@ static int
 s_info (secpol_call_t *call, const Secpol__Store__V1__TokenRecord *record,
         Secpol__V1__TokenInfo *out)
 {
-    Secpol__V1__Policy *policy;
+    const Secpol__V1__Policy *policy;
     int rc = secpol_policy_effective (call->txn, call->arena, record->workspace_id,
                                       record->community_id, &policy);
     if (rc)

@@ -9,6 +9,7 @@
  *  HTTP Headers cheat sheet (X-XSS-Protection: 0, nosniff, HSTS).
  */
 #include "fixtures.h"
+#include "memo.h"
 #include "policy_store.h"
 
 #include <setjmp.h>
@@ -805,13 +806,17 @@ s_save_level (secpol_txn_t *txn, const char *ws, const char *community, uint64_t
     assert_int_equal (secpol_policy_level_save (txn, s_arena, ws, community, level), 0);
 }
 
+/*  The same checks with and without a lane thread's memo on the
+ *  transaction (memo.h): the memo changes where a policy lives, never what
+ *  it holds. */
 static void
-test_inheritance_defaults_workspace_community (void **state)
+s_inheritance (bool with_memo)
 {
-    (void)state;
     store_fixture_t fx;
     s_store_open (&fx);
-    Secpol__V1__Policy *policy;
+    secpol_memo_t *memo = with_memo ? secpol_memo_new () : NULL;
+    secpol_txn_set_memo (fx.txn, memo);
+    const Secpol__V1__Policy *policy;
 
     /* nothing stored: defaults, version 0 */
     assert_int_equal (secpol_policy_effective (fx.txn, s_arena, "w1", "", &policy), 0);
@@ -867,6 +872,96 @@ test_inheritance_defaults_workspace_community (void **state)
     assert_int_equal (secpol_policy_effective (fx.txn, s_arena, "bad", "", &policy),
                       SECPOL_ECORRUPT);
     s_store_close (&fx);
+    secpol_memo_destroy (&memo);
+}
+
+static void
+test_inheritance_defaults_workspace_community (void **state)
+{
+    (void)state;
+    s_inheritance (false);
+}
+
+static void
+test_inheritance_through_a_memo (void **state)
+{
+    (void)state;
+    s_inheritance (true);
+}
+
+/*  A memo hands back a policy only while the levels stored are the bytes
+ *  it was composed from, and never reuses an entry a request of this period
+ *  holds. */
+static void
+test_memo_serves_only_what_is_stored (void **state)
+{
+    (void)state;
+    store_fixture_t fx;
+    s_store_open (&fx);
+    secpol_memo_t *memo = secpol_memo_new ();
+    secpol_txn_set_memo (fx.txn, memo);
+    unsigned long long hits, misses;
+
+    s_save_level (fx.txn, "w1", "", 1, "login_lockout.max_failures", "3", NULL);
+    const Secpol__V1__Policy *first, *again;
+    assert_int_equal (secpol_policy_effective (fx.txn, s_arena, "w1", "", &first), 0);
+    assert_int_equal (first->login_lockout->max_failures, 3);
+    assert_int_equal (secpol_policy_effective (fx.txn, s_arena, "w1", "", &again), 0);
+    assert_ptr_equal (again, first); /* the same stored bytes: found */
+    secpol_memo_counts (memo, &hits, &misses);
+    assert_int_equal (hits, 1);
+    assert_int_equal (misses, 1);
+
+    /* a nested transaction (as the WRITE lane gives each request) finds it too */
+    secpol_txn_t *nested;
+    assert_int_equal (secpol_txn_begin (fx.store, fx.txn, true, &nested), 0);
+    assert_int_equal (secpol_policy_effective (nested, s_arena, "w1", "", &again), 0);
+    assert_ptr_equal (again, first);
+
+    /* the level changes (as another request or instance would): composed
+     * again, while the value a request of this period holds stays intact */
+    s_save_level (nested, "w1", "", 2, "login_lockout.max_failures", "4", NULL);
+    assert_int_equal (secpol_policy_effective (nested, s_arena, "w1", "", &again), 0);
+    assert_ptr_not_equal (again, first);
+    assert_int_equal (again->login_lockout->max_failures, 4);
+    assert_int_equal (again->version, 2);
+    assert_int_equal (first->login_lockout->max_failures, 3);
+    /* rolled back: the old bytes are stored again, and so is the old policy served */
+    secpol_txn_abort (&nested);
+    assert_int_equal (secpol_policy_effective (fx.txn, s_arena, "w1", "", &again), 0);
+    assert_int_equal (again->login_lockout->max_failures, 3);
+    assert_int_equal (again->version, 1);
+
+    /* the same bytes under another workspace's key are another entry */
+    s_save_level (fx.txn, "w2", "", 1, "login_lockout.max_failures", "3", NULL);
+    assert_int_equal (secpol_policy_effective (fx.txn, s_arena, "w2", "", &again), 0);
+    assert_ptr_not_equal (again, first);
+
+    /* more workspaces than entries in one period: the ones past the memo's
+     * size are composed in the request's arena, and nothing held is reused */
+    for (int i = 0; i < 3 * SECPOL_MEMO_ENTRIES; i++) {
+        char ws[16];
+        snprintf (ws, sizeof ws, "x%d", i);
+        s_save_level (fx.txn, ws, "", 1, "session_timeout_minutes", "17", NULL);
+        assert_int_equal (secpol_policy_effective (fx.txn, s_arena, ws, "", &again), 0);
+        assert_int_equal (again->session_timeout_minutes, 17);
+    }
+    assert_int_equal (first->login_lockout->max_failures, 3);
+    assert_int_equal (first->version, 1);
+    /* once the requests are answered, entries are reused, least recently used first */
+    secpol_memo_quiesce (memo);
+    for (int i = 0; i < 3 * SECPOL_MEMO_ENTRIES; i++) {
+        char ws[16];
+        snprintf (ws, sizeof ws, "y%d", i);
+        assert_int_equal (secpol_policy_effective (fx.txn, s_arena, ws, "", &again), 0);
+        assert_int_equal (again->session_timeout_minutes, 30); /* the default */
+        secpol_memo_quiesce (memo);
+    }
+    assert_int_equal (secpol_policy_effective (fx.txn, s_arena, "y47", "", &first), 0);
+    assert_int_equal (secpol_policy_effective (fx.txn, s_arena, "y47", "", &again), 0);
+    assert_ptr_equal (again, first);
+    s_store_close (&fx);
+    secpol_memo_destroy (&memo);
 }
 
 static void
@@ -1145,6 +1240,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_long_lists_parse_and_print, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_inheritance_defaults_workspace_community, s_setup,
                                          s_teardown),
+        cmocka_unit_test_setup_teardown (test_inheritance_through_a_memo, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_memo_serves_only_what_is_stored, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_level_keys_are_unambiguous, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_diff_names_each_change, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_revisions_newest_first_with_pages, s_setup,
