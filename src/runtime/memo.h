@@ -31,7 +31,7 @@ typedef struct secpol_memo secpol_memo_t;
 
 /*  Most entries one memo keeps: each holds an arena of its own (a block of
  *  8 KiB at least), so the memory a thread keeps is bounded. */
-#define SECPOL_MEMO_ENTRIES 16
+#define SECPOL_MEMO_ENTRIES 64
 
 /*  Creates an empty memo. Never NULL (alloc.h). */
 secpol_memo_t *secpol_memo_new (void);
