@@ -81,6 +81,11 @@ secpol_audit_list (secpol_txn_t *txn, secpol_arena_t *arena, const secpol_audit_
             rc = secpol_cursor_prev (cursor, &key, &value);
     }
     out->events = secpol_arena_alloc (arena, (limit ? limit : 1) * sizeof *out->events);
+    /* Each event looked at is decoded into scratch, emptied before the
+     * next: what a call holds is the page it answers, not every event a
+     * sparse filter passed over (up to scan_budget of them). A match is
+     * decoded again into arena, at most limit times. */
+    secpol_arena_t *scratch = secpol_arena_new ();
     size_t scanned = 0;
     while (rc == 0) {
         if (out->n_events == limit || scanned == scan_budget) {
@@ -88,18 +93,27 @@ secpol_audit_list (secpol_txn_t *txn, secpol_arena_t *arena, const secpol_audit_
             break;
         }
         scanned++;
+        secpol_arena_reset (scratch);
         Secpol__V1__AuditEvent *event = secpol__v1__audit_event__unpack (
-            secpol_arena_allocator (arena), value.size, value.data);
+            secpol_arena_allocator (scratch), value.size, value.data);
         if (!event) {
             rc = SECPOL_ECORRUPT;
             break;
         }
         if (filter->since && event->time < filter->since)
             break; /* older events follow: nothing more to find */
-        if (s_matches (event, filter))
+        if (s_matches (event, filter)) {
+            event = secpol__v1__audit_event__unpack (secpol_arena_allocator (arena), value.size,
+                                                     value.data);
+            if (!event) { /* decoded once already: only out of memory, which aborts */
+                rc = SECPOL_ECORRUPT;
+                break;
+            }
             out->events[out->n_events++] = event;
+        }
         rc = secpol_cursor_prev (cursor, &key, &value);
     }
+    secpol_arena_destroy (&scratch);
     secpol_cursor_close (&cursor);
     return rc == SECPOL_ENOTFOUND ? 0 : rc;
 }

@@ -62,7 +62,8 @@ typedef struct {
  *  was reached, or an event older than filter->since (ids follow the
  *  clock, which goes back only with --test-clock or a stepped wall clock).
  *  Returns 0 or a store error (SECPOL_ECORRUPT for an event that does not
- *  decode). */
+ *  decode). What it keeps in arena is the events it returns: the ones it
+ *  only looked at are decoded into a scratch arena, emptied each time. */
 int secpol_audit_list (secpol_txn_t *txn, secpol_arena_t *arena,
                        const secpol_audit_filter_t *filter, uint64_t before, size_t limit,
                        size_t scan_budget, Secpol__V1__ListAuditEventsResponse *out, uint64_t *next)
