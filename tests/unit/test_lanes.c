@@ -2,13 +2,22 @@
  *
  *  The server runs in-process with a method table of test handlers bound to
  *  methods of the real contract (so no test-only .proto is needed):
- *    Health/Check               READ   sleeps when asked, for deadlines and drain
- *    TestClockService/SetOffset WRITE  writes key "k<offset>"; a negative offset
- *                                      writes and then fails, so must roll back
+ *    Health/Check               READ   passes the gate (below)
+ *    TestClockService/SetOffset WRITE  passes the gate, then writes key
+ *                                      "k<offset>"; a negative offset writes
+ *                                      and then fails, so must roll back
  *    PolicyService/GetPolicy    SLOW   prepare derives a value outside any txn,
  *                                      the write part stores it
+ *
+ *  The gate holds a lane's thread inside a handler for as long as a test
+ *  needs it busy (requests queued behind it, a stop while it runs): the
+ *  test closes it, waits until a handler has reached it, and opens it once
+ *  what it wanted queued is queued. No test waits for a time to pass but
+ *  for a request's own deadline.
  */
 #include "expiry.h"
+#include "fixtures.h"
+#include "lanes.h"
 #include "server.h"
 
 #include "secpol/v1/health.pb-c.h"
@@ -27,27 +36,112 @@ static const secpol_table_t s_lanes_table = {"lanes"}; /* what the write handler
 static char s_dir[64];
 static char s_endpoint[128];
 static volatile sig_atomic_t s_stop;
-static atomic_int s_sleep_ms;       /* Check handler sleeps this long */
-static atomic_int s_first_write_ms; /* the first write handler sleeps this long */
 static pthread_t s_thread;
 static secpol_server_t *s_server;
 static secpol_method_table_t *s_table;
 
+/*  Handlers wait here while the gate is closed; the test sees them come. */
+static struct {
+    pthread_mutex_t mutex;
+    pthread_cond_t changed;
+    bool closed; /* handlers wait while it is */
+    int arrived; /* handlers that reached it since it was closed */
+} s_gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0};
+
+/*  In a handler: waits while the gate is closed. */
+static void
+s_gate_pass (void)
+{
+    pthread_mutex_lock (&s_gate.mutex);
+    if (s_gate.closed) {
+        s_gate.arrived++;
+        pthread_cond_broadcast (&s_gate.changed);
+        while (s_gate.closed)
+            pthread_cond_wait (&s_gate.changed, &s_gate.mutex);
+    }
+    pthread_mutex_unlock (&s_gate.mutex);
+}
+
+static void
+s_gate_close (void)
+{
+    pthread_mutex_lock (&s_gate.mutex);
+    s_gate.closed = true;
+    s_gate.arrived = 0;
+    pthread_mutex_unlock (&s_gate.mutex);
+}
+
+/*  Lets every handler waiting at the gate go on, and the ones after them. */
+static void
+s_gate_open (void)
+{
+    pthread_mutex_lock (&s_gate.mutex);
+    s_gate.closed = false;
+    pthread_cond_broadcast (&s_gate.changed);
+    pthread_mutex_unlock (&s_gate.mutex);
+}
+
+/*  Waits (bounded) until a handler waits at the closed gate: its lane
+ *  thread is busy with it from then on. */
+static void
+s_gate_wait_arrival (void)
+{
+    struct timespec until;
+    clock_gettime (CLOCK_REALTIME, &until);
+    until.tv_sec += SECPOL_TEST_DEADLINE_MS / 1000 + 1;
+    pthread_mutex_lock (&s_gate.mutex);
+    int rc = 0;
+    while (s_gate.arrived == 0 && rc == 0)
+        rc = pthread_cond_timedwait (&s_gate.changed, &s_gate.mutex, &until);
+    bool arrived = s_gate.arrived > 0;
+    pthread_mutex_unlock (&s_gate.mutex);
+    if (!arrived)
+        fail_msg ("no handler reached the gate within %d ms", SECPOL_TEST_DEADLINE_MS);
+}
+
+/*  Waits (bounded) until n jobs wait in the lane's queue (behind the
+ *  handler held at the gate); returns the monotonic time, in ms, by which
+ *  they were all received. */
+static long long
+s_wait_queued (secpol_lane_t lane, uint64_t n)
+{
+    long long give_up = secpol_test_now_ms () + SECPOL_TEST_DEADLINE_MS;
+    for (;;) {
+        long long now = secpol_test_now_ms ();
+        secpol_lanes_stats_t stats;
+        secpol_server_lanes_stats (s_server, &stats);
+        if (stats.queued[lane] == n)
+            return now;
+        if (now > give_up)
+            fail_msg ("%llu jobs queued in lane %d, not %llu, after %d ms",
+                      (unsigned long long)stats.queued[lane], (int)lane, (unsigned long long)n,
+                      SECPOL_TEST_DEADLINE_MS);
+        struct timespec pause = {0, 1000 * 1000}; /* a poll of the real condition, bounded */
+        nanosleep (&pause, NULL);
+    }
+}
+
+/*  Teardown: a test that failed with the gate closed leaves no lane
+ *  thread waiting at it. */
+static int
+s_gate_teardown (void **state)
+{
+    (void)state;
+    s_gate_open ();
+    return 0;
+}
+
 SECPOL_HANDLER (s_check, Secpol__V1__HealthCheckRequest, in, Secpol__V1__HealthCheckResponse, out)
 {
     (void)in;
-    int ms = atomic_load (&s_sleep_ms);
-    if (ms)
-        zclock_sleep (ms);
+    s_gate_pass ();
     out->now = call->now;
     return SECPOL_OK;
 }
 
 SECPOL_HANDLER (s_write, Secpol__V1__SetOffsetRequest, in, Secpol__V1__SetOffsetResponse, out)
 {
-    int ms = atomic_exchange (&s_first_write_ms, 0);
-    if (ms)
-        zclock_sleep (ms);
+    s_gate_pass ();
     int64_t offset = in->offset_seconds;
     char key[32];
     snprintf (key, sizeof key, "k%lld", (long long)(offset < 0 ? -offset : offset));
@@ -290,11 +384,21 @@ test_deadline_spent_in_queue (void **state)
     (void)state;
     s_start (0);
     zsock_t *dealer = zsock_new_dealer (s_endpoint);
-    atomic_store (&s_sleep_ms, 300);
-    /* one READ worker: call 2 waits behind call 1 longer than its budget */
+    /* one READ worker, held by call 1: call 2 waits behind it longer than
+     * its 50 ms budget, call 3 within its minute */
+    s_gate_close ();
     s_send (dealer, "/secpol.v1.Health/Check", 1, 0, NULL);
+    s_gate_wait_arrival ();
     s_send (dealer, "/secpol.v1.Health/Check", 2, 50, NULL);
     s_send (dealer, "/secpol.v1.Health/Check", 3, 60000, NULL);
+    /* both were received by the time they are queued: their deadlines run
+     * from before then */
+    long long received_by = s_wait_queued (SECPOL_LANE_READ, 2);
+    while (secpol_test_now_ms () <= received_by + 50 + 1) {
+        struct timespec pause = {0, 1000 * 1000}; /* until call 2's deadline has passed */
+        nanosleep (&pause, NULL);
+    }
+    s_gate_open ();
     int codes[4] = {-1, -1, -1, -1};
     for (int i = 0; i < 3; i++) {
         uint64_t id;
@@ -305,7 +409,6 @@ test_deadline_spent_in_queue (void **state)
     assert_int_equal (codes[1], SECPOL_OK);
     assert_int_equal (codes[2], SECPOL_DEADLINE_EXCEEDED);
     assert_int_equal (codes[3], SECPOL_OK);
-    atomic_store (&s_sleep_ms, 0);
     zsock_destroy (&dealer);
     s_stop_server (NULL);
     s_cleanup ();
@@ -318,13 +421,17 @@ test_group_commit_rolls_back_failures_alone (void **state)
     s_start (0);
     zsock_t *dealer = zsock_new_dealer (s_endpoint);
     /* the first write holds the writer while the other 199 queue up */
-    atomic_store (&s_first_write_ms, 300);
     const int n = 200;
+    s_gate_close ();
     for (int i = 1; i <= n; i++) {
         Secpol__V1__SetOffsetRequest req = SECPOL__V1__SET_OFFSET_REQUEST__INIT;
         req.offset_seconds = i % 5 == 0 ? -i : i; /* every fifth fails */
         s_send (dealer, "/secpol.v1.TestClockService/SetOffset", (uint64_t)i, 0, &req.base);
+        if (i == 1)
+            s_gate_wait_arrival ();
     }
+    s_wait_queued (SECPOL_LANE_WRITE, (uint64_t)n - 1);
+    s_gate_open ();
     int ok = 0, failed = 0;
     for (int i = 0; i < n; i++) {
         uint64_t id;
@@ -360,16 +467,22 @@ test_group_commit_rolls_back_failures_alone (void **state)
     s_cleanup ();
 }
 
-/*  Sends writes 1..n (SetOffset, keys k1..kn) and checks every one is
- *  answered OK and stored. */
+/*  Sends writes 1..n (SetOffset, keys k1..kn), the first held at the gate
+ *  until the other n - 1 wait in the WRITE lane, and checks every one is
+ *  answered OK. */
 static void
-s_write_all (zsock_t *dealer, int n)
+s_write_all_behind_one (zsock_t *dealer, int n)
 {
+    s_gate_close ();
     for (int i = 1; i <= n; i++) {
         Secpol__V1__SetOffsetRequest req = SECPOL__V1__SET_OFFSET_REQUEST__INIT;
         req.offset_seconds = i;
         s_send (dealer, "/secpol.v1.TestClockService/SetOffset", (uint64_t)i, 0, &req.base);
+        if (i == 1)
+            s_gate_wait_arrival ();
     }
+    s_wait_queued (SECPOL_LANE_WRITE, (uint64_t)n - 1);
+    s_gate_open ();
     for (int i = 0; i < n; i++) {
         uint64_t id;
         assert_int_equal (s_recv (dealer, &id, NULL, NULL), SECPOL_OK);
@@ -377,8 +490,8 @@ s_write_all (zsock_t *dealer, int n)
 }
 
 /*  By default a group commit carries every write waiting, with no fixed
- *  cap: 2000 writes queued behind a slow one (more than the 1024 a batch
- *  once could hold) take the slow one's commit and then one or two more. */
+ *  cap: 1999 writes queued behind one held at the gate (more than the 1024
+ *  a batch once could hold) take its commit and then one or two more. */
 static void
 test_writer_takes_every_waiting_write (void **state)
 {
@@ -388,8 +501,7 @@ test_writer_takes_every_waiting_write (void **state)
     zsock_set_sndhwm (dealer, 0);
     zsock_set_rcvhwm (dealer, 0);
     assert_int_equal (zsock_connect (dealer, "%s", s_endpoint), 0);
-    atomic_store (&s_first_write_ms, 500);
-    s_write_all (dealer, 2000);
+    s_write_all_behind_one (dealer, 2000);
     uint64_t commits, requests;
     secpol_server_write_stats (s_server, &commits, &requests);
     assert_int_equal (requests, 2000);
@@ -408,8 +520,7 @@ test_max_batch_caps_a_commit (void **state)
     s_start (0);
     s_max_batch = 0;
     zsock_t *dealer = zsock_new_dealer (s_endpoint);
-    atomic_store (&s_first_write_ms, 200);
-    s_write_all (dealer, 50);
+    s_write_all_behind_one (dealer, 50);
     uint64_t commits, requests;
     secpol_server_write_stats (s_server, &commits, &requests);
     assert_int_equal (requests, 50);
@@ -495,14 +606,19 @@ test_stop_drains_in_flight_requests (void **state)
     (void)state;
     s_start (0);
     zsock_t *dealer = zsock_new_dealer (s_endpoint);
-    atomic_store (&s_sleep_ms, 400);
+    s_gate_close ();
     s_send (dealer, "/secpol.v1.Health/Check", 7, 0, NULL);
-    zclock_sleep (100); /* the request is running */
-    s_stop = 1;         /* as SIGTERM would */
+    s_gate_wait_arrival (); /* the request is running */
+    s_stop = 1;             /* as SIGTERM would */
+    /* the server is draining once it refuses a new request */
+    s_send (dealer, "/secpol.v1.Health/Check", 8, 0, NULL);
     uint64_t id;
+    assert_int_equal (s_recv (dealer, &id, NULL, NULL), SECPOL_UNAVAILABLE);
+    assert_int_equal (id, 8);
+    /* the running one, let go now, is still answered */
+    s_gate_open ();
     assert_int_equal (s_recv (dealer, &id, NULL, NULL), SECPOL_OK);
     assert_int_equal (id, 7);
-    atomic_store (&s_sleep_ms, 0);
     zsock_destroy (&dealer);
     s_stop_server (NULL);
     s_cleanup ();
@@ -515,27 +631,28 @@ test_overload_is_refused_not_queued (void **state)
     s_max_queued = 2;
     s_start (0);
     zsock_t *dealer = zsock_new_dealer (s_endpoint);
-    atomic_store (&s_sleep_ms, 300);
     /* one READ worker busy with call 1; two wait; the rest are refused */
+    s_gate_close ();
     s_send (dealer, "/secpol.v1.Health/Check", 1, 0, NULL);
-    zclock_sleep (100); /* call 1 is running: the queue is empty again */
+    s_gate_wait_arrival (); /* call 1 is running: the queue is empty again */
     for (uint64_t id = 2; id <= 6; id++)
         s_send (dealer, "/secpol.v1.Health/Check", id, 0, NULL);
-    int ok = 0, refused = 0;
-    for (int i = 0; i < 6; i++) {
+    /* the three over the bound are refused at once, while call 1 still
+     * holds the worker */
+    for (uint64_t want = 4; want <= 6; want++) {
         uint64_t id;
-        int code = s_recv (dealer, &id, NULL, NULL);
-        if (code == SECPOL_OK)
-            ok++;
-        else {
-            assert_int_equal (code, SECPOL_UNAVAILABLE);
-            refused++;
-        }
+        assert_int_equal (s_recv (dealer, &id, NULL, NULL), SECPOL_UNAVAILABLE);
+        assert_int_equal (id, want);
     }
-    assert_true (ok >= 3);      /* the running one and the two queued */
-    assert_true (refused >= 1); /* at least one over the bound */
-    assert_int_equal (ok + refused, 6);
-    atomic_store (&s_sleep_ms, 0);
+    /* the running one and the two queued are served */
+    s_gate_open ();
+    bool served[4] = {false};
+    for (int i = 0; i < 3; i++) {
+        uint64_t id;
+        assert_int_equal (s_recv (dealer, &id, NULL, NULL), SECPOL_OK);
+        assert_true (id >= 1 && id <= 3 && !served[id]);
+        served[id] = true;
+    }
     zsock_destroy (&dealer);
     s_stop_server (NULL);
     s_cleanup ();
@@ -690,14 +807,14 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_deadline_spent_in_queue),
-        cmocka_unit_test (test_group_commit_rolls_back_failures_alone),
-        cmocka_unit_test (test_writer_takes_every_waiting_write),
-        cmocka_unit_test (test_max_batch_caps_a_commit),
+        cmocka_unit_test_teardown (test_deadline_spent_in_queue, s_gate_teardown),
+        cmocka_unit_test_teardown (test_group_commit_rolls_back_failures_alone, s_gate_teardown),
+        cmocka_unit_test_teardown (test_writer_takes_every_waiting_write, s_gate_teardown),
+        cmocka_unit_test_teardown (test_max_batch_caps_a_commit, s_gate_teardown),
         cmocka_unit_test (test_write_lane_grows_full_map),
         cmocka_unit_test (test_slow_lane_hands_its_write_to_the_writer),
-        cmocka_unit_test (test_stop_drains_in_flight_requests),
-        cmocka_unit_test (test_overload_is_refused_not_queued),
+        cmocka_unit_test_teardown (test_stop_drains_in_flight_requests, s_gate_teardown),
+        cmocka_unit_test_teardown (test_overload_is_refused_not_queued, s_gate_teardown),
         cmocka_unit_test (test_method_table_refuses_unknown_and_duplicate_methods),
         cmocka_unit_test (test_read_handler_goes_on_to_the_write_lane),
         cmocka_unit_test (test_writer_sweeps_expired_records),
