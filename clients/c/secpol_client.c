@@ -47,6 +47,7 @@ typedef enum {
     S_READ_INTERRUPTED, /* SIGINT/SIGTERM caught by czmq's handler, if the program uses it */
     S_READ_FAILED,      /* the socket failed */
     S_READ_LINK_DOWN,   /* the connection of the watched link went down */
+    S_READ_KEY_REFUSED, /* the watched link refused our CURVE key (any link: one more did) */
 } s_read_t;
 
 /*  One endpoint: its DEALER and the monitor that tracks its connection. */
@@ -56,11 +57,12 @@ typedef struct {
     char *endpoint;   /* this one endpoint */
     zsock_t *monitor; /* PAIR fed by zmq_socket_monitor on dealer */
     bool connected;   /* as the monitor's last event says */
-    bool key_refused; /* the last handshake failed on our CURVE key */
+    bool key_refused; /* the last handshake failed on our CURVE key (libzmq then gives up) */
 } s_link_t;
 
 #define S_MAX_LINKS 16 /* endpoints one client connects to */
 #define S_NO_LINK   SIZE_MAX
+#define S_ANY_LINK  (SIZE_MAX - 1) /* s_read: a refusal on any link ends the wait */
 
 /*  One call sent and not yet completed. */
 struct s_call {
@@ -86,6 +88,7 @@ struct secpol_client {
     s_link_t links[S_MAX_LINKS];       /* one DEALER per endpoint */
     size_t n_links;                    /* endpoints given */
     size_t next_link;                  /* round robin */
+    unsigned refusals;                 /* links whose key_refused turned true, ever */
     char *endpoint;                    /* as given (comma-separated when several) */
     int timeout_ms;                    /* per call; 0 = forever */
     char *request_id;                  /* sent in headers; NULL = none */
@@ -138,7 +141,9 @@ static void s_service_destroy (ProtobufCService *service);
 static bool s_endpoint_valid (const char *endpoint);
 static int s_monitor_start (s_link_t *link);
 static void s_monitor_drain (secpol_client_t *self);
-static bool s_monitor_event (s_link_t *link);
+static bool s_monitor_event (secpol_client_t *self, s_link_t *link);
+static s_call_t *s_refused_call (const secpol_client_t *self);
+static int s_refused_status (secpol_client_t *self, uint64_t call_id, size_t link);
 static int s_curve_setup (s_link_t *link, const secpol_client_options_t *options);
 
 //  --------------------------------------------------------------------------
@@ -345,10 +350,9 @@ secpol_client_set_timeout (secpol_client_t *self, int timeout_ms)
 {
     if (!self)
         return;
+    //  Sends never block in libzmq (ZMQ_DONTWAIT): s_send_spread waits,
+    //  within the call's timeout, for room or a connection.
     self->timeout_ms = timeout_ms > 0 ? timeout_ms : 0;
-    //  A send blocks only while the queue is full; give it the call's budget.
-    for (size_t i = 0; i < self->n_links; i++)
-        zsock_set_sndtimeo (self->links[i].dealer, self->timeout_ms > 0 ? self->timeout_ms : -1);
 }
 
 int
@@ -386,6 +390,11 @@ secpol_client_wait_connected (secpol_client_t *self, int timeout_ms)
     int64_t until = timeout_ms < 0 ? S_NEVER : zclock_mono () + timeout_ms;
     s_monitor_drain (self);
     while (!s_any_connected (self)) {
+        bool refused = true; //  by every endpoint: none will ever connect
+        for (size_t i = 0; i < self->n_links && refused; i++)
+            refused = self->links[i].key_refused;
+        if (refused)
+            return s_refused_status (self, 0, self->n_links == 1 ? 0 : S_NO_LINK);
         int64_t now = zclock_mono ();
         if (until != S_NEVER && now >= until)
             return s_status_local (self, SECPOL_UNAVAILABLE, 0,
@@ -624,6 +633,17 @@ secpol_client_recv (secpol_client_t *self, int timeout_ms, uint64_t *call_id_p,
 
     int64_t until = timeout_ms < 0 ? S_NEVER : zclock_mono () + timeout_ms;
     while (true) {
+        //  A call sent to an endpoint that refused our CURVE key can get no
+        //  reply: it completes at once.
+        s_call_t *refused = s_refused_call (self);
+        if (refused) {
+            uint64_t call_id = refused->call_id;
+            int code = s_refused_status (self, call_id, refused->link);
+            s_call_free (self, refused);
+            if (call_id_p)
+                *call_id_p = call_id;
+            return code;
+        }
         //  Replies already queued complete before any expiry: look at the
         //  socket first, then expire, then wait.
         int64_t now = zclock_mono ();
@@ -631,7 +651,9 @@ secpol_client_recv (secpol_client_t *self, int timeout_ms, uint64_t *call_id_p,
         int64_t wait_until =
             first_expiry <= now ? now : (until < first_expiry ? until : first_expiry);
         zmsg_t *msg = NULL;
-        s_read_t result = s_read (self, &msg, wait_until, S_NO_LINK);
+        s_read_t result = s_read (self, &msg, wait_until, S_ANY_LINK);
+        if (result == S_READ_KEY_REFUSED)
+            continue; //  completes the calls sent there, above
         if (result == S_READ_MESSAGE) {
             Secpol__V1__ResponseHeader *header = s_reply_header (msg);
             s_call_t *call = header ? s_table_find (self, header->call_id) : NULL;
@@ -695,11 +717,13 @@ s_call_sync (secpol_client_t *self, const char *path, const ProtobufCMessageDesc
     int code = s_send (self, &call, path, output, request, tried);
     while (code == SECPOL_OK) {
         zmsg_t *msg = NULL;
-        //  With several endpoints, a connection lost under the call ends
-        //  the wait at once: the instance died or restarted before answering.
-        size_t watch = self->n_links > 1 ? call->link : S_NO_LINK;
-        s_read_t result = s_read (self, &msg, call->expires_at, watch);
-        if (result == S_READ_LINK_DOWN) {
+        //  A refusal of our CURVE key by the endpoint the call went to ends
+        //  the wait at once (no reply can come). With several endpoints, so
+        //  does a connection lost under the call: the instance died or
+        //  restarted before answering (a refusal there comes after such a
+        //  loss: the call was sent on a connection whose handshake passed).
+        s_read_t result = s_read (self, &msg, call->expires_at, call->link);
+        if (result == S_READ_LINK_DOWN || (result == S_READ_KEY_REFUSED && self->n_links > 1)) {
             size_t link = call->link;
             int64_t expires_at = call->expires_at;
             int timeout_ms = call->timeout_ms;
@@ -724,6 +748,11 @@ s_call_sync (secpol_client_t *self, const char *path, const ProtobufCMessageDesc
                 s_waiting_link (self, call);
             }
             continue;
+        }
+        if (result == S_READ_KEY_REFUSED) {
+            code = s_refused_status (self, call->call_id, call->link);
+            s_call_free (self, call);
+            break;
         }
         if (result != S_READ_MESSAGE) {
             code = s_read_failure (self, result, call->call_id, call->timeout_ms, call->link);
@@ -769,14 +798,39 @@ s_read_failure (secpol_client_t *self, s_read_t result, uint64_t call_id, int ti
         return s_status_local (self, SECPOL_UNAVAILABLE, call_id, "socket to %s failed: %s",
                                endpoint, zmq_strerror (errno));
     s_monitor_drain (self);
-    //  No handshake succeeded since the refusal (a reconnect may be up).
     if (link < self->n_links && self->links[link].key_refused)
+        return s_refused_status (self, call_id, link);
+    return s_status_local (self, SECPOL_UNAVAILABLE, call_id, "no reply from %s within %d ms",
+                           endpoint, timeout_ms);
+}
+
+//  Sets the status for a call that endpoint link (S_NO_LINK: every one)
+//  refused at the CURVE handshake, and returns SECPOL_UNAUTHENTICATED.
+static int
+s_refused_status (secpol_client_t *self, uint64_t call_id, size_t link)
+{
+    if (link < self->n_links)
         return s_status_local (self, SECPOL_UNAUTHENTICATED, call_id,
                                "%s refused this client's CURVE key at the handshake (not in its "
                                "authorized keys?)",
-                               endpoint);
-    return s_status_local (self, SECPOL_UNAVAILABLE, call_id, "no reply from %s within %d ms",
-                           endpoint, timeout_ms);
+                               self->links[link].endpoint);
+    return s_status_local (self, SECPOL_UNAUTHENTICATED, call_id,
+                           "every instance (%s) refused this client's CURVE key at the handshake "
+                           "(not in their authorized keys?)",
+                           self->endpoint);
+}
+
+//  The earliest-expiring call waiting for a reply from an endpoint that
+//  refused our CURVE key, or NULL.
+static s_call_t *
+s_refused_call (const secpol_client_t *self)
+{
+    if (self->refusals == 0)
+        return NULL;
+    for (s_call_t *call = self->first; call; call = call->next)
+        if (self->links[call->link].key_refused)
+            return call;
+    return NULL;
 }
 
 static bool
@@ -805,27 +859,29 @@ s_send_frames (s_link_t *link, int flags, const uint8_t *header_buf, size_t head
     return 0;
 }
 
-//  Sends on the next link in turn that is connected and not in tried;
-//  with none connected, waits (until deadline) for one to connect. Returns
-//  the link used, or S_NO_LINK with errno set.
+//  Sends on the next link in turn that is not in tried, has not refused
+//  our CURVE key and, with several links, is connected (one link queues
+//  while libzmq connects); with none ready, waits (until deadline) for one.
+//  Returns the link used, or S_NO_LINK with errno set: EHOSTUNREACH (every
+//  link tried), EACCES (every untried link refused our key), EAGAIN (the
+//  deadline passed), or the socket's error.
 static size_t
 s_send_spread (secpol_client_t *self, unsigned tried, int64_t deadline, const uint8_t *header_buf,
                size_t header_size, const uint8_t *body_buf, size_t body_size)
 {
-    if (self->n_links == 1) {
-        if (s_send_frames (&self->links[0], 0, header_buf, header_size, body_buf, body_size) != 0)
-            return S_NO_LINK;
-        return 0;
-    }
+    bool single = self->n_links == 1;
     while (true) {
         s_monitor_drain (self);
-        bool untried = false;
+        bool untried = false, usable = false;
         for (size_t k = 0; k < self->n_links; k++) {
             size_t i = (self->next_link + k) % self->n_links;
             if (tried & (1u << i))
                 continue;
             untried = true;
-            if (!self->links[i].connected)
+            if (self->links[i].key_refused)
+                continue; //  libzmq gave that endpoint up
+            usable = true;
+            if (!single && !self->links[i].connected)
                 continue;
             if (s_send_frames (&self->links[i], ZMQ_DONTWAIT, header_buf, header_size, body_buf,
                                body_size) == 0) {
@@ -839,20 +895,29 @@ s_send_spread (secpol_client_t *self, unsigned tried, int64_t deadline, const ui
             errno = EHOSTUNREACH;
             return S_NO_LINK;
         }
-        //  Nothing connected (yet): wait for a monitor event.
+        if (!usable) {
+            errno = EACCES;
+            return S_NO_LINK;
+        }
+        //  Nothing connected (yet), or the send queue is full: wait for a
+        //  monitor event, or (one link) for room in the queue.
         int64_t now = zclock_mono ();
         if (deadline != S_NEVER && now >= deadline) {
             errno = EAGAIN;
             return S_NO_LINK;
         }
-        zmq_pollitem_t items[S_MAX_LINKS];
+        zmq_pollitem_t items[S_MAX_LINKS + 1];
         for (size_t i = 0; i < self->n_links; i++)
             items[i] = (zmq_pollitem_t){zsock_resolve (self->links[i].monitor), 0, ZMQ_POLLIN, 0};
-        //  A link connected but refusing (queue full) wakes no monitor: look again soon.
-        long wait = deadline == S_NEVER ? 100 : (long)(deadline - now);
-        if (wait > 100 && s_any_connected (self))
+        int n_items = (int)self->n_links;
+        long wait = deadline == S_NEVER ? -1 : (long)(deadline - now);
+        if (single)
+            items[n_items++] = (zmq_pollitem_t){self->links[0].handle, 0, ZMQ_POLLOUT, 0};
+        else if (wait < 0 || (wait > 100 && s_any_connected (self)))
+            //  A link connected but refusing (queue full) wakes no monitor:
+            //  look again soon.
             wait = 100;
-        if (zmq_poll (items, (int)self->n_links, wait) < 0 && (errno != EINTR || zsys_interrupted))
+        if (zmq_poll (items, n_items, wait) < 0 && (errno != EINTR || zsys_interrupted))
             return S_NO_LINK; //  interrupted (czmq's handler), or the sockets failed
     }
 }
@@ -911,8 +976,18 @@ s_send (secpol_client_t *self, s_call_t **call_p, const char *path,
         s_table_remove (self, call);
         free (call);
         call = NULL;
+        unsigned refused = 0;
+        for (size_t i = 0; i < self->n_links; i++)
+            refused += self->links[i].key_refused;
         if (error == EINTR && zsys_interrupted)
             code = s_status_local (self, SECPOL_CANCELLED, call_id, "interrupted");
+        else if (error == EACCES)
+            code = s_refused_status (self, call_id, self->n_links == 1 ? 0 : S_NO_LINK);
+        else if (error == EAGAIN && self->n_links > 1 && refused)
+            code = s_status_local (self, SECPOL_UNAVAILABLE, call_id,
+                                   "cannot send to %s: no instance connected in time (%u refused "
+                                   "this client's CURVE key)",
+                                   self->endpoint, refused);
         else
             code = s_status_local (
                 self, SECPOL_UNAVAILABLE, call_id, "cannot send to %s: %s", self->endpoint,
@@ -935,16 +1010,25 @@ out:
 //  Waits until the zclock_mono () time until (S_NEVER = forever; a time
 //  already passed = just look) for one message. Returns S_READ_MESSAGE with
 //  *msg_p set, or S_READ_TIMEOUT, S_READ_INTERRUPTED (SIGINT/SIGTERM caught
-//  by czmq) or S_READ_FAILED (the socket failed) with *msg_p NULL.
+//  by czmq) or S_READ_FAILED (the socket failed) with *msg_p NULL. watch
+//  names a link whose news ends the wait too: S_READ_KEY_REFUSED when it
+//  refused our CURVE key, and, with several links, S_READ_LINK_DOWN when
+//  its connection went down; S_ANY_LINK: S_READ_KEY_REFUSED when one more
+//  link refused our key; S_NO_LINK: no news does.
 static s_read_t
 s_read (secpol_client_t *self, zmsg_t **msg_p, int64_t until, size_t watch)
 {
     *msg_p = NULL;
     size_t n = self->n_links;
+    unsigned refusals = self->refusals;
     while (true) {
+        if (watch < n && self->links[watch].key_refused)
+            return S_READ_KEY_REFUSED; //  nothing can come from it
+        if (watch == S_ANY_LINK && self->refusals != refusals)
+            return S_READ_KEY_REFUSED;
         int64_t now = zclock_mono ();
         long wait = until == S_NEVER ? -1 : (until > now ? (long)(until - now) : 0);
-        //  The dealers first, then (when a link is watched) the monitors.
+        //  The dealers first, then (when news matters) the monitors.
         zmq_pollitem_t items[2 * S_MAX_LINKS];
         for (size_t i = 0; i < n; i++) {
             items[i] = (zmq_pollitem_t){self->links[i].handle, 0, ZMQ_POLLIN, 0};
@@ -971,9 +1055,9 @@ s_read (secpol_client_t *self, zmsg_t **msg_p, int64_t until, size_t watch)
                 ready = i;
         if (ready == S_NO_LINK) {
             s_monitor_drain (self);
-            if (watch != S_NO_LINK && !self->links[watch].connected)
+            if (watch < n && n > 1 && !self->links[watch].connected)
                 return S_READ_LINK_DOWN;
-            continue;
+            continue; //  a refusal is seen at the top
         }
         *msg_p = zmsg_recv (self->links[ready].dealer);
         if (*msg_p)
@@ -1091,14 +1175,15 @@ static void
 s_monitor_drain (secpol_client_t *self)
 {
     for (size_t i = 0; i < self->n_links; i++)
-        while (self->links[i].monitor && s_monitor_event (&self->links[i]))
+        while (self->links[i].monitor && s_monitor_event (self, &self->links[i]))
             ;
 }
 
-//  Reads one event if one is queued and updates self->connected. Returns
+//  Reads one event if one is queued and updates link->connected and
+//  link->key_refused (counting a new refusal in client->refusals). Returns
 //  false when none was.
 static bool
-s_monitor_event (s_link_t *self)
+s_monitor_event (secpol_client_t *client, s_link_t *self)
 {
     void *handle = zsock_resolve (self->monitor);
     //  Two frames: [uint16 event, uint32 value][endpoint].
@@ -1120,10 +1205,17 @@ s_monitor_event (s_link_t *self)
         self->connected = true;
     else
         self->connected = false;
+    //  The server's ZAP handler refused our key (secpold: not in its
+    //  authorized keys). libzmq 4.3 ends the session then and never
+    //  connects to that endpoint again, and drops what was queued for it:
+    //  the calls sent there can get no reply. A later successful handshake
+    //  (a libzmq that does try again) clears it.
     if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
         self->key_refused = false;
-    else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+    else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && !self->key_refused) {
         self->key_refused = true;
+        client->refusals++;
+    }
     return true;
 }
 

@@ -21,12 +21,18 @@
  *  Local failures map to codes too:
  *    SECPOL_UNAVAILABLE       no reply within the timeout (server down,
  *                             unreachable, or too slow), or the socket failed;
- *    SECPOL_UNAUTHENTICATED   no reply within the timeout, and the server
- *                             refused this client's CURVE key at the
- *                             handshake (a key not, or no longer, in its
- *                             allow-list); from the server itself, a key
- *                             removed from the allow-list since the
- *                             connection was made;
+ *    SECPOL_UNAUTHENTICATED   the server refused this client's CURVE key
+ *                             at the handshake (a key not, or no longer,
+ *                             in its allow-list): the client sees it on
+ *                             its socket monitor and fails the call at
+ *                             once, whatever its timeout. libzmq does not
+ *                             connect to that endpoint again, so every
+ *                             later call fails so too, at once; make a new
+ *                             client once the key is authorized. With
+ *                             several endpoints, only when every one has
+ *                             refused (see secpol_client_open_list). From
+ *                             the server itself: a key removed from the
+ *                             allow-list since the connection was made;
  *    SECPOL_INVALID_ARGUMENT  unknown method path, a request whose type is
  *                             not the method's input type, NULL arguments, or
  *                             a header over SECPOL_CLIENT_MAX_HEADER bytes;
@@ -200,8 +206,15 @@ secpol_client_t *secpol_client_open (const char *endpoint, const secpol_client_o
  *  without closing its connection costs the call its timeout, as with one
  *  endpoint. Asynchronous calls (secpol_client_send) are spread the same
  *  way and never re-sent. CURVE options apply to every endpoint (they
- *  share one server key). secpol_client_open_list() takes the endpoints as
- *  an array instead; open() with one endpoint behaves exactly as before. */
+ *  share one server key); a call goes only to an instance whose handshake
+ *  passed, and an instance that refused this client's key is skipped from
+ *  then on, so it fails no call another can serve. Only when every
+ *  endpoint has refused the key does a call fail, at once, with
+ *  SECPOL_UNAUTHENTICATED ("every instance (...) refused ..."). A call
+ *  that finds some refusing and none of the others connected within its
+ *  timeout is SECPOL_UNAVAILABLE, its message counting the refusals.
+ *  secpol_client_open_list() takes the endpoints as an array instead;
+ *  open() with one endpoint behaves exactly as before. */
 secpol_client_t *secpol_client_open_list (const char *const *endpoints, size_t n_endpoints,
                                           const secpol_client_options_t *options,
                                           int *error) SECPOL_CLIENT_CHECK;
@@ -234,9 +247,10 @@ secpol_client_t *secpol_client_new (const char *endpoint, int timeout_ms) SECPOL
  *  client, so a connection made before this call counts, and one lost since
  *  (the server stopped) does not until it is made again. Connected means a
  *  peer accepted the connection, not that it is a secpold: a call proves
- *  that. Sets secpol_client_status() (its message names the endpoint on
- *  SECPOL_UNAVAILABLE); SECPOL_CANCELLED as for calls, SECPOL_INVALID_ARGUMENT
- *  for a NULL self. */
+ *  that. Returns SECPOL_UNAUTHENTICATED at once when every endpoint refused
+ *  this client's CURVE key (none will connect). Sets secpol_client_status()
+ *  (its message names the endpoint on SECPOL_UNAVAILABLE); SECPOL_CANCELLED
+ *  as for calls, SECPOL_INVALID_ARGUMENT for a NULL self. */
 int secpol_client_wait_connected (secpol_client_t *self, int timeout_ms);
 
 /*  Destroys a client: closes the socket without waiting (linger 0), drops
@@ -337,17 +351,20 @@ void secpol_closure_keep (const ProtobufCMessage *message, void *closure_data);
  *  send time. Fails with SECPOL_INVALID_ARGUMENT for an unknown path or a
  *  request of the wrong type, SECPOL_RESOURCE_EXHAUSTED for a request over
  *  SECPOL_CLIENT_MAX_MESSAGE, SECPOL_UNAVAILABLE when the socket's send queue
- *  stays full for the timeout; then nothing is in flight and *call_id_p is
- *  set to 0. Many calls may be in flight at once; the socket queues up to
+ *  stays full for the timeout, SECPOL_UNAUTHENTICATED when the server (every
+ *  endpoint) refused this client's CURVE key; then nothing is in flight and
+ *  *call_id_p is set to 0. Many calls may be in flight at once; the socket queues up to
  *  100000 messages each way. */
 int secpol_client_send (secpol_client_t *self, const char *method_path,
                         const ProtobufCMessage *request, uint64_t *call_id_p) SECPOL_CLIENT_CHECK;
 
 /*  Waits up to timeout_ms milliseconds (0 = do not wait, less than 0 =
  *  forever) for the next completion of any call in flight, in arrival order,
- *  and returns its code. A completion is either a reply, or the end of a
+ *  and returns its code. A completion is either a reply, the end of a
  *  call's own timeout without a reply (then the code is SECPOL_UNAVAILABLE
- *  and a late reply is discarded). *call_id_p (when not NULL) receives the
+ *  and a late reply is discarded), or the refusal of this client's CURVE key
+ *  by the endpoint the call went to (SECPOL_UNAUTHENTICATED, at once: no
+ *  reply can come). *call_id_p (when not NULL) receives the
  *  completed call's id; *response_p (when not NULL) receives the response on
  *  SECPOL_OK (caller owns it: protobuf_c_message_free_unpacked (r, NULL)),
  *  else NULL; when response_p is NULL an OK response is freed.

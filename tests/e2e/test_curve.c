@@ -1,8 +1,11 @@
 /*  test_curve.c - CURVE and roles through the C client against a real
  *  secpold (issue 12, docs/SECURITY.md): keys made by `secpolctl keygen`,
  *  the server's and the client's given to the library through its options
- *  and through SECPOL_SERVER_KEY / SECPOL_CLIENT_CERT. An unknown key gets
- *  no reply (UNAUTHENTICATED after the timeout) and secpold keeps serving;
+ *  and through SECPOL_SERVER_KEY / SECPOL_CLIENT_CERT. An unknown key is
+ *  refused at the handshake, which the client reports at once
+ *  (UNAUTHENTICATED, with no timeout to wait for), and secpold keeps
+ *  serving; with several instances, one refusing is skipped and only all
+ *  refusing fail a call;
  *  a service key cannot update policy or unlock (PERMISSION_DENIED,
  *  nothing changed), an admin key can, and its certificate name is the
  *  revision's caller; a key removed from the directory is refused after
@@ -37,7 +40,8 @@
 
 typedef struct {
     secpol_test_daemon_t daemon;
-    char keys[256]; /* temp dir: server/, authorized/, other/ */
+    secpol_test_daemon_t second; /* test_several_instances: its allow-list is other/ */
+    char keys[256];              /* temp dir: server/, authorized/, other/ */
     char server_public[300];
     char admin_cert[300];   /* ops_secret, role admin */
     char service_cert[300]; /* billing_secret, role service */
@@ -102,6 +106,7 @@ static int
 s_teardown (void **state)
 {
     s_fixture_t *fixture = *state;
+    secpol_test_daemon_stop (&fixture->second);
     secpol_test_daemon_stop (&fixture->daemon);
     secpol_test_dir_remove (fixture->keys);
     unsetenv ("SECPOL_SERVER_KEY");
@@ -185,21 +190,60 @@ s_lockout (secpol_client_t *client, const char *path, Secpol__V1__LockoutStatus 
     return code;
 }
 
-/*  An unknown key finishes no handshake: no reply at all, which the client
- *  reports as UNAUTHENTICATED once its timeout passes; meanwhile and after,
- *  secpold serves the others. */
+/*  Asserts that the client's last call was refused at the CURVE handshake
+ *  by endpoint (NULL: by every one of its instances). */
+static void
+s_assert_refused (secpol_client_t *client, const char *endpoint)
+{
+    const secpol_client_status_t *status = secpol_client_status (client);
+    assert_int_equal (status->code, SECPOL_UNAUTHENTICATED);
+    char want[600];
+    if (endpoint)
+        snprintf (want, sizeof want, "%s refused this client's CURVE key at the handshake",
+                  endpoint);
+    else
+        snprintf (want, sizeof want, "refused this client's CURVE key at the handshake");
+    if (!strstr (status->message, want) || (!endpoint && !strstr (status->message, "every")))
+        fail_msg ("status message: %s", status->message);
+}
+
+/*  An unknown key finishes no handshake: secpold's ZAP handler refuses it,
+ *  and the client fails the call at once with UNAUTHENTICATED. The calls
+ *  here have no timeout (0 = forever): a client that waited for one to say
+ *  so would hang the test, not pass it. Meanwhile and after, secpold serves
+ *  the others. */
 static void
 test_unknown_key_refused (void **state)
 {
     s_fixture_t *fixture = *state;
-    secpol_client_t *intruder = s_client (fixture, fixture->intruder_cert, 1000);
+    secpol_client_t *intruder = s_client (fixture, fixture->intruder_cert, 0);
     assert_int_equal (s_health (intruder), SECPOL_UNAUTHENTICATED);
-    assert_non_null (strstr (secpol_client_status (intruder)->message, "refused this client's"));
-    /* a pipelined call gets nothing either: libzmq holds it for want of a
-     * connection (the send times out), or no reply comes */
+    s_assert_refused (intruder, fixture->daemon.endpoint);
+    /* libzmq does not try that endpoint again: the next calls fail at once
+     * too, a pipelined one at its send, and no connection is waited for */
+    assert_int_equal (s_health (intruder), SECPOL_UNAUTHENTICATED);
     uint64_t call_id = 0, done = 0;
-    if (secpol_client_send (intruder, S_HEALTH, NULL, &call_id) == SECPOL_OK)
-        assert_int_not_equal (secpol_client_recv (intruder, 1500, &done, NULL), SECPOL_OK);
+    assert_int_equal (secpol_client_send (intruder, S_HEALTH, NULL, &call_id),
+                      SECPOL_UNAUTHENTICATED);
+    assert_int_equal (call_id, 0);
+    assert_int_equal (secpol_client_in_flight (intruder), 0);
+    assert_int_equal (secpol_client_wait_connected (intruder, -1), SECPOL_UNAUTHENTICATED);
+    secpol_client_destroy (&intruder);
+    /* pipelined calls sent before the refusal complete with it, each once */
+    intruder = s_client (fixture, fixture->intruder_cert, 0);
+    uint64_t sent[3] = {0, 0, 0};
+    size_t n_sent = 0;
+    for (size_t i = 0; i < 3; i++)
+        if (secpol_client_send (intruder, S_HEALTH, NULL, &sent[n_sent]) == SECPOL_OK)
+            n_sent++;
+        else /* the refusal came first */
+            s_assert_refused (intruder, fixture->daemon.endpoint);
+    for (size_t i = 0; i < n_sent; i++) {
+        assert_int_equal (secpol_client_recv (intruder, -1, &done, NULL), SECPOL_UNAUTHENTICATED);
+        assert_int_equal (done, sent[i]);
+        s_assert_refused (intruder, fixture->daemon.endpoint);
+    }
+    assert_int_equal (secpol_client_in_flight (intruder), 0);
     secpol_client_destroy (&intruder);
     secpol_client_t *admin = secpol_test_client (&fixture->daemon); /* through the environment */
     assert_int_equal (s_health (admin), SECPOL_OK);
@@ -283,8 +327,9 @@ test_removed_key_refused_after_reload (void **state)
     s_wait_keys_loaded (fixture, "admin=1 service=0");
     assert_int_equal (s_health (service), SECPOL_UNAUTHENTICATED);
     assert_non_null (strstr (secpol_client_status (service)->message, "no longer authorized"));
-    secpol_client_t *again = s_client (fixture, fixture->service_cert, 1000);
+    secpol_client_t *again = s_client (fixture, fixture->service_cert, 0); /* no timeout needed */
     assert_int_equal (s_health (again), SECPOL_UNAUTHENTICATED);
+    s_assert_refused (again, fixture->daemon.endpoint);
     secpol_client_destroy (&again);
     secpol_client_t *admin = s_client (fixture, fixture->admin_cert, 10000);
     assert_int_equal (s_health (admin), SECPOL_OK);
@@ -294,6 +339,91 @@ test_removed_key_refused_after_reload (void **state)
     assert_int_equal (s_health (service), SECPOL_OK); /* the same connection, allowed again */
     secpol_client_destroy (&service);
     secpol_client_destroy (&admin);
+}
+
+/*  True when the log at path has a "curve key refused" line. */
+static bool
+s_log_has_refusal (const char *path)
+{
+    FILE *log = fopen (path, "r");
+    if (!log)
+        return false;
+    char line[2048];
+    bool found = false;
+    while (!found && fgets (line, sizeof line, log))
+        found = strstr (line, "msg=\"curve key refused\"") != NULL;
+    fclose (log);
+    return found;
+}
+
+/*  A client of two instances (secpol_client_open_list): the first allows
+ *  ops and billing (authorized/), the second ops and intruder (second/).
+ *  One instance refusing a key fails no call the other serves; only a key
+ *  every instance refuses fails, at once, naming them all. */
+static void
+test_several_instances (void **state)
+{
+    s_fixture_t *fixture = *state;
+    char second_keys[400], command[2048];
+    snprintf (second_keys, sizeof second_keys, "%s/second", fixture->keys);
+    snprintf (command, sizeof command,
+              "mkdir -m 700 '%s' && cp '%s/authorized/ops' '%s/other/intruder' '%s/'", second_keys,
+              fixture->keys, fixture->keys, second_keys);
+    assert_int_equal (system (command), 0);
+    char secret[300];
+    snprintf (secret, sizeof secret, "%s/server/secpold_secret", fixture->keys);
+    const char *args[] = {"--curve-secret-key", secret, "--authorized-keys", second_keys, NULL};
+    assert_int_equal (secpol_test_daemon_start (&fixture->second, args), 0);
+    const char *endpoints[] = {fixture->daemon.endpoint, fixture->second.endpoint};
+
+    /* billing: the second refuses it, the first serves every call */
+    secpol_client_options_t options = SECPOL_CLIENT_OPTIONS_INIT;
+    options.timeout_ms = 0;
+    options.server_key = fixture->server_public;
+    options.client_cert = fixture->service_cert;
+    int error = -1;
+    secpol_client_t *client = secpol_client_open_list (endpoints, 2, &options, &error);
+    assert_non_null (client);
+    assert_int_equal (s_health (client), SECPOL_OK);
+    long long give_up = secpol_test_now_ms () + SECPOL_TEST_DEADLINE_MS;
+    while (!s_log_has_refusal (fixture->second.log_path)) { /* the refusal has happened */
+        if (secpol_test_now_ms () > give_up)
+            fail_msg ("the second instance logged no refusal within %d ms",
+                      SECPOL_TEST_DEADLINE_MS);
+        usleep (20000); /* polls the condition; the deadline bounds it */
+    }
+    for (int i = 0; i < 20; i++)
+        assert_int_equal (s_health (client), SECPOL_OK);
+    uint64_t call_id = 0, done = 0;
+    assert_int_equal (secpol_client_send (client, S_HEALTH, NULL, &call_id), SECPOL_OK);
+    assert_int_equal (secpol_client_recv (client, -1, &done, NULL), SECPOL_OK);
+    assert_int_equal (done, call_id);
+    assert_int_equal (secpol_client_wait_connected (client, -1), SECPOL_OK);
+    secpol_client_destroy (&client);
+
+    /* intruder: the first refuses it, the second serves */
+    options.client_cert = fixture->intruder_cert;
+    client = secpol_client_open_list (endpoints, 2, &options, &error);
+    assert_non_null (client);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal (s_health (client), SECPOL_OK);
+    secpol_client_destroy (&client);
+
+    /* a key neither allows: refused at once, by every instance */
+    assert_int_equal (s_keygen (fixture, "stranger", "admin", "other"), 0);
+    char stranger[400];
+    snprintf (stranger, sizeof stranger, "%s/other/stranger_secret", fixture->keys);
+    options.client_cert = stranger;
+    client = secpol_client_open_list (endpoints, 2, &options, &error);
+    assert_non_null (client);
+    assert_int_equal (s_health (client), SECPOL_UNAUTHENTICATED);
+    s_assert_refused (client, NULL);
+    assert_int_equal (secpol_client_wait_connected (client, -1), SECPOL_UNAUTHENTICATED);
+    secpol_client_destroy (&client);
+    /* and check_server says so at open */
+    options.check_server = true;
+    assert_null (secpol_client_open_list (endpoints, 2, &options, &error));
+    assert_int_equal (error, SECPOL_UNAUTHENTICATED);
 }
 
 /*  Only one of the two CURVE settings, or a certificate without its secret
@@ -328,6 +458,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_removed_key_refused_after_reload, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_client_options_checked, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_several_instances, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

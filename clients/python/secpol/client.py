@@ -369,6 +369,7 @@ class _Link:
         self.monitor = None  # PAIR fed by the DEALER's socket monitor
         self.connected = False  # as the monitor's last event says (several endpoints)
         self.refused = False  # the last handshake failed (CURVE)
+        self.key_refused = False  # the server refused our key: libzmq gave the endpoint up
 
     def event(self):
         """Reads one queued monitor event, if any, and updates the state.
@@ -381,6 +382,12 @@ class _Link:
             self.refused = True
         elif event & zmq.EVENT_HANDSHAKE_SUCCEEDED:
             self.refused = False  # until a handshake fails again
+        # The server's ZAP handler refused our key: libzmq 4.3 ends the
+        # session, drops what was queued and never connects there again.
+        if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+            self.key_refused = True
+        elif event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+            self.key_refused = False
         return True
 
     def drain(self):
@@ -427,8 +434,15 @@ class Client:
     `secpolctl keygen` wrote (NAME alone works too) or a (public, secret)
     pair; None reads SECPOL_CLIENT_CERT, and without either the client makes
     a fresh key pair, which secpold refuses unless its allow-list has it.
-    A client whose key secpold refuses gets no reply: its calls raise
-    UNAUTHENTICATED (local) when their time runs out.
+    A client whose key secpold refuses gets no reply: the socket monitor
+    sees the refusal (EVENT_HANDSHAKE_FAILED_AUTH) and the call raises
+    UNAUTHENTICATED (local) at once, whatever its timeout; libzmq does not
+    connect to that endpoint again, so later calls do too (make a new Client
+    once the key is authorized). Another failed handshake raises
+    UNAUTHENTICATED when the call's time runs out. With several endpoints
+    an instance that refused the key is skipped, so it fails no call another
+    can serve; only when every one has refused does a call raise
+    UNAUTHENTICATED at once ("every instance (...) refused ...").
     """
 
     def __init__(self, endpoint=DEFAULT_ENDPOINT, *, timeout=DEFAULT_TIMEOUT, server_key=None,
@@ -516,7 +530,8 @@ class Client:
                               "request is %d bytes, over %d" % (len(body), MAX_MESSAGE),
                               method=method, call_id=call_id, local=True)
         if self._poller is None:
-            self._socket.send_multipart([b"", head, body], copy=False)
+            deadline = None if timeout is None else time.monotonic() + timeout
+            self._send([b"", head, body], deadline, method, call_id)
             frames = self._wait(call_id, timeout, method)
         else:
             frames = self._call_spread(method, call_id, head, body, timeout, request_id)
@@ -556,14 +571,55 @@ class Client:
                               call_id=call_id, local=True)
         return head
 
+    def _one_poller(self, socket_events):
+        """One endpoint: a poller of its DEALER for socket_events and of its
+        monitor (CURVE), which tells a refusal of our key."""
+        poller = zmq.Poller()
+        poller.register(self._socket, socket_events)
+        if self._links[0].monitor is not None:
+            poller.register(self._links[0].monitor, zmq.POLLIN)
+        return poller
+
+    def _check_key(self, method, call_id):
+        """One endpoint: raises UNAUTHENTICATED once the server refused our
+        key (no reply can come, and a send would wait for ever for a
+        connection libzmq no longer makes)."""
+        link = self._links[0]
+        link.drain()
+        if link.key_refused:
+            raise SecpolError(Status.UNAUTHENTICATED,
+                              "%s refused this client's CURVE key at the handshake"
+                              % link.endpoint, method=method, call_id=call_id, local=True)
+
+    def _send(self, frames, deadline, method, call_id):
+        """One endpoint: queues the request's frames, waiting (until
+        deadline; None = forever) while the socket takes none."""
+        poller = self._one_poller(zmq.POLLOUT)
+        while True:
+            self._check_key(method, call_id)
+            try:
+                self._socket.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
+                return
+            except zmq.Again:
+                pass
+            wait = None if deadline is None else max(0, (deadline - time.monotonic()) * 1000)
+            if not poller.poll(wait) and deadline is not None and time.monotonic() >= deadline:
+                raise SecpolError(Status.UNAVAILABLE, "cannot send to %s: send queue full"
+                                  % self.endpoint, method=method, call_id=call_id, local=True)
+
     def _wait(self, call_id, timeout, method):
         """The frames of the reply to call_id; drops replies of calls given up."""
         poller_timeout = None if timeout is None else timeout * 1000
         deadline = None if timeout is None else time.monotonic() + timeout
+        poller = self._one_poller(zmq.POLLIN)
         while True:
+            self._check_key(method, call_id)  # no reply can come: say so now, not at the timeout
             if deadline is not None:
                 poller_timeout = max(0, (deadline - time.monotonic()) * 1000)
-            if not self._socket.poll(poller_timeout, zmq.POLLIN):
+            ready = dict(poller.poll(poller_timeout))
+            if self._socket not in ready:
+                if ready:
+                    continue  # news of the handshake: looked at above
                 if self._handshake_refused():
                     raise SecpolError(Status.UNAUTHENTICATED,
                                       "%s refused this client's CURVE key at the handshake"
@@ -609,11 +665,12 @@ class Client:
             head = self._header(method, call_id, left, request_id)
 
     def _send_spread(self, frames, tried, deadline, method, call_id):
-        """Sends frames on the next link in turn that is connected and not
-        in tried; with none connected, waits (until deadline) for one to
-        connect. Returns the index of the link used."""
+        """Sends frames on the next link in turn that is connected, not in
+        tried and has not refused our CURVE key; with none connected, waits
+        (until deadline) for one to connect. Returns the index of the link
+        used."""
         while True:
-            untried = False
+            untried = usable = False
             for k in range(len(self._links)):
                 index = (self._next_link + k) % len(self._links)
                 if index in tried:
@@ -621,6 +678,9 @@ class Client:
                 untried = True
                 link = self._links[index]
                 link.drain()
+                if link.key_refused:
+                    continue  # libzmq gave that endpoint up: the others may serve
+                usable = True
                 if not link.connected:
                     continue
                 try:
@@ -635,17 +695,19 @@ class Client:
                 raise SecpolError(Status.UNAVAILABLE, "cannot send to %s: no other instance "
                                   "left to try" % self.endpoint, method=method,
                                   call_id=call_id, local=True)
+            if not usable:
+                raise SecpolError(Status.UNAUTHENTICATED,
+                                  "every instance (%s) refused this client's CURVE key at the "
+                                  "handshake" % self.endpoint, method=method, call_id=call_id,
+                                  local=True)
             now = time.monotonic()
             if deadline is not None and now >= deadline:
                 refused = [link.endpoint for link in self._links if link.refused]
-                if refused:
-                    raise SecpolError(Status.UNAUTHENTICATED,
-                                      "%s refused this client's CURVE key at the handshake"
-                                      % ",".join(refused), method=method, call_id=call_id,
-                                      local=True)
                 raise SecpolError(Status.UNAVAILABLE, "cannot send to %s: no instance "
-                                  "connected in time" % self.endpoint, method=method,
-                                  call_id=call_id, local=True)
+                                  "connected in time%s" % (self.endpoint, " (%s refused this "
+                                                           "client's CURVE key)" % ",".join(refused)
+                                                           if refused else ""),
+                                  method=method, call_id=call_id, local=True)
             # Nothing connected (yet): wait for a monitor event.
             wait = _LOOK_AGAIN_MS if deadline is None else (deadline - now) * 1000
             if any(link.connected for link in self._links):
