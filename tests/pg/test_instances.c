@@ -283,16 +283,14 @@ test_concurrent_failures_for_one_subject_count_exactly (void **state)
 
 /*  No instance serves a policy another has replaced: nothing is cached
  *  across requests, every GetPolicy reads the store. */
+/*  Each instance answers GetPolicy of "w" with version and max_failures,
+ *  8 times (more than it has READ threads). */
 static void
-test_a_policy_written_through_one_instance_is_served_by_all (void **state)
+s_every_instance_serves (deployment_t *self, uint64_t version, uint32_t max_failures)
 {
-    deployment_t *self = *state;
-    for (uint32_t round = 1; round <= 3; round++) {
-        secpol_client_t *writer = secpol_test_client (&self->daemons[round % INSTANCES]);
-        uint64_t version = s_lockout_policy (writer, 10 + round);
-        secpol_client_destroy (&writer);
-        for (int i = 0; i < INSTANCES; i++) {
-            secpol_client_t *client = secpol_test_client (&self->daemons[i]);
+    for (int i = 0; i < INSTANCES; i++) {
+        secpol_client_t *client = secpol_test_client (&self->daemons[i]);
+        for (int call = 0; call < 8; call++) {
             Secpol__V1__GetPolicyRequest request = SECPOL__V1__GET_POLICY_REQUEST__INIT;
             request.workspace_id = "w";
             Secpol__V1__Policy *policy = NULL;
@@ -300,10 +298,29 @@ test_a_policy_written_through_one_instance_is_served_by_all (void **state)
                 secpol_client_call (client, S_GET, &request.base, (ProtobufCMessage **)&policy),
                 SECPOL_OK);
             assert_int_equal (policy->version, version);
-            assert_int_equal (policy->login_lockout->max_failures, 10 + round);
+            assert_int_equal (policy->login_lockout->max_failures, max_failures);
             s_free (policy);
-            secpol_client_destroy (&client);
         }
+        secpol_client_destroy (&client);
+    }
+}
+
+static void
+test_a_policy_written_through_one_instance_is_served_by_all (void **state)
+{
+    deployment_t *self = *state;
+    uint64_t version = 0;
+    uint32_t max_failures = 5; /* the default, before any write */
+    for (uint32_t round = 1; round <= 3; round++) {
+        /* Every instance serves what is stored now, several calls each so
+         * that each READ thread has composed it (and keeps it: memo.h);
+         * then another instance replaces it, and none may serve the old. */
+        s_every_instance_serves (self, version, max_failures);
+        secpol_client_t *writer = secpol_test_client (&self->daemons[round % INSTANCES]);
+        version = s_lockout_policy (writer, 10 + round);
+        max_failures = 10 + round;
+        secpol_client_destroy (&writer);
+        s_every_instance_serves (self, version, max_failures);
     }
 }
 
