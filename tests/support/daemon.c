@@ -536,23 +536,7 @@ secpol_test_daemon_store_bytes (const secpol_test_daemon_t *self, size_t *size)
     }
     char path[400];
     snprintf (path, sizeof path, "%s/data.mdb", self->data_dir);
-    FILE *file = fopen (path, "rb");
-    if (!file)
-        fail_msg ("cannot open %s: %s", path, strerror (errno));
-    size_t used = 0, capacity = 1 << 20, n;
-    char *bytes = malloc (capacity);
-    assert_non_null (bytes);
-    while ((n = fread (bytes + used, 1, capacity - used, file)) > 0) {
-        used += n;
-        if (used == capacity) {
-            capacity *= 2;
-            bytes = realloc (bytes, capacity);
-            assert_non_null (bytes);
-        }
-    }
-    fclose (file);
-    *size = used;
-    return bytes;
+    return secpol_test_file_read (path, size);
 }
 
 bool

@@ -12,6 +12,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
 
 /*  How often a bounded wait looks again at a condition it cannot block on. */
 #define S_POLL_INTERVAL_MS 5
@@ -96,6 +100,75 @@ secpol_test_store_close (secpol_test_store_t *self)
     secpol_store_close (&self->store);
     secpol_test_dir_remove (self->dir);
     secpol_test_pg_schema_drop (self->schema);
+}
+
+int
+secpol_test_store_open_with_arena (secpol_test_store_t *self, secpol_arena_t **arena,
+                                   const secpol_table_t *const *tables, size_t n_tables)
+{
+    *arena = NULL;
+    if (secpol_test_store_open (self, tables, n_tables) != 0)
+        return -1;
+    *arena = secpol_arena_new ();
+    if (!*arena) {
+        fprintf (stderr, "cannot make an arena\n");
+        secpol_test_store_close (self);
+        return -1;
+    }
+    return 0;
+}
+
+void
+secpol_test_store_close_with_arena (secpol_test_store_t *self, secpol_arena_t **arena)
+{
+    secpol_test_store_close (self);
+    secpol_arena_destroy (arena);
+}
+
+size_t
+secpol_test_count (secpol_txn_t *txn, const secpol_table_t *table)
+{
+    secpol_cursor_t *cursor = NULL;
+    assert_int_equal (secpol_cursor_open (txn, table, &cursor), 0);
+    size_t n = 0;
+    for (int rc = secpol_cursor_seek (cursor, NULL, 0, NULL, NULL); rc == 0;
+         rc = secpol_cursor_next (cursor, NULL, NULL))
+        n++;
+    secpol_cursor_close (&cursor);
+    return n;
+}
+
+size_t
+secpol_test_store_entries (secpol_store_t *store, const secpol_table_t *table)
+{
+    secpol_txn_t *txn = NULL;
+    assert_int_equal (secpol_txn_begin (store, NULL, false, &txn), 0);
+    size_t n = secpol_test_count (txn, table);
+    secpol_txn_abort (&txn);
+    return n;
+}
+
+char *
+secpol_test_file_read (const char *path, size_t *size)
+{
+    FILE *file = fopen (path, "rb");
+    if (!file)
+        fail_msg ("cannot open %s: %s", path, strerror (errno));
+    size_t used = 0, capacity = 1 << 20, n;
+    char *bytes = malloc (capacity);
+    assert_non_null (bytes);
+    while ((n = fread (bytes + used, 1, capacity - 1 - used, file)) > 0) {
+        used += n;
+        if (used == capacity - 1) {
+            capacity *= 2;
+            bytes = realloc (bytes, capacity);
+            assert_non_null (bytes);
+        }
+    }
+    fclose (file);
+    bytes[used] = 0;
+    *size = used;
+    return bytes;
 }
 
 /* --- an arena, as a cmocka fixture --------------------------------------- */

@@ -75,6 +75,39 @@ int secpol_test_store_reopen (secpol_test_store_t *self) __attribute__ ((warn_un
  *  open that failed. */
 void secpol_test_store_close (secpol_test_store_t *self);
 
+/*  The store fixture with an arena beside it, for tests of store-level code
+ *  (which takes both): opens the store as secpol_test_store_open does and
+ *  makes *arena. Returns 0, or -1 with a message on stderr and nothing left
+ *  behind. A store test's setup and teardown are then one line each:
+ *
+ *      static int s_setup (void **state)
+ *      {   (void)state; return secpol_test_store_open_with_arena (&s_fx, &s_arena, s_tables, 3); }
+ *      static int s_teardown (void **state)
+ *      {   (void)state; secpol_test_store_close_with_arena (&s_fx, &s_arena); return 0; }
+ */
+int secpol_test_store_open_with_arena (secpol_test_store_t *self, secpol_arena_t **arena,
+                                       const secpol_table_t *const *tables, size_t n_tables)
+    __attribute__ ((warn_unused_result));
+
+/*  Closes the store and removes its dir (secpol_test_store_close), and
+ *  destroys *arena. Safe to call twice, and after an open that failed. */
+void secpol_test_store_close_with_arena (secpol_test_store_t *self, secpol_arena_t **arena);
+
+/*  Entries in table, read in txn. Fails the current test (cmocka) when the
+ *  table cannot be read. */
+size_t secpol_test_count (secpol_txn_t *txn, const secpol_table_t *table);
+
+/*  Entries in table of store, read in a read-only transaction of its own.
+ *  Fails the current test when the table cannot be read. */
+size_t secpol_test_store_entries (secpol_store_t *store, const secpol_table_t *table);
+
+/* --- files ---------------------------------------------------------------- */
+
+/*  The whole of the file at path (malloc'd and NUL-terminated after its
+ *  *size bytes; caller frees) and its size in *size. Fails the current test
+ *  (cmocka) when the file cannot be opened. */
+char *secpol_test_file_read (const char *path, size_t *size);
+
 /* --- an arena, as a cmocka fixture --------------------------------------- */
 
 /*  cmocka setup and teardown: a fresh arena per test in *state.

@@ -29,30 +29,15 @@ static int
 s_setup (void **state)
 {
     (void)state;
-    s_arena = secpol_arena_new ();
-    return secpol_test_store_open (&s_fx, s_tables, 4);
+    return secpol_test_store_open_with_arena (&s_fx, &s_arena, s_tables, 4);
 }
 
 static int
 s_teardown (void **state)
 {
     (void)state;
-    secpol_test_store_close (&s_fx);
-    secpol_arena_destroy (&s_arena);
+    secpol_test_store_close_with_arena (&s_fx, &s_arena);
     return 0;
-}
-
-static size_t
-s_count (secpol_txn_t *txn, const secpol_table_t *table)
-{
-    secpol_cursor_t *cursor = NULL;
-    assert_int_equal (secpol_cursor_open (txn, table, &cursor), 0);
-    size_t n = 0;
-    for (int rc = secpol_cursor_seek (cursor, NULL, 0, NULL, NULL); rc == 0;
-         rc = secpol_cursor_next (cursor, NULL, NULL))
-        n++;
-    secpol_cursor_close (&cursor);
-    return n;
 }
 
 static Secpol__V1__LockoutStatus
@@ -76,8 +61,8 @@ test_the_default_policy_locks_at_five_for_fifteen_minutes (void **state)
         assert_int_equal (status.failures, k);
     }
     /* one record, one expiry entry that moved with each failure */
-    assert_int_equal (s_count (txn, &secpol_lockout_table), 1);
-    assert_int_equal (s_count (txn, &secpol_expiry_table), 1);
+    assert_int_equal (secpol_test_count (txn, &secpol_lockout_table), 1);
+    assert_int_equal (secpol_test_count (txn, &secpol_expiry_table), 1);
     Secpol__V1__LockoutStatus status = s_apply (txn, "pat", SECPOL_LOCKOUT_FAILURE, T0 + 5);
     assert_true (status.locked && status.just_locked);
     assert_int_equal (status.locked_until, T0 + 5 + 15 * 60);
@@ -90,10 +75,10 @@ test_the_default_policy_locks_at_five_for_fifteen_minutes (void **state)
     size_t deleted = 0;
     bool more = false;
     assert_int_equal (secpol_expiry_sweep (txn, T0 + 5 + 15 * 60 - 1, 100, &deleted, &more), 0);
-    assert_int_equal (s_count (txn, &secpol_lockout_table), 1);
+    assert_int_equal (secpol_test_count (txn, &secpol_lockout_table), 1);
     assert_int_equal (secpol_expiry_sweep (txn, T0 + 5 + 15 * 60, 100, &deleted, &more), 0);
-    assert_int_equal (s_count (txn, &secpol_lockout_table), 0);
-    assert_int_equal (s_count (txn, &secpol_expiry_table), 0);
+    assert_int_equal (secpol_test_count (txn, &secpol_lockout_table), 0);
+    assert_int_equal (secpol_test_count (txn, &secpol_expiry_table), 0);
     secpol_txn_abort (&txn);
 }
 
@@ -108,8 +93,8 @@ test_a_counter_with_nothing_to_remember_is_deleted (void **state)
     s_apply (txn, "pat", SECPOL_LOCKOUT_SUCCESS, T0 + 1);
     s_apply (txn, "sam", SECPOL_LOCKOUT_UNLOCK, T0 + 1);
     s_apply (txn, "kim", SECPOL_LOCKOUT_SUCCESS, T0 + 1); /* never seen: nothing stored */
-    assert_int_equal (s_count (txn, &secpol_lockout_table), 0);
-    assert_int_equal (s_count (txn, &secpol_expiry_table), 0);
+    assert_int_equal (secpol_test_count (txn, &secpol_lockout_table), 0);
+    assert_int_equal (secpol_test_count (txn, &secpol_expiry_table), 0);
     secpol_txn_abort (&txn);
 }
 
@@ -135,7 +120,7 @@ test_bad_arguments_touch_nothing (void **state)
     assert_int_equal (secpol_lockout_apply (txn, s_arena, "w", long_id, LOGIN,
                                             SECPOL_LOCKOUT_FAILURE, T0, &status),
                       SECPOL_EINVAL);
-    assert_int_equal (s_count (txn, &secpol_lockout_table), 0);
+    assert_int_equal (secpol_test_count (txn, &secpol_lockout_table), 0);
     secpol_txn_abort (&txn);
 }
 

@@ -23,16 +23,14 @@ static int
 s_setup (void **state)
 {
     (void)state;
-    s_arena = secpol_arena_new ();
-    return secpol_test_store_open (&s_fx, s_tables, 3);
+    return secpol_test_store_open_with_arena (&s_fx, &s_arena, s_tables, 3);
 }
 
 static int
 s_teardown (void **state)
 {
     (void)state;
-    secpol_test_store_close (&s_fx);
-    secpol_arena_destroy (&s_arena);
+    secpol_test_store_close_with_arena (&s_fx, &s_arena);
     return 0;
 }
 
@@ -58,19 +56,6 @@ s_add (secpol_txn_t *txn, const char *ws, const char *subject, uint8_t n, int64_
     assert_int_equal (secpol_session_save (txn, s_arena, hash, &record, NULL), 0);
 }
 
-static size_t
-s_count (secpol_txn_t *txn, const secpol_table_t *table)
-{
-    secpol_cursor_t *cursor = NULL;
-    assert_int_equal (secpol_cursor_open (txn, table, &cursor), 0);
-    size_t n = 0;
-    for (int rc = secpol_cursor_seek (cursor, NULL, 0, NULL, NULL); rc == 0;
-         rc = secpol_cursor_next (cursor, NULL, NULL))
-        n++;
-    secpol_cursor_close (&cursor);
-    return n;
-}
-
 static bool
 s_exists (secpol_txn_t *txn, const uint8_t hash[SECPOL_SECRET_TOKEN_HASH])
 {
@@ -94,7 +79,7 @@ test_revoke_all_takes_one_subject_and_keeps_the_exception (void **state)
     /* "w" + "annx" and "wa" + "nn" share bytes with "w" + "ann": lengths keep them apart */
     s_add (txn, "w", "annx", 5, T0 + 600, prefix_twin);
     s_add (txn, "wa", "nn", 6, T0 + 600, elsewhere);
-    assert_int_equal (s_count (txn, &secpol_expiry_table), 2 * 5);
+    assert_int_equal (secpol_test_count (txn, &secpol_expiry_table), 2 * 5);
 
     uint32_t revoked = 99;
     assert_int_equal (secpol_session_revoke_all (txn, "w", "ann", (const char *)a3, &revoked), 0);
@@ -106,15 +91,15 @@ test_revoke_all_takes_one_subject_and_keeps_the_exception (void **state)
     assert_true (s_exists (txn, prefix_twin));
     assert_true (s_exists (txn, elsewhere));
     /* a1's two expiry entries went with it; a2 had none */
-    assert_int_equal (s_count (txn, &secpol_expiry_table), 2 * 4);
-    assert_int_equal (s_count (txn, &secpol_session_subject_table), 4);
+    assert_int_equal (secpol_test_count (txn, &secpol_expiry_table), 2 * 4);
+    assert_int_equal (secpol_test_count (txn, &secpol_session_subject_table), 4);
 
     /* NULL keeps none; a second call finds nothing */
     assert_int_equal (secpol_session_revoke_all (txn, "w", "ann", NULL, &revoked), 0);
     assert_int_equal (revoked, 1);
     assert_int_equal (secpol_session_revoke_all (txn, "w", "ann", NULL, &revoked), 0);
     assert_int_equal (revoked, 0);
-    assert_int_equal (s_count (txn, &secpol_session_table), 3);
+    assert_int_equal (secpol_test_count (txn, &secpol_session_table), 3);
     secpol_txn_abort (&txn);
 }
 
@@ -133,9 +118,9 @@ test_revoke_all_counts_only_live_sessions_and_skips_swept_records (void **state)
     uint32_t revoked = 0;
     assert_int_equal (secpol_session_revoke_all_at (txn, "w", "cid", NULL, T0 + 120, &revoked), 0);
     assert_int_equal (revoked, 1);
-    assert_int_equal (s_count (txn, &secpol_session_table), 0);
-    assert_int_equal (s_count (txn, &secpol_session_subject_table), 0);
-    assert_int_equal (s_count (txn, &secpol_expiry_table), 0);
+    assert_int_equal (secpol_test_count (txn, &secpol_session_table), 0);
+    assert_int_equal (secpol_test_count (txn, &secpol_session_subject_table), 0);
+    assert_int_equal (secpol_test_count (txn, &secpol_expiry_table), 0);
     secpol_txn_abort (&txn);
 }
 
@@ -181,7 +166,7 @@ test_a_moved_deadline_moves_both_expiry_entries (void **state)
     touched->last_seen_at = T0 + 200;
     touched->idle_expires_at = T0 + 500;
     assert_int_equal (secpol_session_save (txn, s_arena, hash, touched, old), 0);
-    assert_int_equal (s_count (txn, &secpol_expiry_table), 2);
+    assert_int_equal (secpol_test_count (txn, &secpol_expiry_table), 2);
 
     size_t deleted;
     bool more;
@@ -191,7 +176,7 @@ test_a_moved_deadline_moves_both_expiry_entries (void **state)
     assert_int_equal (secpol_expiry_sweep (txn, T0 + 500, 100, &deleted, &more), 0);
     assert_int_equal (deleted, 2);
     assert_false (s_exists (txn, hash));
-    assert_int_equal (s_count (txn, &secpol_session_subject_table), 0);
+    assert_int_equal (secpol_test_count (txn, &secpol_session_subject_table), 0);
     secpol_txn_abort (&txn);
 }
 

@@ -28,16 +28,15 @@ static int
 s_setup (void **state)
 {
     (void)state;
-    s_arena = secpol_arena_new ();
-    return secpol_test_store_open (&s_fx, s_tables, sizeof s_tables / sizeof s_tables[0]);
+    return secpol_test_store_open_with_arena (&s_fx, &s_arena, s_tables,
+                                              sizeof s_tables / sizeof s_tables[0]);
 }
 
 static int
 s_teardown (void **state)
 {
     (void)state;
-    secpol_test_store_close (&s_fx);
-    secpol_arena_destroy (&s_arena);
+    secpol_test_store_close_with_arena (&s_fx, &s_arena);
     return 0;
 }
 
@@ -148,26 +147,12 @@ test_docs_table_matches (void **state)
 
 /* --- the store ------------------------------------------------------------------------- */
 
-/*  Entries in table. */
-static size_t
-s_count (secpol_txn_t *txn, const secpol_table_t *table)
-{
-    secpol_cursor_t *cursor = NULL;
-    assert_int_equal (secpol_cursor_open (txn, table, &cursor), 0);
-    size_t n = 0;
-    for (int rc = secpol_cursor_seek (cursor, NULL, 0, NULL, NULL); rc == 0;
-         rc = secpol_cursor_next (cursor, NULL, NULL))
-        n++;
-    secpol_cursor_close (&cursor);
-    return n;
-}
-
 static void
 s_assert_counts (secpol_txn_t *txn, size_t tokens, size_t expiring)
 {
-    assert_int_equal (s_count (txn, &secpol_token_table), tokens);
-    assert_int_equal (s_count (txn, &secpol_token_subject_table), tokens);
-    assert_int_equal (s_count (txn, &secpol_expiry_table), 2 * expiring);
+    assert_int_equal (secpol_test_count (txn, &secpol_token_table), tokens);
+    assert_int_equal (secpol_test_count (txn, &secpol_token_subject_table), tokens);
+    assert_int_equal (secpol_test_count (txn, &secpol_expiry_table), 2 * expiring);
 }
 
 /*  A distinct fake hash per n (the store never sees tokens). */
