@@ -7,6 +7,7 @@
 #ifndef SECPOL_OTP_TEST_H_INCLUDED
 #define SECPOL_OTP_TEST_H_INCLUDED
 
+#include "calls.h"
 #include "daemon.h"
 
 #include "secpol/secpol_client.h"
@@ -55,20 +56,11 @@ otp_policy (secpol_client_t *client, bool email, uint32_t ttl_seconds, bool app,
     policy.email_otp_ttl_seconds = ttl_seconds;
     policy.authenticator_app_enabled = app;
     policy.two_factor_lockout = &lockout;
-    char *mask[] = {"email_two_step_enabled", "authenticator_app_enabled", "two_factor_lockout",
-                    "email_otp_ttl_seconds"};
-    Secpol__V1__UpdatePolicyRequest request = SECPOL__V1__UPDATE_POLICY_REQUEST__INIT;
-    request.workspace_id = OTP_WS;
-    request.policy = &policy;
-    request.n_update_mask = ttl_seconds ? 4 : 3;
-    request.update_mask = mask;
-    ProtobufCMessage *response = NULL;
-    int code = secpol_client_call (client, "/secpol.v1.PolicyService/UpdatePolicy", &request.base,
-                                   &response);
-    if (code != SECPOL_OK)
-        fail_msg ("UpdatePolicy: %s %s", secpol_status_name (code),
-                  secpol_client_status (client)->message);
-    otp_free (response);
+    secpol_test_set_policy (client, OTP_WS, "", &policy,
+                            ttl_seconds ? "email_two_step_enabled,authenticator_app_enabled,"
+                                          "two_factor_lockout,email_otp_ttl_seconds"
+                                        : "email_two_step_enabled,authenticator_app_enabled,"
+                                          "two_factor_lockout");
 }
 
 /*  Sets the test clock's offset; returns the server's clock after it. */

@@ -13,6 +13,7 @@
  *  Standards: OWASP ASVS 4.0.3 V2.2.1 (anti-automation: lockout), NIST SP
  *  800-63B 5.2.2 (at most 100 consecutive failures).
  */
+#include "calls.h"
 #include "daemon.h"
 #include "expiry.h"
 #include "lockout_rules.h"
@@ -56,21 +57,6 @@ s_free (void *message)
         protobuf_c_message_free_unpacked ((ProtobufCMessage *)message, NULL);
 }
 
-/*  Sets the test clock's offset; returns the server's clock after it. */
-static int64_t
-s_offset (secpol_client_t *client, int64_t seconds)
-{
-    Secpol__V1__SetOffsetRequest request = SECPOL__V1__SET_OFFSET_REQUEST__INIT;
-    request.offset_seconds = seconds;
-    Secpol__V1__SetOffsetResponse *response = NULL;
-    assert_int_equal (secpol_client_call (client, "/secpol.v1.TestClockService/SetOffset",
-                                          &request.base, (ProtobufCMessage **)&response),
-                      SECPOL_OK);
-    int64_t now = response->now;
-    s_free (response);
-    return now;
-}
-
 /*  Sets the offset so that the server's clock reads target, early in a
  *  wall-clock second (so that the calls that follow very likely see the
  *  same second; s_still tells). */
@@ -85,7 +71,7 @@ s_at (secpol_client_t *client, int64_t target)
             nanosleep (&pause, NULL);
             continue;
         }
-        if (s_offset (client, target - now.tv_sec) == target)
+        if (secpol_test_clock_offset (client, target - now.tv_sec) == target)
             return;
     }
 }
@@ -96,7 +82,7 @@ s_still (secpol_client_t *client, int64_t target)
 {
     struct timespec now;
     clock_gettime (CLOCK_REALTIME, &now);
-    return s_offset (client, target - now.tv_sec) == target;
+    return secpol_test_clock_offset (client, target - now.tv_sec) == target;
 }
 
 /*  The server's clock now, early in a second. */
@@ -127,19 +113,9 @@ s_policy (secpol_client_t *client, const char *ws, const char *group, uint32_t m
     else
         policy.two_factor_lockout = &settings;
     policy.locked_login_prompt_seconds = prompt_seconds;
-    char *mask[] = {(char *)group, "locked_login_prompt_seconds"};
-    Secpol__V1__UpdatePolicyRequest request = SECPOL__V1__UPDATE_POLICY_REQUEST__INIT;
-    request.workspace_id = (char *)ws;
-    request.policy = &policy;
-    request.n_update_mask = 2;
-    request.update_mask = mask;
-    ProtobufCMessage *response = NULL;
-    int code = secpol_client_call (client, "/secpol.v1.PolicyService/UpdatePolicy", &request.base,
-                                   &response);
-    if (code != SECPOL_OK)
-        fail_msg ("UpdatePolicy %s: %s %s", ws, secpol_status_name (code),
-                  secpol_client_status (client)->message);
-    s_free (response);
+    char mask[128];
+    snprintf (mask, sizeof mask, "%s,locked_login_prompt_seconds", group);
+    secpol_test_set_policy (client, ws, "", &policy, mask);
 }
 
 static int
@@ -253,7 +229,7 @@ test_the_window_slides_to_the_second (void **state)
     for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
         char subject[32];
         snprintf (subject, sizeof subject, "window-%d", attempt);
-        s_offset (client, 0);
+        secpol_test_clock_offset (client, 0);
         if (s_window_scenario (client, subject)) {
             secpol_client_destroy (&client);
             return;
@@ -317,7 +293,7 @@ test_max_failures_lock_for_lock_minutes_and_failures_while_locked_change_nothing
     for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
         char subject[32];
         snprintf (subject, sizeof subject, "lock-%d", attempt);
-        s_offset (client, 0);
+        secpol_test_clock_offset (client, 0);
         if (s_lock_scenario (client, subject)) {
             secpol_client_destroy (&client);
             return;
@@ -333,7 +309,7 @@ test_window_zero_counts_until_a_success_and_lock_zero_waits_for_an_admin (void *
     secpol_client_t *client = secpol_test_client (daemon);
     s_policy (client, "w", "claim_lockout", 3, 0, 0, 45);
     s_expect (s_ok (client, S_FAIL, "w", "pat", CLAIM), false, 1, 2, 0, 0);
-    s_offset (client, 365 * 86400); /* a year later the failure still counts */
+    secpol_test_clock_offset (client, 365 * 86400); /* a year later the failure still counts */
     s_expect (s_ok (client, S_FAIL, "w", "pat", CLAIM), false, 2, 1, 0, 0);
     s_expect (s_ok (client, S_SUCCESS, "w", "pat", CLAIM), false, 0, 3, 0, 0);
     for (int k = 1; k <= 2; k++)
@@ -342,7 +318,7 @@ test_window_zero_counts_until_a_success_and_lock_zero_waits_for_an_admin (void *
     status_t *status = s_ok (client, S_FAIL, "w", "pat", CLAIM);
     assert_true (status->just_locked);
     s_expect (status, true, 3, 0, 0, 45); /* locked_until 0: until an admin unlocks */
-    s_offset (client, 10 * 365 * 86400);  /* still locked ten years on */
+    secpol_test_clock_offset (client, 10 * 365 * 86400); /* still locked ten years on */
     s_expect (s_ok (client, S_CHECK, "w", "pat", CLAIM), true, 3, 0, 0, 45);
     s_expect (s_ok (client, S_SUCCESS, "w", "pat", CLAIM), true, 3, 0, 0, 45);
     s_expect (s_ok (client, S_UNLOCK, "w", "pat", CLAIM), false, 0, 3, 0, 0);
@@ -562,49 +538,6 @@ test_200_concurrent_failures_count_exactly_and_one_reports_the_lock (void **stat
     secpol_client_destroy (&client);
 }
 
-/*  Stops the daemon cleanly and keeps its dir, so that the test can open
- *  its store (the teardown removes the dir). */
-static void
-s_stop_keeping_data (secpol_test_daemon_t *daemon)
-{
-    int status = secpol_test_daemon_kill (daemon, SIGTERM);
-    assert_true (WIFEXITED (status));
-    assert_int_equal (WEXITSTATUS (status), 0);
-}
-
-static size_t
-s_entries (secpol_store_t *store, const secpol_table_t *table)
-{
-    secpol_txn_t *txn = NULL;
-    assert_int_equal (secpol_txn_begin (store, NULL, false, &txn), 0);
-    secpol_cursor_t *cursor = NULL;
-    assert_int_equal (secpol_cursor_open (txn, table, &cursor), 0);
-    size_t n = 0;
-    for (int rc = secpol_cursor_seek (cursor, NULL, 0, NULL, NULL); rc == 0;
-         rc = secpol_cursor_next (cursor, NULL, NULL))
-        n++;
-    secpol_cursor_close (&cursor);
-    secpol_txn_abort (&txn);
-    return n;
-}
-
-/*  The expired= counts of the writer's sweep lines, added up. */
-static size_t
-s_swept (const secpol_test_daemon_t *daemon)
-{
-    FILE *file = fopen (daemon->log_path, "r");
-    assert_non_null (file);
-    char line[8192];
-    size_t total = 0;
-    while (fgets (line, sizeof line, file)) {
-        const char *expired = strstr (line, "msg=swept expired=");
-        if (expired)
-            total += strtoul (expired + strlen ("msg=swept expired="), NULL, 10);
-    }
-    fclose (file);
-    return total;
-}
-
 static void
 test_a_flood_of_random_subjects_is_swept_after_the_window (void **state)
 {
@@ -638,14 +571,14 @@ test_a_flood_of_random_subjects_is_swept_after_the_window (void **state)
     /* a counter with a lock until an admin unlocks is kept */
     s_free (s_ok (client, S_FAIL, "w", "admin-locked", TWO));
 
-    s_offset (client, 15 * 60 + 1);
+    secpol_test_clock_offset (client, 15 * 60 + 1);
     struct timespec start;
     clock_gettime (CLOCK_MONOTONIC, &start);
-    while (s_swept (daemon) < FLOOD) {
+    while (secpol_test_daemon_swept (daemon) < FLOOD) {
         struct timespec now;
         clock_gettime (CLOCK_MONOTONIC, &now);
         if ((now.tv_sec - start.tv_sec) * 1000 > SECPOL_TEST_DEADLINE_MS)
-            fail_msg ("swept %zu of %d within %d ms", s_swept (daemon), FLOOD,
+            fail_msg ("swept %zu of %d within %d ms", secpol_test_daemon_swept (daemon), FLOOD,
                       SECPOL_TEST_DEADLINE_MS);
         struct timespec pause = {0, 20 * 1000 * 1000};
         nanosleep (&pause, NULL);
@@ -653,14 +586,14 @@ test_a_flood_of_random_subjects_is_swept_after_the_window (void **state)
     s_expect (s_ok (client, S_CHECK, "w", first, LOGIN), false, 0, 5, 0, 0);
     s_expect (s_ok (client, S_CHECK, "w", "admin-locked", TWO), true, 1, 0, 0, 30);
     secpol_client_destroy (&client);
-    s_stop_keeping_data (daemon);
+    secpol_test_daemon_stop_keeping_data (daemon);
     const secpol_table_t *tables[] = {&secpol_lockout_table, &secpol_expiry_table};
     secpol_store_options_t options = {
         .tables = tables, .n_tables = 2, .url = secpol_test_daemon_store_url (daemon)};
     secpol_store_t *store = NULL;
     assert_int_equal (secpol_store_open (&store, daemon->data_dir, &options), 0);
-    size_t counters = s_entries (store, &secpol_lockout_table);
-    size_t expiry = s_entries (store, &secpol_expiry_table);
+    size_t counters = secpol_test_store_entries (store, &secpol_lockout_table);
+    size_t expiry = secpol_test_store_entries (store, &secpol_expiry_table);
     secpol_store_close (&store);
     assert_int_equal (counters, 1); /* the admin lock */
     assert_int_equal (expiry, 0);

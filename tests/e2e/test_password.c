@@ -12,6 +12,7 @@
  *  (argon2id, 19 MiB, 2 passes).
  */
 #define _GNU_SOURCE /* memmem */
+#include "calls.h"
 #include "daemon.h"
 
 #include "secpol/secpol_client.h"
@@ -55,51 +56,12 @@ s_free (void *message)
         protobuf_c_message_free_unpacked ((ProtobufCMessage *)message, NULL);
 }
 
-static int64_t
-s_offset (secpol_client_t *client, int64_t seconds)
-{
-    Secpol__V1__SetOffsetRequest request = SECPOL__V1__SET_OFFSET_REQUEST__INIT;
-    request.offset_seconds = seconds;
-    Secpol__V1__SetOffsetResponse *response = NULL;
-    assert_int_equal (secpol_client_call (client, "/secpol.v1.TestClockService/SetOffset",
-                                          &request.base, (ProtobufCMessage **)&response),
-                      SECPOL_OK);
-    int64_t now = response->now;
-    s_free (response);
-    return now;
-}
-
-/*  Updates the fields named in mask (comma-separated) of workspace ws to
- *  those of policy. */
-static void
-s_policy (secpol_client_t *client, const char *ws, Secpol__V1__Policy *policy, const char *mask)
-{
-    char copy[256], *paths[8];
-    size_t n = 0;
-    snprintf (copy, sizeof copy, "%s", mask);
-    for (char *save = NULL, *path = strtok_r (copy, ",", &save); path && n < 8;
-         path = strtok_r (NULL, ",", &save))
-        paths[n++] = path;
-    Secpol__V1__UpdatePolicyRequest request = SECPOL__V1__UPDATE_POLICY_REQUEST__INIT;
-    request.workspace_id = (char *)ws;
-    request.policy = policy;
-    request.n_update_mask = n;
-    request.update_mask = paths;
-    ProtobufCMessage *response = NULL;
-    int code = secpol_client_call (client, "/secpol.v1.PolicyService/UpdatePolicy", &request.base,
-                                   &response);
-    if (code != SECPOL_OK)
-        fail_msg ("UpdatePolicy %s: %s %s", ws, secpol_status_name (code),
-                  secpol_client_status (client)->message);
-    s_free (response);
-}
-
 static void
 s_level (secpol_client_t *client, const char *ws, int level)
 {
     Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
     policy.password_policy = level;
-    s_policy (client, ws, &policy, "password_policy");
+    secpol_test_set_policy (client, ws, "", &policy, "password_policy");
 }
 
 static int
@@ -200,30 +162,6 @@ s_activity (secpol_client_t *client, const char *ws, const char *subject)
     return at;
 }
 
-/*  True when any file of dir (not recursive) or the file path holds needle. */
-static bool
-s_file_holds (const char *path, const char *needle)
-{
-    FILE *file = fopen (path, "rb");
-    if (!file)
-        return false;
-    size_t size = 0, capacity = 1 << 20, n;
-    char *data = malloc (capacity);
-    assert_non_null (data);
-    while ((n = fread (data + size, 1, capacity - size, file)) > 0) {
-        size += n;
-        if (size == capacity) {
-            capacity *= 2;
-            data = realloc (data, capacity);
-            assert_non_null (data);
-        }
-    }
-    fclose (file);
-    bool found = memmem (data, size, needle, strlen (needle)) != NULL;
-    free (data);
-    return found;
-}
-
 /* --- rules of each level ---------------------------------------------------- */
 
 static void
@@ -279,7 +217,7 @@ test_a_long_unicode_password_counts_code_points (void **state)
     assert_string_equal (s_codes (client, "w1", "alice", password), "");
     Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
     policy.password_reuse_limit = 3;
-    s_policy (client, "w1", &policy, "password_reuse_limit");
+    secpol_test_set_policy (client, "w1", "", &policy, "password_reuse_limit");
     s_record (client, "w1", "alice", password);
     assert_string_equal (s_codes (client, "w1", "alice", password), "REUSED");
     /* 129 characters are refused whole, never truncated to 128 */
@@ -312,7 +250,7 @@ test_reuse_limit_three_the_fourth_last_may_return (void **state)
 
     Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
     policy.password_reuse_limit = 3;
-    s_policy (client, "w1", &policy, "password_reuse_limit");
+    secpol_test_set_policy (client, "w1", "", &policy, "password_reuse_limit");
     for (int i = 0; i < 3; i++)
         s_record (client, "w1", "alice", p[i]);
     for (int i = 0; i < 3; i++)
@@ -335,7 +273,7 @@ test_reuse_limit_three_the_fourth_last_may_return (void **state)
     /* neither the store nor the log holds a password */
     for (int i = 0; i < 4; i++) {
         assert_false (secpol_test_daemon_store_holds (daemon, p[i], strlen (p[i])));
-        assert_false (s_file_holds (daemon->log_path, p[i]));
+        assert_false (secpol_test_file_holds (daemon->log_path, p[i]));
     }
     assert_true (secpol_test_daemon_store_holds (daemon, "$argon2id$v=19$m=19456,t=2,p=1$", 31));
 }
@@ -349,7 +287,7 @@ test_change_interval_with_the_test_clock (void **state)
     secpol_client_t *client = secpol_test_client (daemon);
     Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
     policy.password_change_interval_days = 2;
-    s_policy (client, "w1", &policy, "password_change_interval_days");
+    secpol_test_set_policy (client, "w1", "", &policy, "password_change_interval_days");
     const char *fresh = "new-Kq8#vT2mXwLp";
     /* never changed: allowed */
     assert_string_equal (s_codes (client, "w1", "alice", fresh), "");
@@ -369,9 +307,9 @@ test_change_interval_with_the_test_clock (void **state)
     /* an admin-forced change is exempt */
     assert_string_equal (s_codes_forced (client, "w1", "alice", fresh, true), "");
 
-    s_offset (client, 2 * DAY - 60);
+    secpol_test_clock_offset (client, 2 * DAY - 60);
     assert_string_equal (s_codes (client, "w1", "alice", fresh), "CHANGED_TOO_RECENTLY");
-    s_offset (client, 2 * DAY + 1);
+    secpol_test_clock_offset (client, 2 * DAY + 1);
     assert_string_equal (s_codes (client, "w1", "alice", fresh), "");
     status = s_status (client, "w1", "alice");
     assert_int_equal (status->next_change_allowed_at, 0);
@@ -392,7 +330,7 @@ test_raising_the_reset_generation_forces_a_reset (void **state)
 
     Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
     policy.force_password_reset = 1;
-    s_policy (client, "w1", &policy, "force_password_reset");
+    secpol_test_set_policy (client, "w1", "", &policy, "force_password_reset");
     const char *subjects[] = {"alice", "bob", "carol"};
     for (int i = 0; i < 3; i++) {
         status = s_status (client, "w1", subjects[i]);
@@ -409,7 +347,7 @@ test_raising_the_reset_generation_forces_a_reset (void **state)
     s_free (status);
     /* raising it again forces alice again */
     policy.force_password_reset = 2;
-    s_policy (client, "w1", &policy, "force_password_reset");
+    secpol_test_set_policy (client, "w1", "", &policy, "force_password_reset");
     status = s_status (client, "w1", "alice");
     assert_true (status->must_reset_password);
     s_free (status);
@@ -427,15 +365,15 @@ test_inactivity_with_the_test_clock (void **state)
     secpol_client_t *client = secpol_test_client (daemon);
     Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
     policy.max_inactive_days = 30;
-    s_policy (client, "w1", &policy, "max_inactive_days");
+    secpol_test_set_policy (client, "w1", "", &policy, "max_inactive_days");
 
     int64_t first = s_activity (client, "w1", "alice");
     assert_true (first > 0);
     /* within the hour the stored activity does not move (3000 s, not 3599:
      * the wall clock runs on between calls, seconds on a loaded sanitizer run) */
-    s_offset (client, 3000);
+    secpol_test_clock_offset (client, 3000);
     assert_int_equal (s_activity (client, "w1", "alice"), first);
-    s_offset (client, 3601);
+    secpol_test_clock_offset (client, 3601);
     int64_t second = s_activity (client, "w1", "alice");
     assert_true (second >= first + 3601);
 
@@ -444,11 +382,11 @@ test_inactivity_with_the_test_clock (void **state)
     assert_false (status->inactive);
     s_free (status);
 
-    s_offset (client, 3601 + 30 * DAY - 60);
+    secpol_test_clock_offset (client, 3601 + 30 * DAY - 60);
     status = s_status (client, "w1", "alice");
     assert_false (status->inactive);
     s_free (status);
-    s_offset (client, 3601 + 30 * DAY + 60);
+    secpol_test_clock_offset (client, 3601 + 30 * DAY + 60);
     status = s_status (client, "w1", "alice");
     assert_true (status->inactive);
     s_free (status);
@@ -518,14 +456,6 @@ typedef struct {
     int failures;     /* calls not answered OK with REUSED */
 } burst_t;
 
-static int64_t
-s_monotonic_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void *
 s_burst (void *arg)
 {
@@ -556,7 +486,7 @@ test_a_burst_of_checks_does_not_stall_get_policy (void **state)
     secpol_client_t *client = secpol_test_client (daemon);
     Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
     policy.password_reuse_limit = 4;
-    s_policy (client, "w1", &policy, "password_reuse_limit");
+    secpol_test_set_policy (client, "w1", "", &policy, "password_reuse_limit");
     char password[64];
     for (int i = 0; i < 4; i++) {
         snprintf (password, sizeof password, "burst-%d-Kq8#vT2mXw", i);
@@ -571,8 +501,8 @@ test_a_burst_of_checks_does_not_stall_get_policy (void **state)
         assert_int_equal (pthread_create (&threads[t], NULL, s_burst, &bursts[t]), 0);
     }
     /* the SLOW lane is busy once a first check has come back */
-    int64_t deadline = s_monotonic_ms () + SECPOL_TEST_DEADLINE_MS;
-    while (atomic_load (&done) == 0 && s_monotonic_ms () < deadline) {
+    int64_t deadline = secpol_test_now_ms () + SECPOL_TEST_DEADLINE_MS;
+    while (atomic_load (&done) == 0 && secpol_test_now_ms () < deadline) {
         struct timespec pause = {0, 1000000};
         nanosleep (&pause, NULL);
     }
@@ -583,11 +513,11 @@ test_a_burst_of_checks_does_not_stall_get_policy (void **state)
         Secpol__V1__GetPolicyRequest request = SECPOL__V1__GET_POLICY_REQUEST__INIT;
         request.workspace_id = "w1";
         ProtobufCMessage *response = NULL;
-        int64_t t0 = s_monotonic_ms ();
+        int64_t t0 = secpol_test_now_ms ();
         if (secpol_client_call (client, "/secpol.v1.PolicyService/GetPolicy", &request.base,
                                 &response) != SECPOL_OK)
             failed_reads++;
-        int64_t took = s_monotonic_ms () - t0;
+        int64_t took = secpol_test_now_ms () - t0;
         total_ms += took;
         worst_ms = took > worst_ms ? took : worst_ms;
         s_free (response);

@@ -6,6 +6,7 @@
  *  name battery (NUL over the wire included) and durability across a
  *  restart.
  */
+#include "calls.h"
 #include "daemon.h"
 
 #include "secpol/secpol_client.h"
@@ -64,38 +65,7 @@ s_update (secpol_client_t *client, Secpol__V1__Policy **out_p, const char *ws,
     request.expected_version = expected_version;
     request.policy = policy;
     request.actor = "admin@example.com";
-    char copy[512];
-    snprintf (copy, sizeof copy, "%s", mask);
-    char *paths[64];
-    size_t n = 0;
-    for (char *save, *path = strtok_r (copy, ",", &save); path && n < 64;
-         path = strtok_r (NULL, ",", &save))
-        paths[n++] = path;
-    request.n_update_mask = n;
-    request.update_mask = paths;
-    ProtobufCMessage *response = NULL;
-    int code = secpol_client_call (client, S_UPDATE, &request.base, &response);
-    if (out_p)
-        *out_p = (Secpol__V1__Policy *)response;
-    else
-        s_free (response);
-    return code;
-}
-
-/*  Asserts the last call's violations are exactly these fields, in order. */
-static void
-s_assert_violations (secpol_client_t *client, const char *const *fields, size_t n)
-{
-    const secpol_client_status_t *status = secpol_client_status (client);
-    assert_int_equal (status->code, SECPOL_INVALID_ARGUMENT);
-    if (status->n_violations != n) {
-        for (size_t k = 0; k < status->n_violations; k++)
-            print_error ("  %s: %s\n", status->violation_fields[k],
-                         status->violation_descriptions[k]);
-        fail_msg ("%zu violations, expected %zu", status->n_violations, n);
-    }
-    for (size_t k = 0; k < n; k++)
-        assert_string_equal (status->violation_fields[k], fields[k]);
+    return secpol_test_update_policy (client, &request, mask, out_p);
 }
 
 /* --- get and update ------------------------------------------------------------------ */
@@ -231,7 +201,7 @@ test_invalid_update_stores_nothing (void **state)
                       SECPOL_INVALID_ARGUMENT);
     const char *expected[] = {"policy.login_lockout.max_failures", "policy.email_otp_ttl_seconds",
                               "policy.referrer_policy", "policy.allowed_file_extensions"};
-    s_assert_violations (client, expected, 4);
+    secpol_test_assert_violations (client, expected, 4);
     assert_non_null (strstr (secpol_client_status (client)->message, "policy.referrer_policy"));
 
     Secpol__V1__Policy *after = s_get (client, ws, "");
@@ -244,18 +214,18 @@ test_invalid_update_stores_nothing (void **state)
     /* the request itself: mask, ids */
     assert_int_equal (s_update (client, NULL, ws, "", 0, &policy, ""), SECPOL_INVALID_ARGUMENT);
     const char *mask_only[] = {"update_mask"};
-    s_assert_violations (client, mask_only, 1);
+    secpol_test_assert_violations (client, mask_only, 1);
     assert_int_equal (s_update (client, NULL, ws, "", 0, &policy, "session_timeout_minutes,nope"),
                       SECPOL_INVALID_ARGUMENT);
-    s_assert_violations (client, mask_only, 1);
+    secpol_test_assert_violations (client, mask_only, 1);
     assert_non_null (strstr (secpol_client_status (client)->violation_descriptions[0], "nope"));
     assert_int_equal (s_update (client, NULL, ws, "", 0, &policy, "version"),
                       SECPOL_INVALID_ARGUMENT);
-    s_assert_violations (client, mask_only, 1);
+    secpol_test_assert_violations (client, mask_only, 1);
     assert_int_equal (s_update (client, NULL, "", "c\n1", 0, &policy, "session_timeout_minutes"),
                       SECPOL_INVALID_ARGUMENT);
     const char *ids[] = {"workspace_id", "community_id"};
-    s_assert_violations (client, ids, 2);
+    secpol_test_assert_violations (client, ids, 2);
 
     /* a generation counter is never lowered */
     policy.force_password_reset = 7;
@@ -265,7 +235,7 @@ test_invalid_update_stores_nothing (void **state)
     assert_int_equal (s_update (client, NULL, ws, "", 0, &policy, "force_password_reset"),
                       SECPOL_INVALID_ARGUMENT);
     const char *force[] = {"policy.force_password_reset"};
-    s_assert_violations (client, force, 1);
+    secpol_test_assert_violations (client, force, 1);
 
     /* reads check ids too */
     Secpol__V1__GetPolicyRequest get = SECPOL__V1__GET_POLICY_REQUEST__INIT;
@@ -273,7 +243,7 @@ test_invalid_update_stores_nothing (void **state)
     assert_int_equal (secpol_client_call (client, S_GET, &get.base, &response),
                       SECPOL_INVALID_ARGUMENT);
     const char *ws_only[] = {"workspace_id"};
-    s_assert_violations (client, ws_only, 1);
+    secpol_test_assert_violations (client, ws_only, 1);
     secpol_client_destroy (&client);
 }
 
@@ -551,7 +521,7 @@ test_revisions_newest_first_with_paging (void **state)
     assert_int_equal (secpol_client_call (client, S_HISTORY, &request.base, &response),
                       SECPOL_INVALID_ARGUMENT);
     const char *fields[] = {"page_token"};
-    s_assert_violations (client, fields, 1);
+    secpol_test_assert_violations (client, fields, 1);
 
     /* page_size 0 means 50: all seven at once */
     request.page_token = "";
@@ -634,7 +604,7 @@ test_security_headers (void **state)
     hsts.include_subdomains = false;
     assert_int_equal (s_update (client, NULL, ws, "", 0, &policy, "hsts"), SECPOL_INVALID_ARGUMENT);
     const char *fields[] = {"policy.hsts.preload"};
-    s_assert_violations (client, fields, 1);
+    secpol_test_assert_violations (client, fields, 1);
 
     /* the workspace turns HSTS off: the community keeps its own HSTS group */
     hsts.enabled = false;
@@ -719,7 +689,7 @@ test_file_name_battery (void **state)
         secpol_client_call (client, S_UPLOAD, &request.base, (ProtobufCMessage **)&out),
         SECPOL_INVALID_ARGUMENT);
     const char *fields[] = {"filename"};
-    s_assert_violations (client, fields, 1);
+    secpol_test_assert_violations (client, fields, 1);
     secpol_client_destroy (&client);
 }
 
@@ -840,7 +810,7 @@ test_force_password_reset_never_goes_down_across_deletes (void **state)
     assert_int_equal (s_update (client, NULL, ws, "", 0, &policy, "force_password_reset"),
                       SECPOL_INVALID_ARGUMENT);
     const char *force[] = {"policy.force_password_reset"};
-    s_assert_violations (client, force, 1);
+    secpol_test_assert_violations (client, force, 1);
     assert_non_null (strstr (secpol_client_status (client)->violation_descriptions[0], "it is 5"));
     secpol_client_destroy (&client);
 
@@ -877,7 +847,7 @@ test_header_values_and_their_total (void **state)
     assert_int_equal (s_update (client, NULL, ws, "", 0, &policy, "content_security_policy"),
                       SECPOL_INVALID_ARGUMENT);
     const char *csp[] = {"policy.content_security_policy"};
-    s_assert_violations (client, csp, 1);
+    secpol_test_assert_violations (client, csp, 1);
 
     /* 6000 + 3000 bytes: each within its own limit, over the total */
     static char big_csp[6001], big_permissions[3001];
@@ -888,7 +858,7 @@ test_header_values_and_their_total (void **state)
     policy.content_security_policy = big_csp;
     assert_int_equal (s_update (client, NULL, ws, "", 0, &policy, "content_security_policy"),
                       SECPOL_INVALID_ARGUMENT);
-    s_assert_violations (client, csp, 1);
+    secpol_test_assert_violations (client, csp, 1);
     const char *description = secpol_client_status (client)->violation_descriptions[0];
     assert_non_null (strstr (description, "8192"));
     Secpol__V1__Policy *after = s_get (client, ws, "");
@@ -900,7 +870,7 @@ test_header_values_and_their_total (void **state)
     assert_int_equal (
         s_update (client, NULL, ws, "", 0, &policy, "permissions_policy,content_security_policy"),
         SECPOL_INVALID_ARGUMENT);
-    s_assert_violations (client, csp, 1);
+    secpol_test_assert_violations (client, csp, 1);
 
     /* other settings of the level still change */
     policy.session_timeout_minutes = 20;
@@ -932,7 +902,7 @@ test_unknown_setting_suggests_the_nearest (void **state)
         s_update (client, NULL, "ws-typo", "", 0, &policy, "sesion_timeout_minutes,login_lockuot"),
         SECPOL_INVALID_ARGUMENT);
     const char *mask_only[] = {"update_mask"};
-    s_assert_violations (client, mask_only, 1);
+    secpol_test_assert_violations (client, mask_only, 1);
     const char *description = secpol_client_status (client)->violation_descriptions[0];
     assert_non_null (
         strstr (description, "\"sesion_timeout_minutes\" (did you mean session_timeout_minutes?)"));

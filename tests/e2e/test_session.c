@@ -11,6 +11,7 @@
  *  tokens are not stored in the clear).
  */
 #define _GNU_SOURCE /* memmem */
+#include "calls.h"
 #include "daemon.h"
 #include "expiry.h"
 #include "session_store.h"
@@ -54,35 +55,6 @@ s_free (void *message)
         protobuf_c_message_free_unpacked ((ProtobufCMessage *)message, NULL);
 }
 
-/*  The server's clock (test offset applied). */
-static int64_t
-s_now (secpol_client_t *client)
-{
-    Secpol__V1__HealthCheckRequest request = SECPOL__V1__HEALTH_CHECK_REQUEST__INIT;
-    Secpol__V1__HealthCheckResponse *response = NULL;
-    assert_int_equal (secpol_client_call (client, "/secpol.v1.Health/Check", &request.base,
-                                          (ProtobufCMessage **)&response),
-                      SECPOL_OK);
-    int64_t now = response->now;
-    s_free (response);
-    return now;
-}
-
-/*  Sets the test clock's offset; returns the server's clock after it. */
-static int64_t
-s_offset (secpol_client_t *client, int64_t seconds)
-{
-    Secpol__V1__SetOffsetRequest request = SECPOL__V1__SET_OFFSET_REQUEST__INIT;
-    request.offset_seconds = seconds;
-    Secpol__V1__SetOffsetResponse *response = NULL;
-    assert_int_equal (secpol_client_call (client, "/secpol.v1.TestClockService/SetOffset",
-                                          &request.base, (ProtobufCMessage **)&response),
-                      SECPOL_OK);
-    int64_t now = response->now;
-    s_free (response);
-    return now;
-}
-
 /*  Sets the three session settings of workspace ws. */
 static void
 s_policy (secpol_client_t *client, const char *ws, bool concurrent, bool remember_me,
@@ -92,19 +64,8 @@ s_policy (secpol_client_t *client, const char *ws, bool concurrent, bool remembe
     policy.allow_concurrent_login = concurrent;
     policy.remember_me_enabled = remember_me;
     policy.session_timeout_minutes = timeout_minutes;
-    char *mask[] = {"allow_concurrent_login", "remember_me_enabled", "session_timeout_minutes"};
-    Secpol__V1__UpdatePolicyRequest request = SECPOL__V1__UPDATE_POLICY_REQUEST__INIT;
-    request.workspace_id = (char *)ws;
-    request.policy = &policy;
-    request.n_update_mask = 3;
-    request.update_mask = mask;
-    ProtobufCMessage *response = NULL;
-    int code = secpol_client_call (client, "/secpol.v1.PolicyService/UpdatePolicy", &request.base,
-                                   &response);
-    if (code != SECPOL_OK)
-        fail_msg ("UpdatePolicy %s: %s %s", ws, secpol_status_name (code),
-                  secpol_client_status (client)->message);
-    s_free (response);
+    secpol_test_set_policy (client, ws, "", &policy,
+                            "allow_concurrent_login,remember_me_enabled,session_timeout_minutes");
 }
 
 static int
@@ -225,56 +186,6 @@ s_log_count (const secpol_test_daemon_t *daemon, const char *const *patterns)
     return count;
 }
 
-/*  Stops the daemon cleanly and keeps its dir, so that the test can open
- *  its store (the teardown removes the dir). */
-static void
-s_stop_keeping_data (secpol_test_daemon_t *daemon)
-{
-    int status = secpol_test_daemon_kill (daemon, SIGTERM);
-    assert_true (WIFEXITED (status));
-    assert_int_equal (WEXITSTATUS (status), 0);
-}
-
-/*  The expired= counts of the writer's sweep lines, added up. */
-static size_t
-s_swept (const secpol_test_daemon_t *daemon)
-{
-    FILE *file = fopen (daemon->log_path, "r");
-    assert_non_null (file);
-    char line[8192];
-    size_t total = 0;
-    while (fgets (line, sizeof line, file)) {
-        const char *expired = strstr (line, "msg=swept expired=");
-        if (expired)
-            total += strtoul (expired + strlen ("msg=swept expired="), NULL, 10);
-    }
-    fclose (file);
-    return total;
-}
-
-/*  True when the file at path holds needle anywhere (binary safe). */
-static bool
-s_file_holds (const char *path, const char *needle)
-{
-    FILE *file = fopen (path, "rb");
-    assert_non_null (file);
-    size_t size = 0, capacity = 1 << 20, n;
-    char *data = malloc (capacity);
-    assert_non_null (data);
-    while ((n = fread (data + size, 1, capacity - size, file)) > 0) {
-        size += n;
-        if (size == capacity) {
-            capacity *= 2;
-            data = realloc (data, capacity);
-            assert_non_null (data);
-        }
-    }
-    fclose (file);
-    bool found = memmem (data, size, needle, strlen (needle)) != NULL;
-    free (data);
-    return found;
-}
-
 /* --- create and validate ---------------------------------------------------- */
 
 static void
@@ -282,7 +193,7 @@ test_a_new_session_validates_and_carries_its_metadata (void **state)
 {
     secpol_test_daemon_t *daemon = *state;
     secpol_client_t *client = secpol_test_client (daemon);
-    int64_t before = s_now (client);
+    int64_t before = secpol_test_server_now (client);
     created_t *created = s_login (client, "w1", "alice", false);
     /* sps_ + 22 random + 6 check characters, all base62 */
     assert_int_equal (strlen (created->session_token), 4 + 22 + 6);
@@ -367,7 +278,7 @@ test_the_idle_timeout_ends_a_session_and_a_touch_extends_it (void **state)
     assert_int_equal (created->idle_expires_at, created->created_at + 300);
 
     /* 4 minutes on: still valid; a touch moves the deadline to now + 5 min */
-    s_offset (client, 240);
+    secpol_test_clock_offset (client, 240);
     validated_t *validated = NULL;
     assert_int_equal (s_validate (client, created->session_token, true, &validated), SECPOL_OK);
     assert_true (validated->touched);
@@ -377,11 +288,11 @@ test_the_idle_timeout_ends_a_session_and_a_touch_extends_it (void **state)
     s_free (validated);
 
     /* 5 minutes after creation: the untouched one has ended, the touched one lives */
-    s_offset (client, 300);
+    secpol_test_clock_offset (client, 300);
     s_assert_gone (client, idle->session_token);
     assert_int_equal (s_validate (client, created->session_token, false, NULL), SECPOL_OK);
     /* and ends 5 minutes after its touch */
-    s_offset (client, 540);
+    secpol_test_clock_offset (client, 540);
     s_assert_gone (client, created->session_token);
     /* a touch does not bring an ended session back */
     assert_int_equal (s_validate (client, created->session_token, true, NULL), SECPOL_NOT_FOUND);
@@ -399,7 +310,7 @@ test_a_timeout_of_zero_means_no_idle_limit (void **state)
     created_t *created = s_login (client, "w-forever", "dave", false);
     assert_int_equal (created->idle_expires_at, 0);
     assert_int_equal (created->expires_at, 0);
-    s_offset (client, 400 * DAY);
+    secpol_test_clock_offset (client, 400 * DAY);
     validated_t *validated = NULL;
     assert_int_equal (s_validate (client, created->session_token, true, &validated), SECPOL_OK);
     assert_true (validated->touched);
@@ -421,7 +332,7 @@ test_a_touch_is_stored_at_most_once_a_minute (void **state)
                                 "subject=erin", NULL};
 
     /* within the minute: answered from the READ lane, nothing stored */
-    s_offset (client, 30);
+    secpol_test_clock_offset (client, 30);
     for (int k = 0; k < 5; k++) {
         validated_t *validated = NULL;
         assert_int_equal (s_validate (client, created->session_token, true, &validated), SECPOL_OK);
@@ -433,7 +344,7 @@ test_a_touch_is_stored_at_most_once_a_minute (void **state)
     assert_int_equal (s_log_count (daemon, touch_line), 0);
 
     /* 61 s on: the first touch is stored and moves the deadline, the next are not */
-    s_offset (client, 61);
+    secpol_test_clock_offset (client, 61);
     validated_t *validated = NULL;
     assert_int_equal (s_validate (client, created->session_token, true, &validated), SECPOL_OK);
     assert_true (validated->touched);
@@ -451,7 +362,7 @@ test_a_touch_is_stored_at_most_once_a_minute (void **state)
     assert_int_equal (s_log_count (daemon, touch_line), 1);
 
     /* a validation without touch never stores one */
-    s_offset (client, 200);
+    secpol_test_clock_offset (client, 200);
     assert_int_equal (s_validate (client, created->session_token, false, &validated), SECPOL_OK);
     assert_false (validated->touched);
     assert_int_equal (validated->session->idle_expires_at, moved);
@@ -471,7 +382,7 @@ test_concurrent_touches_store_one (void **state)
     secpol_test_daemon_t *daemon = *state;
     secpol_client_t *client = secpol_test_client (daemon);
     created_t *created = s_login (client, "w-burst", "quinn", false);
-    s_offset (client, 90);
+    secpol_test_clock_offset (client, 90);
     Secpol__V1__ValidateSessionRequest request = SECPOL__V1__VALIDATE_SESSION_REQUEST__INIT;
     request.session_token = created->session_token;
     request.touch = true;
@@ -504,7 +415,7 @@ test_a_one_minute_timeout_is_touched_every_half_minute (void **state)
     s_policy (client, "w-short", true, false, 1);
     created_t *created = s_login (client, "w-short", "fay", false);
     for (int64_t offset = 31; offset <= 31 * 6; offset += 31) {
-        s_offset (client, offset);
+        secpol_test_clock_offset (client, offset);
         validated_t *validated = NULL;
         assert_int_equal (s_validate (client, created->session_token, true, &validated), SECPOL_OK);
         assert_true (validated->touched);
@@ -538,7 +449,7 @@ test_concurrent_login_off_revokes_the_older_sessions (void **state)
     assert_int_equal (s_validate (client, elsewhere->session_token, false, NULL), SECPOL_OK);
 
     /* an ended session is not counted as revoked */
-    s_offset (client, 31 * 60);
+    secpol_test_clock_offset (client, 31 * 60);
     created_t *fourth = s_login (client, "w-single", "gus", false);
     assert_int_equal (fourth->revoked_sessions, 0);
     Secpol__V1__ListSessionsResponse *list = s_list (client, "w-single", "gus", 0, "");
@@ -577,7 +488,7 @@ test_remember_me_when_the_policy_allows_it (void **state)
     assert_int_equal (normal->idle_expires_at, normal->created_at + 300);
 
     /* no idle limit: idle for 29 days, still valid, and a touch sets none */
-    s_offset (client, 29 * DAY);
+    secpol_test_clock_offset (client, 29 * DAY);
     s_assert_gone (client, normal->session_token);
     validated_t *validated = NULL;
     assert_int_equal (s_validate (client, created->session_token, true, &validated), SECPOL_OK);
@@ -588,7 +499,7 @@ test_remember_me_when_the_policy_allows_it (void **state)
     s_free (validated);
 
     /* the absolute lifetime holds whatever the activity */
-    s_offset (client, 30 * DAY);
+    secpol_test_clock_offset (client, 30 * DAY);
     s_assert_gone (client, created->session_token);
     s_free (created);
     s_free (normal);
@@ -610,7 +521,7 @@ test_remember_me_refused_by_the_policy_makes_a_normal_session (void **state)
     assert_int_equal (s_validate (client, created->session_token, false, &validated), SECPOL_OK);
     assert_false (validated->session->remember_me);
     s_free (validated);
-    s_offset (client, 30 * 60);
+    secpol_test_clock_offset (client, 30 * 60);
     s_assert_gone (client, created->session_token);
     s_free (created);
     secpol_client_destroy (&client);
@@ -625,7 +536,7 @@ test_remember_me_lifetime_is_the_daemons_option (void **state)
     created_t *created = s_login (client, "w-week", "kim", true);
     assert_true (created->remember_me);
     assert_int_equal (created->expires_at, created->created_at + 7 * DAY);
-    s_offset (client, 7 * DAY);
+    secpol_test_clock_offset (client, 7 * DAY);
     s_assert_gone (client, created->session_token);
     s_free (created);
     secpol_client_destroy (&client);
@@ -733,7 +644,7 @@ test_list_pages_oldest_first_and_shows_no_secret (void **state)
     secpol_client_t *client = secpol_test_client (daemon);
     created_t *s[5];
     for (int k = 0; k < 5; k++) {
-        s_offset (client, k); /* distinct creation times */
+        secpol_test_clock_offset (client, k); /* distinct creation times */
         s[k] = s_login (client, "w-list", "ned", k == 3);
     }
     const char *token = "";
@@ -786,14 +697,14 @@ test_a_subject_keeps_at_most_100_sessions (void **state)
     secpol_client_t *client = secpol_test_client (daemon);
     created_t *first = s_login (client, "w-cap", "olga", false);
     created_t *second = s_login (client, "w-cap", "olga", false);
-    s_offset (client, 1); /* the others are seen later than second */
+    secpol_test_clock_offset (client, 1); /* the others are seen later than second */
     for (int k = 2; k < 100; k++) {
         created_t *created = s_login (client, "w-cap", "olga", false);
         assert_int_equal (created->revoked_sessions, 0);
         s_free (created);
     }
     /* the first was seen most recently: the second is the one to go */
-    s_offset (client, 120);
+    secpol_test_clock_offset (client, 120);
     assert_int_equal (s_validate (client, first->session_token, true, NULL), SECPOL_OK);
     created_t *last = s_login (client, "w-cap", "olga", false);
     assert_int_equal (last->revoked_sessions, 1);
@@ -846,22 +757,6 @@ test_bad_ids_are_named_and_nothing_is_stored (void **state)
 
 /* --- housekeeping and secrets ---------------------------------------------- */
 
-static size_t
-s_entries (secpol_store_t *store, const secpol_table_t *table)
-{
-    secpol_txn_t *txn = NULL;
-    assert_int_equal (secpol_txn_begin (store, NULL, false, &txn), 0);
-    secpol_cursor_t *cursor = NULL;
-    assert_int_equal (secpol_cursor_open (txn, table, &cursor), 0);
-    size_t n = 0;
-    for (int rc = secpol_cursor_seek (cursor, NULL, 0, NULL, NULL); rc == 0;
-         rc = secpol_cursor_next (cursor, NULL, NULL))
-        n++;
-    secpol_cursor_close (&cursor);
-    secpol_txn_abort (&txn);
-    return n;
-}
-
 static void
 test_ended_sessions_are_swept_and_no_token_is_stored_or_logged (void **state)
 {
@@ -874,7 +769,7 @@ test_ended_sessions_are_swept_and_no_token_is_stored_or_logged (void **state)
         snprintf (tokens[k], sizeof tokens[k], "%s", created->session_token);
         s_free (created);
     }
-    s_offset (client, 120); /* a touch moves two expiry entries */
+    secpol_test_clock_offset (client, 120); /* a touch moves two expiry entries */
     assert_int_equal (s_validate (client, tokens[0], true, NULL), SECPOL_OK);
 
     /* neither the store nor the log holds a token (nor its random part) */
@@ -882,15 +777,15 @@ test_ended_sessions_are_swept_and_no_token_is_stored_or_logged (void **state)
         char random_part[32];
         snprintf (random_part, sizeof random_part, "%.22s", tokens[k] + 4);
         assert_false (secpol_test_daemon_store_holds (daemon, random_part, strlen (random_part)));
-        assert_false (s_file_holds (daemon->log_path, random_part));
+        assert_false (secpol_test_file_holds (daemon->log_path, random_part));
     }
 
     /* past every end: the writer sweeps records, index and expiry entries */
-    s_offset (client, 31 * DAY);
+    secpol_test_clock_offset (client, 31 * DAY);
     struct timespec start;
     clock_gettime (CLOCK_MONOTONIC, &start);
     for (;;) {
-        if (s_swept (daemon) >= 6) /* 3 sessions, 2 entries each */
+        if (secpol_test_daemon_swept (daemon) >= 6) /* 3 sessions, 2 entries each */
             break;
         struct timespec now;
         clock_gettime (CLOCK_MONOTONIC, &now);
@@ -900,16 +795,16 @@ test_ended_sessions_are_swept_and_no_token_is_stored_or_logged (void **state)
         nanosleep (&pause, NULL);
     }
     secpol_client_destroy (&client);
-    s_stop_keeping_data (daemon);
+    secpol_test_daemon_stop_keeping_data (daemon);
     const secpol_table_t *tables[] = {&secpol_session_table, &secpol_session_subject_table,
                                       &secpol_expiry_table};
     secpol_store_options_t options = {
         .tables = tables, .n_tables = 3, .url = secpol_test_daemon_store_url (daemon)};
     secpol_store_t *store = NULL;
     assert_int_equal (secpol_store_open (&store, daemon->data_dir, &options), 0);
-    size_t sessions = s_entries (store, &secpol_session_table);
-    size_t index = s_entries (store, &secpol_session_subject_table);
-    size_t expiry = s_entries (store, &secpol_expiry_table);
+    size_t sessions = secpol_test_store_entries (store, &secpol_session_table);
+    size_t index = secpol_test_store_entries (store, &secpol_session_subject_table);
+    size_t expiry = secpol_test_store_entries (store, &secpol_expiry_table);
     secpol_store_close (&store);
     assert_int_equal (sessions, 0);
     assert_int_equal (index, 0);

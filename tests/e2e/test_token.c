@@ -10,6 +10,7 @@
  *  token in the LMDB file or the log.
  */
 #define _GNU_SOURCE /* memmem */
+#include "calls.h"
 #include "daemon.h"
 #include "secret_token.h"
 
@@ -49,32 +50,6 @@ s_free (void *message)
         protobuf_c_message_free_unpacked ((ProtobufCMessage *)message, NULL);
 }
 
-/*  The server's clock (test offset applied). */
-static int64_t
-s_now (secpol_client_t *client)
-{
-    Secpol__V1__HealthCheckRequest request = SECPOL__V1__HEALTH_CHECK_REQUEST__INIT;
-    Secpol__V1__HealthCheckResponse *response = NULL;
-    assert_int_equal (secpol_client_call (client, "/secpol.v1.Health/Check", &request.base,
-                                          (ProtobufCMessage **)&response),
-                      SECPOL_OK);
-    int64_t now = response->now;
-    s_free (response);
-    return now;
-}
-
-static void
-s_offset (secpol_client_t *client, int64_t seconds)
-{
-    Secpol__V1__SetOffsetRequest request = SECPOL__V1__SET_OFFSET_REQUEST__INIT;
-    request.offset_seconds = seconds;
-    ProtobufCMessage *response = NULL;
-    assert_int_equal (secpol_client_call (client, "/secpol.v1.TestClockService/SetOffset",
-                                          &request.base, &response),
-                      SECPOL_OK);
-    s_free (response);
-}
-
 /*  Sets settings of ws (community "" = the workspace level) by field
  *  name: uint32 fields to the numbers, bool fields to 0 / 1. */
 static void
@@ -82,8 +57,7 @@ s_policy (secpol_client_t *client, const char *ws, const char *community, size_t
           const char *const *names, const uint32_t *values)
 {
     Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
-    char *mask[64];
-    assert_true (n <= 64);
+    char mask[4096] = "";
     for (size_t i = 0; i < n; i++) {
         const ProtobufCFieldDescriptor *field = protobuf_c_message_descriptor_get_field_by_name (
             &secpol__v1__policy__descriptor, names[i]);
@@ -92,21 +66,11 @@ s_policy (secpol_client_t *client, const char *ws, const char *community, size_t
             *(protobuf_c_boolean *)((char *)&policy + field->offset) = values[i] != 0;
         else
             *(uint32_t *)((char *)&policy + field->offset) = values[i];
-        mask[i] = (char *)names[i];
+        size_t used = strlen (mask);
+        assert_true (used + strlen (names[i]) + 1 < sizeof mask);
+        snprintf (mask + used, sizeof mask - used, "%s%s", i ? "," : "", names[i]);
     }
-    Secpol__V1__UpdatePolicyRequest request = SECPOL__V1__UPDATE_POLICY_REQUEST__INIT;
-    request.workspace_id = (char *)ws;
-    request.community_id = (char *)community;
-    request.policy = &policy;
-    request.n_update_mask = n;
-    request.update_mask = mask;
-    ProtobufCMessage *response = NULL;
-    int code = secpol_client_call (client, "/secpol.v1.PolicyService/UpdatePolicy", &request.base,
-                                   &response);
-    if (code != SECPOL_OK)
-        fail_msg ("UpdatePolicy %s/%s: %s %s", ws, community, secpol_status_name (code),
-                  secpol_client_status (client)->message);
-    s_free (response);
+    secpol_test_set_policy (client, ws, community, &policy, mask);
 }
 
 static void
@@ -210,55 +174,12 @@ s_revoke (secpol_client_t *client, const char *ws, const char *subject, int kind
     return code;
 }
 
-/*  Asserts the last call's violations are exactly these fields, in order. */
-static void
-s_assert_violations (secpol_client_t *client, const char *const *fields, size_t n)
-{
-    const secpol_client_status_t *status = secpol_client_status (client);
-    assert_int_equal (status->code, SECPOL_INVALID_ARGUMENT);
-    if (status->n_violations != n) {
-        for (size_t k = 0; k < status->n_violations; k++)
-            print_error ("  %s: %s\n", status->violation_fields[k],
-                         status->violation_descriptions[k]);
-        fail_msg ("%zu violations, expected %zu", status->n_violations, n);
-    }
-    for (size_t k = 0; k < n; k++)
-        assert_string_equal (status->violation_fields[k], fields[k]);
-}
-
 /*  Entries of a table of the daemon's store, read by this process through
  *  LMDB (which lets many processes read one environment at once). */
 static size_t
 s_entries (const secpol_test_daemon_t *daemon, const char *table)
 {
     return secpol_test_daemon_entries (daemon, table);
-}
-
-static int64_t
-s_monotonic_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/*  The whole of a file (malloc'd, caller frees) and its size. */
-static char *
-s_slurp (const char *path, size_t *size_p)
-{
-    FILE *file = fopen (path, "rb");
-    if (!file)
-        fail_msg ("cannot open %s", path);
-    fseek (file, 0, SEEK_END);
-    long size = ftell (file);
-    fseek (file, 0, SEEK_SET);
-    char *bytes = malloc ((size_t)size + 1);
-    assert_non_null (bytes);
-    size_t n = fread (bytes, 1, (size_t)size, file);
-    fclose (file);
-    bytes[n] = 0;
-    *size_p = n;
-    return bytes;
 }
 
 /* --- lifetimes ------------------------------------------------------------------------- */
@@ -327,11 +248,11 @@ test_each_kind_takes_its_own_setting (void **state)
     s_policy_one (client, "ws-ttl", "c-short", "idea_view_link_ttl_minutes", 7);
 
     for (size_t i = 0; i < S_TIMED; i++) {
-        int64_t before = s_now (client);
+        int64_t before = secpol_test_server_now (client);
         Secpol__V1__IssueTokenResponse *out = NULL;
         assert_int_equal (
             s_issue_full (client, &out, "ws-ttl", "", s_timed[i].kind, "user-1", "", 0), SECPOL_OK);
-        int64_t after = s_now (client);
+        int64_t after = secpol_test_server_now (client);
         int64_t ttl = 60 * (int64_t)s_distinct_ttl (s_timed[i].setting);
         if (out->expires_at < before + ttl || out->expires_at > after + ttl)
             fail_msg ("kind %d: expires_at %lld, expected %lld + %s (%lld s)", s_timed[i].kind,
@@ -343,12 +264,12 @@ test_each_kind_takes_its_own_setting (void **state)
     }
 
     /* the community's policy times the tokens issued for it */
-    int64_t before = s_now (client);
+    int64_t before = secpol_test_server_now (client);
     Secpol__V1__IssueTokenResponse *out = NULL;
     assert_int_equal (
         s_issue_full (client, &out, "ws-ttl", "c-short", KIND (IDEA_VIEW), "user-1", "", 0),
         SECPOL_OK);
-    assert_in_range (out->expires_at, before + 7 * 60, s_now (client) + 7 * 60);
+    assert_in_range (out->expires_at, before + 7 * 60, secpol_test_server_now (client) + 7 * 60);
     Secpol__V1__TokenInfo *info = NULL;
     assert_int_equal (s_use (client, false, out->token, KIND (IDEA_VIEW), "", "", &info),
                       SECPOL_OK);
@@ -369,20 +290,20 @@ test_expiry_through_the_test_clock (void **state)
     assert_int_equal (s_use (client, false, token, KIND (EMAIL_CLAIM), "", "", &info), SECPOL_OK);
     int64_t expires_at = info->expires_at;
     s_free (info);
-    int64_t now = s_now (client);
+    int64_t now = secpol_test_server_now (client);
     assert_in_range (expires_at - now, 10 * 60 - 5, 10 * 60);
 
     /* a second before: still good; at expires_at: expired, and it says so */
-    s_offset (client, expires_at - now - 2);
+    secpol_test_clock_offset (client, expires_at - now - 2);
     assert_int_equal (s_verify (client, token, KIND (EMAIL_CLAIM)), SECPOL_OK);
-    s_offset (client, expires_at - now + 1);
+    secpol_test_clock_offset (client, expires_at - now + 1);
     assert_int_equal (s_verify (client, token, KIND (EMAIL_CLAIM)), SECPOL_FAILED_PRECONDITION);
     assert_non_null (strstr (secpol_client_status (client)->message, "expired"));
     assert_int_equal (s_consume (client, token, KIND (EMAIL_CLAIM)), SECPOL_FAILED_PRECONDITION);
     /* only the right kind learns that it expired */
     assert_int_equal (s_verify (client, token, KIND (IDEA_VIEW)), SECPOL_NOT_FOUND);
     /* a day later it is gone like any unknown token */
-    s_offset (client, expires_at - now + DAY + 1);
+    secpol_test_clock_offset (client, expires_at - now + DAY + 1);
     assert_int_equal (s_verify (client, token, KIND (EMAIL_CLAIM)), SECPOL_NOT_FOUND);
     assert_int_equal (s_consume (client, token, KIND (EMAIL_CLAIM)), SECPOL_NOT_FOUND);
     free (token);
@@ -412,7 +333,7 @@ test_a_lifetime_of_0_never_expires (void **state)
     }
     /* nothing for the sweep to do, ever */
     assert_int_equal (s_entries (daemon, "expiry"), expiry);
-    s_offset (client, 10 * 366 * (int64_t)DAY);
+    secpol_test_clock_offset (client, 10 * 366 * (int64_t)DAY);
     for (int k = 0; k < 2; k++) {
         Secpol__V1__TokenInfo *info = NULL;
         assert_int_equal (s_use (client, true, tokens[k], kinds[k], "", "", &info), SECPOL_OK);
@@ -562,11 +483,11 @@ test_view_kinds_max_uses (void **state)
     assert_int_equal (
         s_issue_full (client, NULL, "ws-view", "", KIND (IDEA_APPROVE), "idea-1", "", 2),
         SECPOL_INVALID_ARGUMENT);
-    s_assert_violations (client, (const char *[]){"max_uses"}, 1);
+    secpol_test_assert_violations (client, (const char *[]){"max_uses"}, 1);
     assert_int_equal (
         s_issue_full (client, NULL, "ws-view", "", KIND (IDEA_VIEW), "user-1", "", 10001),
         SECPOL_INVALID_ARGUMENT);
-    s_assert_violations (client, (const char *[]){"max_uses"}, 1);
+    secpol_test_assert_violations (client, (const char *[]){"max_uses"}, 1);
     assert_int_equal (
         s_issue_full (client, NULL, "ws-view", "", KIND (IDEA_VIEW), "user-1", "", 10000),
         SECPOL_OK);
@@ -843,32 +764,33 @@ test_bad_requests_name_their_fields (void **state)
 {
     secpol_client_t *client = secpol_test_client (*state);
     assert_int_equal (s_issue_full (client, NULL, "", "", 0, "", "", 0), SECPOL_INVALID_ARGUMENT);
-    s_assert_violations (client, (const char *[]){"workspace_id", "subject_id", "kind"}, 3);
+    secpol_test_assert_violations (client, (const char *[]){"workspace_id", "subject_id", "kind"},
+                                   3);
     assert_int_equal (s_issue_full (client, NULL, "ws", "", 99, "user-1", "", 0),
                       SECPOL_INVALID_ARGUMENT);
-    s_assert_violations (client, (const char *[]){"kind"}, 1);
+    secpol_test_assert_violations (client, (const char *[]){"kind"}, 1);
     char long_text[600];
     memset (long_text, 'x', sizeof long_text - 1);
     long_text[sizeof long_text - 1] = 0;
     assert_int_equal (
         s_issue_full (client, NULL, "ws", "", KIND (IDEA_VIEW), "user-1", long_text, 0),
         SECPOL_INVALID_ARGUMENT);
-    s_assert_violations (client, (const char *[]){"bound_to"}, 1);
+    secpol_test_assert_violations (client, (const char *[]){"bound_to"}, 1);
     long_text[129] = 0;
     assert_int_equal (
         s_issue_full (client, NULL, long_text, "c\n", KIND (IDEA_VIEW), long_text, "a\tb", 0),
         SECPOL_INVALID_ARGUMENT);
-    s_assert_violations (
+    secpol_test_assert_violations (
         client, (const char *[]){"workspace_id", "community_id", "subject_id", "bound_to"}, 4);
     assert_int_equal (s_use (client, false, "", 0, "", "", NULL), SECPOL_INVALID_ARGUMENT);
-    s_assert_violations (client, (const char *[]){"token", "kind"}, 2);
+    secpol_test_assert_violations (client, (const char *[]){"token", "kind"}, 2);
     assert_int_equal (s_use (client, true, "spl_x", 22, long_text, "", NULL),
                       SECPOL_INVALID_ARGUMENT);
-    s_assert_violations (client, (const char *[]){"kind", "workspace_id"}, 2);
+    secpol_test_assert_violations (client, (const char *[]){"kind", "workspace_id"}, 2);
     assert_int_equal (s_revoke (client, "", "", 0, NULL), SECPOL_INVALID_ARGUMENT);
-    s_assert_violations (client, (const char *[]){"workspace_id", "subject_id"}, 2);
+    secpol_test_assert_violations (client, (const char *[]){"workspace_id", "subject_id"}, 2);
     assert_int_equal (s_revoke (client, "ws", "user-1", -3, NULL), SECPOL_INVALID_ARGUMENT);
-    s_assert_violations (client, (const char *[]){"kind"}, 1);
+    secpol_test_assert_violations (client, (const char *[]){"kind"}, 1);
     secpol_client_destroy (&client);
 }
 
@@ -934,15 +856,15 @@ test_housekeeping_returns_the_store_to_its_baseline (void **state)
     assert_int_equal (s_entries (daemon, "expiry"), base_expiry + 2 * HOUSEKEEPING_TOKENS);
 
     /* past expiry plus the day they are kept: the writer sweeps them */
-    s_offset (client, expires_at - s_now (client) + DAY + 1);
-    int64_t deadline = s_monotonic_ms () + SECPOL_TEST_DEADLINE_MS;
+    secpol_test_clock_offset (client, expires_at - secpol_test_server_now (client) + DAY + 1);
+    int64_t deadline = secpol_test_now_ms () + SECPOL_TEST_DEADLINE_MS;
     size_t tokens, index, expiry;
     for (;;) {
         tokens = s_entries (daemon, "token");
         index = s_entries (daemon, "token_subject");
         expiry = s_entries (daemon, "expiry");
         if ((tokens == base_tokens && index == base_index && expiry == base_expiry) ||
-            s_monotonic_ms () > deadline)
+            secpol_test_now_ms () > deadline)
             break;
         struct timespec pause = {0, 20 * 1000000}; /* a poll, not a wait for luck */
         nanosleep (&pause, NULL);
@@ -980,7 +902,7 @@ test_no_token_in_the_store_or_the_log (void **state)
 
     size_t store_size = 0, log_size = 0;
     char *store = secpol_test_daemon_store_bytes (daemon, &store_size);
-    char *log = s_slurp (daemon->log_path, &log_size);
+    char *log = secpol_test_file_read (daemon->log_path, &log_size);
     assert_non_null (memmem (log, log_size, "msg=write", 9)); /* the writes were logged */
     for (int k = 0; k < N; k++) {
         /* the whole token, and its secret part without the prefix */
