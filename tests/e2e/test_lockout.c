@@ -76,13 +76,13 @@ s_at (secpol_client_t *client, int64_t target)
     }
 }
 
-/*  True when the server's clock still reads target. */
+/*  True when the server's clock still reads target, the second s_at set:
+ *  read, not set again (setting the offset anew from the wall clock made
+ *  the server read target whatever second the calls before had seen). */
 static bool
 s_still (secpol_client_t *client, int64_t target)
 {
-    struct timespec now;
-    clock_gettime (CLOCK_REALTIME, &now);
-    return secpol_test_clock_offset (client, target - now.tv_sec) == target;
+    return secpol_test_server_now (client) == target;
 }
 
 /*  The server's clock now, early in a second. */
