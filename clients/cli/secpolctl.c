@@ -1313,6 +1313,29 @@ secpolctl_usage_error (const char *fmt, ...)
     return SECPOLCTL_EXIT_USAGE;
 }
 
+int
+secpolctl_number_option (uint64_t *value_p, const char *option, const char *text, uint64_t max,
+                         const char *range)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long value = strtoull (text, &end, 10);
+    if (isdigit ((unsigned char)*text) && !*end && !errno && value <= max) {
+        *value_p = value;
+        return SECPOLCTL_EXIT_OK;
+    }
+    char from_to[64];
+    if (!range) {
+        snprintf (from_to, sizeof from_to, "from 0 to %" PRIu64, max);
+        range = from_to;
+    }
+    char *escaped = secpol_json_escape_text (text, true);
+    secpolctl_usage_error ("%s takes a whole number%s%s, not %s", option, *range ? " " : "", range,
+                           escaped ? escaped : "?");
+    free (escaped);
+    return SECPOLCTL_EXIT_USAGE;
+}
+
 char *
 secpolctl_read_stdin (void)
 {

@@ -25,6 +25,7 @@
 #include "secpol/secpol_client.h"
 
 #include <protobuf-c/protobuf-c.h>
+#include <stdint.h>
 
 #define SECPOLCTL_EXIT_OK    0
 #define SECPOLCTL_EXIT_USAGE 2
@@ -103,6 +104,17 @@ int secpolctl_call_json (secpol_client_t *client, const char *method_path, const
 
 /*  Prints `secpolctl: <message>` on stderr and returns SECPOLCTL_EXIT_USAGE. */
 int secpolctl_usage_error (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
+/*  Reads text, the value of an option (option: its name as typed,
+ *  "--page-size"), as a whole number from 0 to max: decimal digits only, no
+ *  sign, space or exponent. Returns SECPOLCTL_EXIT_OK with *value_p set, or
+ *  SECPOLCTL_EXIT_USAGE after the usage error `OPTION takes a whole number
+ *  RANGE, not "TEXT"`, TEXT escaped as secpol_json_escape_text() does (no
+ *  control character of the command line reaches the terminal). range says
+ *  what the number may be ("(0 = until expiry)", "" for nothing); NULL says
+ *  "from 0 to MAX". */
+int secpolctl_number_option (uint64_t *value_p, const char *option, const char *text, uint64_t max,
+                             const char *range);
 
 /*  Reads word as a value of an enum whose names start with prefix
  *  ("TOKEN_KIND_"), as people write it: with or without the prefix, in any

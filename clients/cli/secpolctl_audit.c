@@ -64,12 +64,9 @@ secpolctl_run_audit (const secpolctl_command_t *command, secpol_client_t *client
                                               "2026-12-01T12:00:00Z, not \"%s\"",
                                               name, value);
         } else if (strcmp (name, "page-size") == 0) {
-            char *end = NULL;
-            errno = 0;
-            unsigned long long size = strtoull (value, &end, 10);
-            if (!isdigit ((unsigned char)*value) || *end || errno || size > UINT32_MAX)
-                return secpolctl_usage_error ("--page-size takes a whole number, not \"%s\"",
-                                              value);
+            uint64_t size;
+            if (secpolctl_number_option (&size, "--page-size", value, UINT32_MAX, ""))
+                return SECPOLCTL_EXIT_USAGE;
             request.page_size = (uint32_t)size;
         }
     }

@@ -60,7 +60,6 @@ typedef struct {
 
 static int s_parse (options_t *options, int argc, char **argv);
 static int s_usage_word (const char *before, const char *word, const char *after);
-static int s_number_option (uint64_t *value_p, const char *option, const char *text, uint64_t max);
 static secpol_client_t *s_connect (secpol_client_t *client, int *code_p);
 static int s_call (secpol_client_t *client, const char *method, const ProtobufCMessage *request,
                    ProtobufCMessage **response_p);
@@ -156,15 +155,15 @@ s_parse (options_t *options, int argc, char **argv)
                 options->community = optarg;
                 break;
             case 'v':
-                if (s_number_option (&options->expected_version, "--expected-version", optarg,
-                                     UINT64_MAX))
+                if (secpolctl_number_option (&options->expected_version, "--expected-version",
+                                             optarg, UINT64_MAX, NULL))
                     return SECPOLCTL_EXIT_USAGE;
                 break;
             case 'a':
                 options->actor = optarg;
                 break;
             case 's':
-                if (s_number_option (&number, "--page-size", optarg, UINT32_MAX))
+                if (secpolctl_number_option (&number, "--page-size", optarg, UINT32_MAX, NULL))
                     return SECPOLCTL_EXIT_USAGE;
                 options->page_size = (uint32_t)number;
                 break;
@@ -211,22 +210,6 @@ s_usage_word (const char *before, const char *word, const char *after)
     secpolctl_usage_error ("%s%s%s", before, escaped ? escaped : "?", after);
     free (escaped);
     return SECPOLCTL_EXIT_USAGE;
-}
-
-static int
-s_number_option (uint64_t *value_p, const char *option, const char *text, uint64_t max)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long long value = strtoull (text, &end, 10);
-    if (isdigit ((unsigned char)*text) && !*end && !errno && value <= max) {
-        *value_p = value;
-        return SECPOLCTL_EXIT_OK;
-    }
-    char before[128];
-    snprintf (before, sizeof before, "%s takes a whole number from 0 to %" PRIu64 ", not ", option,
-              max);
-    return s_usage_word (before, text, "");
 }
 
 //  --------------------------------------------------------------------------

@@ -144,13 +144,9 @@ s_parse (options_t *options, int argc, char **argv)
                 options->except = optarg;
                 break;
             case 's': {
-                char *end = NULL;
-                errno = 0;
-                unsigned long long value = strtoull (optarg, &end, 10);
-                if (!isdigit ((unsigned char)*optarg) || *end || errno || value > UINT32_MAX)
-                    return secpolctl_usage_error (
-                        "--page-size takes a whole number from 0 to %" PRIu32 ", not \"%s\"",
-                        UINT32_MAX, optarg);
+                uint64_t value;
+                if (secpolctl_number_option (&value, "--page-size", optarg, UINT32_MAX, NULL))
+                    return SECPOLCTL_EXIT_USAGE;
                 options->page_size = (uint32_t)value;
                 break;
             }

@@ -126,13 +126,10 @@ s_parse (options_t *options, int argc, char **argv)
                 options->bound_to = optarg;
                 break;
             case 'n': {
-                char *end = NULL;
-                errno = 0;
-                unsigned long long value = strtoull (optarg, &end, 10);
-                if (!isdigit ((unsigned char)*optarg) || *end || errno || value > UINT32_MAX)
-                    return secpolctl_usage_error ("--max-uses takes a whole number (0 = until "
-                                                  "expiry), not \"%s\"",
-                                                  optarg);
+                uint64_t value;
+                if (secpolctl_number_option (&value, "--max-uses", optarg, UINT32_MAX,
+                                             "(0 = until expiry)"))
+                    return SECPOLCTL_EXIT_USAGE;
                 options->max_uses = (uint32_t)value;
                 break;
             }
