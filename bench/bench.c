@@ -147,9 +147,10 @@ typedef struct {
     double calls_per_sec; /* calls / window_s */
     double p50_us, p90_us, p99_us, p999_us, max_us; /* latency, send to recv */
     char first_error[256];                          /* the first error, for the report */
-    int rounds;                                     /* measurements this result summarises */
-    double round_calls_per_sec[S_MAX_ROUNDS];       /* each round's calls/s */
-    double rate;                                    /* offered calls/s (open loop); 0 = closed */
+    char warning[200]; /* a figure to distrust, though every reply was right ("" = none) */
+    int rounds;        /* measurements this result summarises */
+    double round_calls_per_sec[S_MAX_ROUNDS]; /* each round's calls/s */
+    double rate;                              /* offered calls/s (open loop); 0 = closed */
     /* --alongside: the scenario run at the same time, closed loop */
     const scenario_t *alongside;
     double alongside_calls_per_sec, alongside_p50_us, alongside_p99_us;
@@ -2197,11 +2198,16 @@ s_run_scenario (run_t *run, const scenario_t *scenario, bool echo, result_t *res
     result->p99_us = s_percentile_us (all, n, 990);
     result->p999_us = s_percentile_us (all, n, 999);
     result->max_us = n ? (double)all[n - 1] / 1000.0 : 0;
-    if (result->calls == 0 && !result->errors) {
+    if (result->total == 0 && !result->errors) {
         result->errors = 1;
-        snprintf (result->first_error, sizeof result->first_error,
-                  "no call completed within the measured window");
-    }
+        snprintf (result->first_error, sizeof result->first_error, "no call completed at all");
+    } else if (result->calls == 0 && !result->errors)
+        /* replies came, all of them outside the window: a stall longer than
+         * the window (a loaded machine), not a wrong answer */
+        snprintf (result->warning, sizeof result->warning,
+                  "no call completed within the %.1f s measured window (%" PRIu64
+                  " outside it): the machine stalled; rerun with a longer --seconds",
+                  run->seconds, result->total);
     free (all);
     free (workers);
 }
@@ -2474,7 +2480,9 @@ s_worker (void *arg)
         protobuf_c_message_free_unpacked (response, NULL);
         if (received >= start && received <= end)
             worker->calls++;
-        if (slot->sent_ns >= start && received <= end) {
+        /* every call due in the window counts, answered in it or after: a
+         * stall across the window's end is measured, not left out */
+        if (slot->sent_ns >= start && slot->sent_ns <= end) {
             if (worker->n_latencies == worker->latencies_size) {
                 size_t size = worker->latencies_size ? 2 * worker->latencies_size : 65536;
                 int64_t *grown = realloc (worker->latencies, size * sizeof *grown);
@@ -2627,6 +2635,8 @@ s_summarise (result_t *out, const result_t *measured, size_t k, size_t stride, i
         out->window_s += one->window_s;
         if (one->errors && !out->errors)
             snprintf (out->first_error, sizeof out->first_error, "%s", one->first_error);
+        if (*one->warning && !*out->warning)
+            snprintf (out->warning, sizeof out->warning, "%s", one->warning);
         out->errors += one->errors;
         out->round_calls_per_sec[r] = one->calls_per_sec;
         values[0][r] = one->calls_per_sec;
@@ -2792,6 +2802,10 @@ s_print_text (FILE *out, const run_t *run, const result_t *results, size_t n)
             fprintf (out, "ERRORS in %s%s: %" PRIu64 ", first: %s\n",
                      results[i].echo ? "secpol-echo " : "", results[i].scenario->name,
                      results[i].errors, results[i].first_error);
+    for (size_t i = 0; i < n; i++)
+        if (*results[i].warning)
+            fprintf (out, "WARNING for %s%s: %s\n", results[i].echo ? "secpol-echo " : "",
+                     results[i].scenario->name, results[i].warning);
 }
 
 static void
@@ -2910,6 +2924,10 @@ s_print_json_scenario (FILE *out, const result_t *r, const result_t *base, bool 
     if (r->errors) {
         fprintf (out, ",\n     \"first_error\": ");
         s_json_string (out, r->first_error);
+    }
+    if (*r->warning) {
+        fprintf (out, ",\n     \"warning\": ");
+        s_json_string (out, r->warning);
     }
     fprintf (out, "}%s\n", last ? "" : ",");
 }

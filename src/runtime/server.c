@@ -46,6 +46,7 @@
 #define ROUTER_SNDHWM             1024 /* replies queued per peer in libzmq (bytes: peers.h) */
 #define ROUTER_RCVHWM             64 /* requests queued per peer in libzmq: then TCP backpressure */
 #define RUNNING_GRACE_MS          5000 /* after the drain: how long running handlers may take */
+#define PG_DEFAULT_MAX_BATCH      64   /* writes one PostgreSQL transaction carries by default */
 #define SWEEP_INTERVAL_US         1000000
 #define QUIET_US                  200000   /* on stop: no request this long = none on the way */
 #define SPARE_JOBS                1024     /* finished jobs kept for reuse */
@@ -208,7 +209,13 @@ secpol_server_new (const secpol_server_config_t *config, char *err, size_t err_s
     secpol_lanes_config_t lanes = {
         .read_workers = self->config.read_workers,
         .slow_workers = self->config.slow_workers,
-        .write_batch_max = self->config.write_batch_max,
+        /* On PostgreSQL a batch costs round trips per request before its
+         * one COMMIT: capped by default, so that replies are not held behind
+         * thousands of statements and a batch running at shutdown ends
+         * within the grace (docs/SCALING.md) */
+        .write_batch_max = self->config.write_batch_max            ? self->config.write_batch_max
+                           : secpol_store_postgresql (self->store) ? PG_DEFAULT_MAX_BATCH
+                                                                   : 0,
         .max_queued = self->config.max_queued,
         .audit_retention_seconds = (int64_t)self->config.audit_retention_days * 86400,
     };

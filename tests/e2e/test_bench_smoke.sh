@@ -29,13 +29,19 @@ timeout 90 "$bench" --endpoint "$endpoint" --seconds 0.5 --warmup 1 --clients 2 
   --workspaces 64 --json-file "$tmp/report.json" >"$tmp/bench.out" 2>"$tmp/bench.err" || code=$?
 [ "$code" -eq 0 ] || fail "exit $code, expected 0"
 for s in "${scenarios[@]}"; do
-  # name, lane, clients, depth, calls (> 0), calls/s, spread, p50, p99, errors (0)
-  grep -Eq "^$s +(READ|WRITE) +2 +[0-9]+ +[1-9][0-9]* +[0-9]+ +- +[0-9.]+ +[0-9.]+ +0 " \
+  # name, lane, clients, depth, calls (> 0), calls/s, spread, p50, p99, errors (0);
+  # 0 calls in the window only with the warning that the machine stalled
+  # through it (every reply still checked: errors stay 0)
+  calls='[1-9][0-9]*'
+  grep -q "^WARNING for $s: no call completed within" "$tmp/bench.out" && calls='[0-9]+'
+  grep -Eq "^$s +(READ|WRITE) +2 +[0-9]+ +$calls +[0-9]+ +- +[0-9.]+ +[0-9.]+ +0 " \
     "$tmp/bench.out" || fail "no report line for $s with calls and 0 errors"
   grep -q "\"name\": \"$s\"" "$tmp/report.json" || fail "$s missing from the JSON report"
 done
 # The login flow: every method of it answered and checked, latency by method.
-grep -Eq "^login_flow +MIXED +2 +[0-9]+ +[1-9][0-9]* +[0-9]+ +- +[0-9.]+ +[0-9.]+ +0 " \
+calls='[1-9][0-9]*'
+grep -q "^WARNING for login_flow: no call completed within" "$tmp/bench.out" && calls='[0-9]+'
+grep -Eq "^login_flow +MIXED +2 +[0-9]+ +$calls +[0-9]+ +- +[0-9.]+ +[0-9.]+ +0 " \
   "$tmp/bench.out" || fail "no report line for login_flow with calls and 0 errors"
 for m in LockoutService/CheckLockout LockoutService/RecordSuccess SessionService/CreateSession \
   SessionService/ValidateSession; do
