@@ -17,7 +17,6 @@
 #include "secpol/secpol_status.h"
 #include "secpol/v1/admin.pb-c.h"
 #include "secpol/v1/policy.pb-c.h"
-#include "secpol/v1/test_clock.pb-c.h"
 #include "secpol/v1/token.pb-c.h"
 
 #include <lmdb.h>
@@ -84,18 +83,6 @@ s_entries (secpol_client_t *client, uint64_t *file_size)
         *file_size = stats->store->file_size;
     protobuf_c_message_free_unpacked (&stats->base, NULL);
     return entries;
-}
-
-static void
-s_set_clock (secpol_client_t *client, int64_t offset)
-{
-    Secpol__V1__SetOffsetRequest request = SECPOL__V1__SET_OFFSET_REQUEST__INIT;
-    request.offset_seconds = offset;
-    ProtobufCMessage *response = NULL;
-    assert_int_equal (secpol_client_call (client, "/secpol.v1.TestClockService/SetOffset",
-                                          &request.base, &response),
-                      SECPOL_OK);
-    protobuf_c_message_free_unpacked (response, NULL);
 }
 
 /*  Issues S_LINKS links of round, S_WINDOW in flight. */
@@ -174,7 +161,7 @@ test_expired_links_are_swept_and_the_file_stops_growing (void **state)
         /* the link, its subject index and an expiry entry for each */
         assert_true (s_entries (client, NULL) >= baseline + 3 * (uint64_t)S_LINKS);
         /* past the minute and the day an expired link still says so */
-        s_set_clock (client, (int64_t)(round + 1) * 3 * S_DAY);
+        secpol_test_clock_offset (client, (int64_t)(round + 1) * 3 * S_DAY);
         s_wait_swept (client, baseline);
         s_entries (client, &file_size[round]);
         printf ("housekeeping round %d: %d links issued in %.1f s, swept in %.1f s; "

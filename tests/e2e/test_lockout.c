@@ -22,7 +22,6 @@
 #include "secpol/secpol_status.h"
 #include "secpol/v1/lockout.pb-c.h"
 #include "secpol/v1/policy.pb-c.h"
-#include "secpol/v1/test_clock.pb-c.h"
 
 #include <pthread.h>
 #include <setjmp.h>

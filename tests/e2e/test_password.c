@@ -20,7 +20,6 @@
 #include "secpol/v1/health.pb-c.h"
 #include "secpol/v1/password.pb-c.h"
 #include "secpol/v1/policy.pb-c.h"
-#include "secpol/v1/test_clock.pb-c.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

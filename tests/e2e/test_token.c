@@ -16,10 +16,8 @@
 
 #include "secpol/secpol_client.h"
 #include "secpol/secpol_status.h"
-#include "secpol/v1/health.pb-c.h"
 #include "secpol/v1/policy.pb-c.h"
 #include "secpol/v1/session.pb-c.h"
-#include "secpol/v1/test_clock.pb-c.h"
 #include "secpol/v1/token.pb-c.h"
 
 #include <lmdb.h>
