@@ -12,6 +12,14 @@
  *      take SIGBUS on a full tmpfs) nor logs more than once that it is full;
  *    - once the file is removed, writes work again, and after a SIGKILL and
  *      a restart every acknowledged write is there.
+ *
+ *  While the disk is full the test holds a read transaction on the store
+ *  (s_pin): LMDB reuses no page freed after a reader's snapshot, so every
+ *  commit then takes pages the store had free before it or new ones from
+ *  the disk, and the writes come to a refusal in a few bursts. Without
+ *  it, a burst of consumes and a burst of new links could take turns in
+ *  the pages each other freed for ever (under make test-sanitize: 37,000
+ *  links issued and consumed in two minutes, and no refusal).
  */
 #include "daemon.h"
 
@@ -37,6 +45,7 @@
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <lmdb.h>
 #include <cmocka.h>
 
 #define S_ISSUE     "/secpol.v1.TokenService/IssueToken"
@@ -47,6 +56,7 @@
 #define S_MAX_LINKS 200000       /* writes tried before the disk must be full */
 #define S_BURST     64           /* writes in flight at once: group commits of many pages */
 #define S_LEFT      (256 * 1024) /* bytes left free after the fill */
+#define S_ROUNDS    64           /* consume bursts before one must be refused */
 
 typedef struct {
     char dir[256];       /* the test's own temp dir */
@@ -59,6 +69,8 @@ typedef struct {
     char (*links)[48]; /* acknowledged links */
     bool *consumed;    /* links[i] was consumed (acknowledged) */
     size_t n_links;
+    MDB_env *pin_env; /* the store, opened read-only by the test (s_pin) */
+    MDB_txn *pin_txn; /* the read transaction that holds its snapshot */
 } fixture_t;
 
 static int s_teardown (void **state);
@@ -93,12 +105,37 @@ fail:
     return -1;
 }
 
+/*  Holds a read transaction on secpold's store from this process: LMDB
+ *  reuses no page freed after its snapshot while it lasts. */
+static void
+s_pin (fixture_t *fx)
+{
+    assert_int_equal (mdb_env_create (&fx->pin_env), 0);
+    assert_int_equal (mdb_env_set_maxdbs (fx->pin_env, 64), 0);
+    assert_int_equal (mdb_env_open (fx->pin_env, fx->data_dir, MDB_RDONLY | MDB_NOTLS, 0600), 0);
+    assert_int_equal (mdb_txn_begin (fx->pin_env, NULL, MDB_RDONLY, &fx->pin_txn), 0);
+}
+
+/*  Ends the read transaction of s_pin and closes the store. Safe to call
+ *  twice. */
+static void
+s_unpin (fixture_t *fx)
+{
+    if (fx->pin_txn)
+        mdb_txn_abort (fx->pin_txn);
+    fx->pin_txn = NULL;
+    if (fx->pin_env)
+        mdb_env_close (fx->pin_env);
+    fx->pin_env = NULL;
+}
+
 static int
 s_teardown (void **state)
 {
     fixture_t *fx = *state;
     if (!fx)
         return 0;
+    s_unpin (fx);
     secpol_test_daemon_stop (&fx->daemon); /* aborts the run unless it exits 0 */
     if (fx->mounted && umount2 (fx->mount, MNT_DETACH) != 0)
         fprintf (stderr, "cannot unmount %s: %s\n", fx->mount, strerror (errno));
@@ -265,6 +302,7 @@ test_a_full_disk_refuses_writes_serves_reads_and_loses_nothing (void **state)
     const char *message = NULL;
     assert_int_equal (s_issue_burst (fx, client, &message), 0);
     size_t before_full = fx->n_links;
+    s_pin (fx); /* from here on, freed pages stay taken */
 
     /* full to the last block, then 256 KiB given back: the store grows
      * into them (writes cut short by the end of the disk come back from
@@ -283,20 +321,23 @@ test_a_full_disk_refuses_writes_serves_reads_and_loses_nothing (void **state)
     printf ("disk full: %zu bytes of filler; %zu links stored before it was full, %zu after; "
             "%zu writes refused: \"%s\"\n",
             filled, before_full, fx->n_links - before_full, refused, message);
+    size_t issued_when_full = fx->n_links;
     assert_non_null (strstr (message, "out of disk space"));
     assert_non_null (strstr (message, "not made"));
 
-    /* a refused consume spends nothing. LMDB reuses the pages earlier
-     * commits freed, so a small write may still fit: consumes go in
-     * bursts (one group commit touching many pages) until one is refused;
-     * those acknowledged are booked. A consume burst that fit took pages
-     * the store had freed; a burst of new links after it takes up what
-     * is left (and gives the next consumes links to spend), so that the
-     * next consume burst finds the disk full again */
+    /* a refused consume spends nothing. A consume touches fewer pages
+     * than a burst of new links, so it may still fit in pages the store
+     * had free before the pin: consumes go in bursts (one group commit
+     * touching many pages) until one is refused; those acknowledged are
+     * booked. Each burst that fits (and the burst of new links after it,
+     * which takes up what is left and gives the next consumes links to
+     * spend) uses up pages for good, so a refusal comes within a few */
     size_t refused_link = SIZE_MAX;
-    for (size_t start = 0; refused_link == SIZE_MAX; start += S_BURST) {
+    for (size_t start = 0, round = 0; refused_link == SIZE_MAX; start += S_BURST, round++) {
+        if (round == S_ROUNDS)
+            fail_msg ("no consume refused in %d bursts on a full disk", S_ROUNDS);
         for (int tries = 0; start + S_BURST > fx->n_links; tries++) {
-            assert_true (tries < 1000 && fx->n_links + S_BURST < S_MAX_LINKS);
+            assert_true (tries < S_ROUNDS && fx->n_links + S_BURST < S_MAX_LINKS);
             s_issue_burst (fx, client, &message);
         }
         if (start > 0)
@@ -313,6 +354,7 @@ test_a_full_disk_refuses_writes_serves_reads_and_loses_nothing (void **state)
                           secpol_status_name (codes[i - start]));
     }
     assert_true (refused_link < fx->n_links && !fx->consumed[refused_link]);
+    printf ("disk full: a consume refused after %zu more links\n", fx->n_links - issued_when_full);
 
     /* reads go on: every acknowledged link, a policy, health */
     size_t verified = s_verify_all (fx, client);
@@ -327,6 +369,7 @@ test_a_full_disk_refuses_writes_serves_reads_and_loses_nothing (void **state)
     assert_int_equal (s_log_lines (fx, "msg=\"store out of disk space\""), 1);
 
     /* space comes back: writes work again */
+    s_unpin (fx);
     assert_int_equal (unlink (fx->filler), 0);
     assert_int_equal (s_consume (client, fx->links[refused_link]), SECPOL_OK);
     fx->consumed[refused_link] = true;
