@@ -69,6 +69,8 @@ struct secpol_lanes {
     atomic_bool disk_full;                   /* the last commit failed for a full disk */
     atomic_uint_fast64_t stale_readers;      /* reader slots of dead processes cleared */
     atomic_size_t running;                   /* lane threads in their loop */
+    atomic_int_fast64_t drain_until_us;      /* monotonic; 0 = not draining (drain_until) */
+    atomic_uint_fast64_t drain_cancelled;    /* batch jobs answered "did not run" past it */
     /* the writer's own: the jobs of a batch and an arena for each, kept and
      * grown between batches, so a batch allocates nothing once warm */
     secpol_job_t **batch_jobs;
@@ -87,6 +89,7 @@ static void s_queue_destroy (queue_t *q);
 static void *s_worker (void *arg);
 static int64_t s_monotonic_us (void);
 static void s_commit_done (secpol_lanes_t *self, int rc, size_t carried, int64_t took_us);
+static bool s_drain_passed (secpol_lanes_t *self);
 
 secpol_lanes_t *
 secpol_lanes_new (const secpol_lanes_config_t *config, secpol_store_t *store,
@@ -223,6 +226,26 @@ s_reply (secpol_lanes_t *self, secpol_job_t *first, secpol_job_t *last)
         while (write (self->reply_fd, &one, sizeof one) < 0 && errno == EINTR)
             ;
     }
+}
+
+void
+secpol_lanes_drain_until (secpol_lanes_t *self, int64_t until_us)
+{
+    atomic_store (&self->drain_until_us, until_us);
+}
+
+uint64_t
+secpol_lanes_drain_cancelled (secpol_lanes_t *self)
+{
+    return atomic_load (&self->drain_cancelled);
+}
+
+/*  True once the drain's end (secpol_lanes_drain_until) has passed. */
+static bool
+s_drain_passed (secpol_lanes_t *self)
+{
+    int64_t until = atomic_load (&self->drain_until_us);
+    return until != 0 && s_monotonic_us () >= until;
 }
 
 secpol_job_t *
@@ -483,6 +506,18 @@ s_run_write_batch (secpol_lanes_t *self, secpol_job_t **jobs, size_t n, bool *st
                     secpol_arena_reset (arena); /* a rerun after a grow starts afresh */
                 if (!s_job_start (self, job, now, arena))
                     continue;
+                if (s_drain_passed (self)) {
+                    /* Shutting down and the drain is over: a job of the
+                     * batch not yet run is answered as one still queued
+                     * (secpol_lanes_cancel_queued), so that a long batch
+                     * cannot keep the rest past the drain unanswered. */
+                    job->code = secpol_call_fail (&job->call, SECPOL_UNAVAILABLE,
+                                                  "server is shutting down; the request did "
+                                                  "not run");
+                    atomic_fetch_add (&self->drain_cancelled, 1);
+                    started[i] = true;
+                    continue;
+                }
             }
             started[i] = true;
         } else if (job->code != SECPOL_OK)

@@ -105,6 +105,18 @@ secpol_job_t *secpol_lanes_replies (secpol_lanes_t *self);
  *  already ran is not taken; it finishes normally. */
 secpol_job_t *secpol_lanes_cancel_queued (secpol_lanes_t *self);
 
+/*  Shutdown: from the monotonic time until_us (microseconds, the clock
+ *  of CLOCK_MONOTONIC) on, the writer starts no job of a batch it has
+ *  already taken: it answers each SECPOL_UNAVAILABLE ("the request did not
+ *  run") and commits what ran, as the front end answers what is still
+ *  queued then (secpol_lanes_cancel_queued). Without it a group commit
+ *  that took every waiting write could run on past the drain, and its
+ *  replies would come after the server gave up waiting. Any thread. */
+void secpol_lanes_drain_until (secpol_lanes_t *self, int64_t until_us);
+
+/*  Jobs the writer answered "did not run" because the drain had ended. */
+uint64_t secpol_lanes_drain_cancelled (secpol_lanes_t *self);
+
 /*  Number of WRITE lane transactions committed and requests they carried. */
 void secpol_lanes_write_stats (secpol_lanes_t *self, uint64_t *commits, uint64_t *requests);
 

@@ -764,6 +764,7 @@ secpol_server_run (secpol_server_t *self, volatile sig_atomic_t *stop)
             atomic_store (&self->stopping, true);
             drain_until = s_monotonic_us () + (int64_t)self->config.drain_ms * 1000;
             give_up = drain_until + (int64_t)RUNNING_GRACE_MS * 1000;
+            secpol_lanes_drain_until (self->lanes, drain_until);
             secpol_log (SECPOL_LOG_INFO, "draining", "in_flight=%zu drain_ms=%u", self->in_flight,
                         self->config.drain_ms);
         }
@@ -830,11 +831,17 @@ secpol_server_run (secpol_server_t *self, volatile sig_atomic_t *stop)
         if (zmq_poll (items, n_items, self->draining ? 50 : 500) < 0 && zmq_errno () != EINTR)
             break;
     }
+    /* a write batch's jobs the drain's end kept from running came back as
+     * replies: they count as cancelled, not served */
+    uint64_t batch_cancelled = secpol_lanes_drain_cancelled (self->lanes);
+    if (batch_cancelled > self->served) /* some of those replies were dropped */
+        batch_cancelled = self->served;
     secpol_log (SECPOL_LOG_INFO, "stopped",
                 "served=%llu refused=%llu cancelled=%llu dropped=%llu unanswered=%zu",
-                (unsigned long long)self->served, (unsigned long long)self->refused,
-                (unsigned long long)self->cancelled, (unsigned long long)self->dropped,
-                self->in_flight);
+                (unsigned long long)(self->served - batch_cancelled),
+                (unsigned long long)self->refused,
+                (unsigned long long)(self->cancelled + batch_cancelled),
+                (unsigned long long)self->dropped, self->in_flight);
     return 0;
 }
 

@@ -75,8 +75,9 @@ secpol_server_t *secpol_server_new (const secpol_server_config_t *config, char *
  *  signal handler sets it), then shuts down exactly: requests that arrive from then on are answered
  *  UNAVAILABLE at once; requests already queued are served for up to
  *  drain_ms, and those still queued then are answered UNAVAILABLE without
- *  running; requests running are finished (a WRITE batch commits and is
- *  answered). Every reply is handed to libzmq; secpol_server_destroy()
+ *  running (so are the requests of a WRITE batch not started yet: the
+ *  batch is cut there); requests running are finished (a WRITE batch
+ *  commits what ran and is answered). Every reply is handed to libzmq; secpol_server_destroy()
  *  then gives libzmq up to linger_ms to write them to the peers. Logs the
  *  true counts ("stopped served=... refused=... unanswered=...").
  *  Returns 0. */

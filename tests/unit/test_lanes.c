@@ -46,7 +46,8 @@ static struct {
     pthread_cond_t changed;
     bool closed; /* handlers wait while it is */
     int arrived; /* handlers that reached it since it was closed */
-} s_gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0};
+    int passes;  /* handlers the closed gate lets through (s_gate_let_one) */
+} s_gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0, 0};
 
 /*  In a handler: waits while the gate is closed. */
 static void
@@ -56,9 +57,22 @@ s_gate_pass (void)
     if (s_gate.closed) {
         s_gate.arrived++;
         pthread_cond_broadcast (&s_gate.changed);
-        while (s_gate.closed)
+        while (s_gate.closed && s_gate.passes == 0)
             pthread_cond_wait (&s_gate.changed, &s_gate.mutex);
+        if (s_gate.closed)
+            s_gate.passes--;
     }
+    pthread_mutex_unlock (&s_gate.mutex);
+}
+
+/*  Lets one handler waiting at the closed gate go on; the gate stays closed
+ *  for the next. */
+static void
+s_gate_let_one (void)
+{
+    pthread_mutex_lock (&s_gate.mutex);
+    s_gate.passes++;
+    pthread_cond_broadcast (&s_gate.changed);
     pthread_mutex_unlock (&s_gate.mutex);
 }
 
@@ -68,6 +82,7 @@ s_gate_close (void)
     pthread_mutex_lock (&s_gate.mutex);
     s_gate.closed = true;
     s_gate.arrived = 0;
+    s_gate.passes = 0;
     pthread_mutex_unlock (&s_gate.mutex);
 }
 
@@ -81,22 +96,30 @@ s_gate_open (void)
     pthread_mutex_unlock (&s_gate.mutex);
 }
 
-/*  Waits (bounded) until a handler waits at the closed gate: its lane
- *  thread is busy with it from then on. */
+/*  Waits (bounded) until n handlers have reached the closed gate since it
+ *  was closed: the last one's lane thread is busy with it from then on. */
 static void
-s_gate_wait_arrival (void)
+s_gate_wait_arrivals (int n)
 {
     struct timespec until;
     clock_gettime (CLOCK_REALTIME, &until);
     until.tv_sec += SECPOL_TEST_DEADLINE_MS / 1000 + 1;
     pthread_mutex_lock (&s_gate.mutex);
     int rc = 0;
-    while (s_gate.arrived == 0 && rc == 0)
+    while (s_gate.arrived < n && rc == 0)
         rc = pthread_cond_timedwait (&s_gate.changed, &s_gate.mutex, &until);
-    bool arrived = s_gate.arrived > 0;
+    int arrived = s_gate.arrived;
     pthread_mutex_unlock (&s_gate.mutex);
-    if (!arrived)
-        fail_msg ("no handler reached the gate within %d ms", SECPOL_TEST_DEADLINE_MS);
+    if (arrived < n)
+        fail_msg ("%d handlers, not %d, reached the gate within %d ms", arrived, n,
+                  SECPOL_TEST_DEADLINE_MS);
+}
+
+/*  Waits (bounded) until a handler waits at the closed gate. */
+static void
+s_gate_wait_arrival (void)
+{
+    s_gate_wait_arrivals (1);
 }
 
 /*  Waits (bounded) until n jobs wait in the lane's queue (behind the
@@ -279,6 +302,7 @@ s_run (void *arg)
 }
 
 static unsigned s_max_queued; /* 0 = the server's default */
+static unsigned s_drain_ms;   /* 0 = the server's default */
 static unsigned s_max_batch;  /* 0 = the server's default (all waiting) */
 
 static void
@@ -301,6 +325,7 @@ s_start (size_t map_size)
         .store = {.map_size = map_size},
         .max_queued = s_max_queued,
         .write_batch_max = s_max_batch,
+        .drain_ms = s_drain_ms,
         .methods = s_table,
     };
     char err[256];
@@ -624,6 +649,70 @@ test_stop_drains_in_flight_requests (void **state)
     s_cleanup ();
 }
 
+/*  A stop whose drain ends while the writer runs a batch it took: the job
+ *  running finishes and is committed, the jobs of the batch not started yet
+ *  are answered UNAVAILABLE ("did not run") and are not written, so every
+ *  request is answered and none after the drain runs. */
+static void
+test_drain_end_cancels_the_rest_of_a_batch (void **state)
+{
+    (void)state;
+    s_drain_ms = 1;
+    s_start (0);
+    s_drain_ms = 0;
+    zsock_t *dealer = zsock_new_dealer (s_endpoint);
+    /* write 1 holds the writer at the gate while 2..n queue; once it is let
+     * through, the writer takes 2..n as one batch and write 2 stops there */
+    const int n = 20;
+    s_gate_close ();
+    for (int i = 1; i <= n; i++) {
+        Secpol__V1__SetOffsetRequest req = SECPOL__V1__SET_OFFSET_REQUEST__INIT;
+        req.offset_seconds = i;
+        s_send (dealer, "/secpol.v1.TestClockService/SetOffset", (uint64_t)i, 0, &req.base);
+        if (i == 1)
+            s_gate_wait_arrival ();
+    }
+    s_wait_queued (SECPOL_LANE_WRITE, (uint64_t)n - 1);
+    s_gate_let_one ();
+    uint64_t id;
+    assert_int_equal (s_recv (dealer, &id, NULL, NULL), SECPOL_OK);
+    assert_int_equal (id, 1);
+    s_gate_wait_arrivals (2);             /* write 2 runs, in a batch of all the rest */
+    s_wait_queued (SECPOL_LANE_WRITE, 0); /* the writer took them all */
+    s_stop = 1;                           /* as SIGTERM would; the drain lasts 1 ms */
+    /* the server is draining once it refuses a new request */
+    s_send (dealer, "/secpol.v1.Health/Check", 100, 0, NULL);
+    assert_int_equal (s_recv (dealer, &id, NULL, NULL), SECPOL_UNAVAILABLE);
+    assert_int_equal (id, 100);
+    long long drain_over = secpol_test_now_ms () + 1 + 1;
+    while (secpol_test_now_ms () <= drain_over) {
+        struct timespec pause = {0, 1000 * 1000}; /* until the 1 ms drain has ended */
+        nanosleep (&pause, NULL);
+    }
+    s_gate_open ();
+    bool answered[21] = {false};
+    for (int i = 2; i <= n; i++) {
+        int code = s_recv (dealer, &id, NULL, NULL);
+        assert_true (id >= 2 && id <= (uint64_t)n && !answered[id]);
+        answered[id] = true;
+        assert_int_equal (code, id == 2 ? SECPOL_OK : SECPOL_UNAVAILABLE);
+    }
+    zsock_destroy (&dealer);
+    secpol_store_t *store = NULL;
+    s_stop_server (&store);
+    secpol_txn_t *txn = NULL;
+    assert_int_equal (secpol_txn_begin (store, NULL, false, &txn), 0);
+    for (int i = 1; i <= n; i++) {
+        char key[32];
+        snprintf (key, sizeof key, "k%d", i);
+        assert_int_equal (secpol_get (txn, &s_lanes_table, key, strlen (key), NULL),
+                          i <= 2 ? 0 : SECPOL_ENOTFOUND);
+    }
+    secpol_txn_abort (&txn);
+    secpol_store_close (&store);
+    s_cleanup ();
+}
+
 static void
 test_overload_is_refused_not_queued (void **state)
 {
@@ -815,6 +904,7 @@ main (void)
         cmocka_unit_test (test_slow_lane_hands_its_write_to_the_writer),
         cmocka_unit_test_teardown (test_stop_drains_in_flight_requests, s_gate_teardown),
         cmocka_unit_test_teardown (test_overload_is_refused_not_queued, s_gate_teardown),
+        cmocka_unit_test_teardown (test_drain_end_cancels_the_rest_of_a_batch, s_gate_teardown),
         cmocka_unit_test (test_method_table_refuses_unknown_and_duplicate_methods),
         cmocka_unit_test (test_read_handler_goes_on_to_the_write_lane),
         cmocka_unit_test (test_writer_sweeps_expired_records),
