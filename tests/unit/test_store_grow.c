@@ -7,6 +7,7 @@
  *  back to back, always overlapping; the grow must finish while they go on,
  *  long before they have run 400 more transactions.
  */
+#include "fixtures.h"
 #include "store.h"
 
 #include <pthread.h>
@@ -66,8 +67,12 @@ test_grow_is_not_starved_by_overlapping_reads (void **state)
     pthread_t readers[READERS], grower;
     for (int i = 0; i < READERS; i++)
         assert_int_equal (pthread_create (&readers[i], NULL, s_reader, NULL), 0);
-    while (atomic_load (&s_reads) < 40) /* the readers overlap by now */
-        usleep (1000);
+    long long give_up = secpol_test_now_ms () + SECPOL_TEST_DEADLINE_MS;
+    while (atomic_load (&s_reads) < 40) { /* the readers overlap by now */
+        if (secpol_test_now_ms () > give_up)
+            fail_msg ("%ld reads in %d ms", atomic_load (&s_reads), SECPOL_TEST_DEADLINE_MS);
+        usleep (1000); /* polls the condition; the deadline bounds it */
+    }
     long at_start = atomic_load (&s_reads);
     assert_int_equal (pthread_create (&grower, NULL, s_grower, NULL), 0);
     while (!atomic_load (&s_grown) && atomic_load (&s_reads) - at_start < 400)
