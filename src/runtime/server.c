@@ -258,6 +258,8 @@ s_apply_defaults (secpol_server_config_t *config)
         config->max_peer_bytes = DEFAULT_MAX_PEER_BYTES;
     if (config->drain_ms == 0)
         config->drain_ms = DEFAULT_DRAIN_MS;
+    if (config->grace_ms == 0)
+        config->grace_ms = RUNNING_GRACE_MS;
     if (config->remember_me_days == 0)
         config->remember_me_days = DEFAULT_REMEMBER_ME_DAYS;
     if (config->linger_ms == 0)
@@ -763,7 +765,7 @@ secpol_server_run (secpol_server_t *self, volatile sig_atomic_t *stop)
             self->draining = true;
             atomic_store (&self->stopping, true);
             drain_until = s_monotonic_us () + (int64_t)self->config.drain_ms * 1000;
-            give_up = drain_until + (int64_t)RUNNING_GRACE_MS * 1000;
+            give_up = drain_until + (int64_t)self->config.grace_ms * 1000;
             secpol_lanes_drain_until (self->lanes, drain_until);
             secpol_log (SECPOL_LOG_INFO, "draining", "in_flight=%zu drain_ms=%u", self->in_flight,
                         self->config.drain_ms);

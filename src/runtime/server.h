@@ -28,23 +28,24 @@ typedef struct {
     const char *data_dir;                        /* LMDB directory; created if missing */
     int read_workers;                            /* READ lane threads; 0 = number of cores */
     int slow_workers;                            /* SLOW lane threads; 0 = max (1, cores / 2) */
-    unsigned write_batch_max; /* most requests in one group commit; 0 = all waiting */
-    unsigned max_queued;                  /* per lane; more are refused UNAVAILABLE; 0 = 65536 */
-    unsigned max_connections;             /* 0 = what RLIMIT_NOFILE allows, less a reserve */
-    unsigned max_peer_requests;           /* in flight per client; 0 = 4096 */
-    size_t max_peer_bytes;                /* request + reply bytes held per client; 0 = 16 MiB */
-    unsigned drain_ms;                    /* on stop: serve queued requests this long; 0 = 10000 */
-    unsigned remember_me_days;            /* absolute lifetime of remember-me sessions; 0 = 30 */
-    unsigned linger_ms;                   /* then flush replies at most this long; 0 = 5000 */
-    unsigned handshake_ms;                /* ZMQ_HANDSHAKE_IVL; 0 = 5000 */
-    bool test_clock;                      /* serve TestClockService */
-    const char *metrics_listen;           /* "ADDR:PORT" of /metrics, /healthz, /readyz; NULL = none */
-    secpol_role_t default_role;           /* role of every caller without CURVE */
-    const char *curve_secret_key;         /* server's certificate (auth.h); NULL = no CURVE */
-    const char *authorized_keys;          /* dir of allowed client certificates (with CURVE) */
-    bool insecure;                        /* without CURVE, bind non-loopback endpoints too */
-    unsigned audit_retention_days;        /* audit events older are reaped; 0 = kept forever */
-    secpol_store_options_t store;         /* map size, no_sync (tests only) */
+    unsigned write_batch_max;      /* most requests in one group commit; 0 = all waiting */
+    unsigned max_queued;           /* per lane; more are refused UNAVAILABLE; 0 = 65536 */
+    unsigned max_connections;      /* 0 = what RLIMIT_NOFILE allows, less a reserve */
+    unsigned max_peer_requests;    /* in flight per client; 0 = 4096 */
+    size_t max_peer_bytes;         /* request + reply bytes held per client; 0 = 16 MiB */
+    unsigned drain_ms;             /* on stop: serve queued requests this long; 0 = 10000 */
+    unsigned grace_ms;             /* then let running handlers finish this long; 0 = 5000 */
+    unsigned remember_me_days;     /* absolute lifetime of remember-me sessions; 0 = 30 */
+    unsigned linger_ms;            /* then flush replies at most this long; 0 = 5000 */
+    unsigned handshake_ms;         /* ZMQ_HANDSHAKE_IVL; 0 = 5000 */
+    bool test_clock;               /* serve TestClockService */
+    const char *metrics_listen;    /* "ADDR:PORT" of /metrics, /healthz, /readyz; NULL = none */
+    secpol_role_t default_role;    /* role of every caller without CURVE */
+    const char *curve_secret_key;  /* server's certificate (auth.h); NULL = no CURVE */
+    const char *authorized_keys;   /* dir of allowed client certificates (with CURVE) */
+    bool insecure;                 /* without CURVE, bind non-loopback endpoints too */
+    unsigned audit_retention_days; /* audit events older are reaped; 0 = kept forever */
+    secpol_store_options_t store;  /* map size, no_sync (tests only) */
     const secpol_method_table_t *methods; /* NULL = secpol_method_table_default () */
 } secpol_server_config_t;
 
