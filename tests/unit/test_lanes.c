@@ -493,11 +493,10 @@ test_group_commit_rolls_back_failures_alone (void **state)
     s_cleanup ();
 }
 
-/*  Sends writes 1..n (SetOffset, keys k1..kn), the first held at the gate
- *  until the other n - 1 wait in the WRITE lane, and checks every one is
- *  answered OK. */
+/*  Sends writes 1..n (SetOffset i), the first held at the gate, and
+ *  returns once the other n - 1 wait in the WRITE lane behind it. */
 static void
-s_write_all_behind_one (zsock_t *dealer, int n)
+s_queue_writes_behind_one (zsock_t *dealer, int n)
 {
     s_gate_close ();
     for (int i = 1; i <= n; i++) {
@@ -508,6 +507,14 @@ s_write_all_behind_one (zsock_t *dealer, int n)
             s_gate_wait_arrival ();
     }
     s_wait_queued (SECPOL_LANE_WRITE, (uint64_t)n - 1);
+}
+
+/*  As s_queue_writes_behind_one, then opens the gate and checks every write
+ *  is answered OK. */
+static void
+s_write_all_behind_one (zsock_t *dealer, int n)
+{
+    s_queue_writes_behind_one (dealer, n);
     s_gate_open ();
     for (int i = 0; i < n; i++) {
         uint64_t id;
@@ -665,15 +672,7 @@ test_drain_end_cancels_the_rest_of_a_batch (void **state)
     /* write 1 holds the writer at the gate while 2..n queue; once it is let
      * through, the writer takes 2..n as one batch and write 2 stops there */
     const int n = 20;
-    s_gate_close ();
-    for (int i = 1; i <= n; i++) {
-        Secpol__V1__SetOffsetRequest req = SECPOL__V1__SET_OFFSET_REQUEST__INIT;
-        req.offset_seconds = i;
-        s_send (dealer, "/secpol.v1.TestClockService/SetOffset", (uint64_t)i, 0, &req.base);
-        if (i == 1)
-            s_gate_wait_arrival ();
-    }
-    s_wait_queued (SECPOL_LANE_WRITE, (uint64_t)n - 1);
+    s_queue_writes_behind_one (dealer, n);
     s_gate_let_one ();
     uint64_t id;
     assert_int_equal (s_recv (dealer, &id, NULL, NULL), SECPOL_OK);
