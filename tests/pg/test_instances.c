@@ -9,6 +9,7 @@
  *  no acknowledged write while the others keep serving, and a store stamped
  *  by a newer schema is refused with a clear error.
  */
+#include "calls.h"
 #include "daemon.h"
 #include "pg.h"
 
@@ -37,7 +38,6 @@
 #define S_CONSUME "/secpol.v1.TokenService/ConsumeToken"
 #define S_FAILURE "/secpol.v1.LockoutService/RecordFailure"
 #define S_CHECK   "/secpol.v1.LockoutService/CheckLockout"
-#define S_UPDATE  "/secpol.v1.PolicyService/UpdatePolicy"
 #define S_GET     "/secpol.v1.PolicyService/GetPolicy"
 
 typedef struct {
@@ -238,14 +238,11 @@ s_lockout_policy (secpol_client_t *client, uint32_t max_failures)
     settings.lock_minutes = 15;
     Secpol__V1__Policy policy = SECPOL__V1__POLICY__INIT;
     policy.login_lockout = &settings;
-    char *mask[] = {"login_lockout"};
     Secpol__V1__UpdatePolicyRequest request = SECPOL__V1__UPDATE_POLICY_REQUEST__INIT;
     request.workspace_id = "w";
     request.policy = &policy;
-    request.n_update_mask = 1;
-    request.update_mask = mask;
     Secpol__V1__Policy *out = NULL;
-    int code = secpol_client_call (client, S_UPDATE, &request.base, (ProtobufCMessage **)&out);
+    int code = secpol_test_update_policy (client, &request, "login_lockout", &out);
     if (code != SECPOL_OK)
         fail_msg ("UpdatePolicy: %s %s", secpol_status_name (code),
                   secpol_client_status (client)->message);
