@@ -3,6 +3,7 @@
 #include "memo.h"
 
 #include "alloc.h"
+#include "hash.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -26,17 +27,6 @@ struct secpol_memo {
     int reserved; /* the entry the last reserve gave out; -1 = none */
     unsigned long long hits, misses;
 };
-
-/*  FNV-1a: keys are short (a level key is at most 260 bytes). */
-static uint64_t
-s_hash (const void *data, size_t size)
-{
-    const unsigned char *p = data;
-    uint64_t hash = 14695981039346656037ull;
-    for (size_t i = 0; i < size; i++)
-        hash = (hash ^ p[i]) * 1099511628211ull;
-    return hash;
-}
 
 secpol_memo_t *
 secpol_memo_new (void)
@@ -65,7 +55,7 @@ secpol_memo_find (secpol_memo_t *self, const void *key, size_t key_size, const v
 {
     if (!self)
         return NULL;
-    uint64_t hash = s_hash (key, key_size);
+    uint64_t hash = secpol_hash_bytes (key, key_size);
     for (size_t i = 0; i < SECPOL_MEMO_ENTRIES; i++) {
         entry_t *entry = &self->entries[i];
         if (entry->filled && entry->hash == hash && entry->key_size == key_size &&
@@ -130,7 +120,7 @@ secpol_memo_put (secpol_memo_t *self, const void *key, size_t key_size, const vo
     entry->stamp = stamp_copy;
     entry->stamp_size = stamp_size;
     entry->value = value;
-    entry->hash = s_hash (key, key_size);
+    entry->hash = secpol_hash_bytes (key, key_size);
     entry->period = self->period;
     entry->last_use = ++self->clock;
     entry->filled = true;

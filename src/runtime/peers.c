@@ -2,6 +2,7 @@
 #include "peers.h"
 
 #include "alloc.h"
+#include "hash.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -32,15 +33,6 @@ typedef struct {
 } reply_buffer_t;
 
 static void s_peer_unref (secpol_peer_t *peer);
-
-static uint64_t
-s_hash (const uint8_t *id, size_t size)
-{
-    uint64_t hash = UINT64_C (14695981039346656037); /* FNV-1a */
-    for (size_t i = 0; i < size; i++)
-        hash = (hash ^ id[i]) * UINT64_C (1099511628211);
-    return hash;
-}
 
 secpol_peers_t *
 secpol_peers_new (size_t max_in_flight, size_t max_bytes)
@@ -77,7 +69,7 @@ s_grow (secpol_peers_t *self)
     for (size_t b = 0; b < self->n_buckets; b++)
         for (secpol_peer_t *peer = self->buckets[b], *next; peer; peer = next) {
             next = peer->next;
-            size_t slot = s_hash (peer->id, peer->id_size) & (n - 1);
+            size_t slot = secpol_hash_bytes (peer->id, peer->id_size) & (n - 1);
             peer->next = buckets[slot];
             buckets[slot] = peer;
         }
@@ -91,13 +83,13 @@ secpol_peers_get (secpol_peers_t *self, const void *id, size_t id_size)
 {
     if (id_size > sizeof ((secpol_peer_t *)0)->id)
         id_size = sizeof ((secpol_peer_t *)0)->id; /* ROUTER ids are at most 255 bytes */
-    size_t slot = s_hash (id, id_size) & (self->n_buckets - 1);
+    size_t slot = secpol_hash_bytes (id, id_size) & (self->n_buckets - 1);
     for (secpol_peer_t *peer = self->buckets[slot]; peer; peer = peer->next)
         if (peer->id_size == id_size && memcmp (peer->id, id, id_size) == 0)
             return peer;
     if (self->count >= self->n_buckets) {
         s_grow (self);
-        slot = s_hash (id, id_size) & (self->n_buckets - 1);
+        slot = secpol_hash_bytes (id, id_size) & (self->n_buckets - 1);
     }
     secpol_peer_t *peer = secpol_xcalloc (1, sizeof *peer);
     atomic_init (&peer->bytes, 0);
